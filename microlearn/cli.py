@@ -1,0 +1,75 @@
+"""Command line: ``microlearn convert``, ``microlearn info``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__, codegen_c
+from .convert import convert
+from .errors import MicrolearnError
+
+
+def load_estimator(path: str) -> Any:
+    """Load a model saved with joblib or pickle. Only load files you trust: unpickling
+    runs code."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"model file {path!r} does not exist")
+    import joblib
+
+    try:
+        return joblib.load(p)
+    except Exception as e:  # joblib/pickle raise many types for foreign files
+        raise ValueError(f"cannot load {path!r} with joblib/pickle: {e}") from e
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    codegen_c.check_name(args.name)
+    model = convert(load_estimator(args.model), method=args.method)
+    out = Path(args.output)
+    model.save(out, name=args.name)
+    print(f"wrote {out} ({out.stat().st_size:,} bytes): {codegen_c.describe_line(model.ir)}, "
+          f"method={model.method}, {model.data_bytes:,} bytes of tables")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    print(convert(load_estimator(args.model), method=args.method).describe())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``microlearn`` command."""
+    p = argparse.ArgumentParser(prog="microlearn", description=__doc__)
+    p.add_argument("--version", action="version", version=f"microlearn {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("convert", help="convert a saved scikit-learn model to a C header")
+    c.add_argument("model", help="model file saved with joblib.dump or pickle")
+    c.add_argument("-o", "--output", required=True, help="output header, e.g. model.h")
+    c.add_argument("--name", default="model", help="C identifier prefix (default: model)")
+    c.add_argument("--method", default="loadable", choices=codegen_c.METHODS)
+    c.set_defaults(func=_cmd_convert)
+
+    i = sub.add_parser("info", help="describe what a saved model converts to")
+    i.add_argument("model")
+    i.add_argument("--method", default="loadable", choices=codegen_c.METHODS)
+    i.set_defaults(func=_cmd_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``microlearn`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (MicrolearnError, ValueError, TypeError, OSError) as e:
+        print(f"microlearn: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

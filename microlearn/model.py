@@ -1,0 +1,174 @@
+"""The converted model: what :func:`microlearn.convert` returns."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils.metaestimators import available_if
+
+from . import codegen_c, host_build
+
+
+def _is_classifier(model: Model) -> bool:
+    return model.kind == "classifier"
+
+
+class Model:
+    """A converted model: its IR, the C code generated from it, and host verification.
+
+    ``predict``, ``predict_proba`` and friends run the generated C, compiled on this
+    machine, so their results are what the device computes.
+
+    Parameters
+    ----------
+    ir : object
+        The model's intermediate representation (e.g. :class:`~microlearn.trees.TreeEnsembleIR`).
+    method : {"loadable", "inline"}
+        C code generation method.
+    """
+
+    def __init__(self, ir: Any, method: str = "loadable"):
+        self.ir = ir
+        self.method = codegen_c.check_method(method)
+        self._host: host_build.HostLibrary | None = None
+
+    # --- what it is ------------------------------------------------------------------
+    @property
+    def family(self) -> str:
+        """Model family (one module per family, e.g. ``"trees"``)."""
+        return self.ir.family
+
+    @property
+    def kind(self) -> str:
+        """``"classifier"`` or ``"regressor"``."""
+        return self.ir.kind
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features."""
+        return self.ir.n_features
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of classes (classifier) or regression targets (regressor)."""
+        return self.ir.n_outputs
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """Class labels; the C returns indices into this array."""
+        if self.kind != "classifier":
+            raise AttributeError("a regressor has no classes_")
+        return self.ir.classes
+
+    @property
+    def data_bytes(self) -> int:
+        """Bytes of constant tables in the generated C (machine code not included)."""
+        return codegen_c.data_bytes(self.ir, self.method)
+
+    def describe(self) -> str:
+        """Multi-line summary: family, inputs, outputs, method, dtype, table bytes."""
+        outputs = (
+            f"{self.n_outputs} classes {list(self.ir.classes.tolist())[:8]}"
+            + ("..." if self.n_outputs > 8 else "")
+            if self.kind == "classifier"
+            else f"{self.n_outputs} regression output(s)"
+        )
+        return (
+            f"microlearn model ({self.family}, {self.kind})\n"
+            f"  estimator : {codegen_c.describe_line(self.ir)}\n"
+            f"  inputs    : {self.n_features} float32 features\n"
+            f"  outputs   : {outputs}\n"
+            f"  method    : {self.method}\n"
+            f"  dtype     : float32 thresholds and leaf values\n"
+            f"  tables    : {self.data_bytes:,} bytes of constant data"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<microlearn.Model {self.ir.estimator} family={self.family} kind={self.kind} "
+            f"n_features={self.n_features} n_outputs={self.n_outputs} method={self.method} "
+            f"dtype=float32 data_bytes={self.data_bytes}>"
+        )
+
+    __str__ = describe
+
+    # --- C code ----------------------------------------------------------------------
+    def c_source(self, name: str = "model") -> str:
+        """The self-contained C99 header for this model, with symbols prefixed ``name``."""
+        return codegen_c.generate(self.ir, name=name, method=self.method)
+
+    def save(self, path: str | os.PathLike, name: str = "model") -> Path:
+        """Write the C header to ``path`` and return the path.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output file (conventionally ``<name>.h``).
+        name : str
+            C identifier prefix of the generated symbols (``<name>_predict`` ...).
+        """
+        text = self.c_source(name)
+        path = Path(path)
+        if path.is_dir():
+            raise IsADirectoryError(f"cannot write the header to {str(path)!r}: it is a directory")
+        try:
+            path.write_text(text)
+        except OSError as e:
+            raise OSError(f"cannot write the header to {str(path)!r}: {e.strerror}") from e
+        return path
+
+    # --- host execution of the generated C -------------------------------------------
+    def _lib(self) -> host_build.HostLibrary:
+        if self._host is None:
+            so = host_build.compile_shared(self.c_source("model"), "model")
+            self._host = host_build.HostLibrary(so)
+        return self._host
+
+    def _validate_X(self, X: Any) -> np.ndarray:
+        if hasattr(X, "toarray") and hasattr(X, "nnz"):
+            raise TypeError("sparse input is not supported; pass X.toarray()")
+        try:
+            X = np.asarray(X, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"X must be numeric: {e}") from e
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2D array of shape (n_samples, {self.n_features}), got a "
+                f"{X.ndim}D array; reshape a single sample with X.reshape(1, -1)"
+            )
+        if X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but this model expects {self.n_features}"
+            )
+        if X.shape[0] == 0:
+            raise ValueError("X has 0 samples; at least 1 is required")
+        return np.ascontiguousarray(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict with the generated C.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Converted to float32 like scikit-learn's trees do. NaN follows the
+            model's missing-value routing; +-inf compare like any number.
+
+        Returns
+        -------
+        ndarray
+            Class labels (classifier), or float32 outputs of shape (n_samples,)
+            or (n_samples, n_outputs) (regressor).
+        """
+        X = self._validate_X(X)
+        if self.kind == "classifier":
+            return self.ir.classes[self._lib().predict(X)]
+        y = self._lib().regress(X)
+        return y[:, 0] if self.n_outputs == 1 else y
+
+    @available_if(_is_classifier)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (float32, shape (n_samples, n_classes)) from the generated C."""
+        return self._lib().predict_proba(self._validate_X(X))
