@@ -120,6 +120,23 @@ class Model:
             raise OSError(f"cannot write the header to {str(path)!r}: {e.strerror}") from e
         return path
 
+    def to_blob(self) -> bytes:
+        """The model as a binary model blob (docs/blob_format.md) for the C loader
+        (``ml_blob.h``) and MicroPython."""
+        from . import blob
+
+        return blob.to_blob(self.ir)
+
+    def save_blob(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`to_blob` to ``path`` (conventionally ``model.mlb``)."""
+        data = self.to_blob()
+        path = Path(path)
+        try:
+            path.write_bytes(data)
+        except OSError as e:
+            raise OSError(f"cannot write the model blob to {str(path)!r}: {e.strerror}") from e
+        return path
+
     # --- host execution of the generated C -------------------------------------------
     def _lib(self) -> host_build.HostLibrary:
         if self._host is None:

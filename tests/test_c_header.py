@@ -104,3 +104,10 @@ def test_two_models_in_one_program_and_include_only(tmp_path, cc, lang):
     _run([str(tmp_path / "two")])
     _run([cc, *_flags(lang), f"-I{tmp_path}", "-c", str(C_DIR / "include_only.c"),
           "-o", str(tmp_path / "inc.o")])
+
+
+@pytest.mark.parametrize("cc,lang", _compilers())
+def test_runtime_headers_compile_strict(tmp_path, cc, lang):
+    runtime = Path(microlearn.__file__).resolve().parent / "runtime"
+    _run([cc, *_flags(lang), f"-I{runtime}", "-c", str(C_DIR / "runtime_all.c"),
+          "-o", str(tmp_path / "rt.o")])

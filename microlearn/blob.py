@@ -1,0 +1,92 @@
+"""Model blob: microlearn's one binary model format (see docs/blob_format.md).
+
+Written from the IR; read in place by the C runtime (``ml_blob.h``), by the
+MicroPython native module and by the pure-Python MicroPython fallback.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+from . import codegen_c
+from .errors import ConversionError
+from .trees import TreeEnsembleIR
+
+MAGIC = b"MLRN"
+VERSION = 1
+FAMILY_TREES = 1
+HEADER_BYTES = 16
+TREES_HEADER_BYTES = 64
+KIND = {"classifier": 0, "regressor": 1}
+
+_INT = {(1, False): "<u1", (2, False): "<u2", (4, False): "<u4",
+        (1, True): "<i1", (2, True): "<i2", (4, True): "<i4"}
+
+
+def _pad4(buf: bytearray) -> None:
+    buf.extend(b"\0" * (-len(buf) % 4))
+
+
+def to_blob(ir: TreeEnsembleIR) -> bytes:
+    """Serialise ``ir`` as a version-1 model blob."""
+    if ir.family != "trees":
+        raise ConversionError(f"no blob format for the {ir.family!r} family yet")
+    fb, cb = codegen_c.feature_bytes(ir), codegen_c.child_bytes(ir)
+    body = bytearray(b"\0" * (HEADER_BYTES + TREES_HEADER_BYTES))
+    offsets = {}
+
+    def put(key: str, arr: np.ndarray) -> None:
+        _pad4(body)
+        offsets[key] = len(body) if arr.size else 0
+        body.extend(np.ascontiguousarray(arr).tobytes())
+
+    put("threshold", ir.threshold.astype("<f4"))
+    put("leaves", ir.leaf_values.astype("<f4").ravel())
+    put("feature", ir.feature.astype(_INT[(fb, False)]))
+    put("left", ir.left.astype(_INT[(cb, True)]))
+    put("right", ir.right.astype(_INT[(cb, True)]))
+    put("roots", ir.roots.astype(_INT[(cb, True)]))
+    has_nan = bool(ir.nan_left.any())
+    put("nan", np.packbits(ir.nan_left.astype(np.uint8), bitorder="little")
+        if has_nan else np.zeros(0, np.uint8))
+    _pad4(body)
+    struct.pack_into(
+        "<7I4B7I4x", body, HEADER_BYTES,
+        KIND[ir.kind], ir.n_features, ir.n_outputs, ir.n_trees, ir.n_nodes,
+        ir.leaf_values.shape[0], ir.leaf_base, fb, cb, int(has_nan), 0,
+        offsets["feature"], offsets["threshold"], offsets["left"], offsets["right"],
+        offsets["roots"], offsets["nan"], offsets["leaves"],
+    )
+    crc = zlib.crc32(bytes(body[HEADER_BYTES:])) & 0xFFFFFFFF
+    struct.pack_into("<4sHHII", body, 0, MAGIC, VERSION, FAMILY_TREES, len(body), crc)
+    return bytes(body)
+
+
+def read_header(blob: bytes) -> dict:
+    """Parse and check the blob's headers (magic, version, size, checksum); return fields.
+
+    Raises ``ValueError`` naming what is wrong.
+    """
+    if len(blob) < HEADER_BYTES + TREES_HEADER_BYTES:
+        raise ValueError(f"model blob too short ({len(blob)} bytes)")
+    magic, version, family, total, crc = struct.unpack_from("<4sHHII", blob, 0)
+    if magic != MAGIC:
+        raise ValueError(f"not a microlearn model blob (magic {magic!r}, expected {MAGIC!r})")
+    if version != VERSION:
+        raise ValueError(f"model blob format version {version} is not supported (expected "
+                         f"{VERSION})")
+    if total > len(blob) or total < HEADER_BYTES + TREES_HEADER_BYTES:
+        raise ValueError(f"model blob truncated: header says {total} bytes, have {len(blob)}")
+    if zlib.crc32(blob[HEADER_BYTES:total]) & 0xFFFFFFFF != crc:
+        raise ValueError("model blob checksum mismatch (corrupt file)")
+    if family != FAMILY_TREES:
+        raise ValueError(f"unknown model family id {family}")
+    names = ("kind", "n_features", "n_outputs", "n_trees", "n_nodes", "n_leaf_rows",
+             "leaf_base", "feature_bytes", "child_bytes", "has_nan_left", "reserved",
+             "o_feature", "o_threshold", "o_left", "o_right", "o_roots", "o_nan", "o_leaves")
+    fields = dict(zip(names, struct.unpack_from("<7I4B7I4x", blob, HEADER_BYTES), strict=True))
+    fields.update(family=family, total=total)
+    return fields
