@@ -195,7 +195,7 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
 
     if method == "loadable":
         fb, cb = feature_bytes(ir), child_bytes(ir)
-        route = f"ml_trees_route_u{8 * fb}_i{8 * cb}"
+        variant = f"u{8 * fb}_i{8 * cb}"
         if ir.n_nodes:
             parts.append(_c_array(_UTYPE[fb], f"{name}_feature", _ints(ir.feature), 16))
             parts.append(_c_array("float", f"{name}_threshold", _floats(ir.threshold), 8))
@@ -219,12 +219,8 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
             f"    {fb}, {cb}, {tables[0]}, {tables[1]}, {tables[2]}, {tables[3]},\n"
             f"    {name}_roots, {nan_ptr}\n}};\n"
         )
-        run_body = (
-            f"    for (int32_t t = 0; t < {N}_N_TREES; t++) {{\n"
-            f"        ml_trees_add_leaf(&{name}_trees, out, {route}(&{name}_trees, t, x));\n"
-            f"    }}\n"
-        )
-        leaf0 = f"{route}(&{name}_trees, 0, features)"
+        run_body = f"    ml_trees_sum_{variant}(&{name}_trees, x, out);\n"
+        leaf0 = f"ml_trees_route_{variant}(&{name}_trees, 0, features)"
     else:
         parts.append(
             f"static const ml_trees_t {name}_trees = {{\n"

@@ -52,12 +52,28 @@ static inline int ml_trees_nan_goes_left(const ml_trees_t *m, int32_t n)
     return m->nan_left != NULL && ((m->nan_left[n >> 3] >> (n & 7)) & 1) != 0;
 }
 
-/* Table-driven routing: ml_trees_route_<feature type>_<child type>(m, tree, x)
- * follows tree `tree` for sample x and returns the leaf id (>= 0). The table
- * widths in m must match the function's types (ml_trees_route picks one). */
-#define ML_TREES_DEFINE_ROUTE(NAME, FT, CT)                                   \
-    static inline int32_t NAME(const ml_trees_t *m, int32_t tree,            \
-                               const float *x)                               \
+/* acc += row of leaf `leaf` */
+static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t leaf)
+{
+    if (leaf < m->leaf_base) {
+        acc[leaf] += 1.0f;
+        return;
+    }
+    const float *row = m->leaf_values + (size_t)(leaf - m->leaf_base) * (size_t)m->n_outputs;
+    for (int32_t i = 0; i < m->n_outputs; i++) {
+        acc[i] += row[i];
+    }
+}
+
+/* Table-driven engine, one variant per pair of table widths:
+ *   ml_trees_route_<feature type>_<child type>(m, tree, x): follows tree `tree`
+ *     for sample x and returns the leaf id (>= 0);
+ *   ml_trees_sum_<feature type>_<child type>(m, x, acc): acc += the leaf rows
+ *     of all trees.
+ * The widths in m must match the function's types (ml_trees_run picks one). */
+#define ML_TREES_DEFINE_ROUTE(SUFFIX, FT, CT)                                 \
+    static inline int32_t ml_trees_route_##SUFFIX(const ml_trees_t *m,       \
+                                                  int32_t tree, const float *x) \
     {                                                                        \
         const FT *feature = (const FT *)m->feature;                          \
         const CT *left = (const CT *)m->left;                                \
@@ -76,35 +92,24 @@ static inline int ml_trees_nan_goes_left(const ml_trees_t *m, int32_t n)
             }                                                                \
         }                                                                    \
         return ~n;                                                           \
+    }                                                                        \
+    static inline void ml_trees_sum_##SUFFIX(const ml_trees_t *m,            \
+                                             const float *x, float *acc)     \
+    {                                                                        \
+        for (int32_t t = 0; t < m->n_trees; t++) {                           \
+            ml_trees_add_leaf(m, acc, ml_trees_route_##SUFFIX(m, t, x));     \
+        }                                                                    \
     }
 
-ML_TREES_DEFINE_ROUTE(ml_trees_route_u8_i8, uint8_t, int8_t)
-ML_TREES_DEFINE_ROUTE(ml_trees_route_u8_i16, uint8_t, int16_t)
-ML_TREES_DEFINE_ROUTE(ml_trees_route_u8_i32, uint8_t, int32_t)
-ML_TREES_DEFINE_ROUTE(ml_trees_route_u16_i8, uint16_t, int8_t)
-ML_TREES_DEFINE_ROUTE(ml_trees_route_u16_i16, uint16_t, int16_t)
-ML_TREES_DEFINE_ROUTE(ml_trees_route_u16_i32, uint16_t, int32_t)
-ML_TREES_DEFINE_ROUTE(ml_trees_route_u32_i8, uint32_t, int8_t)
-ML_TREES_DEFINE_ROUTE(ml_trees_route_u32_i16, uint32_t, int16_t)
-ML_TREES_DEFINE_ROUTE(ml_trees_route_u32_i32, uint32_t, int32_t)
-
-/* Routing for any table widths (one switch per call). Returns the leaf id,
- * or ML_ERR_UNSUPPORTED for widths other than 1, 2 and 4. */
-static inline int32_t ml_trees_route(const ml_trees_t *m, int32_t tree, const float *x)
-{
-    switch (m->feature_bytes * 8 + m->child_bytes) {
-    case 1 * 8 + 1: return ml_trees_route_u8_i8(m, tree, x);
-    case 1 * 8 + 2: return ml_trees_route_u8_i16(m, tree, x);
-    case 1 * 8 + 4: return ml_trees_route_u8_i32(m, tree, x);
-    case 2 * 8 + 1: return ml_trees_route_u16_i8(m, tree, x);
-    case 2 * 8 + 2: return ml_trees_route_u16_i16(m, tree, x);
-    case 2 * 8 + 4: return ml_trees_route_u16_i32(m, tree, x);
-    case 4 * 8 + 1: return ml_trees_route_u32_i8(m, tree, x);
-    case 4 * 8 + 2: return ml_trees_route_u32_i16(m, tree, x);
-    case 4 * 8 + 4: return ml_trees_route_u32_i32(m, tree, x);
-    default: return ML_ERR_UNSUPPORTED;
-    }
-}
+ML_TREES_DEFINE_ROUTE(u8_i8, uint8_t, int8_t)
+ML_TREES_DEFINE_ROUTE(u8_i16, uint8_t, int16_t)
+ML_TREES_DEFINE_ROUTE(u8_i32, uint8_t, int32_t)
+ML_TREES_DEFINE_ROUTE(u16_i8, uint16_t, int8_t)
+ML_TREES_DEFINE_ROUTE(u16_i16, uint16_t, int16_t)
+ML_TREES_DEFINE_ROUTE(u16_i32, uint16_t, int32_t)
+ML_TREES_DEFINE_ROUTE(u32_i8, uint32_t, int8_t)
+ML_TREES_DEFINE_ROUTE(u32_i16, uint32_t, int16_t)
+ML_TREES_DEFINE_ROUTE(u32_i32, uint32_t, int32_t)
 
 /* acc[0..n_outputs-1] = 0 */
 static inline void ml_trees_clear(const ml_trees_t *m, float *acc)
@@ -114,18 +119,6 @@ static inline void ml_trees_clear(const ml_trees_t *m, float *acc)
     }
 }
 
-/* acc += row of leaf `leaf` */
-static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t leaf)
-{
-    if (leaf < m->leaf_base) {
-        acc[leaf] += 1.0f;
-        return;
-    }
-    const float *row = m->leaf_values + (size_t)(leaf - m->leaf_base) * (size_t)m->n_outputs;
-    for (int32_t i = 0; i < m->n_outputs; i++) {
-        acc[i] += row[i];
-    }
-}
 
 /* acc /= n_trees: turns the sum of leaf rows into the ensemble mean. */
 static inline void ml_trees_finish(const ml_trees_t *m, float *acc)
@@ -148,18 +141,24 @@ static inline int32_t ml_trees_leaf_class(const ml_trees_t *m, int32_t leaf)
                          m->n_outputs);
 }
 
-/* Ensemble output for one sample with the table-driven engine:
+/* Ensemble output for one sample with the table-driven engine (any widths):
  * out[0..n_outputs-1] = mean over trees of the leaf rows.
- * x must hold n_features floats. Returns ML_OK or a negative error code. */
+ * x must hold n_features floats. Returns ML_OK, or ML_ERR_UNSUPPORTED for
+ * table widths other than 1, 2 and 4 bytes. */
 static inline int32_t ml_trees_run(const ml_trees_t *m, const float *x, float *out)
 {
     ml_trees_clear(m, out);
-    for (int32_t t = 0; t < m->n_trees; t++) {
-        const int32_t leaf = ml_trees_route(m, t, x);
-        if (leaf < 0) {
-            return leaf;
-        }
-        ml_trees_add_leaf(m, out, leaf);
+    switch (m->feature_bytes * 8 + m->child_bytes) {
+    case 1 * 8 + 1: ml_trees_sum_u8_i8(m, x, out); break;
+    case 1 * 8 + 2: ml_trees_sum_u8_i16(m, x, out); break;
+    case 1 * 8 + 4: ml_trees_sum_u8_i32(m, x, out); break;
+    case 2 * 8 + 1: ml_trees_sum_u16_i8(m, x, out); break;
+    case 2 * 8 + 2: ml_trees_sum_u16_i16(m, x, out); break;
+    case 2 * 8 + 4: ml_trees_sum_u16_i32(m, x, out); break;
+    case 4 * 8 + 1: ml_trees_sum_u32_i8(m, x, out); break;
+    case 4 * 8 + 2: ml_trees_sum_u32_i16(m, x, out); break;
+    case 4 * 8 + 4: ml_trees_sum_u32_i32(m, x, out); break;
+    default: return ML_ERR_UNSUPPORTED;
     }
     ml_trees_finish(m, out);
     return ML_OK;
