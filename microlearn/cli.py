@@ -1,4 +1,4 @@
-"""Command line: ``microlearn convert``, ``microlearn info``."""
+"""Command line: ``microlearn convert``, ``microlearn footprint``, ``microlearn info``."""
 
 from __future__ import annotations
 
@@ -41,6 +41,22 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_footprint(args: argparse.Namespace) -> int:
+    from . import targets
+
+    model = convert(load_estimator(args.model), method=args.method)
+    names = list(targets.TARGETS) if args.target == "all" else [args.target]
+    print(f"{'target':14} {'method':9} {'flash B':>9} {'RAM B':>6} {'stack B':>8} "
+          f"{'instr/inference':>16}  source")
+    for t in names:
+        r = model.footprint(t, estimate=args.estimate)
+        instr = "-" if r.instructions is None else f"{r.instructions:,.0f}"
+        stack = "-" if r.stack_bytes is None else str(r.stack_bytes)
+        print(f"{t:14} {r.method:9} {r.flash_bytes:>9,} {r.ram_bytes:>6,} {stack:>8} "
+              f"{instr:>16}  {'estimated' if r.estimated else 'measured'} ({r.note})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``microlearn`` command."""
     p = argparse.ArgumentParser(prog="microlearn", description=__doc__)
@@ -53,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--name", default="model", help="C identifier prefix (default: model)")
     c.add_argument("--method", default="loadable", choices=codegen_c.METHODS)
     c.set_defaults(func=_cmd_convert)
+
+    f = sub.add_parser("footprint", help="flash, RAM and instructions per inference on a target")
+    f.add_argument("model")
+    f.add_argument("--target", default="cortex-m4f",
+                   help="cortex-m0plus, cortex-m4f, cortex-m7, rv32imc, host or all")
+    f.add_argument("--method", default="loadable", choices=codegen_c.METHODS)
+    f.add_argument("--estimate", action="store_true", help="estimate from the model only")
+    f.set_defaults(func=_cmd_footprint)
 
     i = sub.add_parser("info", help="describe what a saved model converts to")
     i.add_argument("model")

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 
 from . import codegen_c, host_build
+from .footprint import FootprintReport, VerifyReport
 
 
 def _is_classifier(model: Model) -> bool:
@@ -136,6 +137,90 @@ class Model:
         except OSError as e:
             raise OSError(f"cannot write the model blob to {str(path)!r}: {e.strerror}") from e
         return path
+
+    # --- targets ------------------------------------------------------------------
+    def footprint(self, target: str = "cortex-m4f", X: Any = None, *,
+                  estimate: bool = False) -> FootprintReport:
+        """Flash, RAM, stack and instructions per inference on a microcontroller target.
+
+        Measured when the target's cross toolchain and QEMU are installed: the generated C
+        is cross-compiled, run in QEMU over the rows and its instructions counted (the
+        result has ``estimated=False``). Otherwise, or with ``estimate=True``, estimated
+        from the IR (``estimated=True``, ``note`` says why).
+
+        Parameters
+        ----------
+        target : str
+            ``"cortex-m0plus"``, ``"cortex-m4f"``, ``"cortex-m7"``, ``"rv32imc"`` or
+            ``"host"`` (flash only).
+        X : array-like of shape (n_samples, n_features), optional
+            Rows for the instruction count (use real data: paths through trees depend on
+            it). Default: synthetic rows spanning each feature's thresholds.
+        estimate : bool, default False
+            Skip the measurement.
+
+        Returns
+        -------
+        FootprintReport
+        """
+        from . import footprint as fp
+        from . import targets
+
+        if target not in targets.TARGETS:
+            raise ValueError(f"target={target!r} is not one of {', '.join(targets.TARGETS)}")
+        rows = self._validate_X(X) if X is not None else fp.synthetic_rows(self.ir)
+        reason = None if estimate else targets.unavailable_reason(target)
+        if estimate or reason:
+            return fp.estimate(self.ir, target, self.method, rows,
+                               note=f"no toolchain: {reason}" if reason else "")
+        r = targets.measure(target, self.c_source("model"), "model", self.kind, rows,
+                            n_outputs=self.n_outputs, n_features=self.n_features)
+        return fp.FootprintReport(
+            target, self.method, r.flash_bytes, r.ram_bytes, r.stack_bytes,
+            r.instructions_mean, r.instructions_max, False,
+            f"QEMU {r.machine}, {len(rows)} rows" if r.machine else "host compiler",
+        )
+
+    def verify_on_target(self, target: str, X: Any) -> VerifyReport:
+        """Run the generated C on the emulated target over X and compare with the host.
+
+        Parameters
+        ----------
+        target : str
+            An emulated target (``"cortex-m0plus"``, ``"cortex-m4f"``, ``"cortex-m7"``,
+            ``"rv32imc"``).
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        VerifyReport
+            ``.ok`` is True when every output is identical to the host build's.
+
+        Raises
+        ------
+        microlearn.targets.ToolchainNotFoundError
+            The cross toolchain or QEMU is missing (the message says what to install).
+        """
+        from . import footprint as fp
+        from . import targets
+
+        if target not in targets.TARGETS or not targets.TARGETS[target].runs:
+            runs = [t for t, s in targets.TARGETS.items() if s.runs]
+            raise ValueError(f"target={target!r} is not one of {', '.join(runs)}")
+        targets.check_toolchain(target)
+        X = self._validate_X(X)
+        r = targets.measure(target, self.c_source("model"), "model", self.kind, X,
+                            n_outputs=self.n_outputs, n_features=self.n_features)
+        if self.kind == "classifier":
+            agree = float(np.mean(r.outputs == self._lib().predict(X)))
+            diff = np.abs(r.proba - self._lib().predict_proba(X))
+        else:
+            host = self._lib().regress(X)
+            agree = float(np.mean(np.all(r.outputs.view(np.uint32) == host.view(np.uint32),
+                                         axis=1)))
+            diff = np.abs(r.outputs - host)
+        return fp.VerifyReport(target, len(X), agree, float(np.nanmax(diff)) if diff.size else 0.0,
+                               r.instructions_mean)
 
     # --- host execution of the generated C -------------------------------------------
     def _lib(self) -> host_build.HostLibrary:

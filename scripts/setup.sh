@@ -8,6 +8,7 @@ APT_PACKAGES=(
   gcc g++ clang libclang-rt-14-dev make           # host build, C tests, sanitizers
   gcc-arm-none-eabi libnewlib-arm-none-eabi        # Cortex-M cross builds
   qemu-system-arm                                  # Cortex-M emulation
+  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc  # rv32imc
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

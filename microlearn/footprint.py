@@ -1,0 +1,155 @@
+"""Footprint: flash, RAM and instructions per inference on a target, measured or estimated.
+
+Measured (``targets.measure``): the generated C is cross-compiled, run in QEMU and its
+instructions counted. Estimated (no cross toolchain, or ``estimate=True``): from the IR:
+bytes of tables plus a per-target code size model, and instructions from the number of
+decision nodes the inputs visit (computed in Python on the given rows) times a
+per-target cost, calibrated against measurements (the benchmark reports the error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import codegen_c
+from .trees import TreeEnsembleIR
+
+
+@dataclass(frozen=True)
+class FootprintReport:
+    """Flash, RAM, stack and instructions per inference of a model on one target.
+
+    Attributes
+    ----------
+    target, method : str
+    flash_bytes : int
+        Model flash: code + constant tables (the firmware minus the same firmware without
+        the model, when measured).
+    ram_bytes : int
+        Static RAM (.data + .bss) the model adds; generated models use none.
+    stack_bytes : int or None
+        Deepest stack use of one inference.
+    instructions : float or None
+        Mean instructions per inference over the rows (``predict`` for classifiers,
+        ``regress`` for regressors).
+    instructions_max : int or None
+    estimated : bool
+        False when measured on the target (QEMU), True when estimated from the IR.
+    note : str
+        Why it is estimated, or how it was measured.
+    """
+
+    target: str
+    method: str
+    flash_bytes: int
+    ram_bytes: int
+    stack_bytes: int | None
+    instructions: float | None
+    instructions_max: int | None
+    estimated: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Outcome of :meth:`microlearn.Model.verify_on_target`.
+
+    Attributes
+    ----------
+    target : str
+    n_rows : int
+    agreement : float
+        Fraction of rows whose output on the target equals the host build's (classifier:
+        same class; regressor: bit-identical float32 outputs).
+    max_abs_diff : float
+        Largest |target - host| over probabilities (classifier) or outputs (regressor).
+    instructions : float or None
+        Mean instructions per inference on the target.
+    """
+
+    target: str
+    n_rows: int
+    agreement: float
+    max_abs_diff: float
+    instructions: float | None
+
+    @property
+    def ok(self) -> bool:
+        """True when every row agrees exactly."""
+        return self.agreement == 1.0 and self.max_abs_diff == 0.0
+
+
+def synthetic_rows(ir: TreeEnsembleIR, n: int = 200, seed: int = 0) -> np.ndarray:
+    """Rows that exercise the model when no data is given: each feature uniform over the
+    range of the thresholds that test it (plus a margin)."""
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n, ir.n_features), dtype=np.float32)
+    for f in np.unique(ir.feature):
+        t = ir.threshold[ir.feature == f]
+        t = t[np.isfinite(t)]
+        if t.size:
+            lo, hi = float(t.min()), float(t.max())
+            pad = 0.1 * (hi - lo) + 1e-3
+            X[:, f] = rng.uniform(lo - pad, hi + pad, size=n)
+    return X
+
+
+def nodes_visited(ir: TreeEnsembleIR, X: np.ndarray) -> np.ndarray:
+    """Number of decision nodes each row of X visits, summed over trees (same routing
+    as the C, NaN included)."""
+    X = np.asarray(X, dtype=np.float32)
+    total = np.zeros(X.shape[0], dtype=np.int64)
+    rows = np.arange(X.shape[0])
+    for root in ir.roots:
+        code = np.full(X.shape[0], int(root), dtype=np.int64)
+        active = code >= 0
+        while active.any():
+            n = code[active]
+            v = X[rows[active], ir.feature[n]]
+            t = ir.threshold[n]
+            left = (v <= t) | (np.isnan(v) & ir.nan_left[n])
+            total[active] += 1
+            code[active] = np.where(left, ir.left[n], ir.right[n])
+            active = code >= 0
+    return total
+
+
+# Per target and method: (code bytes, extra code bytes for forests (the division of the
+# mean), flash bytes per decision node beyond the tables (inline code), instructions per
+# visited node, per tree, per output, fixed instructions, stack bytes). Fitted by hand to
+# QEMU measurements of tree models on digits, breast_cancer, diabetes and synthetic data;
+# benchmarks/RESULTS.md reports the estimate's error.
+_COST = {
+    ("cortex-m4f", "loadable"): (145, 160, 0.0, 14.5, 8.0, 6.0, 5, 40),
+    ("cortex-m4f", "inline"): (100, 160, 22.0, 6.0, 6.0, 6.0, 0, 20),
+    ("cortex-m7", "loadable"): (145, 160, 0.0, 14.5, 8.0, 6.0, 5, 40),
+    ("cortex-m7", "inline"): (100, 160, 22.0, 6.0, 6.0, 6.0, 0, 20),
+    ("cortex-m0plus", "loadable"): (650, 1680, 0.0, 90.0, 20.0, 40.0, 0, 90),
+    ("cortex-m0plus", "inline"): (500, 1680, 21.0, 55.0, 15.0, 40.0, 0, 90),
+    ("rv32imc", "loadable"): (640, 2560, 0.0, 60.0, 20.0, 40.0, 0, 100),
+    ("rv32imc", "inline"): (500, 2560, 24.0, 37.0, 15.0, 40.0, 0, 100),
+    ("host", "loadable"): (400, 100, 0.0, 10.0, 6.0, 4.0, 20, 40),
+    ("host", "inline"): (200, 100, 16.0, 5.0, 5.0, 4.0, 20, 20),
+}
+
+
+def estimate(ir: TreeEnsembleIR, target: str, method: str, X: np.ndarray | None,
+             note: str = "") -> FootprintReport:
+    """Footprint of ``ir`` on ``target`` estimated from the IR (and rows X, if given)."""
+    key = (target, method)
+    if key not in _COST:
+        raise ValueError(f"target={target!r} is not one of "
+                         f"{sorted({t for t, _ in _COST})}")
+    code, forest_code, per_node_flash, per_node, per_tree, per_out, fixed, stack = _COST[key]
+    flash = (codegen_c.data_bytes(ir, method) + code + int(per_node_flash * ir.n_nodes)
+             + (forest_code if ir.n_trees > 1 else 0))
+    instructions = instructions_max = None
+    if X is not None:
+        visited = nodes_visited(ir, X)
+        outs = ir.n_outputs * (3 if ir.n_trees > 1 else 1)
+        per_row = fixed + per_tree * ir.n_trees + per_out * outs + per_node * visited
+        instructions, instructions_max = float(per_row.mean()), int(per_row.max())
+    return FootprintReport(target, method, flash, 0, stack + 4 * ir.n_outputs, instructions,
+                           instructions_max, True, note or "from the IR")
