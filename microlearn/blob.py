@@ -54,11 +54,11 @@ def to_blob(ir: TreeEnsembleIR) -> bytes:
         if has_nan else np.zeros(0, np.uint8))
     _pad4(body)
     struct.pack_into(
-        "<7I4B7I4x", body, HEADER_BYTES,
+        "<7I4B7If", body, HEADER_BYTES,
         KIND[ir.kind], ir.n_features, ir.n_outputs, ir.n_trees, ir.n_nodes,
         ir.leaf_values.shape[0], ir.leaf_base, fb, cb, int(has_nan), 0,
         offsets["feature"], offsets["threshold"], offsets["left"], offsets["right"],
-        offsets["roots"], offsets["nan"], offsets["leaves"],
+        offsets["roots"], offsets["nan"], offsets["leaves"], np.float32(1.0 / ir.n_trees),
     )
     crc = zlib.crc32(bytes(body[HEADER_BYTES:])) & 0xFFFFFFFF
     struct.pack_into("<4sHHII", body, 0, MAGIC, VERSION, FAMILY_TREES, len(body), crc)
@@ -86,7 +86,8 @@ def read_header(blob: bytes) -> dict:
         raise ValueError(f"unknown model family id {family}")
     names = ("kind", "n_features", "n_outputs", "n_trees", "n_nodes", "n_leaf_rows",
              "leaf_base", "feature_bytes", "child_bytes", "has_nan_left", "reserved",
-             "o_feature", "o_threshold", "o_left", "o_right", "o_roots", "o_nan", "o_leaves")
-    fields = dict(zip(names, struct.unpack_from("<7I4B7I4x", blob, HEADER_BYTES), strict=True))
+             "o_feature", "o_threshold", "o_left", "o_right", "o_roots", "o_nan", "o_leaves",
+             "inv_n_trees")
+    fields = dict(zip(names, struct.unpack_from("<7I4B7If", blob, HEADER_BYTES), strict=True))
     fields.update(family=family, total=total)
     return fields

@@ -30,6 +30,11 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     codegen_c.check_name(args.name)
     model = convert(load_estimator(args.model), method=args.method)
     out = Path(args.output)
+    if args.format == "blob":
+        model.save_blob(out)
+        print(f"wrote {out} ({out.stat().st_size:,} bytes): model blob of "
+              f"{codegen_c.describe_line(model.ir)}")
+        return 0
     model.save(out, name=args.name)
     print(f"wrote {out} ({out.stat().st_size:,} bytes): {codegen_c.describe_line(model.ir)}, "
           f"method={model.method}, {model.data_bytes:,} bytes of tables")
@@ -57,6 +62,14 @@ def _cmd_footprint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mp_build(args: argparse.Namespace) -> int:
+    from . import mp_module
+
+    for path in mp_module.build(args.arch, args.out):
+        print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``microlearn`` command."""
     p = argparse.ArgumentParser(prog="microlearn", description=__doc__)
@@ -68,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True, help="output header, e.g. model.h")
     c.add_argument("--name", default="model", help="C identifier prefix (default: model)")
     c.add_argument("--method", default="loadable", choices=codegen_c.METHODS)
+    c.add_argument("--format", default="c", choices=("c", "blob"),
+                   help="c: C header (default); blob: binary model file for MicroPython / "
+                        "ml_blob.h")
     c.set_defaults(func=_cmd_convert)
 
     f = sub.add_parser("footprint", help="flash, RAM and instructions per inference on a target")
@@ -77,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--method", default="loadable", choices=codegen_c.METHODS)
     f.add_argument("--estimate", action="store_true", help="estimate from the model only")
     f.set_defaults(func=_cmd_footprint)
+
+    mp = sub.add_parser("micropython", help="the microlearn_mp MicroPython module")
+    mp_sub = mp.add_subparsers(dest="mp_command", required=True)
+    b = mp_sub.add_parser("build", help="build microlearn_mp.mpy (+ mip package.json)")
+    b.add_argument("--arch", required=True,
+                   help="x64, armv6m, armv7m, armv7emsp, armv7emdp, ... or py (fallback)")
+    b.add_argument("--out", default="dist", help="output folder (default: dist)")
+    b.set_defaults(func=_cmd_mp_build)
 
     i = sub.add_parser("info", help="describe what a saved model converts to")
     i.add_argument("model")

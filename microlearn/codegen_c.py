@@ -214,7 +214,7 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
         parts.append(
             f"static const ml_trees_t {name}_trees = {{\n"
             f"    {ir.n_features}, {ir.n_outputs}, {ir.n_trees}, {ir.n_nodes}, "
-            f"{ir.leaf_values.shape[0]}, {ir.leaf_base},\n"
+            f"{ir.leaf_values.shape[0]}, {ir.leaf_base}, {c_float(1.0 / ir.n_trees)},\n"
             f"    {leaf_ptr},\n"
             f"    {fb}, {cb}, {tables[0]}, {tables[1]}, {tables[2]}, {tables[3]},\n"
             f"    {name}_roots, {nan_ptr}\n}};\n"
@@ -225,7 +225,7 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
         parts.append(
             f"static const ml_trees_t {name}_trees = {{\n"
             f"    {ir.n_features}, {ir.n_outputs}, {ir.n_trees}, 0, "
-            f"{ir.leaf_values.shape[0]}, {ir.leaf_base},\n"
+            f"{ir.leaf_values.shape[0]}, {ir.leaf_base}, {c_float(1.0 / ir.n_trees)},\n"
             f"    {leaf_ptr},\n"
             f"    0, 0, NULL, NULL, NULL, NULL, NULL, NULL\n}};\n"
         )
@@ -242,11 +242,14 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
         leaf0 = f"{name}_tree0(features)"
 
     parts.append(
-        f"/* Mean of the trees' leaf rows for one sample:\n"
+        f"/* Sum of the trees' leaf rows for one sample:\n"
         f" * x[{N}_N_FEATURES] -> out[{N}_N_OUTPUTS]. */\n"
-        f"static inline void {name}_run(const float *x, float *out)\n{{\n"
+        f"static inline void {name}_sum(const float *x, float *out)\n{{\n"
         f"    ml_trees_clear(&{name}_trees, out);\n"
-        f"{run_body}"
+        f"{run_body}}}\n\n"
+        f"/* Mean of the trees' leaf rows for one sample. */\n"
+        f"static inline void {name}_run(const float *x, float *out)\n{{\n"
+        f"    {name}_sum(x, out);\n"
         f"    ml_trees_finish(&{name}_trees, out);\n}}\n"
     )
     check = (
@@ -263,11 +266,9 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
             predict_body = f"{check}    return ml_trees_leaf_class(&{name}_trees, {leaf0});\n"
         else:
             predict_body = (
-                f"    float proba[{N}_N_OUTPUTS];\n"
-                f"    const int32_t status = {name}_predict_proba(features, n_features, "
-                f"proba, {N}_N_OUTPUTS);\n"
-                "    if (status != ML_OK) {\n        return status;\n    }\n"
-                f"    return ml_argmax_f32(proba, {N}_N_OUTPUTS);\n"
+                f"    float sum[{N}_N_OUTPUTS];\n{check}"
+                f"    {name}_sum(features, sum);\n"
+                f"    return ml_argmax_f32(sum, {N}_N_OUTPUTS);\n"
             )
         parts.append(
             "/* Class probabilities of one sample, like scikit-learn's predict_proba.\n"
@@ -278,7 +279,8 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
             "int32_t n_features, float *out, int32_t n_out)\n{\n"
             f"{check_out}    {name}_run(features, out);\n    return ML_OK;\n}}\n\n"
             "/* Predicted class index (0.."
-            f"{N}_N_OUTPUTS-1) of one sample: the first class of highest probability.\n"
+            f"{N}_N_OUTPUTS-1) of one sample: the first class of highest probability\n"
+            " * (first maximum of the sum over trees; the mean has the same order).\n"
             " * Returns the class index, or ML_ERR_NULL / ML_ERR_N_FEATURES (< 0). */\n"
             f"static inline int32_t {name}_predict(const float *features, int32_t n_features)\n"
             f"{{\n{predict_body}}}\n"

@@ -111,7 +111,8 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
         return ML_ERR_NULL;
     }
     {
-        const ml_trees_t zero = {0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL};
+        const ml_trees_t zero = {0, 0, 0, 0, 0, 0, 0.0f, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL,
+                                 NULL};
         *m = zero;
     }
     int32_t status = ml_blob_check(data, size, &family, &total);
@@ -144,6 +145,8 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
     const uint32_t o_left = ml_blob_u32(h + 40), o_right = ml_blob_u32(h + 44);
     const uint32_t o_roots = ml_blob_u32(h + 48), o_nan = ml_blob_u32(h + 52);
     const uint32_t o_leaves = ml_blob_u32(h + 56);
+    const uint32_t inv_bits = ml_blob_u32(h + 60);
+    float inv_n_trees;
     const uint32_t limit = 0x7FFFFFFFu;
 
     if (kind > 1u || n_features == 0u || n_features > limit || n_outputs == 0u ||
@@ -193,12 +196,23 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
             return ML_ERR_MODEL;
         }
     }
+    /* 1/n_trees as float32: must be the correctly rounded reciprocal (within an ulp) */
+    {
+        union { uint32_t u; float f; } conv;
+        conv.u = inv_bits;
+        inv_n_trees = conv.f;
+        const float one = inv_n_trees * (float)n_trees;
+        if (!(one >= 0.99999976f && one <= 1.0000002f)) {
+            return ML_ERR_MODEL;
+        }
+    }
     m->n_features = (int32_t)n_features;
     m->n_outputs = (int32_t)n_outputs;
     m->n_trees = (int32_t)n_trees;
     m->n_nodes = (int32_t)n_nodes;
     m->n_leaf_rows = (int32_t)n_rows;
     m->leaf_base = (int32_t)leaf_base;
+    m->inv_n_trees = inv_n_trees;
     m->leaf_values = n_rows > 0u ? (const float *)(const void *)(b + o_leaves) : NULL;
     m->feature_bytes = (int32_t)fb;
     m->child_bytes = (int32_t)cb;

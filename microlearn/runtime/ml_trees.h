@@ -20,7 +20,11 @@
  * leaves of classifiers, no table storage); leaf id i >= leaf_base uses row
  * leaf_values[(i - leaf_base) * n_outputs ...]. An ensemble's output is the
  * mean of its trees' leaf rows (scikit-learn's forest averaging; for a
- * classifier these rows are per-tree class probabilities).
+ * classifier these rows are per-tree class probabilities): the sum of the rows
+ * times inv_n_trees (1/n_trees rounded to float32; no division, which some
+ * soft-float targets cannot link). A classifier's predicted class is the first
+ * maximum of the sum (dividing by n_trees cannot change which class is largest,
+ * except by merging values within one float32 rounding step).
  */
 #ifndef ML_TREES_H
 #define ML_TREES_H
@@ -34,6 +38,7 @@ typedef struct ml_trees {
     int32_t n_nodes;         /* decision nodes in all trees (0 for inline code) */
     int32_t n_leaf_rows;     /* rows of leaf_values */
     int32_t leaf_base;       /* leaf ids < leaf_base are one-hot rows */
+    float inv_n_trees;       /* 1 / n_trees, rounded to float32 */
     const float *leaf_values;        /* [n_leaf_rows * n_outputs] */
     /* Node tables; used by the table-driven (loadable) engine only. */
     int32_t feature_bytes;   /* width of a feature[] entry: 1, 2 or 4 (unsigned) */
@@ -120,13 +125,12 @@ static inline void ml_trees_clear(const ml_trees_t *m, float *acc)
 }
 
 
-/* acc /= n_trees: turns the sum of leaf rows into the ensemble mean. */
+/* acc *= 1/n_trees: turns the sum of leaf rows into the ensemble mean. */
 static inline void ml_trees_finish(const ml_trees_t *m, float *acc)
 {
     if (m->n_trees > 1) {
-        const float n = (float)m->n_trees;
         for (int32_t i = 0; i < m->n_outputs; i++) {
-            acc[i] /= n;
+            acc[i] *= m->inv_n_trees;
         }
     }
 }
@@ -141,11 +145,10 @@ static inline int32_t ml_trees_leaf_class(const ml_trees_t *m, int32_t leaf)
                          m->n_outputs);
 }
 
-/* Ensemble output for one sample with the table-driven engine (any widths):
- * out[0..n_outputs-1] = mean over trees of the leaf rows.
- * x must hold n_features floats. Returns ML_OK, or ML_ERR_UNSUPPORTED for
- * table widths other than 1, 2 and 4 bytes. */
-static inline int32_t ml_trees_run(const ml_trees_t *m, const float *x, float *out)
+/* Sum of the trees' leaf rows for one sample with the table-driven engine (any
+ * widths): out[0..n_outputs-1] = sum over trees. x must hold n_features floats.
+ * Returns ML_OK, or ML_ERR_UNSUPPORTED for widths other than 1, 2 and 4 bytes. */
+static inline int32_t ml_trees_sum(const ml_trees_t *m, const float *x, float *out)
 {
     ml_trees_clear(m, out);
     switch (m->feature_bytes * 8 + m->child_bytes) {
@@ -160,8 +163,26 @@ static inline int32_t ml_trees_run(const ml_trees_t *m, const float *x, float *o
     case 4 * 8 + 4: ml_trees_sum_u32_i32(m, x, out); break;
     default: return ML_ERR_UNSUPPORTED;
     }
-    ml_trees_finish(m, out);
     return ML_OK;
+}
+
+/* Ensemble output (mean over trees of the leaf rows) for one sample, table-driven.
+ * Returns ML_OK or ML_ERR_UNSUPPORTED (see ml_trees_sum). */
+static inline int32_t ml_trees_run(const ml_trees_t *m, const float *x, float *out)
+{
+    const int32_t status = ml_trees_sum(m, x, out);
+    if (status == ML_OK) {
+        ml_trees_finish(m, out);
+    }
+    return status;
+}
+
+/* Predicted class of a classifier for one sample, table-driven; scratch holds
+ * n_outputs floats. Returns the class index or ML_ERR_UNSUPPORTED. */
+static inline int32_t ml_trees_predict(const ml_trees_t *m, const float *x, float *scratch)
+{
+    const int32_t status = ml_trees_sum(m, x, scratch);
+    return status == ML_OK ? ml_argmax_f32(scratch, m->n_outputs) : status;
 }
 
 #endif /* ML_TREES_H */

@@ -44,7 +44,8 @@ int32_t mlhost_blob_run(const void *blob, int64_t size, const float *X, int64_t 
             return r;
         }
         if (ml_trees_is_classifier(&m)) {
-            cls[i] = ml_argmax_f32(o, m.n_outputs);
+            cls[i] = ml_trees_predict(&m, X + i * n_features, o);
+            (void)ml_trees_run(&m, X + i * n_features, o);
         }
     }
     return ML_OK;

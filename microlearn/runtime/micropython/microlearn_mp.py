@@ -1,0 +1,168 @@
+# microlearn_mp (pure Python): fallback for ports where the native module cannot load.
+# Same API as the native microlearn_mp module and the same model blob (docs/blob_format.md):
+#
+#   import array, microlearn_mp as ml
+#   model = ml.load("model.mlb")        # path, or bytes / bytearray / memoryview
+#   model.predict(x)                    # x: array("f") of n_features; class index
+#   model.predict_proba(x, out)         # out: array("f") of >= n_outputs
+#   model.regress(x, out)
+#
+# Runs on MicroPython and CPython. Validates the blob like the C loader (ValueError when
+# corrupt). Tables are copied into arrays at load time (needs about the blob's size of RAM).
+import array
+import struct
+
+FORMAT_VERSION = 1
+_HEAD = 16
+_TREES_HEAD = 64
+
+
+def _crc32(data):
+    try:
+        import binascii
+
+        return binascii.crc32(data) & 0xFFFFFFFF
+    except (ImportError, AttributeError):
+        c = 0xFFFFFFFF
+        for b in data:
+            c ^= b
+            for _ in range(8):
+                c = (c >> 1) ^ (0xEDB88320 & -(c & 1))
+        return c ^ 0xFFFFFFFF
+
+
+def _bad():
+    raise ValueError("model blob: corrupt, truncated or not a model")
+
+
+def _table(data, offset, count, width, signed, total, align):
+    if offset < _HEAD + _TREES_HEAD or offset % align or offset + count * width > total:
+        _bad()
+    code = {1: "bB", 2: "hH", 4: "iI"}[width][0 if signed else 1]
+    return array.array(code, bytes(data[offset:offset + count * width]))
+
+
+class Model:
+    def __init__(self, data):
+        n = len(data)
+        if n < _HEAD + _TREES_HEAD or bytes(data[0:4]) != b"MLRN":
+            _bad()
+        version, family, total, crc = struct.unpack_from("<HHII", data, 4)
+        if version != FORMAT_VERSION:
+            raise ValueError("model blob: unsupported format version")
+        if total > n or total < _HEAD + _TREES_HEAD or _crc32(bytes(data[_HEAD:total])) != crc:
+            _bad()
+        if family != 1:
+            raise ValueError("model blob: model family not supported")
+        h = struct.unpack_from("<7I4B7If", data, _HEAD)
+        kind, nf, no, nt, nn, nr, base = h[0:7]
+        fb, cb, has_nan, reserved = h[7:11]
+        o_feat, o_thr, o_left, o_right, o_roots, o_nan, o_leaves = h[11:18]
+        if (kind > 1 or nf == 0 or no == 0 or nt == 0 or reserved or has_nan > 1
+                or base != (no if kind == 0 else 0) or fb not in (1, 2, 4)
+                or cb not in (1, 2, 4) or nf >= 1 << 31 or nn >= 1 << 31):
+            _bad()
+        n_ids = base + nr
+        self.roots = _table(data, o_roots, nt, cb, True, total, cb)
+        self.leaves = None
+        if nr:
+            _table(data, o_leaves, nr * no, 4, False, total, 4)
+            self.leaves = array.array("f", bytes(data[o_leaves:o_leaves + 4 * nr * no]))
+        if nn:
+            self.feature = _table(data, o_feat, nn, fb, False, total, fb)
+            _table(data, o_thr, nn, 4, False, total, 4)
+            self.threshold = array.array("f", bytes(data[o_thr:o_thr + 4 * nn]))
+            self.left = _table(data, o_left, nn, cb, True, total, cb)
+            self.right = _table(data, o_right, nn, cb, True, total, cb)
+            self.nan_left = (bytes(_table(data, o_nan, (nn + 7) // 8, 1, False, total, 1))
+                             if has_nan else None)
+        for i in range(nn):
+            if self.feature[i] >= nf:
+                _bad()
+            for c in (self.left[i], self.right[i]):
+                if (c <= i or c >= nn) if c >= 0 else (-c - 1 >= n_ids):
+                    _bad()
+        for c in self.roots:
+            if c >= nn if c >= 0 else -c - 1 >= n_ids:
+                _bad()
+        one = h[18] * nt
+        if not 0.99999976 <= one <= 1.0000002:
+            _bad()
+        self._nf, self._no, self._nt, self._base, self._inv = nf, no, nt, base, h[18]
+        self._scratch = array.array("f", [0.0] * no)
+
+    def n_features(self):
+        return self._nf
+
+    def n_outputs(self):
+        return self._no
+
+    def n_trees(self):
+        return self._nt
+
+    def is_classifier(self):
+        return self._base > 0
+
+    def _run(self, x, out, mean=True):
+        if len(x) != self._nf:
+            raise ValueError("x must be array('f') of n_features values")
+        no, base = self._no, self._base
+        for i in range(no):
+            out[i] = 0.0
+        feature, threshold = getattr(self, "feature", None), getattr(self, "threshold", None)
+        left, right, nan_left, leaves = (getattr(self, "left", None), getattr(self, "right", None),
+                                         getattr(self, "nan_left", None), self.leaves)
+        for n in self.roots:
+            while n >= 0:
+                v = x[feature[n]]
+                t = threshold[n]
+                if v <= t:
+                    n = left[n]
+                elif v > t or nan_left is None or not (nan_left[n >> 3] >> (n & 7)) & 1:
+                    n = right[n]
+                else:
+                    n = left[n]
+            leaf = -n - 1
+            if leaf < base:
+                out[leaf] += 1.0
+            else:
+                r = (leaf - base) * no
+                for i in range(no):
+                    out[i] += leaves[r + i]
+        if mean and self._nt > 1:
+            for i in range(no):
+                out[i] *= self._inv
+
+    def predict(self, x):
+        if not self._base:
+            raise TypeError("predict() is for classifiers; use regress(x, out)")
+        s = self._scratch
+        self._run(x, s, False)  # the sum has the same first maximum as the mean
+        best = 0
+        for i in range(1, self._no):
+            if s[i] > s[best]:
+                best = i
+        return best
+
+    def _check_out(self, out):
+        if len(out) < self._no:
+            raise ValueError("out must be array('f') of at least n_outputs values")
+
+    def predict_proba(self, x, out):
+        if not self._base:
+            raise TypeError("predict_proba() is for classifiers")
+        self._check_out(out)
+        self._run(x, out)
+
+    def regress(self, x, out):
+        if self._base:
+            raise TypeError("regress() is for regressors")
+        self._check_out(out)
+        self._run(x, out)
+
+
+def load(src):
+    if isinstance(src, str):
+        with open(src, "rb") as f:
+            src = f.read()
+    return Model(src)
