@@ -1,0 +1,166 @@
+"""microlearn_mp (native .mpy and pure-Python fallback) in the unix MicroPython port:
+predictions equal the host C and scikit-learn; no allocation in predict; corrupt blobs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris, load_wine
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, RandomForestRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+import microlearn
+from microlearn import micropython_build as mb
+from microlearn import mp_module
+
+RUN_SCRIPT = """
+import array, gc, microlearn_mp as ml
+model = ml.load("model.mlb")
+nf = model.n_features(); no = model.n_outputs()
+f = open("x.bin", "rb"); data = f.read(); f.close()
+n = len(data) // (4 * nf)
+x = array.array("f", bytes(4 * nf))
+out = array.array("f", bytes(4 * no))
+cls = array.array("i", bytes(4 * n))
+res = bytearray()
+
+
+def infer(i):  # locals only: the measurement itself allocates nothing
+    if model.is_classifier():
+        cls[i] = model.predict(x)
+        model.predict_proba(x, out)
+    else:
+        model.regress(x, out)
+
+
+infer(0)  # warm-up: the first call of a method may fill a lookup cache
+alloc = 0
+for i in range(n):
+    x[:] = array.array("f", data[i * 4 * nf:(i + 1) * 4 * nf])
+    gc.collect()
+    a0 = gc.mem_alloc()
+    infer(i)
+    alloc = max(alloc, gc.mem_alloc() - a0)
+    res += bytes(out)
+f = open("out.bin", "wb"); f.write(bytes(cls)); f.write(res); f.close()
+print("ALLOC", alloc)
+"""
+
+
+def _unix():
+    try:
+        return mb.unix_micropython()
+    except Exception as e:  # not installed
+        pytest.skip(f"unix MicroPython not available: {e}")
+
+
+@pytest.fixture(scope="module")
+def native_x64(tmp_path_factory):
+    _unix()
+    try:
+        return mp_module.build("x64", tmp_path_factory.mktemp("mpy"))[0]
+    except Exception as e:
+        pytest.skip(f"cannot build the x64 native module: {e}")
+
+
+MODELS = {
+    "rf_digits": (lambda: RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0),
+                  load_digits),
+    "dt_breast_cancer": (lambda: DecisionTreeClassifier(random_state=0), load_breast_cancer),
+    "et_wine": (lambda: ExtraTreesClassifier(n_estimators=5, random_state=0), load_wine),
+    "rf_iris_strings": (lambda: RandomForestClassifier(n_estimators=4, random_state=0), load_iris),
+    "rf_diabetes": (lambda: RandomForestRegressor(n_estimators=5, max_depth=8, random_state=0),
+                    load_diabetes),
+    "dt_diabetes": (lambda: DecisionTreeRegressor(max_depth=6, random_state=0), load_diabetes),
+}
+
+
+def _run_module(module_file: Path, tmp: Path, est, X):
+    m = microlearn.convert(est)
+    shutil.copy(module_file, tmp / module_file.name)
+    m.save_blob(tmp / "model.mlb")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    (tmp / "x.bin").write_bytes(X.tobytes())
+    r = mb.run_unix(RUN_SCRIPT, tmp, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    raw = (tmp / "out.bin").read_bytes()
+    n = len(X)
+    cls = np.frombuffer(raw[: 4 * n], dtype=np.int32)
+    out = np.frombuffer(raw[4 * n:], dtype=np.float32).reshape(n, m.n_outputs)
+    alloc = int(r.stdout.split("ALLOC")[1].split()[0])
+    return m, cls, out, alloc
+
+
+@pytest.mark.parametrize("variant", ["native", "fallback"])
+@pytest.mark.parametrize("case", list(MODELS))
+def test_unix_port_parity(case, variant, native_x64, tmp_path):
+    make, load = MODELS[case]
+    X, y = load(return_X_y=True)
+    if case == "rf_iris_strings":
+        y = np.array(["setosa", "versicolor", "virginica"])[y]
+    X = X.astype(np.float32)
+    est = make().fit(X, y)
+    Xq = X[:150].copy()
+    Xq[::11, 2] = np.nan
+    module = native_x64 if variant == "native" else mp_module.FALLBACK_PY
+    m, cls, out, alloc = _run_module(module, tmp_path, est, Xq)
+    if m.kind == "classifier":
+        np.testing.assert_array_equal(est.classes_[cls], est.predict(Xq))
+        # the same C engine / the same float32 operations as the host build: identical
+        np.testing.assert_array_equal(out, m.predict_proba(Xq))
+    else:
+        np.testing.assert_array_equal(out[:, 0], m.predict(Xq))
+    if variant == "native":
+        assert alloc == 0  # no heap allocation inside predict / predict_proba / regress
+
+
+@pytest.mark.parametrize("variant", ["native", "fallback"])
+def test_unix_port_rejects_corrupt_blobs(variant, native_x64, tmp_path):
+    X, y = load_iris(return_X_y=True)
+    good = microlearn.convert(DecisionTreeClassifier(random_state=0).fit(X, y)).to_blob()
+    module = native_x64 if variant == "native" else mp_module.FALLBACK_PY
+    shutil.copy(module, tmp_path / module.name)
+    bad_version = bytearray(good)
+    bad_version[4] = 9
+    for name, data in {"trunc": good[:50], "flip": good[:-1] + bytes([good[-1] ^ 1]),
+                       "empty": b"", "version": bytes(bad_version)}.items():
+        (tmp_path / f"{name}.mlb").write_bytes(data)
+    script = """
+import microlearn_mp as ml
+for name in ("trunc", "flip", "empty", "version"):
+    try:
+        ml.load(name + ".mlb")
+        print(name, "LOADED")
+    except ValueError as e:
+        print(name, "ValueError", e)
+import array
+m = ml.load(open("ok.mlb", "rb").read())
+try:
+    m.predict(array.array("f", [1.0, 2.0]))
+except ValueError as e:
+    print("nf ValueError")
+try:
+    m.regress(array.array("f", [1.0] * 4), array.array("f", [0.0] * 3))
+except TypeError as e:
+    print("regress TypeError")
+"""
+    (tmp_path / "ok.mlb").write_bytes(good)
+    r = mb.run_unix(script, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name in ("trunc", "flip", "empty"):
+        assert f"{name} ValueError model blob: corrupt" in r.stdout
+    assert "version ValueError model blob: unsupported format version" in r.stdout
+    assert "nf ValueError" in r.stdout and "regress TypeError" in r.stdout
+    assert "LOADED" not in r.stdout
+
+
+def test_package_json_and_fallback_build(tmp_path):
+    files = mp_module.build("py", tmp_path)
+    assert [f.name for f in files] == ["microlearn_mp.py", "package.json"]
+    import json
+
+    pkg = json.loads((tmp_path / "package.json").read_text())
+    assert pkg["urls"] == [["microlearn_mp.py", "microlearn_mp.py"]]
