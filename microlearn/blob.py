@@ -19,7 +19,7 @@ MAGIC = b"MLRN"
 VERSION = 1
 FAMILY_TREES = 1
 HEADER_BYTES = 16
-TREES_HEADER_BYTES = 64
+TREES_HEADER_BYTES = 80
 KIND = {"classifier": 0, "regressor": 1}
 
 _INT = {(1, False): "<u1", (2, False): "<u2", (4, False): "<u4",
@@ -43,8 +43,12 @@ def to_blob(ir: TreeEnsembleIR) -> bytes:
         offsets[key] = len(body) if arr.size else 0
         body.extend(np.ascontiguousarray(arr).tobytes())
 
+    leaves = codegen_c.leaf_tables(ir)
     put("threshold", ir.threshold.astype("<f4"))
-    put("leaves", ir.leaf_values.astype("<f4").ravel())
+    put("leaves", leaves.values.astype("<f4"))
+    sparse = leaves.start is not None
+    put("start", leaves.start.astype("<u2") if sparse else np.zeros(0, np.uint16))
+    put("index", leaves.index.astype("<u2") if sparse else np.zeros(0, np.uint16))
     put("feature", ir.feature.astype(_INT[(fb, False)]))
     put("left", ir.left.astype(_INT[(cb, True)]))
     put("right", ir.right.astype(_INT[(cb, True)]))
@@ -54,11 +58,12 @@ def to_blob(ir: TreeEnsembleIR) -> bytes:
         if has_nan else np.zeros(0, np.uint8))
     _pad4(body)
     struct.pack_into(
-        "<7I4B7If", body, HEADER_BYTES,
+        "<7I4B7If3I4x", body, HEADER_BYTES,
         KIND[ir.kind], ir.n_features, ir.n_outputs, ir.n_trees, ir.n_nodes,
         ir.leaf_values.shape[0], ir.leaf_base, fb, cb, int(has_nan), 0,
         offsets["feature"], offsets["threshold"], offsets["left"], offsets["right"],
         offsets["roots"], offsets["nan"], offsets["leaves"], np.float32(1.0 / ir.n_trees),
+        leaves.values.size if sparse else 0, offsets["start"], offsets["index"],
     )
     crc = zlib.crc32(bytes(body[HEADER_BYTES:])) & 0xFFFFFFFF
     struct.pack_into("<4sHHII", body, 0, MAGIC, VERSION, FAMILY_TREES, len(body), crc)
@@ -87,7 +92,8 @@ def read_header(blob: bytes) -> dict:
     names = ("kind", "n_features", "n_outputs", "n_trees", "n_nodes", "n_leaf_rows",
              "leaf_base", "feature_bytes", "child_bytes", "has_nan_left", "reserved",
              "o_feature", "o_threshold", "o_left", "o_right", "o_roots", "o_nan", "o_leaves",
-             "inv_n_trees")
-    fields = dict(zip(names, struct.unpack_from("<7I4B7If", blob, HEADER_BYTES), strict=True))
+             "inv_n_trees", "nnz", "o_leaf_start", "o_leaf_index")
+    fields = dict(zip(names, struct.unpack_from("<7I4B7If3I4x", blob, HEADER_BYTES),
+                      strict=True))
     fields.update(family=family, total=total)
     return fields

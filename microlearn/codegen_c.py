@@ -19,6 +19,7 @@ Methods
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -123,9 +124,40 @@ def child_bytes(ir: TreeEnsembleIR) -> int:
     )
 
 
+@dataclass(frozen=True)
+class LeafTables:
+    """How the leaf rows are stored: dense (``start`` is None) or sparse (non-zero
+    values only: row r holds ``values[start[r]:start[r+1]]`` at outputs ``index[...]``)."""
+
+    values: np.ndarray  # float32
+    start: np.ndarray | None  # uint16[n_rows + 1]
+    index: np.ndarray | None  # uint16[nnz]
+
+    @property
+    def nbytes(self) -> int:
+        extra = 0 if self.start is None else 2 * (self.start.size + self.index.size)
+        return 4 * self.values.size + extra
+
+
+def leaf_tables(ir: TreeEnsembleIR) -> LeafTables:
+    """The smaller of the dense and the sparse leaf layout (identical results: adding the
+    omitted zeros changes no sum)."""
+    dense = LeafTables(np.ascontiguousarray(ir.leaf_values, dtype=np.float32).ravel(), None,
+                       None)
+    rows = ir.leaf_values
+    nz = rows != 0
+    nnz = int(nz.sum())
+    if rows.shape[0] == 0 or nnz > 0xFFFF or ir.n_outputs > 0xFFFF:
+        return dense
+    start = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.uint16)
+    sparse = LeafTables(rows[nz].astype(np.float32), start,
+                        np.nonzero(nz)[1].astype(np.uint16))
+    return sparse if sparse.nbytes < dense.nbytes else dense
+
+
 def data_bytes(ir: TreeEnsembleIR, method: str) -> int:
     """Bytes of constant tables in the generated code (excluding machine code)."""
-    leaves = ir.leaf_values.size * 4
+    leaves = leaf_tables(ir).nbytes
     if method == "inline":
         return leaves
     fb, cb = feature_bytes(ir), child_bytes(ir)
@@ -187,11 +219,18 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
         labels = labels.replace("*/", "* /")
         parts.append(f"/* class index -> label: {labels} */\n")
 
-    has_rows = ir.leaf_values.shape[0] > 0
-    if has_rows:
-        parts.append(_c_array("float", f"{name}_leaf_values", _floats(ir.leaf_values),
+    leaves = leaf_tables(ir)
+    if leaves.values.size:
+        parts.append(_c_array("float", f"{name}_leaf_values", _floats(leaves.values),
                               per_line=max(1, min(ir.n_outputs, 8))))
-    leaf_ptr = f"{name}_leaf_values" if has_rows else "NULL"
+    leaf_ptrs = f"{name}_leaf_values" if leaves.values.size else "NULL"
+    if leaves.start is not None:
+        parts.append(_c_array("uint16_t", f"{name}_leaf_start", _ints(leaves.start), 16))
+        parts.append(_c_array("uint16_t", f"{name}_leaf_index", _ints(leaves.index), 16))
+        leaf_ptrs += f", {name}_leaf_start, {name}_leaf_index"
+    else:
+        leaf_ptrs += ", NULL, NULL"
+    leaf_ptr = leaf_ptrs
 
     if method == "loadable":
         fb, cb = feature_bytes(ir), child_bytes(ir)

@@ -104,6 +104,14 @@ def test_corrupt_blobs_are_rejected(runner):
         patched(16 + 36, "<I", 18),                        # misaligned table
         patched(16 + 24, "<I", 3),                         # leaf_base != n_classes
     ]
+    assert h["nnz"] > 0  # this model's leaf rows are stored sparse: check those tables too
+    cases += [
+        patched(h["o_leaf_index"] + 2, "<H", h["n_outputs"]),  # output index out of range
+        patched(h["o_leaf_start"] + 2, "<H", 0xFFFF),           # starts not non-decreasing
+        patched(h["o_leaf_start"], "<H", 1),                    # first start != 0
+        patched(16 + 64, "<I", h["nnz"] + 1),                   # nnz disagrees with starts
+        patched(16 + 60, "<f", 0.5),                            # 1/n_trees wrong
+    ]
     for i, b in enumerate(cases):
         assert runner.load(b) == -4, i
     # for Python readers too

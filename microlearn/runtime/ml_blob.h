@@ -20,7 +20,7 @@
 #define ML_BLOB_VERSION 1u
 #define ML_BLOB_FAMILY_TREES 1u
 #define ML_BLOB_HEADER_BYTES 16u
-#define ML_BLOB_TREES_HEADER_BYTES 64u
+#define ML_BLOB_TREES_HEADER_BYTES 80u
 #define ML_ERR_ALIGN (-7) /* blob not 4-byte aligned in memory */
 
 static inline uint32_t ml_blob_u32(const uint8_t *p)
@@ -111,8 +111,8 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
         return ML_ERR_NULL;
     }
     {
-        const ml_trees_t zero = {0, 0, 0, 0, 0, 0, 0.0f, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL,
-                                 NULL};
+        const ml_trees_t zero = {0, 0, 0, 0, 0, 0, 0.0f, NULL, NULL, NULL,
+                                 0, 0, NULL, NULL, NULL, NULL, NULL, NULL};
         *m = zero;
     }
     int32_t status = ml_blob_check(data, size, &family, &total);
@@ -146,12 +146,14 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
     const uint32_t o_roots = ml_blob_u32(h + 48), o_nan = ml_blob_u32(h + 52);
     const uint32_t o_leaves = ml_blob_u32(h + 56);
     const uint32_t inv_bits = ml_blob_u32(h + 60);
+    const uint32_t nnz = ml_blob_u32(h + 64); /* 0: dense leaf rows */
+    const uint32_t o_start = ml_blob_u32(h + 68), o_index = ml_blob_u32(h + 72);
     float inv_n_trees;
     const uint32_t limit = 0x7FFFFFFFu;
 
     if (kind > 1u || n_features == 0u || n_features > limit || n_outputs == 0u ||
         n_outputs > limit || n_trees == 0u || n_trees > limit || n_nodes > limit ||
-        n_rows > limit || h[31] != 0u || has_nan > 1u) {
+        n_rows > limit || h[31] != 0u || has_nan > 1u || ml_blob_u32(h + 76) != 0u) {
         return ML_ERR_MODEL;
     }
     if (leaf_base != (kind == 0u ? n_outputs : 0u)) {
@@ -165,9 +167,34 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
         return ML_ERR_MODEL;
     }
     if ((uint64_t)n_rows * (uint64_t)n_outputs > limit ||
-        !ml_blob_span_ok(o_roots, n_trees, cb, cb, total) ||
-        (n_rows > 0u && !ml_blob_span_ok(o_leaves, n_rows * n_outputs, 4u, 4u, total))) {
+        !ml_blob_span_ok(o_roots, n_trees, cb, cb, total)) {
         return ML_ERR_MODEL;
+    }
+    if (nnz == 0u) {
+        if (n_rows > 0u && !ml_blob_span_ok(o_leaves, n_rows * n_outputs, 4u, 4u, total)) {
+            return ML_ERR_MODEL;
+        }
+    } else {
+        /* sparse rows: starts 0 .. nnz, non-decreasing; output indices in range */
+        if (nnz > 0xFFFFu || n_rows == 0u || n_rows >= 0xFFFFu ||
+            !ml_blob_span_ok(o_leaves, nnz, 4u, 4u, total) ||
+            !ml_blob_span_ok(o_start, n_rows + 1u, 2u, 2u, total) ||
+            !ml_blob_span_ok(o_index, nnz, 2u, 2u, total)) {
+            return ML_ERR_MODEL;
+        }
+        if (ml_blob_u16(b + o_start) != 0u || ml_blob_u16(b + o_start + 2u * n_rows) != nnz) {
+            return ML_ERR_MODEL;
+        }
+        for (uint32_t r = 0; r < n_rows; r++) {
+            if (ml_blob_u16(b + o_start + 2u * r) > ml_blob_u16(b + o_start + 2u * r + 2u)) {
+                return ML_ERR_MODEL;
+            }
+        }
+        for (uint32_t j = 0; j < nnz; j++) {
+            if (ml_blob_u16(b + o_index + 2u * j) >= n_outputs) {
+                return ML_ERR_MODEL;
+            }
+        }
     }
     if (n_nodes > 0u &&
         (!ml_blob_span_ok(o_feature, n_nodes, fb, fb, total) ||
@@ -214,6 +241,8 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
     m->leaf_base = (int32_t)leaf_base;
     m->inv_n_trees = inv_n_trees;
     m->leaf_values = n_rows > 0u ? (const float *)(const void *)(b + o_leaves) : NULL;
+    m->leaf_start = nnz > 0u ? (const uint16_t *)(const void *)(b + o_start) : NULL;
+    m->leaf_index = nnz > 0u ? (const uint16_t *)(const void *)(b + o_index) : NULL;
     m->feature_bytes = (int32_t)fb;
     m->child_bytes = (int32_t)cb;
     m->feature = n_nodes > 0u ? (const void *)(b + o_feature) : NULL;

@@ -18,7 +18,11 @@
  *
  * Leaf ids below leaf_base stand for one-hot rows (class id; used for pure
  * leaves of classifiers, no table storage); leaf id i >= leaf_base uses row
- * leaf_values[(i - leaf_base) * n_outputs ...]. An ensemble's output is the
+ * r = i - leaf_base of the leaf table, stored either dense (leaf_start == NULL:
+ * leaf_values[r * n_outputs ...]) or sparse (only the non-zero entries:
+ * output leaf_index[j] has value leaf_values[j] for leaf_start[r] <= j <
+ * leaf_start[r + 1]; adding the omitted zeros would not change any sum, so both
+ * layouts give identical results). An ensemble's output is the
  * mean of its trees' leaf rows (scikit-learn's forest averaging; for a
  * classifier these rows are per-tree class probabilities): the sum of the rows
  * times inv_n_trees (1/n_trees rounded to float32; no division, which some
@@ -39,7 +43,9 @@ typedef struct ml_trees {
     int32_t n_leaf_rows;     /* rows of leaf_values */
     int32_t leaf_base;       /* leaf ids < leaf_base are one-hot rows */
     float inv_n_trees;       /* 1 / n_trees, rounded to float32 */
-    const float *leaf_values;        /* [n_leaf_rows * n_outputs] */
+    const float *leaf_values;        /* dense: [n_leaf_rows * n_outputs]; sparse: [nnz] */
+    const uint16_t *leaf_start;      /* sparse: [n_leaf_rows + 1] row starts; NULL: dense */
+    const uint16_t *leaf_index;      /* sparse: [nnz] output index of each value */
     /* Node tables; used by the table-driven (loadable) engine only. */
     int32_t feature_bytes;   /* width of a feature[] entry: 1, 2 or 4 (unsigned) */
     int32_t child_bytes;     /* width of a left[]/right[]/roots[] entry: 1, 2 or 4 (signed) */
@@ -64,7 +70,15 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
         acc[leaf] += 1.0f;
         return;
     }
-    const float *row = m->leaf_values + (size_t)(leaf - m->leaf_base) * (size_t)m->n_outputs;
+    const int32_t r = leaf - m->leaf_base;
+    if (m->leaf_start != NULL) {
+        const int32_t end = m->leaf_start[r + 1];
+        for (int32_t j = m->leaf_start[r]; j < end; j++) {
+            acc[m->leaf_index[j]] += m->leaf_values[j];
+        }
+        return;
+    }
+    const float *row = m->leaf_values + (size_t)r * (size_t)m->n_outputs;
     for (int32_t i = 0; i < m->n_outputs; i++) {
         acc[i] += row[i];
     }
@@ -141,8 +155,18 @@ static inline int32_t ml_trees_leaf_class(const ml_trees_t *m, int32_t leaf)
     if (leaf < m->leaf_base) {
         return leaf;
     }
-    return ml_argmax_f32(m->leaf_values + (size_t)(leaf - m->leaf_base) * (size_t)m->n_outputs,
-                         m->n_outputs);
+    const int32_t r = leaf - m->leaf_base;
+    if (m->leaf_start != NULL) {
+        /* probabilities: the omitted entries are 0, the row's maximum is stored */
+        int32_t best = -1;
+        for (int32_t j = m->leaf_start[r]; j < m->leaf_start[r + 1]; j++) {
+            if (best < 0 || m->leaf_values[j] > m->leaf_values[best]) {
+                best = j;
+            }
+        }
+        return best < 0 ? 0 : (int32_t)m->leaf_index[best];
+    }
+    return ml_argmax_f32(m->leaf_values + (size_t)r * (size_t)m->n_outputs, m->n_outputs);
 }
 
 /* Sum of the trees' leaf rows for one sample with the table-driven engine (any

@@ -14,7 +14,7 @@ import struct
 
 FORMAT_VERSION = 1
 _HEAD = 16
-_TREES_HEAD = 64
+_TREES_HEAD = 80
 
 
 def _crc32(data):
@@ -54,18 +54,34 @@ class Model:
             _bad()
         if family != 1:
             raise ValueError("model blob: model family not supported")
-        h = struct.unpack_from("<7I4B7If", data, _HEAD)
+        h = struct.unpack_from("<7I4B7If4I", data, _HEAD)
         kind, nf, no, nt, nn, nr, base = h[0:7]
         fb, cb, has_nan, reserved = h[7:11]
         o_feat, o_thr, o_left, o_right, o_roots, o_nan, o_leaves = h[11:18]
         if (kind > 1 or nf == 0 or no == 0 or nt == 0 or reserved or has_nan > 1
                 or base != (no if kind == 0 else 0) or fb not in (1, 2, 4)
-                or cb not in (1, 2, 4) or nf >= 1 << 31 or nn >= 1 << 31):
+                or cb not in (1, 2, 4) or nf >= 1 << 31 or nn >= 1 << 31 or h[22]):
             _bad()
+        nnz, o_start, o_index = h[19:22]
         n_ids = base + nr
         self.roots = _table(data, o_roots, nt, cb, True, total, cb)
-        self.leaves = None
-        if nr:
+        self.leaves = self.start = self.index = None
+        if nnz:  # sparse rows
+            if nnz > 0xFFFF or nr == 0 or nr >= 0xFFFF:
+                _bad()
+            _table(data, o_leaves, nnz, 4, False, total, 4)
+            self.leaves = array.array("f", bytes(data[o_leaves:o_leaves + 4 * nnz]))
+            self.start = _table(data, o_start, nr + 1, 2, False, total, 2)
+            self.index = _table(data, o_index, nnz, 2, False, total, 2)
+            if self.start[0] != 0 or self.start[nr] != nnz:
+                _bad()
+            for r in range(nr):
+                if self.start[r] > self.start[r + 1]:
+                    _bad()
+            for i in self.index:
+                if i >= no:
+                    _bad()
+        elif nr:
             _table(data, o_leaves, nr * no, 4, False, total, 4)
             self.leaves = array.array("f", bytes(data[o_leaves:o_leaves + 4 * nr * no]))
         if nn:
@@ -112,6 +128,7 @@ class Model:
         feature, threshold = getattr(self, "feature", None), getattr(self, "threshold", None)
         left, right, nan_left, leaves = (getattr(self, "left", None), getattr(self, "right", None),
                                          getattr(self, "nan_left", None), self.leaves)
+        start, index = self.start, self.index
         for n in self.roots:
             while n >= 0:
                 v = x[feature[n]]
@@ -125,6 +142,10 @@ class Model:
             leaf = -n - 1
             if leaf < base:
                 out[leaf] += 1.0
+            elif start is not None:
+                r = leaf - base
+                for j in range(start[r], start[r + 1]):
+                    out[index[j]] += leaves[j]
             else:
                 r = (leaf - base) * no
                 for i in range(no):
