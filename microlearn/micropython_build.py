@@ -1087,6 +1087,13 @@ def _safe_relpath(name: str) -> Path:
     return p
 
 
+#: Memory the ``rom`` argument of :func:`run_qemu_micropython` may fill: the upper part of
+#: the mps2 boards' 4 MB code memory at 0x0, above the firmware, outside MicroPython's heap
+#: (like data in a microcontroller's memory-mapped flash).
+QEMU_ROM_BASE = 0x00300000
+QEMU_ROM_END = 0x00400000
+
+
 def run_qemu_micropython(
     cpu: str,
     script_text: str,
@@ -1097,6 +1104,7 @@ def run_qemu_micropython(
     heap_size: int = QEMU_HEAP_DEFAULT,
     collect: Sequence[str] = (),
     icount_plugin: Path | str | None = None,
+    rom: Mapping[int, bytes] | None = None,
 ) -> QemuRunResult:
     """Run a MicroPython script on an emulated Cortex-M (QEMU, bare metal, semihosting).
 
@@ -1123,6 +1131,9 @@ def run_qemu_micropython(
     collect : sequence of str
         Files (relative names) to read back after the run into ``result.files``, e.g.
         outputs the script wrote with ``open(name, "wb")``.
+    rom : mapping of int to bytes, optional
+        Data to place at fixed addresses in ``[QEMU_ROM_BASE, QEMU_ROM_END)`` before the
+        firmware starts (e.g. a model blob, read in place with ``microlearn_mp.load_at``).
     icount_plugin : path-like, optional
         The plugin ``.so`` (``microlearn/runtime/target/qemu_icount_plugin.c``); by default
         built and cached by ``microlearn.targets.qemu_plugin_path()``.
@@ -1167,6 +1178,14 @@ def run_qemu_micropython(
             else:
                 shutil.copyfile(Path(content), dest)
         (work / _SCRIPT_NAME).write_text(script_text)
+        rom_args = []
+        for i, (addr, data) in enumerate(sorted((rom or {}).items())):
+            if not QEMU_ROM_BASE <= addr or addr + len(data) > QEMU_ROM_END:
+                raise ValueError(f"rom address {addr:#x} (+{len(data)} bytes) is outside "
+                                 f"[{QEMU_ROM_BASE:#x}, {QEMU_ROM_END:#x})")
+            image = Path(tmp) / f"rom{i}.bin"
+            image.write_bytes(bytes(data))
+            rom_args += ["-device", f"loader,file={image},addr={addr:#x},force-raw=on"]
         cmd = [
             qemu,
             "-M",
@@ -1182,6 +1201,7 @@ def run_qemu_micropython(
             str(firmware),
             "-append",
             f"--heap={int(heap_size)} {_SCRIPT_NAME}",
+            *rom_args,
         ]
         log = Path(tmp) / "icount.log"
         if plugin is not None:

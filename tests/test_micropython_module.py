@@ -4,6 +4,7 @@ predictions equal the host C and scikit-learn; no allocation in predict; corrupt
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,22 +29,22 @@ cls = array.array("i", bytes(4 * n))
 res = bytearray()
 
 
-def infer(i):  # locals only: the measurement itself allocates nothing
+def infer(i):  # heap bytes allocated by the model calls alone (locals only)
+    gc.collect()
+    a0 = gc.mem_alloc()
     if model.is_classifier():
         cls[i] = model.predict(x)
         model.predict_proba(x, out)
     else:
         model.regress(x, out)
+    return gc.mem_alloc() - a0
 
 
 infer(0)  # warm-up: the first call of a method may fill a lookup cache
 alloc = 0
 for i in range(n):
     x[:] = array.array("f", data[i * 4 * nf:(i + 1) * 4 * nf])
-    gc.collect()
-    a0 = gc.mem_alloc()
-    infer(i)
-    alloc = max(alloc, gc.mem_alloc() - a0)
+    alloc = max(alloc, infer(i))
     res += bytes(out)
 f = open("out.bin", "wb"); f.write(bytes(cls)); f.write(res); f.close()
 print("ALLOC", alloc)
@@ -164,3 +165,73 @@ def test_package_json_and_fallback_build(tmp_path):
 
     pkg = json.loads((tmp_path / "package.json").read_text())
     assert pkg["urls"] == [["microlearn_mp.py", "microlearn_mp.py"]]
+
+
+# --- emulated Cortex-M (bare-metal MicroPython v1.23 in QEMU) ---------------------------
+
+_MODULES: dict[str, bytes] = {}
+
+
+def _qemu_or_skip(arch):
+    if arch not in _MODULES:
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                _MODULES[arch] = mp_module.build(arch, Path(tmp))[0].read_bytes()
+        except Exception as e:
+            pytest.skip(f"cannot build the {arch} module: {e}")
+    return _MODULES[arch]
+
+
+@pytest.fixture(scope="module")
+def digits_rf_blob():
+    X, y = load_digits(return_X_y=True)
+    X = X.astype(np.float32)
+    rf = RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0).fit(X[:1000],
+                                                                                   y[:1000])
+    return rf, microlearn.convert(rf), X[1000:1020]
+
+
+@pytest.mark.parametrize("cpu,arch", [("m4", "armv7emsp"), ("m0", "armv6m")])
+@pytest.mark.parametrize("case", ["rf_digits", "dt_breast_cancer", "rf_diabetes"])
+def test_qemu_parity(cpu, arch, case):
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("qemu-system-arm not installed")
+    module = _qemu_or_skip(arch)
+    make, load = MODELS[case]
+    X, y = load(return_X_y=True)
+    X = X.astype(np.float32)
+    est = make().fit(X, y)
+    m = microlearn.convert(est)
+    Xq = X[:40].copy()
+    Xq[::7, 1] = np.nan
+    files = {"microlearn_mp.mpy": module, "model.mlb": m.to_blob(), "x.bin": Xq.tobytes()}
+    r = mb.run_qemu_micropython(cpu, RUN_SCRIPT, files, collect=["out.bin"]).check()
+    raw = r.files["out.bin"]
+    n = len(Xq)
+    cls = np.frombuffer(raw[: 4 * n], dtype=np.int32)
+    out = np.frombuffer(raw[4 * n:], dtype=np.float32).reshape(n, m.n_outputs)
+    assert "ALLOC 0" in r.stdout
+    if m.kind == "classifier":
+        np.testing.assert_array_equal(est.classes_[cls], est.predict(Xq))
+        np.testing.assert_array_equal(out, m.predict_proba(Xq))  # same C, same float32 ops
+    else:
+        np.testing.assert_array_equal(out[:, 0], m.predict(Xq))
+
+
+def test_qemu_budget_m4f_digits_forest(digits_rf_blob):
+    """The issue's benchmark: RandomForest(10 trees, depth 10) on digits rows 0-999,
+    predicting rows 1000-1019 on emulated Cortex-M4F under MicroPython v1.23: instructions
+    per predict() call (deterministic, QEMU-counted) and heap held by the loaded model."""
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("qemu-system-arm not installed")
+    from microlearn import mp_bench
+
+    rf, m, X = digits_rf_blob
+    module = _qemu_or_skip("armv7emsp")
+    rom = mp_bench.run_predict(m.to_blob(), X, m.n_outputs, cpu="m4", mode="rom", module=module)
+    np.testing.assert_array_equal(rf.classes_[rom.predictions], rf.predict(X))
+    assert rom.instructions <= 1550
+    assert rom.heap_after_load <= 2048  # read in place from (emulated) flash
+    f = mp_bench.run_predict(m.to_blob(), X, m.n_outputs, cpu="m4", mode="file", module=module)
+    assert f.instructions == rom.instructions
+    assert f.heap_after_load <= len(m.to_blob()) + 512  # the file's bytes + the model object

@@ -57,6 +57,12 @@ typedef struct ml_trees {
     const uint8_t *nan_left; /* [(n_nodes + 7) / 8] bitset, or NULL: NaN always goes right */
 } ml_trees_t;
 
+#if defined(__GNUC__)
+#define ML_LIKELY(c) __builtin_expect(!!(c), 1)
+#else
+#define ML_LIKELY(c) (c)
+#endif
+
 /* 1 when NaN inputs go to the left child at decision node n. */
 static inline int ml_trees_nan_goes_left(const ml_trees_t *m, int32_t n)
 {
@@ -104,10 +110,10 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
             const float t = threshold[n];                                    \
             if (v <= t) {                                                    \
                 n = left[n];                                                 \
-            } else if (v > t || !ml_trees_nan_goes_left(m, n)) {             \
+            } else if (ML_LIKELY(v > t)) {                                   \
                 n = right[n];                                                \
             } else {                                                         \
-                n = left[n];                                                 \
+                n = ml_trees_nan_goes_left(m, n) ? left[n] : right[n];       \
             }                                                                \
         }                                                                    \
         return ~n;                                                           \

@@ -2,6 +2,7 @@
 //
 //   import array, microlearn_mp as ml
 //   model = ml.load("model.mlb")       # path, or any buffer (bytes, bytearray, memoryview)
+//   model = ml.load_at(address, size)  # blob in memory-mapped flash: read in place, no copy
 //   x = array.array("f", features)
 //   model.predict(x)                   # classifier: class index (int)
 //   model.predict_proba(x, out)        # classifier: fills array("f") out (len >= n_outputs)
@@ -51,6 +52,32 @@ static mp_obj_t mlmp_read_file(mp_obj_t path) {
     return data;
 }
 
+static mp_obj_t mlmp_new_model(mp_obj_t buffer, const void *data, size_t size) {
+    mlmp_model_t *self = m_new_obj(mlmp_model_t);
+    self->base.type = (mp_obj_type_t *)&mlmp_model_type;
+    self->buffer = buffer;
+    self->scratch = NULL;
+    int32_t status = ml_trees_from_blob(&self->trees, data, size);
+    if (status != ML_OK) {
+        mlmp_raise_load_error(status);
+    }
+    self->scratch = m_new(float, (size_t)self->trees.n_outputs);
+    return MP_OBJ_FROM_PTR(self);
+}
+
+// load_at(address, size) -> Model: a blob in memory-mapped flash (or any memory that stays
+// unchanged while the model is used), read in place. The caller vouches for the address;
+// the blob itself is validated like any other.
+static mp_obj_t mlmp_load_at(mp_obj_t addr_obj, mp_obj_t size_obj) {
+    uintptr_t addr = (uintptr_t)mp_obj_get_int_truncated(addr_obj);
+    mp_int_t size = mp_obj_get_int(size_obj);
+    if (size < 0 || (addr & 3u) != 0u) {
+        mp_raise_ValueError(MP_ERROR_TEXT("load_at: address must be 4-byte aligned, size >= 0"));
+    }
+    return mlmp_new_model(mp_const_none, (const void *)addr, (size_t)size);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(mlmp_load_at_obj, mlmp_load_at);
+
 // load(path_or_buffer) -> Model
 static mp_obj_t mlmp_load(mp_obj_t src) {
     mp_obj_t buffer = mp_obj_is_str(src) ? mlmp_read_file(src) : src;
@@ -66,16 +93,7 @@ static mp_obj_t mlmp_load(mp_obj_t src) {
         buffer = mp_obj_new_bytearray_by_ref(bi.len, copy);
         bi.buf = copy;
     }
-    mlmp_model_t *self = m_new_obj(mlmp_model_t);
-    self->base.type = (mp_obj_type_t *)&mlmp_model_type;
-    self->buffer = buffer;
-    self->scratch = NULL;
-    int32_t status = ml_trees_from_blob(&self->trees, bi.buf, bi.len);
-    if (status != ML_OK) {
-        mlmp_raise_load_error(status);
-    }
-    self->scratch = m_new(float, (size_t)self->trees.n_outputs);
-    return MP_OBJ_FROM_PTR(self);
+    return mlmp_new_model(buffer, bi.buf, bi.len);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_load_obj, mlmp_load);
 
@@ -166,6 +184,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
 
     mp_store_global(MP_QSTR_Model, MP_OBJ_FROM_PTR(&mlmp_model_type));
     mp_store_global(MP_QSTR_load, MP_OBJ_FROM_PTR(&mlmp_load_obj));
+    mp_store_global(MP_QSTR_load_at, MP_OBJ_FROM_PTR(&mlmp_load_at_obj));
     mp_store_global(MP_QSTR_FORMAT_VERSION, MP_OBJ_NEW_SMALL_INT(ML_BLOB_VERSION));
 
     MP_DYNRUNTIME_INIT_EXIT

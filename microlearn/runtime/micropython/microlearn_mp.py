@@ -182,6 +182,13 @@ class Model:
         self._run(x, out)
 
 
+def load_at(address, size):
+    """A blob in memory-mapped flash (needs the port's uctypes; copies into arrays)."""
+    import uctypes
+
+    return Model(uctypes.bytearray_at(address, size))
+
+
 def load(src):
     if isinstance(src, str):
         with open(src, "rb") as f:
