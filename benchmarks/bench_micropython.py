@@ -1,0 +1,159 @@
+"""MicroPython benchmark: microlearn_mp (native .mpy) vs its pure-Python fallback vs
+m2cgen's Python output, on emulated Cortex-M4F (QEMU mps2-an386) under MicroPython v1.23.
+
+Model: RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0) trained on
+digits rows 0-999; predicting rows 1000-1019 with the input preallocated. Instructions are
+the mean over the 20 predict calls, counted exactly by the QEMU plugin, minus an empty
+bench.start()/stop() region. Heap: bytes of MicroPython heap held after importing the
+module and loading the model (gc.mem_alloc() difference).
+
+    python benchmarks/bench_micropython.py [--write]     (m2cgen column needs m2cgen:
+                                                           run with benchmarks/.venv)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.ensemble import RandomForestClassifier
+
+import microlearn
+from microlearn import micropython_build as mb
+from microlearn import mp_bench, mp_module
+
+HERE = Path(__file__).resolve().parent
+
+PY_SCRIPT = """
+import array, gc, bench
+gc.collect()
+a0 = gc.mem_alloc()
+{load}
+gc.collect()
+heap = gc.mem_alloc() - a0
+nf = 64
+f = open("x.bin", "rb")
+data = f.read()
+f.close()
+xs = [array.array("f", data[i * 4 * nf:(i + 1) * 4 * nf]) for i in range(20)]
+res = array.array("i", [0] * 20)
+
+
+def run(xs, res):
+    for i in range(len(xs)):
+        x = xs[i]
+        bench.start()
+        r = {call}
+        bench.stop()
+        res[i] = r
+
+
+def empty(n):
+    for i in range(n):
+        bench.start()
+        bench.stop()
+
+
+run(xs, res)
+empty(5)
+print("HEAP", heap)
+print("PRED", " ".join(str(v) for v in res))
+"""
+
+M2CGEN_PREDICT = """
+
+def predict(x):
+    p = score(x)
+    best = 0
+    for i in range(1, len(p)):
+        if p[i] > p[best]:
+            best = i
+    return best
+"""
+
+
+def _run_py(files: dict, load: str, call: str):
+    r = mb.run_qemu_micropython("m4", PY_SCRIPT.format(load=load, call=call), files,
+                                count_instructions=True, heap_size=2 * 1024 * 1024,
+                                timeout=600).check()
+    counts = np.array(r.instructions, dtype=np.float64)
+    per_call = counts[:20] - counts[20:].min()
+    heap = int(r.stdout.split("HEAP")[1].split()[0])
+    pred = np.array([int(v) for v in r.stdout.split("PRED")[1].split("\n")[0].split()])
+    return float(per_call.mean()), heap, pred
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--write", action="store_true", help="write benchmarks/RESULTS_micropython.md")
+    args = ap.parse_args()
+
+    X, y = load_digits(return_X_y=True)
+    X = X.astype(np.float32)
+    rf = RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0).fit(X[:1000],
+                                                                                   y[:1000])
+    Xt = X[1000:1020]
+    ref = rf.predict(Xt)
+    m = microlearn.convert(rf)
+    blob = m.to_blob()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        native = mp_module.build("armv7emsp", Path(tmp) / "n")[0].read_bytes()
+        fallback = mp_module.FALLBACK_PY.read_bytes()
+        for mode, label in (("rom", "microlearn_mp native, load_at (blob in flash)"),
+                            ("file", "microlearn_mp native, load(file)")):
+            r = mp_bench.run_predict(blob, Xt, m.n_outputs, cpu="m4", mode=mode, module=native)
+            rows.append((label, r.instructions, len(native), len(blob), r.heap_after_load,
+                         float(np.mean(rf.classes_[r.predictions] == ref))))
+        files = {"microlearn_mp.py": fallback, "model.mlb": blob, "x.bin": Xt.tobytes()}
+        ins, heap, pred = _run_py(files, 'import microlearn_mp as ml\nmodel = ml.load("model.mlb")',
+                                  "model.predict(x)")
+        rows.append(("microlearn_mp pure-Python fallback", ins, len(fallback), len(blob), heap,
+                     float(np.mean(rf.classes_[pred] == ref))))
+        try:
+            import m2cgen
+
+            code = m2cgen.export_to_python(rf) + M2CGEN_PREDICT
+            files = {"m2c_model.py": code.encode(), "x.bin": Xt.tobytes()}
+            ins, heap, pred = _run_py(files, "import m2c_model", "m2c_model.predict(x)")
+            rows.append((f"m2cgen {m2cgen.__version__} Python (source compiled on device)", ins,
+                         len(code.encode()), 0, heap, float(np.mean(rf.classes_[pred] == ref))))
+        except ImportError:
+            rows.append(("m2cgen Python (not installed: run with benchmarks/.venv)", None, None,
+                         None, None, None))
+        except Exception as e:  # e.g. out of memory on the device
+            rows.append((f"m2cgen Python: failed on device ({type(e).__name__})", None, None,
+                         None, None, None))
+
+    base = rows[0][1]
+
+    def fmt(v, spec="{:,.0f}"):
+        return "n/a" if v is None else spec.format(v)
+
+    lines = [
+        f"MicroPython v1.23 on emulated Cortex-M4F (QEMU mps2-an386), {datetime.date.today()}, "
+        f"microlearn {microlearn.__version__}, {platform.machine()}",
+        "",
+        "| implementation | instructions / predict | x microlearn native | module/code bytes "
+        "| model file bytes | heap after load (B) | agreement with sklearn |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, ins, code, mbytes, heap, agree in rows:
+        ratio = None if ins is None else ins / base
+        lines.append(f"| {label} | {fmt(ins)} | {fmt(ratio, '{:.1f}x')} | {fmt(code)} | "
+                     f"{fmt(mbytes)} | {fmt(heap)} | {fmt(agree, '{:.0%}')} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        (HERE / "RESULTS_micropython.md").write_text("# MicroPython benchmark\n\n" + __doc__
+                                                     .split("\n\n")[1] + "\n\n" + text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
