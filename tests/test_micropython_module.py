@@ -235,3 +235,32 @@ def test_qemu_budget_m4f_digits_forest(digits_rf_blob):
     f = mp_bench.run_predict(m.to_blob(), X, m.n_outputs, cpu="m4", mode="file", module=module)
     assert f.instructions == rom.instructions
     assert f.heap_after_load <= len(m.to_blob()) + 512  # the file's bytes + the model object
+
+
+def test_mip_install_from_url(native_x64, tmp_path):
+    """`mip install <url>/package.json` (the unix port's mip, over loopback HTTP) installs
+    the module from the folder `microlearn micropython build` writes."""
+    import functools
+    import http.server
+    import subprocess
+    import threading
+
+    srv_dir = tmp_path / "srv"
+    mp_module.build("x64", srv_dir)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(srv_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/package.json"
+        lib = tmp_path / "lib"
+        r = subprocess.run([str(mb.unix_micropython()), "-m", "mip", "install", "--target",
+                            str(lib), url], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and "Done" in r.stdout, r.stdout + r.stderr
+    finally:
+        server.shutdown()
+    X, y = load_iris(return_X_y=True)
+    microlearn.convert(DecisionTreeClassifier().fit(X, y)).save_blob(lib / "model.mlb")
+    r = mb.run_unix('import array, microlearn_mp as ml\n'
+                    'print(ml.load("model.mlb").predict(array.array("f", [5.1, 3.5, 1.4, 0.2])))',
+                    lib)
+    assert r.returncode == 0 and r.stdout.strip() == "0", r.stdout + r.stderr
