@@ -122,6 +122,10 @@ def test_cli_round_trip(iris_rf, tmp_path):
         assert "iris_predict_proba" in text
     r = _cli("info", str(tmp_path / "rf.joblib"))
     assert r.returncode == 0 and "RandomForestClassifier" in r.stdout
+    r = _cli("convert", str(tmp_path / "rf.joblib"), "--format", "blob", "-o",
+             str(tmp_path / "model.mlb"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "model.mlb").read_bytes() == microlearn.convert(est).to_blob()
 
 
 def test_cli_errors(iris_rf, tmp_path):
