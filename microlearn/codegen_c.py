@@ -157,9 +157,9 @@ def leaf_tables(ir: TreeEnsembleIR) -> LeafTables:
 
 def data_bytes(ir: TreeEnsembleIR, method: str) -> int:
     """Bytes of constant tables in the generated code (excluding machine code)."""
-    leaves = leaf_tables(ir).nbytes
     if method == "inline":
-        return leaves
+        return 0  # leaf rows are literals in the code
+    leaves = leaf_tables(ir).nbytes
     fb, cb = feature_bytes(ir), child_bytes(ir)
     nan = (ir.n_nodes + 7) // 8 if ir.nan_left.any() else 0
     return ir.n_nodes * (fb + 4 + 2 * cb) + ir.n_trees * cb + nan + leaves
@@ -171,12 +171,22 @@ _UTYPE = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t"}
 _STYPE = {1: "int8_t", 2: "int16_t", 4: "int32_t"}
 
 
+def _leaf_code(ir: TreeEnsembleIR, leaf: int) -> str:
+    """Statements adding leaf ``leaf``'s row to acc (zeros omitted: exact), then return."""
+    if leaf < ir.leaf_base:
+        adds = [f"acc[{leaf}] += 1.0f;"]
+    else:
+        row = ir.leaf_values[leaf - ir.leaf_base]
+        adds = [f"acc[{j}] += {c_float(v)};" for j, v in enumerate(row) if v != 0]
+    return " ".join([*adds, "return;"])
+
+
 def _tree_function(ir: TreeEnsembleIR, name: str, t: int) -> str:
-    """Inline code for tree t: returns the leaf id reached by x."""
-    out = [f"static inline int32_t {name}_tree{t}(const float *x)", "{"]
+    """Inline code for tree t: adds the row of the leaf x reaches to acc."""
+    out = [f"static inline void {name}_tree{t}(const float *x, float *ML_RESTRICT acc)", "{"]
     root = int(ir.roots[t])
     if root < 0:
-        out += ["    (void)x;", f"    return {~root};", "}"]
+        out += ["    (void)x;", f"    {_leaf_code(ir, ~root)}", "}"]
         return "\n".join(out) + "\n"
     pending = [root]
     first = True
@@ -191,16 +201,98 @@ def _tree_function(ir: TreeEnsembleIR, name: str, t: int) -> str:
             cond = f"x[{f}] > {thr}" if ir.nan_left[n] else f"!(x[{f}] <= {thr})"
             r, le = int(ir.right[n]), int(ir.left[n])
             if r < 0:
-                out.append(f"    if ({cond}) return {~r};")
+                out.append(f"    if ({cond}) {{ {_leaf_code(ir, ~r)} }}")
             else:
                 out.append(f"    if ({cond}) goto n{r};")
                 pending.append(r)
             if le < 0:
-                out.append(f"    return {~le};")
+                out.append(f"    {_leaf_code(ir, ~le)}")
                 break
             n = le
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+_UNROLL = 16  # inline code unrolls loops over at most this many outputs
+
+
+def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, str]:
+    """Tables + ml_trees_t for the table-driven engine; returns (parts, sum body,
+    finish statement, argmax expression on `sum`)."""
+    parts: list[str] = []
+    leaves = leaf_tables(ir)
+    if leaves.values.size:
+        parts.append(_c_array("float", f"{name}_leaf_values", _floats(leaves.values),
+                              per_line=max(1, min(ir.n_outputs, 8))))
+    leaf_ptr = f"{name}_leaf_values" if leaves.values.size else "NULL"
+    if leaves.start is not None:
+        parts.append(_c_array("uint16_t", f"{name}_leaf_start", _ints(leaves.start), 16))
+        parts.append(_c_array("uint16_t", f"{name}_leaf_index", _ints(leaves.index), 16))
+        leaf_ptr += f", {name}_leaf_start, {name}_leaf_index"
+    else:
+        leaf_ptr += ", NULL, NULL"
+    fb, cb = feature_bytes(ir), child_bytes(ir)
+    if ir.n_nodes:
+        parts.append(_c_array(_UTYPE[fb], f"{name}_feature", _ints(ir.feature), 16))
+        parts.append(_c_array("float", f"{name}_threshold", _floats(ir.threshold), 8))
+        parts.append(_c_array(_STYPE[cb], f"{name}_left", _ints(ir.left), 16))
+        parts.append(_c_array(_STYPE[cb], f"{name}_right", _ints(ir.right), 16))
+        tables = [f"{name}_feature", f"{name}_threshold", f"{name}_left", f"{name}_right"]
+    else:
+        tables = ["NULL", "NULL", "NULL", "NULL"]
+    parts.append(_c_array(_STYPE[cb], f"{name}_roots", _ints(ir.roots), 16))
+    if ir.nan_left.any():
+        bits = np.packbits(ir.nan_left.astype(np.uint8), bitorder="little")
+        parts.append(_c_array("uint8_t", f"{name}_nan_left", _ints(bits), 16))
+        nan_ptr = f"{name}_nan_left"
+    else:
+        nan_ptr = "NULL"
+    parts.append(
+        f"static const ml_trees_t {name}_trees = {{\n"
+        f"    {ir.n_features}, {ir.n_outputs}, {ir.n_trees}, {ir.n_nodes}, "
+        f"{ir.leaf_values.shape[0]}, {ir.leaf_base}, {c_float(1.0 / ir.n_trees)},\n"
+        f"    {leaf_ptr},\n"
+        f"    {fb}, {cb}, {tables[0]}, {tables[1]}, {tables[2]}, {tables[3]},\n"
+        f"    {name}_roots, {nan_ptr}\n}};\n"
+    )
+    variant = f"u{8 * fb}_i{8 * cb}"
+    body = (f"    ml_trees_clear(&{name}_trees, out);\n"
+            f"    ml_trees_sum_{variant}(&{name}_trees, x, out);\n")
+    finish = f"    ml_trees_finish(&{name}_trees, out);\n"
+    return parts, body, finish, f"ml_argmax_f32(sum, {name}_N_OUTPUTS)"
+
+
+def _trees_inline(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, str]:
+    """One function per tree that adds its leaf's row (as literals) to the sums."""
+    k = ir.n_outputs
+    parts = [
+        "/* One function per tree: adds the row of the leaf x reaches to acc.\n"
+        " * `!(x <= t)` sends NaN right, `x > t` sends it left (scikit-learn's\n"
+        " * missing-value routing). */\n"
+    ]
+    parts += [_tree_function(ir, name, t) for t in range(ir.n_trees)]
+    clear = ("".join(f"    out[{i}] = 0.0f;\n" for i in range(k)) if k <= _UNROLL
+             else f"    ml_fill_f32(out, {k}, 0.0f);\n")
+    body = clear + "".join(f"    {name}_tree{t}(x, out);\n" for t in range(ir.n_trees))
+    inv = c_float(1.0 / ir.n_trees)
+    if ir.n_trees == 1:
+        finish = ""
+    elif k <= _UNROLL:
+        finish = "".join(f"    out[{i}] *= {inv};\n" for i in range(k))
+    else:
+        finish = f"    ml_scale_f32(out, {k}, {inv});\n"
+    if ir.kind == "classifier" and k <= _UNROLL:
+        lines = "".join(f"    if (v[{i}] > v[best]) {{\n        best = {i};\n    }}\n"
+                        for i in range(1, k)) or "    (void)v;\n"
+        parts.append(
+            f"/* Index of the first maximum of v[0..{k - 1}]. */\n"
+            f"static inline int32_t {name}_argmax(const float *v)\n{{\n"
+            f"    int32_t best = 0;\n{lines}    return best;\n}}\n"
+        )
+        argmax = f"{name}_argmax(sum)"
+    else:
+        argmax = f"ml_argmax_f32(sum, {name}_N_OUTPUTS)"
+    return parts, body, finish, argmax
 
 
 def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
@@ -218,78 +310,17 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
         labels = ", ".join(f"{i}: {v!r}" for i, v in enumerate(ir.classes.tolist()))
         labels = labels.replace("*/", "* /")
         parts.append(f"/* class index -> label: {labels} */\n")
-
-    leaves = leaf_tables(ir)
-    if leaves.values.size:
-        parts.append(_c_array("float", f"{name}_leaf_values", _floats(leaves.values),
-                              per_line=max(1, min(ir.n_outputs, 8))))
-    leaf_ptrs = f"{name}_leaf_values" if leaves.values.size else "NULL"
-    if leaves.start is not None:
-        parts.append(_c_array("uint16_t", f"{name}_leaf_start", _ints(leaves.start), 16))
-        parts.append(_c_array("uint16_t", f"{name}_leaf_index", _ints(leaves.index), 16))
-        leaf_ptrs += f", {name}_leaf_start, {name}_leaf_index"
-    else:
-        leaf_ptrs += ", NULL, NULL"
-    leaf_ptr = leaf_ptrs
-
-    if method == "loadable":
-        fb, cb = feature_bytes(ir), child_bytes(ir)
-        variant = f"u{8 * fb}_i{8 * cb}"
-        if ir.n_nodes:
-            parts.append(_c_array(_UTYPE[fb], f"{name}_feature", _ints(ir.feature), 16))
-            parts.append(_c_array("float", f"{name}_threshold", _floats(ir.threshold), 8))
-            parts.append(_c_array(_STYPE[cb], f"{name}_left", _ints(ir.left), 16))
-            parts.append(_c_array(_STYPE[cb], f"{name}_right", _ints(ir.right), 16))
-            tables = [f"{name}_feature", f"{name}_threshold", f"{name}_left", f"{name}_right"]
-        else:
-            tables = ["NULL", "NULL", "NULL", "NULL"]
-        parts.append(_c_array(_STYPE[cb], f"{name}_roots", _ints(ir.roots), 16))
-        if ir.nan_left.any():
-            bits = np.packbits(ir.nan_left.astype(np.uint8), bitorder="little")
-            parts.append(_c_array("uint8_t", f"{name}_nan_left", _ints(bits), 16))
-            nan_ptr = f"{name}_nan_left"
-        else:
-            nan_ptr = "NULL"
-        parts.append(
-            f"static const ml_trees_t {name}_trees = {{\n"
-            f"    {ir.n_features}, {ir.n_outputs}, {ir.n_trees}, {ir.n_nodes}, "
-            f"{ir.leaf_values.shape[0]}, {ir.leaf_base}, {c_float(1.0 / ir.n_trees)},\n"
-            f"    {leaf_ptr},\n"
-            f"    {fb}, {cb}, {tables[0]}, {tables[1]}, {tables[2]}, {tables[3]},\n"
-            f"    {name}_roots, {nan_ptr}\n}};\n"
-        )
-        run_body = f"    ml_trees_sum_{variant}(&{name}_trees, x, out);\n"
-        leaf0 = f"ml_trees_route_{variant}(&{name}_trees, 0, features)"
-    else:
-        parts.append(
-            f"static const ml_trees_t {name}_trees = {{\n"
-            f"    {ir.n_features}, {ir.n_outputs}, {ir.n_trees}, 0, "
-            f"{ir.leaf_values.shape[0]}, {ir.leaf_base}, {c_float(1.0 / ir.n_trees)},\n"
-            f"    {leaf_ptr},\n"
-            f"    0, 0, NULL, NULL, NULL, NULL, NULL, NULL\n}};\n"
-        )
-        parts.append(
-            "/* One function per tree; returns the leaf id. `!(x <= t)` sends NaN right,\n"
-            " * `x > t` sends it left (scikit-learn's missing-value routing). */\n"
-        )
-        for t in range(ir.n_trees):
-            parts.append(_tree_function(ir, name, t))
-        run_body = "".join(
-            f"    ml_trees_add_leaf(&{name}_trees, out, {name}_tree{t}(x));\n"
-            for t in range(ir.n_trees)
-        )
-        leaf0 = f"{name}_tree0(features)"
-
+    make = _trees_loadable if method == "loadable" else _trees_inline
+    body_parts, sum_body, finish, argmax = make(ir, name)
+    parts += body_parts
     parts.append(
         f"/* Sum of the trees' leaf rows for one sample:\n"
         f" * x[{N}_N_FEATURES] -> out[{N}_N_OUTPUTS]. */\n"
-        f"static inline void {name}_sum(const float *x, float *out)\n{{\n"
-        f"    ml_trees_clear(&{name}_trees, out);\n"
-        f"{run_body}}}\n\n"
+        f"static inline void {name}_sum(const float *x, float *ML_RESTRICT out)\n{{\n"
+        f"{sum_body}}}\n\n"
         f"/* Mean of the trees' leaf rows for one sample. */\n"
-        f"static inline void {name}_run(const float *x, float *out)\n{{\n"
-        f"    {name}_sum(x, out);\n"
-        f"    ml_trees_finish(&{name}_trees, out);\n}}\n"
+        f"static inline void {name}_run(const float *x, float *ML_RESTRICT out)\n{{\n"
+        f"    {name}_sum(x, out);\n{finish}}}\n"
     )
     check = (
         "    if (features == NULL) {\n        return ML_ERR_NULL;\n    }\n"
@@ -301,14 +332,11 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
         f"    if (n_out < {N}_N_OUTPUTS) {{\n        return ML_ERR_N_OUT;\n    }}\n"
     )
     if classifier:
-        if ir.n_trees == 1:
-            predict_body = f"{check}    return ml_trees_leaf_class(&{name}_trees, {leaf0});\n"
-        else:
-            predict_body = (
-                f"    float sum[{N}_N_OUTPUTS];\n{check}"
-                f"    {name}_sum(features, sum);\n"
-                f"    return ml_argmax_f32(sum, {N}_N_OUTPUTS);\n"
-            )
+        predict_body = (
+            f"    float sum[{N}_N_OUTPUTS];\n{check}"
+            f"    {name}_sum(features, sum);\n"
+            f"    return {argmax};\n"
+        )
         parts.append(
             "/* Class probabilities of one sample, like scikit-learn's predict_proba.\n"
             f" * features: {N}_N_FEATURES floats (NaN follows scikit-learn's missing-value\n"

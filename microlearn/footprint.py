@@ -116,23 +116,33 @@ def nodes_visited(ir: TreeEnsembleIR, X: np.ndarray) -> np.ndarray:
     return total
 
 
-# Per target and method: (code bytes, extra code bytes for forests (the division of the
-# mean), flash bytes per decision node beyond the tables (inline code), instructions per
-# visited node, per tree, per output, fixed instructions, stack bytes). Fitted by hand to
-# QEMU measurements of tree models on digits, breast_cancer, diabetes and synthetic data;
-# benchmarks/RESULTS.md reports the estimate's error.
+# Per target and method: (code bytes, extra code bytes for forests, flash bytes per
+# decision node, flash bytes per leaf addition (inline code adds leaf rows as literals),
+# instructions per visited node, per tree, per output, fixed instructions, stack bytes).
+# Fitted by hand to QEMU measurements of tree models on digits, breast_cancer, diabetes
+# and synthetic data; benchmarks/RESULTS.md reports the estimate's error.
 _COST = {
-    ("cortex-m4f", "loadable"): (145, 160, 0.0, 14.5, 8.0, 6.0, 5, 40),
-    ("cortex-m4f", "inline"): (100, 160, 22.0, 6.0, 6.0, 6.0, 0, 20),
-    ("cortex-m7", "loadable"): (145, 160, 0.0, 14.5, 8.0, 6.0, 5, 40),
-    ("cortex-m7", "inline"): (100, 160, 22.0, 6.0, 6.0, 6.0, 0, 20),
-    ("cortex-m0plus", "loadable"): (650, 1680, 0.0, 90.0, 20.0, 40.0, 0, 90),
-    ("cortex-m0plus", "inline"): (500, 1680, 21.0, 55.0, 15.0, 40.0, 0, 90),
-    ("rv32imc", "loadable"): (640, 2560, 0.0, 60.0, 20.0, 40.0, 0, 100),
-    ("rv32imc", "inline"): (500, 2560, 24.0, 37.0, 15.0, 40.0, 0, 100),
-    ("host", "loadable"): (400, 100, 0.0, 10.0, 6.0, 4.0, 20, 40),
-    ("host", "inline"): (200, 100, 16.0, 5.0, 5.0, 4.0, 20, 20),
+    ("cortex-m4f", "loadable"): (145, 160, 0.0, 0.0, 14.5, 8.0, 6.0, 5, 40),
+    ("cortex-m4f", "inline"): (60, 0, 17.0, 16.0, 5.5, 0.0, 3.0, 15, 20),
+    ("cortex-m7", "loadable"): (145, 160, 0.0, 0.0, 14.5, 8.0, 6.0, 5, 40),
+    ("cortex-m7", "inline"): (60, 0, 17.0, 16.0, 5.5, 0.0, 3.0, 15, 20),
+    ("cortex-m0plus", "loadable"): (650, 1000, 0.0, 0.0, 90.0, 20.0, 40.0, 0, 90),
+    ("cortex-m0plus", "inline"): (300, 600, 16.5, 16.0, 48.0, 0.0, 7.0, 40, 90),
+    ("rv32imc", "loadable"): (640, 1500, 0.0, 0.0, 60.0, 20.0, 40.0, 0, 100),
+    ("rv32imc", "inline"): (300, 600, 20.0, 19.0, 35.0, 0.0, 6.0, 40, 100),
+    ("host", "loadable"): (400, 100, 0.0, 0.0, 10.0, 6.0, 4.0, 20, 40),
+    ("host", "inline"): (200, 0, 16.0, 12.0, 5.0, 0.0, 3.0, 20, 20),
 }
+
+
+def leaf_additions(ir: TreeEnsembleIR) -> int:
+    """Number of ``acc[k] += v`` statements in inline code: one per non-zero entry of the
+    row of every leaf occurrence (leaves are shared in tables but not in code)."""
+    codes = np.concatenate([ir.left[ir.left < 0], ir.right[ir.right < 0],
+                            ir.roots[ir.roots < 0]])
+    ids = ~codes
+    rows = ids[ids >= ir.leaf_base] - ir.leaf_base
+    return int(np.sum(ids < ir.leaf_base) + np.count_nonzero(ir.leaf_values[rows]))
 
 
 def estimate(ir: TreeEnsembleIR, target: str, method: str, X: np.ndarray | None,
@@ -142,9 +152,12 @@ def estimate(ir: TreeEnsembleIR, target: str, method: str, X: np.ndarray | None,
     if key not in _COST:
         raise ValueError(f"target={target!r} is not one of "
                          f"{sorted({t for t, _ in _COST})}")
-    code, forest_code, per_node_flash, per_node, per_tree, per_out, fixed, stack = _COST[key]
+    (code, forest_code, per_node_flash, per_add_flash, per_node, per_tree, per_out, fixed,
+     stack) = _COST[key]
     flash = (codegen_c.data_bytes(ir, method) + code + int(per_node_flash * ir.n_nodes)
              + (forest_code if ir.n_trees > 1 else 0))
+    if per_add_flash:
+        flash += int(per_add_flash * leaf_additions(ir))
     instructions = instructions_max = None
     if X is not None:
         visited = nodes_visited(ir, X)

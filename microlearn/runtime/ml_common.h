@@ -24,6 +24,33 @@
 #define ML_ERR_VERSION      (-5)  /* model blob has an unsupported format version */
 #define ML_ERR_UNSUPPORTED  (-6)  /* model kind/layout not supported by this runtime */
 
+/* `restrict` for C99, and its GCC/Clang spelling when compiled as C++. */
+#if defined(__cplusplus)
+#if defined(__GNUC__) || defined(__clang__)
+#define ML_RESTRICT __restrict__
+#else
+#define ML_RESTRICT
+#endif
+#else
+#define ML_RESTRICT restrict
+#endif
+
+/* v[0..n-1] = value */
+static inline void ml_fill_f32(float *v, int32_t n, float value)
+{
+    for (int32_t i = 0; i < n; i++) {
+        v[i] = value;
+    }
+}
+
+/* v[0..n-1] *= s */
+static inline void ml_scale_f32(float *v, int32_t n, float s)
+{
+    for (int32_t i = 0; i < n; i++) {
+        v[i] *= s;
+    }
+}
+
 /* Index of the first maximum of v[0..n-1] (n >= 1). NaN entries never win. */
 static inline int32_t ml_argmax_f32(const float *v, int32_t n)
 {

@@ -139,9 +139,7 @@ ML_TREES_DEFINE_ROUTE(u32_i32, uint32_t, int32_t)
 /* acc[0..n_outputs-1] = 0 */
 static inline void ml_trees_clear(const ml_trees_t *m, float *acc)
 {
-    for (int32_t i = 0; i < m->n_outputs; i++) {
-        acc[i] = 0.0f;
-    }
+    ml_fill_f32(acc, m->n_outputs, 0.0f);
 }
 
 
@@ -149,9 +147,7 @@ static inline void ml_trees_clear(const ml_trees_t *m, float *acc)
 static inline void ml_trees_finish(const ml_trees_t *m, float *acc)
 {
     if (m->n_trees > 1) {
-        for (int32_t i = 0; i < m->n_outputs; i++) {
-            acc[i] *= m->inv_n_trees;
-        }
+        ml_scale_f32(acc, m->n_outputs, m->inv_n_trees);
     }
 }
 
