@@ -19,7 +19,7 @@ MAGIC = b"MLRN"
 VERSION = 1
 FAMILY_TREES = 1
 HEADER_BYTES = 16
-TREES_HEADER_BYTES = 80
+TREES_HEADER_BYTES = 96
 KIND = {"classifier": 0, "regressor": 1}
 
 _INT = {(1, False): "<u1", (2, False): "<u2", (4, False): "<u4",
@@ -30,8 +30,17 @@ def _pad4(buf: bytearray) -> None:
     buf.extend(b"\0" * (-len(buf) % 4))
 
 
-def to_blob(ir: TreeEnsembleIR) -> bytes:
-    """Serialise ``ir`` as a version-1 model blob."""
+def to_blob(ir: TreeEnsembleIR, threshold_table: bool = False) -> bytes:
+    """Serialise ``ir`` as a version-1 model blob.
+
+    Parameters
+    ----------
+    ir : TreeEnsembleIR
+    threshold_table : bool, default False
+        Store a uint8 index per node into the table of distinct thresholds (when the model
+        has at most 256 and that is smaller): a smaller blob, about one more instruction
+        per visited node.
+    """
     if ir.family != "trees":
         raise ConversionError(f"no blob format for the {ir.family!r} family yet")
     fb, cb = codegen_c.feature_bytes(ir), codegen_c.child_bytes(ir)
@@ -44,7 +53,13 @@ def to_blob(ir: TreeEnsembleIR) -> bytes:
         body.extend(np.ascontiguousarray(arr).tobytes())
 
     leaves = codegen_c.leaf_tables(ir)
-    put("threshold", ir.threshold.astype("<f4"))
+    table = codegen_c.threshold_table(ir) if threshold_table else None
+    if table is None:
+        put("threshold", ir.threshold.astype("<f4"))
+        put("threshold_values", np.zeros(0, np.float32))
+    else:
+        put("threshold_values", table[1].astype("<f4"))
+        put("threshold", table[0].astype(np.uint8))
     put("leaves", leaves.values.astype("<f4"))
     sparse = leaves.start is not None
     put("start", leaves.start.astype("<u2") if sparse else np.zeros(0, np.uint16))
@@ -58,12 +73,14 @@ def to_blob(ir: TreeEnsembleIR) -> bytes:
         if has_nan else np.zeros(0, np.uint8))
     _pad4(body)
     struct.pack_into(
-        "<7I4B7If3I4x", body, HEADER_BYTES,
+        "<7I4B7If6I8x", body, HEADER_BYTES,
         KIND[ir.kind], ir.n_features, ir.n_outputs, ir.n_trees, ir.n_nodes,
         ir.leaf_values.shape[0], ir.leaf_base, fb, cb, int(has_nan), 0,
         offsets["feature"], offsets["threshold"], offsets["left"], offsets["right"],
         offsets["roots"], offsets["nan"], offsets["leaves"], np.float32(1.0 / ir.n_trees),
         leaves.values.size if sparse else 0, offsets["start"], offsets["index"],
+        0 if table is None else 1, 0 if table is None else table[1].size,
+        offsets["threshold_values"],
     )
     crc = zlib.crc32(bytes(body[HEADER_BYTES:])) & 0xFFFFFFFF
     struct.pack_into("<4sHHII", body, 0, MAGIC, VERSION, FAMILY_TREES, len(body), crc)
@@ -92,8 +109,9 @@ def read_header(blob: bytes) -> dict:
     names = ("kind", "n_features", "n_outputs", "n_trees", "n_nodes", "n_leaf_rows",
              "leaf_base", "feature_bytes", "child_bytes", "has_nan_left", "reserved",
              "o_feature", "o_threshold", "o_left", "o_right", "o_roots", "o_nan", "o_leaves",
-             "inv_n_trees", "nnz", "o_leaf_start", "o_leaf_index")
-    fields = dict(zip(names, struct.unpack_from("<7I4B7If3I4x", blob, HEADER_BYTES),
+             "inv_n_trees", "nnz", "o_leaf_start", "o_leaf_index", "threshold_kind",
+             "n_threshold_values", "o_threshold_values")
+    fields = dict(zip(names, struct.unpack_from("<7I4B7If6I8x", blob, HEADER_BYTES),
                       strict=True))
     fields.update(family=family, total=total)
     return fields

@@ -155,6 +155,17 @@ def leaf_tables(ir: TreeEnsembleIR) -> LeafTables:
     return sparse if sparse.nbytes < dense.nbytes else dense
 
 
+def threshold_table(ir: TreeEnsembleIR) -> tuple[np.ndarray, np.ndarray] | None:
+    """(uint8 index per node, distinct float32 thresholds) when a model has at most 256
+    distinct thresholds and the table is smaller than one float per node; else None."""
+    if ir.n_nodes == 0:
+        return None
+    values, index = np.unique(ir.threshold.view(np.uint32), return_inverse=True)
+    if values.size > 256 or ir.n_nodes + 4 * values.size >= 4 * ir.n_nodes:
+        return None
+    return index.astype(np.uint8), values.view(np.float32)
+
+
 def data_bytes(ir: TreeEnsembleIR, method: str) -> int:
     """Bytes of constant tables in the generated code (excluding machine code)."""
     if method == "inline":
@@ -162,7 +173,9 @@ def data_bytes(ir: TreeEnsembleIR, method: str) -> int:
     leaves = leaf_tables(ir).nbytes
     fb, cb = feature_bytes(ir), child_bytes(ir)
     nan = (ir.n_nodes + 7) // 8 if ir.nan_left.any() else 0
-    return ir.n_nodes * (fb + 4 + 2 * cb) + ir.n_trees * cb + nan + leaves
+    table = threshold_table(ir)
+    thresholds = 4 * ir.n_nodes if table is None else ir.n_nodes + 4 * table[1].size
+    return ir.n_nodes * (fb + 2 * cb) + thresholds + ir.n_trees * cb + nan + leaves
 
 
 # --- trees -------------------------------------------------------------------------
@@ -232,14 +245,21 @@ def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str,
     else:
         leaf_ptr += ", NULL, NULL"
     fb, cb = feature_bytes(ir), child_bytes(ir)
+    table = threshold_table(ir)
     if ir.n_nodes:
         parts.append(_c_array(_UTYPE[fb], f"{name}_feature", _ints(ir.feature), 16))
-        parts.append(_c_array("float", f"{name}_threshold", _floats(ir.threshold), 8))
+        if table is None:
+            parts.append(_c_array("float", f"{name}_threshold", _floats(ir.threshold), 8))
+            thr = f"{name}_threshold, NULL, NULL"
+        else:
+            parts.append(_c_array("uint8_t", f"{name}_threshold_index", _ints(table[0]), 16))
+            parts.append(_c_array("float", f"{name}_threshold_values", _floats(table[1]), 8))
+            thr = f"NULL, {name}_threshold_index, {name}_threshold_values"
         parts.append(_c_array(_STYPE[cb], f"{name}_left", _ints(ir.left), 16))
         parts.append(_c_array(_STYPE[cb], f"{name}_right", _ints(ir.right), 16))
-        tables = [f"{name}_feature", f"{name}_threshold", f"{name}_left", f"{name}_right"]
+        tables = [f"{name}_feature", thr, f"{name}_left", f"{name}_right"]
     else:
-        tables = ["NULL", "NULL", "NULL", "NULL"]
+        tables = ["NULL", "NULL, NULL, NULL", "NULL", "NULL"]
     parts.append(_c_array(_STYPE[cb], f"{name}_roots", _ints(ir.roots), 16))
     if ir.nan_left.any():
         bits = np.packbits(ir.nan_left.astype(np.uint8), bitorder="little")
@@ -255,7 +275,7 @@ def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str,
         f"    {fb}, {cb}, {tables[0]}, {tables[1]}, {tables[2]}, {tables[3]},\n"
         f"    {name}_roots, {nan_ptr}\n}};\n"
     )
-    variant = f"u{8 * fb}_i{8 * cb}"
+    variant = f"u{8 * fb}_i{8 * cb}" + ("" if table is None else "_t8")
     body = (f"    ml_trees_clear(&{name}_trees, out);\n"
             f"    ml_trees_sum_{variant}(&{name}_trees, x, out);\n")
     finish = f"    ml_trees_finish(&{name}_trees, out);\n"

@@ -41,10 +41,11 @@ def _models():
     ]
 
 
-def test_blob_parity_with_sklearn(runner):
+@pytest.mark.parametrize("threshold_table", [False, True])
+def test_blob_parity_with_sklearn(runner, threshold_table):
     for est, X in _models():
         m = microlearn.convert(est)
-        b = m.to_blob()
+        b = m.to_blob(threshold_table=threshold_table)
         assert blob.read_header(b)["total"] == len(b)
         X = X.astype(np.float32).copy()
         X[::5, 0] = np.nan
@@ -112,6 +113,22 @@ def test_corrupt_blobs_are_rejected(runner):
         patched(16 + 64, "<I", h["nnz"] + 1),                   # nnz disagrees with starts
         patched(16 + 60, "<f", 0.5),                            # 1/n_trees wrong
     ]
+    # uint8 threshold index (digits: few distinct thresholds)
+    tgood = microlearn.convert(est).to_blob(threshold_table=True)
+    th = blob.read_header(tgood)
+    assert th["threshold_kind"] == 1 and 0 < th["n_threshold_values"] <= 256
+    assert len(tgood) < len(good) and runner.load(tgood) == 0
+
+    def tpatched(offset, fmt, value):
+        b = bytearray(tgood)
+        struct.pack_into(fmt, b, offset, value)
+        return _recrc(b)
+
+    cases += [
+        tpatched(th["o_threshold"] + 5, "<B", th["n_threshold_values"]),  # index out of range
+        tpatched(16 + 80, "<I", 257),                                     # too many values
+        tpatched(16 + 76, "<I", 2),                                       # unknown kind
+    ]
     for i, b in enumerate(cases):
         assert runner.load(b) == -4, i
     # for Python readers too
@@ -120,7 +137,7 @@ def test_corrupt_blobs_are_rejected(runner):
     with pytest.raises(ValueError, match="truncated"):
         blob.read_header(good[:-4])
     with pytest.raises(ValueError, match="not a microlearn"):
-        blob.read_header(b"\0" * 100)
+        blob.read_header(b"\0" * 200)
 
 
 def test_save_blob(tmp_path):

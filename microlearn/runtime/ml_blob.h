@@ -20,7 +20,7 @@
 #define ML_BLOB_VERSION 1u
 #define ML_BLOB_FAMILY_TREES 1u
 #define ML_BLOB_HEADER_BYTES 16u
-#define ML_BLOB_TREES_HEADER_BYTES 80u
+#define ML_BLOB_TREES_HEADER_BYTES 96u
 #define ML_ERR_ALIGN (-7) /* blob not 4-byte aligned in memory */
 
 static inline uint32_t ml_blob_u32(const uint8_t *p)
@@ -112,7 +112,7 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
     }
     {
         const ml_trees_t zero = {0, 0, 0, 0, 0, 0, 0.0f, NULL, NULL, NULL,
-                                 0, 0, NULL, NULL, NULL, NULL, NULL, NULL};
+                                 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
         *m = zero;
     }
     int32_t status = ml_blob_check(data, size, &family, &total);
@@ -148,12 +148,15 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
     const uint32_t inv_bits = ml_blob_u32(h + 60);
     const uint32_t nnz = ml_blob_u32(h + 64); /* 0: dense leaf rows */
     const uint32_t o_start = ml_blob_u32(h + 68), o_index = ml_blob_u32(h + 72);
+    const uint32_t thr_kind = ml_blob_u32(h + 76); /* 0: float per node, 1: u8 index */
+    const uint32_t n_thr_values = ml_blob_u32(h + 80), o_thr_values = ml_blob_u32(h + 84);
     float inv_n_trees;
     const uint32_t limit = 0x7FFFFFFFu;
 
     if (kind > 1u || n_features == 0u || n_features > limit || n_outputs == 0u ||
         n_outputs > limit || n_trees == 0u || n_trees > limit || n_nodes > limit ||
-        n_rows > limit || h[31] != 0u || has_nan > 1u || ml_blob_u32(h + 76) != 0u) {
+        n_rows > limit || h[31] != 0u || has_nan > 1u || thr_kind > 1u ||
+        ml_blob_u32(h + 88) != 0u || ml_blob_u32(h + 92) != 0u) {
         return ML_ERR_MODEL;
     }
     if (leaf_base != (kind == 0u ? n_outputs : 0u)) {
@@ -198,14 +201,21 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
     }
     if (n_nodes > 0u &&
         (!ml_blob_span_ok(o_feature, n_nodes, fb, fb, total) ||
-         !ml_blob_span_ok(o_threshold, n_nodes, 4u, 4u, total) ||
+         (thr_kind == 0u && !ml_blob_span_ok(o_threshold, n_nodes, 4u, 4u, total)) ||
+         (thr_kind == 1u && (n_thr_values == 0u || n_thr_values > 256u ||
+                             !ml_blob_span_ok(o_threshold, n_nodes, 1u, 1u, total) ||
+                             !ml_blob_span_ok(o_thr_values, n_thr_values, 4u, 4u, total))) ||
          !ml_blob_span_ok(o_left, n_nodes, cb, cb, total) ||
          !ml_blob_span_ok(o_right, n_nodes, cb, cb, total) ||
          (has_nan && !ml_blob_span_ok(o_nan, (n_nodes + 7u) / 8u, 1u, 1u, total)))) {
         return ML_ERR_MODEL;
     }
-    /* every node: feature in range; children are leaves in range or later nodes */
+    /* every node: feature (and threshold index) in range; children are leaves in range
+     * or later nodes */
     for (uint32_t n = 0; n < n_nodes; n++) {
+        if (thr_kind == 1u && b[o_threshold + n] >= n_thr_values) {
+            return ML_ERR_MODEL;
+        }
         if ((uint64_t)ml_blob_int(b + o_feature, n, fb, 0) >= (uint64_t)n_features) {
             return ML_ERR_MODEL;
         }
@@ -246,7 +256,12 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
     m->feature_bytes = (int32_t)fb;
     m->child_bytes = (int32_t)cb;
     m->feature = n_nodes > 0u ? (const void *)(b + o_feature) : NULL;
-    m->threshold = n_nodes > 0u ? (const float *)(const void *)(b + o_threshold) : NULL;
+    if (n_nodes > 0u && thr_kind == 0u) {
+        m->threshold = (const float *)(const void *)(b + o_threshold);
+    } else if (n_nodes > 0u) {
+        m->threshold_index = b + o_threshold;
+        m->threshold_values = (const float *)(const void *)(b + o_thr_values);
+    }
     m->left = n_nodes > 0u ? (const void *)(b + o_left) : NULL;
     m->right = n_nodes > 0u ? (const void *)(b + o_right) : NULL;
     m->roots = (const void *)(b + o_roots);

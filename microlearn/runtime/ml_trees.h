@@ -10,6 +10,8 @@
  * Decision nodes of all trees are numbered 0..n_nodes-1. A *child code* c
  * refers either to a decision node (c >= 0) or to a leaf (c < 0, leaf id ~c).
  * At node n the sample goes to left[n] when x[feature[n]] <= threshold[n]
+ * (threshold[n] is either stored per node, or, when a model has at most 256
+ * distinct thresholds, threshold_values[threshold_index[n]]: 1 byte per node)
  * (float32 comparison), to right[n] when it is greater, and, when the value is
  * NaN, to left[n] if bit n of nan_left is set, else right[n]. These are
  * exactly scikit-learn's semantics for float32 inputs: the generator stores the
@@ -50,7 +52,9 @@ typedef struct ml_trees {
     int32_t feature_bytes;   /* width of a feature[] entry: 1, 2 or 4 (unsigned) */
     int32_t child_bytes;     /* width of a left[]/right[]/roots[] entry: 1, 2 or 4 (signed) */
     const void *feature;     /* [n_nodes] feature index of each decision node */
-    const float *threshold;  /* [n_nodes] */
+    const float *threshold;  /* [n_nodes], or NULL when threshold_index is used */
+    const uint8_t *threshold_index;   /* [n_nodes] index into threshold_values, or NULL */
+    const float *threshold_values;    /* [<= 256] distinct thresholds (with threshold_index) */
     const void *left;        /* [n_nodes] child codes */
     const void *right;       /* [n_nodes] child codes */
     const void *roots;       /* [n_trees] child code of each tree's root */
@@ -96,18 +100,20 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
  *   ml_trees_sum_<feature type>_<child type>(m, x, acc): acc += the leaf rows
  *     of all trees.
  * The widths in m must match the function's types (ml_trees_run picks one). */
-#define ML_TREES_DEFINE_ROUTE(SUFFIX, FT, CT)                                 \
+#define ML_TREES_THRESHOLD_F32(m, n) ((m)->threshold[n])
+#define ML_TREES_THRESHOLD_IDX8(m, n) ((m)->threshold_values[(m)->threshold_index[n]])
+
+#define ML_TREES_DEFINE_ROUTE(SUFFIX, FT, CT, THRESHOLD)                      \
     static inline int32_t ml_trees_route_##SUFFIX(const ml_trees_t *m,       \
                                                   int32_t tree, const float *x) \
     {                                                                        \
         const FT *feature = (const FT *)m->feature;                          \
         const CT *left = (const CT *)m->left;                                \
         const CT *right = (const CT *)m->right;                              \
-        const float *threshold = m->threshold;                               \
         int32_t n = ((const CT *)m->roots)[tree];                            \
         while (n >= 0) {                                                     \
             const float v = x[feature[n]];                                   \
-            const float t = threshold[n];                                    \
+            const float t = THRESHOLD(m, n);                                 \
             if (v <= t) {                                                    \
                 n = left[n];                                                 \
             } else if (ML_LIKELY(v > t)) {                                   \
@@ -126,15 +132,19 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
         }                                                                    \
     }
 
-ML_TREES_DEFINE_ROUTE(u8_i8, uint8_t, int8_t)
-ML_TREES_DEFINE_ROUTE(u8_i16, uint8_t, int16_t)
-ML_TREES_DEFINE_ROUTE(u8_i32, uint8_t, int32_t)
-ML_TREES_DEFINE_ROUTE(u16_i8, uint16_t, int8_t)
-ML_TREES_DEFINE_ROUTE(u16_i16, uint16_t, int16_t)
-ML_TREES_DEFINE_ROUTE(u16_i32, uint16_t, int32_t)
-ML_TREES_DEFINE_ROUTE(u32_i8, uint32_t, int8_t)
-ML_TREES_DEFINE_ROUTE(u32_i16, uint32_t, int16_t)
-ML_TREES_DEFINE_ROUTE(u32_i32, uint32_t, int32_t)
+#define ML_TREES_DEFINE_ROUTES(FSUF, FT, CSUF, CT)                           \
+    ML_TREES_DEFINE_ROUTE(FSUF##_##CSUF, FT, CT, ML_TREES_THRESHOLD_F32)      \
+    ML_TREES_DEFINE_ROUTE(FSUF##_##CSUF##_t8, FT, CT, ML_TREES_THRESHOLD_IDX8)
+
+ML_TREES_DEFINE_ROUTES(u8, uint8_t, i8, int8_t)
+ML_TREES_DEFINE_ROUTES(u8, uint8_t, i16, int16_t)
+ML_TREES_DEFINE_ROUTES(u8, uint8_t, i32, int32_t)
+ML_TREES_DEFINE_ROUTES(u16, uint16_t, i8, int8_t)
+ML_TREES_DEFINE_ROUTES(u16, uint16_t, i16, int16_t)
+ML_TREES_DEFINE_ROUTES(u16, uint16_t, i32, int32_t)
+ML_TREES_DEFINE_ROUTES(u32, uint32_t, i8, int8_t)
+ML_TREES_DEFINE_ROUTES(u32, uint32_t, i16, int16_t)
+ML_TREES_DEFINE_ROUTES(u32, uint32_t, i32, int32_t)
 
 /* acc[0..n_outputs-1] = 0 */
 static inline void ml_trees_clear(const ml_trees_t *m, float *acc)
@@ -177,18 +187,27 @@ static inline int32_t ml_trees_leaf_class(const ml_trees_t *m, int32_t leaf)
 static inline int32_t ml_trees_sum(const ml_trees_t *m, const float *x, float *out)
 {
     ml_trees_clear(m, out);
+#define ML_TREES_CASE(FB, CB, SUFFIX)                                         \
+    case (FB) * 8 + (CB):                                                     \
+        if (m->threshold_index != NULL) {                                     \
+            ml_trees_sum_##SUFFIX##_t8(m, x, out);                            \
+        } else {                                                              \
+            ml_trees_sum_##SUFFIX(m, x, out);                                 \
+        }                                                                     \
+        break;
     switch (m->feature_bytes * 8 + m->child_bytes) {
-    case 1 * 8 + 1: ml_trees_sum_u8_i8(m, x, out); break;
-    case 1 * 8 + 2: ml_trees_sum_u8_i16(m, x, out); break;
-    case 1 * 8 + 4: ml_trees_sum_u8_i32(m, x, out); break;
-    case 2 * 8 + 1: ml_trees_sum_u16_i8(m, x, out); break;
-    case 2 * 8 + 2: ml_trees_sum_u16_i16(m, x, out); break;
-    case 2 * 8 + 4: ml_trees_sum_u16_i32(m, x, out); break;
-    case 4 * 8 + 1: ml_trees_sum_u32_i8(m, x, out); break;
-    case 4 * 8 + 2: ml_trees_sum_u32_i16(m, x, out); break;
-    case 4 * 8 + 4: ml_trees_sum_u32_i32(m, x, out); break;
+    ML_TREES_CASE(1, 1, u8_i8)
+    ML_TREES_CASE(1, 2, u8_i16)
+    ML_TREES_CASE(1, 4, u8_i32)
+    ML_TREES_CASE(2, 1, u16_i8)
+    ML_TREES_CASE(2, 2, u16_i16)
+    ML_TREES_CASE(2, 4, u16_i32)
+    ML_TREES_CASE(4, 1, u32_i8)
+    ML_TREES_CASE(4, 2, u32_i16)
+    ML_TREES_CASE(4, 4, u32_i32)
     default: return ML_ERR_UNSUPPORTED;
     }
+#undef ML_TREES_CASE
     return ML_OK;
 }
 

@@ -14,7 +14,7 @@ import struct
 
 FORMAT_VERSION = 1
 _HEAD = 16
-_TREES_HEAD = 80
+_TREES_HEAD = 96
 
 
 def _crc32(data):
@@ -54,15 +54,17 @@ class Model:
             _bad()
         if family != 1:
             raise ValueError("model blob: model family not supported")
-        h = struct.unpack_from("<7I4B7If4I", data, _HEAD)
+        h = struct.unpack_from("<7I4B7If8I", data, _HEAD)
         kind, nf, no, nt, nn, nr, base = h[0:7]
         fb, cb, has_nan, reserved = h[7:11]
         o_feat, o_thr, o_left, o_right, o_roots, o_nan, o_leaves = h[11:18]
         if (kind > 1 or nf == 0 or no == 0 or nt == 0 or reserved or has_nan > 1
                 or base != (no if kind == 0 else 0) or fb not in (1, 2, 4)
-                or cb not in (1, 2, 4) or nf >= 1 << 31 or nn >= 1 << 31 or h[22]):
+                or cb not in (1, 2, 4) or nf >= 1 << 31 or nn >= 1 << 31 or h[22] > 1
+                or h[25] or h[26]):
             _bad()
         nnz, o_start, o_index = h[19:22]
+        thr_kind, n_thr, o_thr_values = h[22:25]
         n_ids = base + nr
         self.roots = _table(data, o_roots, nt, cb, True, total, cb)
         self.leaves = self.start = self.index = None
@@ -86,8 +88,18 @@ class Model:
             self.leaves = array.array("f", bytes(data[o_leaves:o_leaves + 4 * nr * no]))
         if nn:
             self.feature = _table(data, o_feat, nn, fb, False, total, fb)
-            _table(data, o_thr, nn, 4, False, total, 4)
-            self.threshold = array.array("f", bytes(data[o_thr:o_thr + 4 * nn]))
+            if thr_kind:  # uint8 index into a table of distinct thresholds
+                if not 0 < n_thr <= 256:
+                    _bad()
+                _table(data, o_thr_values, n_thr, 4, False, total, 4)
+                values = array.array("f", bytes(data[o_thr_values:o_thr_values + 4 * n_thr]))
+                index = _table(data, o_thr, nn, 1, False, total, 1)
+                if max(index) >= n_thr:
+                    _bad()
+                self.threshold = array.array("f", [values[i] for i in index])
+            else:
+                _table(data, o_thr, nn, 4, False, total, 4)
+                self.threshold = array.array("f", bytes(data[o_thr:o_thr + 4 * nn]))
             self.left = _table(data, o_left, nn, cb, True, total, cb)
             self.right = _table(data, o_right, nn, cb, True, total, cb)
             self.nan_left = (bytes(_table(data, o_nan, (nn + 7) // 8, 1, False, total, 1))
