@@ -30,20 +30,23 @@ def _pad4(buf: bytearray) -> None:
     buf.extend(b"\0" * (-len(buf) % 4))
 
 
-def to_blob(ir: TreeEnsembleIR, threshold_table: bool = False) -> bytes:
+def to_blob(ir: TreeEnsembleIR, compact: bool = False) -> bytes:
     """Serialise ``ir`` as a version-1 model blob.
 
     Parameters
     ----------
     ir : TreeEnsembleIR
-    threshold_table : bool, default False
-        Store a uint8 index per node into the table of distinct thresholds (when the model
-        has at most 256 and that is smaller): a smaller blob, about one more instruction
-        per visited node.
+    compact : bool, default False
+        Use the compact node tables where they fit (as the C headers of the loadable
+        method do): a 1-byte index into the table of distinct thresholds (at most 256)
+        and 1-byte relative child codes. A smaller blob; each visited node costs one or
+        two more instructions.
     """
     if ir.family != "trees":
         raise ConversionError(f"no blob format for the {ir.family!r} family yet")
-    fb, cb = codegen_c.feature_bytes(ir), codegen_c.child_bytes(ir)
+    fb = codegen_c.feature_bytes(ir)
+    rel8 = codegen_c.compact_children(ir) if compact else None
+    cb = 0 if rel8 is not None else codegen_c.child_bytes(ir)
     body = bytearray(b"\0" * (HEADER_BYTES + TREES_HEADER_BYTES))
     offsets = {}
 
@@ -53,7 +56,7 @@ def to_blob(ir: TreeEnsembleIR, threshold_table: bool = False) -> bytes:
         body.extend(np.ascontiguousarray(arr).tobytes())
 
     leaves = codegen_c.leaf_tables(ir)
-    table = codegen_c.threshold_table(ir) if threshold_table else None
+    table = codegen_c.threshold_table(ir) if compact else None
     if table is None:
         put("threshold", ir.threshold.astype("<f4"))
         put("threshold_values", np.zeros(0, np.float32))
@@ -65,9 +68,13 @@ def to_blob(ir: TreeEnsembleIR, threshold_table: bool = False) -> bytes:
     put("start", leaves.start.astype("<u2") if sparse else np.zeros(0, np.uint16))
     put("index", leaves.index.astype("<u2") if sparse else np.zeros(0, np.uint16))
     put("feature", ir.feature.astype(_INT[(fb, False)]))
-    put("left", ir.left.astype(_INT[(cb, True)]))
-    put("right", ir.right.astype(_INT[(cb, True)]))
-    put("roots", ir.roots.astype(_INT[(cb, True)]))
+    if rel8 is None:
+        put("left", ir.left.astype(_INT[(cb, True)]))
+        put("right", ir.right.astype(_INT[(cb, True)]))
+    else:
+        put("left", rel8[0])
+        put("right", rel8[1])
+    put("roots", ir.roots.astype(_INT[(cb or 4, True)]))
     has_nan = bool(ir.nan_left.any())
     put("nan", np.packbits(ir.nan_left.astype(np.uint8), bitorder="little")
         if has_nan else np.zeros(0, np.uint8))

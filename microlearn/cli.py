@@ -31,7 +31,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     model = convert(load_estimator(args.model), method=args.method)
     out = Path(args.output)
     if args.format == "blob":
-        model.save_blob(out)
+        model.save_blob(out, compact=args.compact)
         print(f"wrote {out} ({out.stat().st_size:,} bytes): model blob of "
               f"{codegen_c.describe_line(model.ir)}")
         return 0
@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--format", default="c", choices=("c", "blob"),
                    help="c: C header (default); blob: binary model file for MicroPython / "
                         "ml_blob.h")
+    c.add_argument("--compact", action="store_true",
+                   help="blob: smallest node tables (1-byte threshold index and child codes "
+                        "where they fit), a few percent slower")
     c.set_defaults(func=_cmd_convert)
 
     f = sub.add_parser("footprint", help="flash, RAM and instructions per inference on a target")

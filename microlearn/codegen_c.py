@@ -112,6 +112,22 @@ def feature_bytes(ir: TreeEnsembleIR) -> int:
     return 1 if top <= 0xFF else 2 if top <= 0xFFFF else 4
 
 
+def compact_children(ir: TreeEnsembleIR) -> tuple[np.ndarray, np.ndarray] | None:
+    """One-byte relative child codes (left, right) when they fit: a leaf is its id
+    (< L = n_leaf_ids), a decision node c > n is L + (c - n - 1). None when they don't."""
+    if ir.n_nodes == 0:
+        return None
+    nodes = np.arange(ir.n_nodes)
+    L = ir.n_leaf_ids
+    out = []
+    for codes in (ir.left, ir.right):
+        enc = np.where(codes < 0, ~codes, L + codes - nodes - 1)
+        if enc.max() > 255:
+            return None
+        out.append(enc.astype(np.uint8))
+    return out[0], out[1]
+
+
 def child_bytes(ir: TreeEnsembleIR) -> int:
     """Bytes per child code in the node tables (signed 1, 2 or 4)."""
     lo, hi = -ir.n_leaf_ids, max(ir.n_nodes - 1, 0)
@@ -171,11 +187,13 @@ def data_bytes(ir: TreeEnsembleIR, method: str) -> int:
     if method == "inline":
         return 0  # leaf rows are literals in the code
     leaves = leaf_tables(ir).nbytes
-    fb, cb = feature_bytes(ir), child_bytes(ir)
+    fb = feature_bytes(ir)
+    cb = 1 if compact_children(ir) is not None else child_bytes(ir)
+    rb = 4 if compact_children(ir) is not None else cb
     nan = (ir.n_nodes + 7) // 8 if ir.nan_left.any() else 0
     table = threshold_table(ir)
     thresholds = 4 * ir.n_nodes if table is None else ir.n_nodes + 4 * table[1].size
-    return ir.n_nodes * (fb + 2 * cb) + thresholds + ir.n_trees * cb + nan + leaves
+    return ir.n_nodes * (fb + 2 * cb) + thresholds + ir.n_trees * rb + nan + leaves
 
 
 # --- trees -------------------------------------------------------------------------
@@ -229,9 +247,9 @@ def _tree_function(ir: TreeEnsembleIR, name: str, t: int) -> str:
 _UNROLL = 16  # inline code unrolls loops over at most this many outputs
 
 
-def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, str]:
+def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, str, str]:
     """Tables + ml_trees_t for the table-driven engine; returns (parts, sum body,
-    finish statement, argmax expression on `sum`)."""
+    finish statement, argmax expression on `sum`, single-tree class expression)."""
     parts: list[str] = []
     leaves = leaf_tables(ir)
     if leaves.values.size:
@@ -244,7 +262,9 @@ def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str,
         leaf_ptr += f", {name}_leaf_start, {name}_leaf_index"
     else:
         leaf_ptr += ", NULL, NULL"
-    fb, cb = feature_bytes(ir), child_bytes(ir)
+    fb = feature_bytes(ir)
+    compact = compact_children(ir)
+    cb = 0 if compact is not None else child_bytes(ir)
     table = threshold_table(ir)
     if ir.n_nodes:
         parts.append(_c_array(_UTYPE[fb], f"{name}_feature", _ints(ir.feature), 16))
@@ -255,12 +275,16 @@ def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str,
             parts.append(_c_array("uint8_t", f"{name}_threshold_index", _ints(table[0]), 16))
             parts.append(_c_array("float", f"{name}_threshold_values", _floats(table[1]), 8))
             thr = f"NULL, {name}_threshold_index, {name}_threshold_values"
-        parts.append(_c_array(_STYPE[cb], f"{name}_left", _ints(ir.left), 16))
-        parts.append(_c_array(_STYPE[cb], f"{name}_right", _ints(ir.right), 16))
+        if compact is None:
+            parts.append(_c_array(_STYPE[cb], f"{name}_left", _ints(ir.left), 16))
+            parts.append(_c_array(_STYPE[cb], f"{name}_right", _ints(ir.right), 16))
+        else:
+            parts.append(_c_array("uint8_t", f"{name}_left", _ints(compact[0]), 16))
+            parts.append(_c_array("uint8_t", f"{name}_right", _ints(compact[1]), 16))
         tables = [f"{name}_feature", thr, f"{name}_left", f"{name}_right"]
     else:
         tables = ["NULL", "NULL, NULL, NULL", "NULL", "NULL"]
-    parts.append(_c_array(_STYPE[cb], f"{name}_roots", _ints(ir.roots), 16))
+    parts.append(_c_array(_STYPE[cb or 4], f"{name}_roots", _ints(ir.roots), 16))
     if ir.nan_left.any():
         bits = np.packbits(ir.nan_left.astype(np.uint8), bitorder="little")
         parts.append(_c_array("uint8_t", f"{name}_nan_left", _ints(bits), 16))
@@ -275,14 +299,17 @@ def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str,
         f"    {fb}, {cb}, {tables[0]}, {tables[1]}, {tables[2]}, {tables[3]},\n"
         f"    {name}_roots, {nan_ptr}\n}};\n"
     )
-    variant = f"u{8 * fb}_i{8 * cb}" + ("" if table is None else "_t8")
+    variant = (f"u{8 * fb}_" + (f"i{8 * cb}" if cb else "r8")
+               + ("" if table is None else "_t8"))
     body = (f"    ml_trees_clear(&{name}_trees, out);\n"
             f"    ml_trees_sum_{variant}(&{name}_trees, x, out);\n")
     finish = f"    ml_trees_finish(&{name}_trees, out);\n"
-    return parts, body, finish, f"ml_argmax_f32(sum, {name}_N_OUTPUTS)"
+    leaf_class = (f"ml_trees_leaf_class(&{name}_trees, "
+                  f"ml_trees_route_{variant}(&{name}_trees, 0, features))")
+    return parts, body, finish, f"ml_argmax_f32(sum, {name}_N_OUTPUTS)", leaf_class
 
 
-def _trees_inline(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, str]:
+def _trees_inline(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, str, str]:
     """One function per tree that adds its leaf's row (as literals) to the sums."""
     k = ir.n_outputs
     parts = [
@@ -312,7 +339,7 @@ def _trees_inline(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, s
         argmax = f"{name}_argmax(sum)"
     else:
         argmax = f"ml_argmax_f32(sum, {name}_N_OUTPUTS)"
-    return parts, body, finish, argmax
+    return parts, body, finish, argmax, ""
 
 
 def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
@@ -331,7 +358,7 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
         labels = labels.replace("*/", "* /")
         parts.append(f"/* class index -> label: {labels} */\n")
     make = _trees_loadable if method == "loadable" else _trees_inline
-    body_parts, sum_body, finish, argmax = make(ir, name)
+    body_parts, sum_body, finish, argmax, leaf_class = make(ir, name)
     parts += body_parts
     parts.append(
         f"/* Sum of the trees' leaf rows for one sample:\n"
@@ -351,12 +378,16 @@ def _trees_source(ir: TreeEnsembleIR, name: str, method: str) -> str:
         f"    if (n_features != {N}_N_FEATURES) {{\n        return ML_ERR_N_FEATURES;\n    }}\n"
         f"    if (n_out < {N}_N_OUTPUTS) {{\n        return ML_ERR_N_OUT;\n    }}\n"
     )
-    if classifier:
+    if classifier and ir.n_trees == 1 and leaf_class:
+        # one tree: the class of the leaf reached (argmax of its row), nothing to sum
+        predict_body = f"{check}    return {leaf_class};\n"
+    elif classifier:
         predict_body = (
             f"    float sum[{N}_N_OUTPUTS];\n{check}"
             f"    {name}_sum(features, sum);\n"
             f"    return {argmax};\n"
         )
+    if classifier:
         parts.append(
             "/* Class probabilities of one sample, like scikit-learn's predict_proba.\n"
             f" * features: {N}_N_FEATURES floats (NaN follows scikit-learn's missing-value\n"

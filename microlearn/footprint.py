@@ -158,8 +158,11 @@ def estimate(ir: TreeEnsembleIR, target: str, method: str, X: np.ndarray | None,
              + (forest_code if ir.n_trees > 1 else 0))
     if per_add_flash:
         flash += int(per_add_flash * leaf_additions(ir))
+    fpu = target.startswith(("cortex-m4", "cortex-m7"))
     if method == "loadable" and codegen_c.threshold_table(ir) is not None:
-        per_node += 1.0 if target.startswith(("cortex-m4", "cortex-m7")) else 2.0
+        per_node += 1.0 if fpu else 2.0
+    if method == "loadable" and codegen_c.compact_children(ir) is not None:
+        per_node += 1.0 if fpu else 2.0
     instructions = instructions_max = None
     if X is not None:
         visited = nodes_visited(ir, X)

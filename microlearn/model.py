@@ -121,24 +121,25 @@ class Model:
             raise OSError(f"cannot write the header to {str(path)!r}: {e.strerror}") from e
         return path
 
-    def to_blob(self, threshold_table: bool = False) -> bytes:
+    def to_blob(self, compact: bool = False) -> bytes:
         """The model as a binary model blob (docs/blob_format.md) for the C loader
         (``ml_blob.h``) and MicroPython.
 
         Parameters
         ----------
-        threshold_table : bool, default False
-            Store thresholds as a 1-byte index into a table of the distinct values when
-            there are at most 256 (e.g. integer-valued features): the blob shrinks by up to
-            3 bytes per node, inference costs about one more instruction per visited node.
+        compact : bool, default False
+            Smallest node tables where they fit: a 1-byte index into the table of
+            distinct thresholds (at most 256, e.g. integer-valued features) and 1-byte
+            relative child codes. Up to 5 bytes less per node; each visited node costs
+            one or two more instructions. Results are identical.
         """
         from . import blob
 
-        return blob.to_blob(self.ir, threshold_table=threshold_table)
+        return blob.to_blob(self.ir, compact=compact)
 
-    def save_blob(self, path: str | os.PathLike, threshold_table: bool = False) -> Path:
+    def save_blob(self, path: str | os.PathLike, compact: bool = False) -> Path:
         """Write :meth:`to_blob` to ``path`` (conventionally ``model.mlb``)."""
-        data = self.to_blob(threshold_table=threshold_table)
+        data = self.to_blob(compact=compact)
         path = Path(path)
         try:
             path.write_bytes(data)

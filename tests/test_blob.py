@@ -38,14 +38,16 @@ def _models():
         (ExtraTreesRegressor(n_estimators=5, random_state=0).fit(Xd, yd), Xd),
         (ExtraTreesRegressor(n_estimators=3, max_depth=6, random_state=0).fit(Xm, ym), Xm),
         (DecisionTreeClassifier(min_samples_split=10_000).fit(Xb, yb), Xb),  # single leaf
+        # small enough for compact (1-byte relative) child codes
+        (RandomForestClassifier(n_estimators=5, max_depth=8, random_state=0).fit(X, y), X),
     ]
 
 
-@pytest.mark.parametrize("threshold_table", [False, True])
-def test_blob_parity_with_sklearn(runner, threshold_table):
+@pytest.mark.parametrize("compact", [False, True])
+def test_blob_parity_with_sklearn(runner, compact):
     for est, X in _models():
         m = microlearn.convert(est)
-        b = m.to_blob(threshold_table=threshold_table)
+        b = m.to_blob(compact=compact)
         assert blob.read_header(b)["total"] == len(b)
         X = X.astype(np.float32).copy()
         X[::5, 0] = np.nan
@@ -114,10 +116,13 @@ def test_corrupt_blobs_are_rejected(runner):
         patched(16 + 60, "<f", 0.5),                            # 1/n_trees wrong
     ]
     # uint8 threshold index (digits: few distinct thresholds)
-    tgood = microlearn.convert(est).to_blob(threshold_table=True)
+    X, y = load_digits(return_X_y=True)
+    small = RandomForestClassifier(n_estimators=5, max_depth=8, random_state=0).fit(X, y)
+    tgood = microlearn.convert(small).to_blob(compact=True)
     th = blob.read_header(tgood)
     assert th["threshold_kind"] == 1 and 0 < th["n_threshold_values"] <= 256
-    assert len(tgood) < len(good) and runner.load(tgood) == 0
+    assert th["child_bytes"] == 0  # compact relative child codes
+    assert len(tgood) < len(microlearn.convert(small).to_blob()) and runner.load(tgood) == 0
 
     def tpatched(offset, fmt, value):
         b = bytearray(tgood)
@@ -128,6 +133,9 @@ def test_corrupt_blobs_are_rejected(runner):
         tpatched(th["o_threshold"] + 5, "<B", th["n_threshold_values"]),  # index out of range
         tpatched(16 + 80, "<I", 257),                                     # too many values
         tpatched(16 + 76, "<I", 2),                                       # unknown kind
+        tpatched(th["o_right"] + th["n_nodes"] - 1, "<B", 255),  # relative child past the end
+        tpatched(th["o_roots"], "<i", th["n_nodes"]),           # int32 root out of range
+        tpatched(16 + 29, "<B", 3),                             # child width 3
     ]
     for i, b in enumerate(cases):
         assert runner.load(b) == -4, i
@@ -164,6 +172,7 @@ def test_fuzz_blob_loader(tmp_path):
     corpus.mkdir()
     for i, (est, _) in enumerate(_models()):
         (corpus / f"seed{i}.mlb").write_bytes(microlearn.convert(est).to_blob())
+        (corpus / f"seed{i}c.mlb").write_bytes(microlearn.convert(est).to_blob(compact=True))
     run = subprocess.run([str(exe), "-runs=150000", "-seed=1", "-max_len=30000", str(corpus)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]

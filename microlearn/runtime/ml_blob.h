@@ -141,6 +141,8 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
     const uint32_t n_nodes = ml_blob_u32(h + 16), n_rows = ml_blob_u32(h + 20);
     const uint32_t leaf_base = ml_blob_u32(h + 24);
     const uint32_t fb = h[28], cb = h[29], has_nan = h[30];
+    const uint32_t ecb = cb == 0u ? 1u : cb; /* bytes per left/right entry */
+    const uint32_t rb = cb == 0u ? 4u : cb;  /* bytes per root (compact form: int32) */
     const uint32_t o_feature = ml_blob_u32(h + 32), o_threshold = ml_blob_u32(h + 36);
     const uint32_t o_left = ml_blob_u32(h + 40), o_right = ml_blob_u32(h + 44);
     const uint32_t o_roots = ml_blob_u32(h + 48), o_nan = ml_blob_u32(h + 52);
@@ -162,7 +164,7 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
     if (leaf_base != (kind == 0u ? n_outputs : 0u)) {
         return ML_ERR_MODEL;
     }
-    if ((fb != 1u && fb != 2u && fb != 4u) || (cb != 1u && cb != 2u && cb != 4u)) {
+    if ((fb != 1u && fb != 2u && fb != 4u) || (cb > 2u && cb != 4u)) {
         return ML_ERR_MODEL;
     }
     const uint64_t n_leaf_ids = (uint64_t)leaf_base + (uint64_t)n_rows;
@@ -170,7 +172,7 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
         return ML_ERR_MODEL;
     }
     if ((uint64_t)n_rows * (uint64_t)n_outputs > limit ||
-        !ml_blob_span_ok(o_roots, n_trees, cb, cb, total)) {
+        !ml_blob_span_ok(o_roots, n_trees, rb, rb, total)) {
         return ML_ERR_MODEL;
     }
     if (nnz == 0u) {
@@ -205,8 +207,8 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
          (thr_kind == 1u && (n_thr_values == 0u || n_thr_values > 256u ||
                              !ml_blob_span_ok(o_threshold, n_nodes, 1u, 1u, total) ||
                              !ml_blob_span_ok(o_thr_values, n_thr_values, 4u, 4u, total))) ||
-         !ml_blob_span_ok(o_left, n_nodes, cb, cb, total) ||
-         !ml_blob_span_ok(o_right, n_nodes, cb, cb, total) ||
+         !ml_blob_span_ok(o_left, n_nodes, ecb, ecb, total) ||
+         !ml_blob_span_ok(o_right, n_nodes, ecb, ecb, total) ||
          (has_nan && !ml_blob_span_ok(o_nan, (n_nodes + 7u) / 8u, 1u, 1u, total)))) {
         return ML_ERR_MODEL;
     }
@@ -220,15 +222,21 @@ static inline int32_t ml_trees_from_blob(ml_trees_t *m, const void *data, size_t
             return ML_ERR_MODEL;
         }
         for (int side = 0; side < 2; side++) {
-            const int64_t c = ml_blob_int(b + (side ? o_right : o_left), n, cb, 1);
+            int64_t c = ml_blob_int(b + (side ? o_right : o_left), n, ecb, cb != 0u);
+            if (cb == 0u) { /* compact: leaf id below n_leaf_ids, else relative node */
+                c = c < (int64_t)n_leaf_ids ? -c - 1 : (int64_t)n + (c - (int64_t)n_leaf_ids) + 1;
+            }
             if (c >= 0 ? (c <= (int64_t)n || c >= (int64_t)n_nodes)
                        : (-c - 1 >= (int64_t)n_leaf_ids)) {
                 return ML_ERR_MODEL;
             }
         }
     }
+    if (cb == 0u && n_leaf_ids > 255u) {
+        return ML_ERR_MODEL;
+    }
     for (uint32_t t = 0; t < n_trees; t++) {
-        const int64_t c = ml_blob_int(b + o_roots, t, cb, 1);
+        const int64_t c = ml_blob_int(b + o_roots, t, rb, 1);
         if (c >= 0 ? c >= (int64_t)n_nodes : (-c - 1 >= (int64_t)n_leaf_ids)) {
             return ML_ERR_MODEL;
         }

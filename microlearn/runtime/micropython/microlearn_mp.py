@@ -60,13 +60,14 @@ class Model:
         o_feat, o_thr, o_left, o_right, o_roots, o_nan, o_leaves = h[11:18]
         if (kind > 1 or nf == 0 or no == 0 or nt == 0 or reserved or has_nan > 1
                 or base != (no if kind == 0 else 0) or fb not in (1, 2, 4)
-                or cb not in (1, 2, 4) or nf >= 1 << 31 or nn >= 1 << 31 or h[22] > 1
+                or cb not in (0, 1, 2, 4) or nf >= 1 << 31 or nn >= 1 << 31 or h[22] > 1
                 or h[25] or h[26]):
             _bad()
         nnz, o_start, o_index = h[19:22]
         thr_kind, n_thr, o_thr_values = h[22:25]
         n_ids = base + nr
-        self.roots = _table(data, o_roots, nt, cb, True, total, cb)
+        rb = cb or 4  # compact child codes (cb == 0): int32 roots, 1-byte relative children
+        self.roots = _table(data, o_roots, nt, rb, True, total, rb)
         self.leaves = self.start = self.index = None
         if nnz:  # sparse rows
             if nnz > 0xFFFF or nr == 0 or nr >= 0xFFFF:
@@ -100,8 +101,18 @@ class Model:
             else:
                 _table(data, o_thr, nn, 4, False, total, 4)
                 self.threshold = array.array("f", bytes(data[o_thr:o_thr + 4 * nn]))
-            self.left = _table(data, o_left, nn, cb, True, total, cb)
-            self.right = _table(data, o_right, nn, cb, True, total, cb)
+            if cb:
+                self.left = _table(data, o_left, nn, cb, True, total, cb)
+                self.right = _table(data, o_right, nn, cb, True, total, cb)
+            else:  # decode to absolute codes: leaf id c < n_ids, else node n + c - n_ids + 1
+                if n_ids > 255:
+                    _bad()
+                lr = []
+                for o in (o_left, o_right):
+                    raw = _table(data, o, nn, 1, False, total, 1)
+                    lr.append(array.array("i", [-c - 1 if c < n_ids else i + c - n_ids + 1
+                                                for i, c in enumerate(raw)]))
+                self.left, self.right = lr
             self.nan_left = (bytes(_table(data, o_nan, (nn + 7) // 8, 1, False, total, 1))
                              if has_nan else None)
         for i in range(nn):
