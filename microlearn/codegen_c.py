@@ -202,8 +202,16 @@ _UTYPE = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t"}
 _STYPE = {1: "int8_t", 2: "int16_t", 4: "int32_t"}
 
 
+def _scalar(ir: TreeEnsembleIR) -> bool:
+    """Single-output regressor: inline trees return their leaf value (summed in a register)."""
+    return ir.kind == "regressor" and ir.n_outputs == 1
+
+
 def _leaf_code(ir: TreeEnsembleIR, leaf: int) -> str:
-    """Statements adding leaf ``leaf``'s row to acc (zeros omitted: exact), then return."""
+    """Statements adding leaf ``leaf``'s row to acc (zeros omitted: exact), then return;
+    for a single-output regressor, return the leaf value."""
+    if _scalar(ir):
+        return f"return {c_float(ir.leaf_values[leaf, 0])};"
     if leaf < ir.leaf_base:
         adds = [f"acc[{leaf}] += 1.0f;"]
     else:
@@ -213,8 +221,11 @@ def _leaf_code(ir: TreeEnsembleIR, leaf: int) -> str:
 
 
 def _tree_function(ir: TreeEnsembleIR, name: str, t: int) -> str:
-    """Inline code for tree t: adds the row of the leaf x reaches to acc."""
-    out = [f"static inline void {name}_tree{t}(const float *x, float *ML_RESTRICT acc)", "{"]
+    """Inline code for tree t: adds the row of the leaf x reaches to acc (single-output
+    regressors: returns the leaf value)."""
+    signature = (f"static inline float {name}_tree{t}(const float *x)" if _scalar(ir) else
+                 f"static inline void {name}_tree{t}(const float *x, float *ML_RESTRICT acc)")
+    out = [signature, "{"]
     root = int(ir.roots[t])
     if root < 0:
         out += ["    (void)x;", f"    {_leaf_code(ir, ~root)}", "}"]
@@ -313,14 +324,21 @@ def _trees_inline(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, s
     """One function per tree that adds its leaf's row (as literals) to the sums."""
     k = ir.n_outputs
     parts = [
-        "/* One function per tree: adds the row of the leaf x reaches to acc.\n"
+        "/* One function per tree: adds the row of the leaf x reaches to acc (a\n"
+        " * single-output regressor's returns the leaf value).\n"
         " * `!(x <= t)` sends NaN right, `x > t` sends it left (scikit-learn's\n"
         " * missing-value routing). */\n"
     ]
     parts += [_tree_function(ir, name, t) for t in range(ir.n_trees)]
-    clear = ("".join(f"    out[{i}] = 0.0f;\n" for i in range(k)) if k <= _UNROLL
-             else f"    ml_fill_f32(out, {k}, 0.0f);\n")
-    body = clear + "".join(f"    {name}_tree{t}(x, out);\n" for t in range(ir.n_trees))
+    if _scalar(ir):
+        # in sklearn's order: ((0 + tree0) + tree1) + ..., kept in a register
+        body = (f"    float s = {name}_tree0(x);\n"
+                + "".join(f"    s += {name}_tree{t}(x);\n" for t in range(1, ir.n_trees))
+                + "    out[0] = s;\n")
+    else:
+        clear = ("".join(f"    out[{i}] = 0.0f;\n" for i in range(k)) if k <= _UNROLL
+                 else f"    ml_fill_f32(out, {k}, 0.0f);\n")
+        body = clear + "".join(f"    {name}_tree{t}(x, out);\n" for t in range(ir.n_trees))
     inv = c_float(1.0 / ir.n_trees)
     if ir.n_trees == 1:
         finish = ""
