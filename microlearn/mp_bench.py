@@ -14,35 +14,33 @@ from . import mp_module
 
 ROM_ADDR = mb.QEMU_ROM_BASE
 
-# Runs on the device: load (from a file, or in place from "flash"), then predict every row
-# with the row preallocated; each predict call is one counted region; empty regions last.
+# Runs on the device: import ({imports}), load ({load}), then predict every row with
+# obj.predict(x), obj = {obj} held in a local and the row preallocated; each call is one
+# counted region; empty regions last.
 SCRIPT = """
 import array, gc, bench
-import microlearn_mp as ml
-MODE = "{mode}"
 gc.collect()
 a0 = gc.mem_alloc()
-if MODE == "rom":
-    model = ml.load_at({addr}, {size})
-else:
-    model = ml.load("model.mlb")
+{imports}
 gc.collect()
-heap = gc.mem_alloc() - a0
+a1 = gc.mem_alloc()
+{load}
+gc.collect()
+heap = gc.mem_alloc() - a1
+print("IMPORT", a1 - a0)
 nf = {n_features}
 f = open("x.bin", "rb")
 data = f.read()
 f.close()
 xs = [array.array("f", data[i * 4 * nf:(i + 1) * 4 * nf]) for i in range({n_rows})]
 res = array.array("i", [0] * {n_rows})
-out = array.array("f", [0.0] * {n_outputs})
 
 
-def run(model, xs, res):
-    predict = model.predict
+def run(xs, res, obj):
     for i in range(len(xs)):
         x = xs[i]
         bench.start()
-        r = model.predict(x)
+        r = obj.predict(x)
         bench.stop()
         res[i] = r
 
@@ -53,12 +51,30 @@ def empty(n):
         bench.stop()
 
 
-model.predict(xs[0])  # warm-up (method cache)
-run(model, xs, res)
+{obj}.predict(xs[0])  # warm-up (method cache)
+run(xs, res, {obj})
 empty(5)
 print("HEAP", heap)
 print("PRED", " ".join(str(v) for v in res))
 """
+
+
+def run_script(cpu: str, files: dict, imports: str, load: str, obj: str, n_rows: int,
+               n_features: int, rom: dict | None = None, heap_size: int | None = None
+               ) -> tuple[np.ndarray, float, int, int]:
+    """Run :data:`SCRIPT` on ``cpu``: (predictions, mean instructions per call with the
+    empty region subtracted, heap bytes held by the import, heap bytes held by ``load``)."""
+    script = SCRIPT.format(imports=imports, load=load, obj=obj, n_rows=n_rows,
+                           n_features=n_features)
+    extra = {} if heap_size is None else {"heap_size": heap_size}
+    r = mb.run_qemu_micropython(cpu, script, files, count_instructions=True, rom=rom,
+                                timeout=600, **extra).check()
+    counts = np.array(r.instructions, dtype=np.float64)
+    per_call = counts[:n_rows] - np.min(counts[n_rows:])
+    heap = int(r.stdout.split("HEAP")[1].split()[0])
+    imported = int(r.stdout.split("IMPORT")[1].split()[0])
+    pred = np.array([int(v) for v in r.stdout.split("PRED")[1].split("\n")[0].split()])
+    return pred, float(per_call.mean()), imported, heap
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,7 @@ class MicroPythonRun:
     instructions: float  # mean per predict call, the empty bench region subtracted
     heap_after_load: int  # bytes of MicroPython heap the loaded model holds
     module_bytes: int
+    heap_import: int  # bytes of MicroPython heap the imported module holds
 
 
 def run_predict(blob: bytes, X: np.ndarray, n_outputs: int, *, cpu: str = "m4",
@@ -83,16 +100,12 @@ def run_predict(blob: bytes, X: np.ndarray, n_outputs: int, *, cpu: str = "m4",
         arch = {"m4": "armv7emsp", "m0": "armv6m"}[cpu]
         with tempfile.TemporaryDirectory() as tmp:
             module = mp_module.build(arch, Path(tmp))[0].read_bytes()
-    script = SCRIPT.format(mode=mode, addr=ROM_ADDR, size=len(blob), n_features=X.shape[1],
-                           n_rows=X.shape[0], n_outputs=n_outputs)
-    files = {"microlearn_mp.mpy": module, "x.bin": X.tobytes()}
-    if mode != "rom":
-        files["model.mlb"] = blob
-    r = mb.run_qemu_micropython(cpu, script, files, count_instructions=True,
-                                rom={ROM_ADDR: blob} if mode == "rom" else None).check()
-    counts = np.array(r.instructions, dtype=np.float64)
-    n = X.shape[0]
-    per_call = counts[:n] - np.min(counts[n:])
-    heap = int(r.stdout.split("HEAP")[1].split()[0])
-    pred = np.array([int(v) for v in r.stdout.split("PRED")[1].split("\n")[0].split()])
-    return MicroPythonRun(cpu, pred, float(per_call.mean()), heap, len(module))
+    if mode == "rom":
+        load, files, rom = f"model = ml.load_at({ROM_ADDR}, {len(blob)})", {}, {ROM_ADDR: blob}
+    else:
+        load, files, rom = 'model = ml.load("model.mlb")', {"model.mlb": blob}, None
+    files.update({"microlearn_mp.mpy": module, "x.bin": X.tobytes()})
+    pred, instructions, imported, heap = run_script(
+        cpu, files, "import microlearn_mp as ml", load, "model", X.shape[0],
+        X.shape[1], rom=rom)
+    return MicroPythonRun(cpu, pred, instructions, heap, len(module), imported)

