@@ -129,7 +129,8 @@ def test_cli_round_trip(iris_rf, tmp_path):
 
 
 def test_cli_errors(iris_rf, tmp_path):
-    joblib.dump(LogisticRegression().fit(iris_rf[1], iris_rf[2]), tmp_path / "lr.joblib")
+    lr = LogisticRegression(max_iter=1000).fit(iris_rf[1], iris_rf[2])
+    joblib.dump(lr, tmp_path / "lr.joblib")
     r = _cli("convert", str(tmp_path / "lr.joblib"), "-o", str(tmp_path / "m.h"))
     assert r.returncode == 2 and "not supported" in r.stderr
     r = _cli("convert", str(tmp_path / "nope.joblib"), "-o", str(tmp_path / "m.h"))
