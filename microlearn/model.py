@@ -65,6 +65,16 @@ class Model:
         return self.ir.classes
 
     @property
+    def exact_predict(self) -> bool:
+        """True when ``predict`` provably equals scikit-learn's for every float32 input
+        (single trees; forests whose leaf probabilities are sums of few powers of two, e.g.
+        pure leaves). False for forests with fractional leaves, where classes whose mean
+        probabilities tie within float32 rounding (~1e-7) may be ordered differently."""
+        from .trees import exact_predict
+
+        return exact_predict(self.ir)
+
+    @property
     def data_bytes(self) -> int:
         """Bytes of constant tables in the generated C (machine code not included)."""
         return codegen_c.data_bytes(self.ir, self.method)
@@ -77,6 +87,11 @@ class Model:
             if self.kind == "classifier"
             else f"{self.n_outputs} regression output(s)"
         )
+        exactness = ""
+        if self.kind == "classifier":
+            exactness = "  predict   : " + (
+                "equals sklearn for every float32 input\n" if self.exact_predict else
+                "equals sklearn except float32 near-ties of class probabilities\n")
         return (
             f"microlearn model ({self.family}, {self.kind})\n"
             f"  estimator : {codegen_c.describe_line(self.ir)}\n"
@@ -84,6 +99,7 @@ class Model:
             f"  outputs   : {outputs}\n"
             f"  method    : {self.method}\n"
             f"  dtype     : float32 thresholds and leaf values\n"
+            f"{exactness}"
             f"  tables    : {self.data_bytes:,} bytes of constant data"
         )
 

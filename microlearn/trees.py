@@ -76,6 +76,24 @@ class TreeEnsembleIR:
         return self.leaf_base + int(self.leaf_values.shape[0])
 
 
+def exact_predict(ir: TreeEnsembleIR) -> bool:
+    """True when the C's predicted class provably equals scikit-learn's for every float32
+    input: a single tree (each leaf's argmax is checked at conversion), or a forest whose
+    leaf values are all multiples of 2**-k with T * 2**k <= 2**24, so that every float32
+    sum of them is exact and equal to scikit-learn's float64 sum (e.g. forests of pure
+    leaves). Otherwise two classes whose float64 mean probabilities differ by less than
+    float32 rounding (a near-tie) may be ordered differently."""
+    if ir.kind != "classifier" or ir.n_trees == 1:
+        return True
+    if ir.leaf_values.size == 0:
+        return True
+    k = 24 - int(np.ceil(np.log2(ir.n_trees + 1)))
+    scaled = ir.leaf_values.astype(np.float64) * 2.0**k
+    # the float32 table value must also be scikit-learn's float64 value: dyadic values
+    # with k <= 24 bits are exact in float32 too
+    return bool(np.all(scaled == np.round(scaled)))
+
+
 def _float32_at_or_below(t: np.ndarray) -> np.ndarray:
     """Largest float32 not above each float64 value (so x32 <= t64 iff x32 <= result)."""
     t = np.asarray(t, dtype=np.float64)

@@ -211,3 +211,21 @@ def test_identical_leaves_are_stored_once():
     values = np.concatenate([t.tree_.value[t.tree_.children_left == -1, :, 0]
                              for t in reg.estimators_]).astype(np.float32)
     assert rir.leaf_values.shape[0] == len(np.unique(values, axis=0))
+
+
+def test_exact_predict_flag():
+    """Forests of pure leaves sum exactly in float32 (predict provably equals sklearn's);
+    depth-limited forests with fractional leaves do not, and say so."""
+    X, y = load_digits(return_X_y=True)
+    pure = microlearn.convert(RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y))
+    assert pure.exact_predict and "for every float32 input" in pure.describe()
+    limited = microlearn.convert(
+        RandomForestClassifier(n_estimators=10, max_depth=5, random_state=0).fit(X, y))
+    assert not limited.exact_predict and "near-ties" in limited.describe()
+    single = microlearn.convert(DecisionTreeClassifier(max_depth=3).fit(X, y))
+    assert single.exact_predict
+    # halves and quarters are exact too
+    Xs = np.array([[0.0], [0.0], [1.0], [1.0], [1.0], [1.0]])
+    ys = np.array([0, 1, 0, 0, 0, 1])
+    halves = RandomForestClassifier(n_estimators=3, bootstrap=False, random_state=0).fit(Xs, ys)
+    assert microlearn.convert(halves).exact_predict
