@@ -126,9 +126,9 @@ _COST = {
     ("cortex-m4f", "inline"): (60, 0, 17.0, 16.0, 5.5, 0.0, 3.0, 15, 20),
     ("cortex-m7", "loadable"): (145, 160, 0.0, 0.0, 14.5, 8.0, 6.0, 5, 40),
     ("cortex-m7", "inline"): (60, 0, 17.0, 16.0, 5.5, 0.0, 3.0, 15, 20),
-    ("cortex-m0plus", "loadable"): (650, 1000, 0.0, 0.0, 90.0, 20.0, 40.0, 0, 90),
+    ("cortex-m0plus", "loadable"): (230, 1400, 0.0, 0.0, 20.0, 170.0, 8.0, 40, 90),
     ("cortex-m0plus", "inline"): (300, 600, 16.5, 16.0, 48.0, 0.0, 7.0, 40, 90),
-    ("rv32imc", "loadable"): (640, 1500, 0.0, 0.0, 60.0, 20.0, 40.0, 0, 100),
+    ("rv32imc", "loadable"): (260, 1880, 0.0, 0.0, 11.0, 190.0, 16.0, 40, 100),
     ("rv32imc", "inline"): (300, 600, 20.0, 19.0, 35.0, 0.0, 6.0, 40, 100),
     ("host", "loadable"): (400, 100, 0.0, 0.0, 10.0, 6.0, 4.0, 20, 40),
     ("host", "inline"): (200, 0, 16.0, 12.0, 5.0, 0.0, 3.0, 20, 20),
@@ -167,7 +167,8 @@ def estimate(ir: TreeEnsembleIR, target: str, method: str, X: np.ndarray | None,
     if X is not None:
         visited = nodes_visited(ir, X)
         outs = ir.n_outputs * (3 if ir.n_trees > 1 else 1)
-        per_row = fixed + per_tree * ir.n_trees + per_out * outs + per_node * visited
+        trees = per_tree * ir.n_trees if ir.n_trees > 1 else 0.0  # one tree: nothing summed
+        per_row = fixed + trees + per_out * outs + per_node * visited
         instructions, instructions_max = float(per_row.mean()), int(per_row.max())
     return FootprintReport(target, method, flash, 0, stack + 4 * ir.n_outputs, instructions,
                            instructions_max, True, note or "from the IR")

@@ -101,6 +101,7 @@ def _float32_at_or_below(t: np.ndarray) -> np.ndarray:
         t32 = t.astype(np.float32)
     above = t32.astype(np.float64) > t
     t32[above] = np.nextafter(t32[above], np.float32(-np.inf))
+    t32[t32 == 0] = np.float32(0.0)  # -0.0 -> +0.0: same comparisons, one integer key
     return t32
 
 

@@ -93,3 +93,36 @@ def test_cli_footprint(digits_rf, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "cortex-m4f" in r.stdout and "estimated" in r.stdout
+
+
+@pytest.mark.parametrize("target", ["cortex-m0plus", "rv32imc", "cortex-m4f"])
+def test_soft_float_integer_compare_edge_inputs(target):
+    """Without an FPU the table engine compares integer keys of the float bits: equal to
+    float comparison for every input, checked at and around every threshold and on
+    signed zeros, subnormals, infinities and NaN (missing-value routing)."""
+    _need(target)
+    from parity import threshold_probe_rows
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=600, n_features=8, n_informative=6, n_classes=3,
+                               random_state=0)
+    X = X.astype(np.float32)
+    X[::5, 0] = 0.0  # thresholds next to zero
+    X[1::5, 0] = -1e-40
+    X[2::5, 0] = 1e-40
+    Xn = X.copy()
+    Xn[::17, 3] = np.nan
+    est = RandomForestClassifier(n_estimators=5, max_depth=8, random_state=0).fit(Xn, y)
+    m = microlearn.convert(est, method="loadable")
+    special = np.array([0.0, -0.0, 1e-45, -1e-45, np.inf, -np.inf, np.nan, 1e38, -1e38],
+                       dtype=np.float32)
+    rng = np.random.default_rng(0)
+    edge = X[rng.integers(0, len(X), 200)].copy()
+    mask = rng.random(edge.shape) < 0.3
+    edge[mask] = rng.choice(special, size=int(mask.sum()))
+    rows = np.vstack([threshold_probe_rows(est, X, max_nodes=150), edge])
+    r = m.verify_on_target(target, rows)
+    assert r.ok, (r.agreement, r.max_abs_diff)
+    finite = np.nan_to_num(rows, nan=np.nan, posinf=np.finfo(np.float32).max,
+                           neginf=-np.finfo(np.float32).max)
+    np.testing.assert_array_equal(m.predict(rows), est.predict(finite))

@@ -104,8 +104,70 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
  *   ml_trees_sum_<feature type>_<child type>(m, x, acc): acc += the leaf rows
  *     of all trees.
  * The widths in m must match the function's types (ml_trees_run picks one). */
+/* Comparison x <= t. Without a floating-point unit a float comparison is a library
+ * call; there (ML_TREES_INT_COMPARE, on by default for soft-float ARM and RISC-V) the
+ * engine compares order-preserving integer keys of the float bits instead, which gives
+ * the same answer for every non-NaN x and t (thresholds are never -0.0); NaN inputs take
+ * the float path with the node's missing-value routing. */
+#if !defined(ML_TREES_INT_COMPARE)
+#if defined(__SOFTFP__) || defined(__riscv_float_abi_soft)
+#define ML_TREES_INT_COMPARE 1
+#else
+#define ML_TREES_INT_COMPARE 0
+#endif
+#endif
+
+/* Order-preserving signed key of a float's bits: a <= b iff key(a) <= key(b) for non-NaN
+ * a, b (except -0.0 < +0.0 in keys); NaN keys lie outside [key(-inf), key(+inf)]. */
+static inline int32_t ml_float_key(float f)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v;
+    v.f = f;
+    const uint32_t mask = (uint32_t)((int32_t)v.u >> 31) >> 1; /* 0x7FFFFFFF if negative */
+    return (int32_t)(v.u ^ mask);
+}
+
+#define ML_FLOAT_KEY_INF ((int32_t)0x7F800000)       /* ml_float_key(+inf) */
+#define ML_FLOAT_KEY_NINF ((int32_t)-2139095041)     /* ml_float_key(-inf) */
+
+/* 1 when key k (of x) is a NaN's */
+static inline int ml_float_key_is_nan(int32_t k)
+{
+    return (uint32_t)k - (uint32_t)ML_FLOAT_KEY_NINF >
+           (uint32_t)ML_FLOAT_KEY_INF - (uint32_t)ML_FLOAT_KEY_NINF;
+}
+
 #define ML_TREES_THRESHOLD_F32(m, n) ((m)->threshold[n])
 #define ML_TREES_THRESHOLD_IDX8(m, n) ((m)->threshold_values[(m)->threshold_index[n]])
+
+/* The child taken at node n for x[feature] = v: LEFT_EXPR / RIGHT_EXPR. */
+#if ML_TREES_INT_COMPARE
+#define ML_TREES_BRANCH(m, n, v, t, LEFT_EXPR, RIGHT_EXPR, c)                 \
+    do {                                                                     \
+        const int32_t kv = ml_float_key(v);                                  \
+        if (ml_float_key_is_nan(kv)) {                                       \
+            c = ml_trees_nan_goes_left(m, n) ? (LEFT_EXPR) : (RIGHT_EXPR);   \
+        } else if (kv <= ml_float_key(t)) {                                  \
+            c = (LEFT_EXPR);                                                 \
+        } else {                                                             \
+            c = (RIGHT_EXPR);                                                \
+        }                                                                    \
+    } while (0)
+#else
+#define ML_TREES_BRANCH(m, n, v, t, LEFT_EXPR, RIGHT_EXPR, c)                 \
+    do {                                                                     \
+        if ((v) <= (t)) {                                                    \
+            c = (LEFT_EXPR);                                                 \
+        } else if (ML_LIKELY((v) > (t))) {                                   \
+            c = (RIGHT_EXPR);                                                \
+        } else {                                                             \
+            c = ml_trees_nan_goes_left(m, n) ? (LEFT_EXPR) : (RIGHT_EXPR);   \
+        }                                                                    \
+    } while (0)
+#endif
 
 #define ML_TREES_DEFINE_ROUTE(SUFFIX, FT, CT, THRESHOLD)                      \
     static inline int32_t ml_trees_route_##SUFFIX(const ml_trees_t *m,       \
@@ -118,13 +180,9 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
         while (n >= 0) {                                                     \
             const float v = x[feature[n]];                                   \
             const float t = THRESHOLD(m, n);                                 \
-            if (v <= t) {                                                    \
-                n = left[n];                                                 \
-            } else if (ML_LIKELY(v > t)) {                                   \
-                n = right[n];                                                \
-            } else {                                                         \
-                n = ml_trees_nan_goes_left(m, n) ? left[n] : right[n];       \
-            }                                                                \
+            int32_t c;                                                       \
+            ML_TREES_BRANCH(m, n, v, t, left[n], right[n], c);               \
+            n = c;                                                           \
         }                                                                    \
         return ~n;                                                           \
     }                                                                        \
@@ -157,13 +215,7 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
             const float v = x[feature[n]];                                   \
             const float t = THRESHOLD(m, n);                                 \
             uint32_t c;                                                      \
-            if (v <= t) {                                                    \
-                c = left[n];                                                 \
-            } else if (ML_LIKELY(v > t)) {                                   \
-                c = right[n];                                                \
-            } else {                                                         \
-                c = ml_trees_nan_goes_left(m, n) ? left[n] : right[n];       \
-            }                                                                \
+            ML_TREES_BRANCH(m, n, v, t, left[n], right[n], c);               \
             if (c < leaves) {                                                \
                 return (int32_t)c;                                           \
             }                                                                \
