@@ -1,5 +1,6 @@
 """End-to-end: train on scikit-learn's digits, convert to C, verify the C on this host,
-save the header, report sizes.
+save the header, report flash / RAM / instructions on Cortex-M4F and M0+ (measured in QEMU
+when the cross toolchain is installed, else estimated).
 
     .venv/bin/python examples/quickstart.py [--out build/quickstart]
 """
@@ -45,6 +46,11 @@ def main() -> int:
         print(m.describe())
         print(f"  verified on host: class agreement with sklearn {agree:.2%} on {len(Xte)} rows, "
               f"max |proba difference| {dproba:.2e} (float32 rounding)")
+        for target in ("cortex-m4f", "cortex-m0plus"):
+            r = m.footprint(target, Xte[:100])  # measured in QEMU when the tools are there
+            print(f"  {target:13}: {r.flash_bytes:,} B flash, {r.ram_bytes} B RAM, "
+                  f"{r.instructions:,.0f} instructions/inference "
+                  f"({'estimated' if r.estimated else 'measured'}: {r.note})")
 
     Xd, yd = load_diabetes(return_X_y=True)
     reg = RandomForestRegressor(n_estimators=10, max_depth=8, random_state=0).fit(Xd, yd)
