@@ -65,7 +65,14 @@ def _cmd_footprint(args: argparse.Namespace) -> int:
 def _cmd_mp_build(args: argparse.Namespace) -> int:
     from . import mp_module
 
-    for path in mp_module.build(args.arch, args.out):
+    if args.arch == "all":
+        built, skipped = mp_module.build_all(args.out)
+        paths = [p for files in built.values() for p in files]
+        for arch, why in skipped.items():
+            print(f"skipped {arch}: {why}", file=sys.stderr)
+    else:
+        paths = mp_module.build(args.arch, args.out)
+    for path in paths:
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     return 0
 
@@ -101,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     mp_sub = mp.add_subparsers(dest="mp_command", required=True)
     b = mp_sub.add_parser("build", help="build microlearn_mp.mpy (+ mip package.json)")
     b.add_argument("--arch", required=True,
-                   help="x64, armv6m, armv7m, armv7emsp, armv7emdp, ... or py (fallback)")
+                   help="x64, armv6m, armv7m, armv7emsp, armv7emdp, ..., py (the pure-Python "
+                        "fallback), or all (every arch with a toolchain here, one folder each)")
     b.add_argument("--out", default="dist", help="output folder (default: dist)")
     b.set_defaults(func=_cmd_mp_build)
 

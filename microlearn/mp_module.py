@@ -41,6 +41,34 @@ BOARD_ARCH = {
 }
 
 
+def build_all(out_dir: str | Path) -> tuple[dict[str, list[Path]], dict[str, str]]:
+    """Build every architecture whose toolchain is installed, plus the fallback, into
+    ``out_dir/<arch>/`` (each folder a mip package).
+
+    Returns
+    -------
+    built : dict
+        arch -> files written.
+    skipped : dict
+        arch -> why it was not built (no toolchain here, or the build failed).
+    """
+    from . import micropython_build
+
+    out = Path(out_dir)
+    available = micropython_build.available_natmod_arches()
+    skipped = {a: "toolchain not installed or not supported by MicroPython v1.23's natmod build"
+               for a in micropython_build.NATMOD_ARCHES if a not in available}
+    skipped["rv32imc"] = ("MicroPython v1.23's natmod build (dynruntime.mk, mpy_ld.py) has no "
+                          "RISC-V support; it arrived in v1.24")
+    built = {}
+    for arch in [*available, "py"]:
+        try:
+            built[arch] = build(arch, out / arch)
+        except micropython_build.MicroPythonBuildError as e:
+            skipped[arch] = str(e).splitlines()[0]
+    return built, skipped
+
+
 def _package_json(urls: list[list[str]]) -> str:
     return json.dumps({"urls": urls, "version": __version__}, indent=2) + "\n"
 

@@ -271,3 +271,19 @@ def test_mip_install_from_url(native_x64, tmp_path):
                     'print(ml.load("model.mlb").predict(array.array("f", [5.1, 3.5, 1.4, 0.2])))',
                     lib)
     assert r.returncode == 0 and r.stdout.strip() == "0", r.stdout + r.stderr
+
+
+def test_cli_build_all_arches(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "microlearn", "micropython", "build", "--arch",
+                        "all", "--out", str(tmp_path)], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "py" / "microlearn_mp.py").is_file()
+    for arch in mb.available_natmod_arches():
+        if arch in ("x64", "armv6m", "armv7m", "armv7emsp", "armv7emdp"):
+            assert (tmp_path / arch / "microlearn_mp.mpy").is_file()
+            assert (tmp_path / arch / "package.json").is_file()
+    assert "skipped xtensawin" in r.stderr or (tmp_path / "xtensawin").is_dir()
