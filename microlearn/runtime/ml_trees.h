@@ -169,6 +169,16 @@ static inline int ml_float_key_is_nan(int32_t k)
     } while (0)
 #endif
 
+/* ml_trees_sum_<SUFFIX>(m, x, acc): acc += the leaf rows of all trees. */
+#define ML_TREES_DEFINE_SUM(SUFFIX)                                           \
+    static inline void ml_trees_sum_##SUFFIX(const ml_trees_t *m,            \
+                                             const float *x, float *acc)     \
+    {                                                                        \
+        for (int32_t t = 0; t < m->n_trees; t++) {                           \
+            ml_trees_add_leaf(m, acc, ml_trees_route_##SUFFIX(m, t, x));     \
+        }                                                                    \
+    }
+
 #define ML_TREES_DEFINE_ROUTE(SUFFIX, FT, CT, THRESHOLD)                      \
     static inline int32_t ml_trees_route_##SUFFIX(const ml_trees_t *m,       \
                                                   int32_t tree, const float *x) \
@@ -186,13 +196,7 @@ static inline int ml_float_key_is_nan(int32_t k)
         }                                                                    \
         return ~n;                                                           \
     }                                                                        \
-    static inline void ml_trees_sum_##SUFFIX(const ml_trees_t *m,            \
-                                             const float *x, float *acc)     \
-    {                                                                        \
-        for (int32_t t = 0; t < m->n_trees; t++) {                           \
-            ml_trees_add_leaf(m, acc, ml_trees_route_##SUFFIX(m, t, x));     \
-        }                                                                    \
-    }
+    ML_TREES_DEFINE_SUM(SUFFIX)
 
 #define ML_TREES_DEFINE_ROUTES(FSUF, FT, CSUF, CT)                           \
     ML_TREES_DEFINE_ROUTE(FSUF##_##CSUF, FT, CT, ML_TREES_THRESHOLD_F32)      \
@@ -222,13 +226,7 @@ static inline int ml_float_key_is_nan(int32_t k)
             n += (int32_t)(c - leaves) + 1;                                  \
         }                                                                    \
     }                                                                        \
-    static inline void ml_trees_sum_##SUFFIX(const ml_trees_t *m,            \
-                                             const float *x, float *acc)     \
-    {                                                                        \
-        for (int32_t t = 0; t < m->n_trees; t++) {                           \
-            ml_trees_add_leaf(m, acc, ml_trees_route_##SUFFIX(m, t, x));     \
-        }                                                                    \
-    }
+    ML_TREES_DEFINE_SUM(SUFFIX)
 
 #define ML_TREES_DEFINE_ROUTES_REL8(FSUF, FT)                                 \
     ML_TREES_DEFINE_ROUTE_REL8(FSUF##_r8, FT, ML_TREES_THRESHOLD_F32)         \

@@ -39,14 +39,16 @@ int32_t mlhost_blob_run(const void *blob, int64_t size, const float *X, int64_t 
     }
     for (int64_t i = 0; i < n_rows; i++) {
         float *o = out + i * n_out;
-        const int32_t r = ml_trees_run(&m, X + i * n_features, o);
+        /* the class is the first maximum of the sum (as the module's predict), the
+         * outputs are the mean */
+        const int32_t r = ml_trees_sum(&m, X + i * n_features, o);
         if (r != ML_OK) {
             return r;
         }
         if (ml_trees_is_classifier(&m)) {
-            cls[i] = ml_trees_predict(&m, X + i * n_features, o);
-            (void)ml_trees_run(&m, X + i * n_features, o);
+            cls[i] = ml_argmax_f32(o, m.n_outputs);
         }
+        ml_trees_finish(&m, o);
     }
     return ML_OK;
 }
