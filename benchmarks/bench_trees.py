@@ -146,7 +146,7 @@ def _contract_defines(case: Case) -> str:
     return (
         f"#define {PREFIX}_N_FEATURES {case.n_features}\n"
         f"#define {PREFIX}_N_OUTPUTS {case.n_outputs}\n"
-        f"#define {PREFIX}_IS_CLASSIFIER {1 if case.kind == 'classifier' else 0}\n"
+        f"#define {PREFIX}_TASK {0 if case.kind == 'classifier' else 1}\n"
     )
 
 
@@ -349,7 +349,7 @@ static float pass(const float *rows, long n_rows)
     float acc = 0.0f;
     for (long r = 0; r < n_rows; r++) {
         const float *x = rows + r * bm_N_FEATURES;
-#if bm_IS_CLASSIFIER
+#if bm_TASK == 0
         acc += (float)bm_predict(x, bm_N_FEATURES);
 #else
         float out[bm_N_OUTPUTS];
@@ -708,7 +708,7 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
         "(single-precision FPU) and the M0+ every comparison and sum is a soft-float "
         "library call. The adapter converts the float32 features to double.",
         "- Adapters: every peer's generated code is wrapped in a header that defines "
-        "`bm_N_FEATURES/N_OUTPUTS/IS_CLASSIFIER` and `bm_predict`/`bm_predict_proba`/"
+        "`bm_N_FEATURES/N_OUTPUTS/TASK` and `bm_predict`/`bm_predict_proba`/"
         "`bm_regress` around the peer's functions; its cost is in the peer's numbers. The "
         "target harness builds with `-Werror -Wconversion -Wpedantic ...` and "
         "`targets.measure` takes no extra flags, so the peer code (not the adapter) is "

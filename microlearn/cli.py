@@ -7,49 +7,82 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import __version__, codegen_c
+from . import __version__
+from .codegen import check_name
 from .convert import convert
 from .errors import MicrolearnError
+
+TREE_METHODS = ("loadable", "inline")
 
 
 def load_estimator(path: str) -> Any:
     """Load a model saved with joblib or pickle. Only load files you trust: unpickling
     runs code."""
     p = Path(path)
-    if not p.is_file():
+    if p.is_dir():
+        raise IsADirectoryError(f"model file {path!r} is a directory, not a saved model")
+    if not p.exists():
         raise FileNotFoundError(f"model file {path!r} does not exist")
+    if p.stat().st_size == 0:
+        raise ValueError(f"model file {path!r} is empty")
     import joblib
 
     try:
         return joblib.load(p)
     except Exception as e:  # joblib/pickle raise many types for foreign files
-        raise ValueError(f"cannot load {path!r} with joblib/pickle: {e}") from e
+        detail = str(e).strip() or "the file is truncated or not a joblib/pickle file"
+        raise ValueError(f"cannot load {path!r} with joblib/pickle: "
+                         f"{type(e).__name__}: {detail}") from e
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """Family options given on the command line (only those given: each family has its
+    own defaults)."""
+    opts: dict[str, Any] = {}
+    if getattr(args, "method", None) is not None:
+        opts["method"] = args.method
+    if getattr(args, "compact", None) is not None:
+        opts["compact"] = args.compact
+    for item in getattr(args, "option", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option {item!r}: expected KEY=VALUE")
+        import ast
+
+        try:
+            opts[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            opts[key] = value
+    return opts
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    codegen_c.check_name(args.name)
-    model = convert(load_estimator(args.model), method=args.method)
+    check_name(args.name)
+    model = convert(load_estimator(args.model), **_options(args))
     out = Path(args.output)
     if args.format == "blob":
-        model.save_blob(out, compact=args.compact)
-        print(f"wrote {out} ({out.stat().st_size:,} bytes): model blob of "
-              f"{codegen_c.describe_line(model.ir)}")
+        model.save_blob(out)
+        print(f"wrote {out} ({out.stat().st_size:,} bytes): model file of "
+              f"{model._describe_line()}")
         return 0
     model.save(out, name=args.name)
-    print(f"wrote {out} ({out.stat().st_size:,} bytes): {codegen_c.describe_line(model.ir)}, "
-          f"method={model.method}, {model.data_bytes:,} bytes of tables")
+    print(f"wrote {out} ({out.stat().st_size:,} bytes): {model._describe_line()}, "
+          f"{model.data_bytes:,} bytes of tables")
     return 0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    print(convert(load_estimator(args.model), method=args.method).describe())
+    print(convert(load_estimator(args.model), **_options(args)).describe())
     return 0
 
 
 def _cmd_footprint(args: argparse.Namespace) -> int:
     from . import targets
 
-    model = convert(load_estimator(args.model), method=args.method)
+    if args.target != "all" and args.target not in targets.TARGETS:
+        raise ValueError(f"--target {args.target!r} is not one of "
+                         f"{', '.join(targets.TARGETS)} or all")
+    model = convert(load_estimator(args.model), **_options(args))
     names = list(targets.TARGETS) if args.target == "all" else [args.target]
     print(f"{'target':14} {'method':9} {'flash B':>9} {'RAM B':>6} {'stack B':>8} "
           f"{'instr/inference':>16}  source")
@@ -65,16 +98,31 @@ def _cmd_footprint(args: argparse.Namespace) -> int:
 def _cmd_mp_build(args: argparse.Namespace) -> int:
     from . import mp_module
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out!r} is a file; give a folder (created if missing)")
     if args.arch == "all":
         built, skipped = mp_module.build_all(args.out)
         paths = [p for files in built.values() for p in files]
         for arch, why in skipped.items():
             print(f"skipped {arch}: {why}", file=sys.stderr)
     else:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {args.out!r} is a file; give a folder (created if missing)")
         paths = mp_module.build(args.arch, args.out)
     for path in paths:
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     return 0
+
+
+def _option_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", default=None, choices=TREE_METHODS,
+                   help="trees: loadable (default, smallest) or inline (fastest)")
+    p.add_argument("--compact", default=None, action=argparse.BooleanOptionalAction,
+                   help="trees, model files: compact node tables (default) or not "
+                        "(--no-compact: larger, a few percent faster)")
+    p.add_argument("-O", "--option", action="append", metavar="KEY=VALUE",
+                   help="any family option, e.g. -O exact=False (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,20 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("model", help="model file saved with joblib.dump or pickle")
     c.add_argument("-o", "--output", required=True, help="output header, e.g. model.h")
     c.add_argument("--name", default="model", help="C identifier prefix (default: model)")
-    c.add_argument("--method", default="loadable", choices=codegen_c.METHODS)
+    _option_args(c)
     c.add_argument("--format", default="c", choices=("c", "blob"),
-                   help="c: C header (default); blob: binary model file for MicroPython / "
-                        "ml_blob.h")
-    c.add_argument("--compact", action="store_true",
-                   help="blob: smallest node tables (1-byte threshold index and child codes "
-                        "where they fit), a few percent slower")
+                   help="c: C header (default); blob: model file for MicroPython / "
+                        "ml_model.h")
     c.set_defaults(func=_cmd_convert)
 
     f = sub.add_parser("footprint", help="flash, RAM and instructions per inference on a target")
     f.add_argument("model")
     f.add_argument("--target", default="cortex-m4f",
                    help="cortex-m0plus, cortex-m4f, cortex-m7, rv32imc, host or all")
-    f.add_argument("--method", default="loadable", choices=codegen_c.METHODS)
+    _option_args(f)
     f.add_argument("--estimate", action="store_true", help="estimate from the model only")
     f.set_defaults(func=_cmd_footprint)
 
@@ -115,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="describe what a saved model converts to")
     i.add_argument("model")
-    i.add_argument("--method", default="loadable", choices=codegen_c.METHODS)
+    _option_args(i)
     i.set_defaults(func=_cmd_info)
     return p
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from .errors import CompileError, CompilerNotFoundError
 
-HOST_C = Path(__file__).resolve().parent / "runtime" / "host" / "ml_host.c"
-HOST_BLOB_C = HOST_C.parent / "ml_host_blob.c"
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+HOST_C = RUNTIME_DIR / "host" / "ml_host.c"
 
 #: Flags of the host build: the strict warning set the generated code must pass.
 WARNING_FLAGS = (
@@ -32,35 +32,78 @@ HOST_FLAGS = WARNING_FLAGS + ("-O2", "-ffp-contract=off", "-fPIC", "-shared")
 _loaded: dict[Path, ctypes.CDLL] = {}
 
 
+_cache_fallback: Path | None = None
+
+
 def cache_dir() -> Path:
-    """Directory for cached builds (``$MICROLEARN_CACHE_DIR`` or ``~/.cache/microlearn``)."""
+    """Directory for cached builds: ``$MICROLEARN_CACHE_DIR``, else
+    ``~/.cache/microlearn`` (``~`` expanded). When it cannot be created or written (a
+    read-only home, a file in its place), a per-process temporary directory is used
+    instead and a warning says to set ``MICROLEARN_CACHE_DIR``."""
+    global _cache_fallback
     root = os.environ.get("MICROLEARN_CACHE_DIR")
-    path = Path(root) if root else Path.home() / ".cache" / "microlearn"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    path = Path(root).expanduser() if root else Path.home() / ".cache" / "microlearn"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(f"{path} is not writable")
+        return path
+    except OSError as e:
+        if _cache_fallback is None:
+            import warnings
+
+            _cache_fallback = Path(tempfile.mkdtemp(prefix="microlearn-cache-"))
+            warnings.warn(
+                f"microlearn: cannot use the cache directory {str(path)!r} ({e}); using "
+                f"{str(_cache_fallback)!r} for this process. Set MICROLEARN_CACHE_DIR to a "
+                "writable directory to keep builds between runs.", RuntimeWarning,
+                stacklevel=2)
+        return _cache_fallback
 
 
-def find_compiler() -> str:
-    """Path of the host C compiler: ``$CC``, else ``cc``, ``gcc`` or ``clang``."""
-    candidates = [os.environ["CC"]] if os.environ.get("CC") else ["cc", "gcc", "clang"]
-    for c in candidates:
+def compiler_command() -> list[str]:
+    """The host C compiler command: ``$CC`` (may carry flags, e.g. ``"gcc -O0"``), else
+    ``cc``, ``gcc`` or ``clang``, as an argument list."""
+    import shlex
+
+    env = os.environ.get("CC", "").strip()
+    if env:
+        try:
+            words = shlex.split(env)
+        except ValueError as e:
+            raise CompilerNotFoundError(f"CC={env!r} cannot be parsed: {e}") from None
+        path = shutil.which(words[0])
+        if path:
+            return [path, *words[1:]]
+        raise CompilerNotFoundError(
+            f"CC={env!r}: {words[0]!r} is not an executable on PATH; set CC to a C compiler "
+            "or unset it (to install one: Debian/Ubuntu `apt install gcc`; Fedora "
+            "`dnf install gcc`; macOS `xcode-select --install`)")
+    for c in ("cc", "gcc", "clang"):
         path = shutil.which(c)
         if path:
-            return path
+            return [path]
     raise CompilerNotFoundError(
-        f"no C compiler found (looked for {', '.join(candidates)}). microlearn compiles the "
+        "no C compiler found (looked for $CC, cc, gcc, clang). microlearn compiles the "
         "generated C on this machine to verify it: install one (Debian/Ubuntu: "
         "`apt install gcc`; Fedora: `dnf install gcc`; macOS: `xcode-select --install`) "
         "or set CC to a compiler"
     )
 
 
-def _compile(source: Path, header_text: str | None, defines: tuple[str, ...]) -> Path:
+def find_compiler() -> str:
+    """Path of the host C compiler (the first word of :func:`compiler_command`)."""
+    return compiler_command()[0]
+
+
+def _compile(source: Path, header_text: str | None, defines: tuple[str, ...],
+             includes: tuple[Path, ...] = ()) -> Path:
     """Compile ``source`` (with ``model.h`` = header_text on the include path, if given)
     into a cached shared library."""
-    cc = find_compiler()
+    cc_cmd = compiler_command()
+    cc = " ".join(cc_cmd)
     key = hashlib.sha256()
-    runtime = sorted((source.parent.parent).glob("*.h"))
+    runtime = sorted(RUNTIME_DIR.glob("*.h"))
     for part in (header_text or "", source.read_text(), *(p.read_text() for p in runtime),
                  *defines, cc, " ".join(HOST_FLAGS)):
         key.update(part.encode())
@@ -73,8 +116,8 @@ def _compile(source: Path, header_text: str | None, defines: tuple[str, ...]) ->
         if header_text is not None:
             (Path(tmp) / "model.h").write_text(header_text)
         tmp_out = Path(tmp) / out.name
-        cmd = [cc, *HOST_FLAGS, f"-I{tmp}", *(f"-D{d}" for d in defines), str(source),
-               "-o", str(tmp_out)]
+        cmd = [*cc_cmd, *HOST_FLAGS, f"-I{tmp}", *(f"-I{i}" for i in includes),
+               *(f"-D{d}" for d in defines), str(source), "-o", str(tmp_out)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise CompileError(
@@ -84,9 +127,19 @@ def _compile(source: Path, header_text: str | None, defines: tuple[str, ...]) ->
     return out
 
 
-def compile_shared(header_text: str, prefix: str) -> Path:
-    """Compile a generated header into a host shared library (cached) and return its path."""
-    return _compile(HOST_C, header_text, (f"MLHOST_PREFIX={prefix}",))
+METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "regress",
+           "transform")
+
+
+def compile_shared(header_text: str, prefix: str, methods: tuple[str, ...] = ()) -> Path:
+    """Compile a generated header into a host shared library (cached) and return its path.
+    ``methods``: the public functions the header has (batch entry points are built for
+    those)."""
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        raise ValueError(f"unknown method(s) {bad}; known: {METHODS}")
+    return _compile(HOST_C, header_text,
+                    (f"MLHOST_PREFIX={prefix}", *(f"MLHOST_HAS_{m}" for m in methods)))
 
 
 def _load(path: Path) -> ctypes.CDLL:
@@ -97,84 +150,52 @@ def _load(path: Path) -> ctypes.CDLL:
     return lib
 
 
-class BlobRunner:
-    """The C blob loader and table-driven engine (``ml_blob.h``), compiled for this host."""
-
-    def __init__(self) -> None:
-        lib = _load(_compile(HOST_BLOB_C, None, ()))
-        lib.mlhost_blob_load.argtypes = [ctypes.c_char_p, ctypes.c_int64]
-        lib.mlhost_blob_load.restype = ctypes.c_int32
-        f32 = np.ctypeslib.ndpointer(dtype=np.float32, flags="C_CONTIGUOUS")
-        i32 = np.ctypeslib.ndpointer(dtype=np.int32, flags="C_CONTIGUOUS")
-        lib.mlhost_blob_run.argtypes = [ctypes.c_void_p, ctypes.c_int64, f32, ctypes.c_int64,
-                                        ctypes.c_int32, f32, ctypes.c_int32, i32]
-        lib.mlhost_blob_run.restype = ctypes.c_int32
-        self._lib = lib
-
-    @staticmethod
-    def _aligned(blob: bytes) -> np.ndarray:
-        buf = np.zeros((len(blob) + 3) // 4, dtype=np.uint32)  # 4-byte aligned copy
-        buf.view(np.uint8)[: len(blob)] = np.frombuffer(blob, dtype=np.uint8)
-        return buf
-
-    def load(self, blob: bytes) -> int:
-        """Validate ``blob`` with the C loader: 0 or its negative error code."""
-        buf = self._aligned(blob)
-        return int(self._lib.mlhost_blob_load(buf.ctypes.data_as(ctypes.c_char_p), len(blob)))
-
-    def run(self, blob: bytes, X: np.ndarray, n_outputs: int) -> tuple[int, np.ndarray, np.ndarray]:
-        """Run every row of float32 X: (status, outputs[n, n_outputs], argmax classes[n])."""
-        buf = self._aligned(blob)
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        out = np.zeros((X.shape[0], n_outputs), dtype=np.float32)
-        cls = np.full(X.shape[0], -1, dtype=np.int32)
-        status = self._lib.mlhost_blob_run(buf.ctypes.data, len(blob), X, X.shape[0],
-                                           X.shape[1], out, n_outputs, cls)
-        return int(status), out, cls
-
-
 class HostLibrary:
-    """A compiled model loaded into this process; batch calls over numpy arrays."""
+    """A compiled model loaded into this process; batch calls over numpy arrays.
 
-    def __init__(self, path: Path):
+    Parameters
+    ----------
+    path : Path
+        The shared library from :func:`compile_shared`.
+    widths : dict
+        Method -> outputs per row (``predict`` and ``score_samples``: 1).
+    """
+
+    def __init__(self, path: Path, widths: dict[str, int]):
         lib = _load(path)
         self._lib = lib
         self.n_features = int(lib.mlhost_n_features())
-        self.n_outputs = int(lib.mlhost_n_outputs())
-        self.is_classifier = bool(lib.mlhost_is_classifier())
+        self.widths = dict(widths)
         f32 = np.ctypeslib.ndpointer(dtype=np.float32, flags="C_CONTIGUOUS")
         i32 = np.ctypeslib.ndpointer(dtype=np.int32, flags="C_CONTIGUOUS")
         args = [f32, ctypes.c_int64, ctypes.c_int32]
-        if self.is_classifier:
-            lib.mlhost_predict.argtypes = [*args, i32]
-            lib.mlhost_predict.restype = ctypes.c_int32
-            lib.mlhost_predict_proba.argtypes = [*args, f32, ctypes.c_int32]
-            lib.mlhost_predict_proba.restype = ctypes.c_int32
+        for m in self.widths:
+            fn = getattr(lib, f"mlhost_{m}")
+            fn.argtypes = [*args, i32] if m == "predict" else [*args, f32, ctypes.c_int32]
+            fn.restype = ctypes.c_int32
+
+    def call(self, method: str, X: np.ndarray) -> np.ndarray:
+        """``method`` on every row of float32 C-contiguous X: int32 (n,) for predict,
+        float32 (n,) for score_samples, float32 (n, width) otherwise."""
+        fn = getattr(self._lib, f"mlhost_{method}")
+        if method == "predict":
+            out = np.empty(X.shape[0], dtype=np.int32)
+            status = fn(X, X.shape[0], X.shape[1], out)
         else:
-            lib.mlhost_regress.argtypes = [*args, f32, ctypes.c_int32]
-            lib.mlhost_regress.restype = ctypes.c_int32
-
-    @staticmethod
-    def _check(status: int, what: str) -> None:
+            w = self.widths[method]
+            out = np.empty((X.shape[0], w) if method != "score_samples" else X.shape[0],
+                           dtype=np.float32)
+            status = fn(X, X.shape[0], X.shape[1], out, w)
         if status != 0:
-            raise RuntimeError(f"C {what} returned error code {status}")
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        out = np.empty(X.shape[0], dtype=np.int32)
-        self._check(self._lib.mlhost_predict(X, X.shape[0], X.shape[1], out), "predict")
+            raise RuntimeError(f"C {method} returned error code {status}")
         return out
+
+    # the tree family's original entry points, kept for tests and tools
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.call("predict", X)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        out = np.empty((X.shape[0], self.n_outputs), dtype=np.float32)
-        self._check(
-            self._lib.mlhost_predict_proba(X, X.shape[0], X.shape[1], out, self.n_outputs),
-            "predict_proba",
-        )
-        return out
+        return self.call("predict_proba", X)
 
     def regress(self, X: np.ndarray) -> np.ndarray:
-        out = np.empty((X.shape[0], self.n_outputs), dtype=np.float32)
-        self._check(
-            self._lib.mlhost_regress(X, X.shape[0], X.shape[1], out, self.n_outputs), "regress"
-        )
-        return out
+        return self.call("regress", X)

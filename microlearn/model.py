@@ -1,113 +1,181 @@
-"""The converted model: what :func:`microlearn.convert` returns."""
+"""The converted model: what :func:`microlearn.convert` returns.
+
+Generic: a :class:`Model` is a list of :class:`Step` (one per pipeline step; one for a
+plain estimator), each a family record, its IR, its options and its signature. Every
+method reads only the signatures and calls the families' backends through their
+records; no family is imported here.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
-from . import codegen_c, host_build
+from . import codegen, host_build
+from .family import Family, Signature
 from .footprint import FootprintReport, VerifyReport
 
 
-def _is_classifier(model: Model) -> bool:
-    return model.kind == "classifier"
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One converted step: family, IR, the family's options and the signature."""
+
+    family: Family
+    ir: Any
+    options: dict
+    signature: Signature
+
+
+def _has(*kernels: str):
+    def check(model: Model) -> bool:
+        return any(k in model.signature.kernels for k in kernels)
+    return check
+
+
+def _is_predictor(model: Model) -> bool:
+    return model.signature.task != "transformer"
 
 
 class Model:
-    """A converted model: its IR, the C code generated from it, and host verification.
+    """A converted model: its steps, the C generated from them, and host verification.
 
     ``predict``, ``predict_proba`` and friends run the generated C, compiled on this
-    machine, so their results are what the device computes.
+    machine, so their results are what the device computes. The methods present are
+    those of the source estimator (``predict_proba`` only for classifiers that have it,
+    ``transform`` for transformers, ...).
 
     Parameters
     ----------
-    ir : object
-        The model's intermediate representation (e.g. :class:`~microlearn.trees.TreeEnsembleIR`).
-    method : {"loadable", "inline"}
-        C code generation method.
+    steps : list of Step
+        From :func:`microlearn.convert`.
     """
 
-    def __init__(self, ir: Any, method: str = "loadable"):
-        self.ir = ir
-        self.method = codegen_c.check_method(method)
+    def __init__(self, steps: list[Step]):
+        if not steps:
+            raise ValueError("a model needs at least one step")
+        self.steps = list(steps)
         self._host: host_build.HostLibrary | None = None
 
     # --- what it is ------------------------------------------------------------------
     @property
+    def signature(self) -> Signature:
+        """The model's signature: the last step's, with the first step's inputs."""
+        first, last = self.steps[0].signature, self.steps[-1].signature
+        if len(self.steps) == 1:
+            return last
+        exact = all(s.signature.exact_predict for s in self.steps)
+        notes = "; ".join(f"{s.signature.estimator}: {s.signature.exactness}"
+                          for s in self.steps if s.signature.exactness)
+        return replace(last, n_features=first.n_features, feature_names=first.feature_names,
+                       exact_predict=exact, exactness=notes,
+                       estimator="Pipeline(" + ", ".join(s.signature.estimator
+                                                         for s in self.steps) + ")")
+
+    @property
+    def ir(self) -> Any:
+        """The IR of the (last) step."""
+        return self.steps[-1].ir
+
+    @property
     def family(self) -> str:
-        """Model family (one module per family, e.g. ``"trees"``)."""
-        return self.ir.family
+        """Family of the (last) step (``"trees"``, ``"linear"``, ...)."""
+        return self.steps[-1].family.name
 
     @property
     def kind(self) -> str:
-        """``"classifier"`` or ``"regressor"``."""
-        return self.ir.kind
+        """The task: ``"classifier"``, ``"regressor"``, ``"outlier_detector"`` or
+        ``"transformer"``."""
+        return self.signature.task
 
     @property
     def n_features(self) -> int:
         """Number of input features."""
-        return self.ir.n_features
+        return self.signature.n_features
 
     @property
     def n_outputs(self) -> int:
-        """Number of classes (classifier) or regression targets (regressor)."""
-        return self.ir.n_outputs
+        """Classes (classifier), targets (regressor), output features (transformer) or 1."""
+        return self.signature.n_outputs
 
     @property
     def classes_(self) -> np.ndarray:
         """Class labels; the C returns indices into this array."""
         if self.kind != "classifier":
-            raise AttributeError("a regressor has no classes_")
-        return self.ir.classes
+            raise AttributeError(f"a {self.kind} has no classes_")
+        return self.signature.classes
+
+    @property
+    def options(self) -> dict:
+        """The family options in effect (all steps)."""
+        out: dict = {}
+        for s in self.steps:
+            out.update(s.options)
+        return out
+
+    @property
+    def method(self) -> str | None:
+        """The ``method`` option (tree family), or None."""
+        return self.options.get("method")
 
     @property
     def exact_predict(self) -> bool:
         """True when ``predict`` provably equals scikit-learn's for every float32 input
-        (single trees; forests whose leaf probabilities are sums of few powers of two, e.g.
-        pure leaves). False for forests with fractional leaves, where classes whose mean
-        probabilities tie within float32 rounding (~1e-7) may be ordered differently."""
-        from .trees import exact_predict
+        (see :attr:`exactness` for what holds otherwise)."""
+        return self.signature.exact_predict
 
-        return exact_predict(self.ir)
+    @property
+    def exactness(self) -> str:
+        """How the outputs compare with scikit-learn's (stated tolerances, near-ties)."""
+        return self.signature.exactness
 
     @property
     def data_bytes(self) -> int:
         """Bytes of constant tables in the generated C (machine code not included)."""
-        return codegen_c.data_bytes(self.ir, self.method)
+        return sum(s.family.data_bytes(s.ir, s.options) for s in self.steps)
+
+    def _describe_line(self) -> str:
+        return " -> ".join(s.family.describe(s.ir, s.options) for s in self.steps)
 
     def describe(self) -> str:
-        """Multi-line summary: family, inputs, outputs, method, dtype, table bytes."""
-        outputs = (
-            f"{self.n_outputs} classes {list(self.ir.classes.tolist())[:8]}"
-            + ("..." if self.n_outputs > 8 else "")
-            if self.kind == "classifier"
-            else f"{self.n_outputs} regression output(s)"
-        )
-        exactness = ""
+        """Multi-line summary: family, inputs, outputs, options, exactness, table bytes."""
+        sig = self.signature
         if self.kind == "classifier":
-            exactness = "  predict   : " + (
-                "equals sklearn for every float32 input\n" if self.exact_predict else
-                "equals sklearn except float32 near-ties of class probabilities\n")
+            outputs = (f"{self.n_outputs} classes {list(sig.classes.tolist())[:8]}"
+                       + ("..." if self.n_outputs > 8 else ""))
+        elif self.kind == "regressor":
+            outputs = f"{self.n_outputs} regression output(s)"
+        elif self.kind == "outlier_detector":
+            outputs = "+1 inlier / -1 outlier"
+        else:
+            outputs = f"{self.n_outputs} transformed features"
+        fams = "+".join(dict.fromkeys(s.family.name for s in self.steps))
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items()) or "-"
+        methods = ", ".join(m for m in ("predict", "predict_proba", "decision_function",
+                                        "score_samples", "transform") if hasattr(self, m))
         return (
-            f"microlearn model ({self.family}, {self.kind})\n"
-            f"  estimator : {codegen_c.describe_line(self.ir)}\n"
+            f"microlearn model ({fams}, {self.kind})\n"
+            f"  estimator : {self._describe_line()}\n"
             f"  inputs    : {self.n_features} float32 features\n"
             f"  outputs   : {outputs}\n"
-            f"  method    : {self.method}\n"
-            f"  dtype     : float32 thresholds and leaf values\n"
-            f"{exactness}"
-            f"  tables    : {self.data_bytes:,} bytes of constant data"
+            f"  methods   : {methods}\n"
+            f"  options   : {opts}\n"
+            + (f"  predict   : {'equals sklearn for every float32 input' if self.exact_predict else 'may differ from sklearn at float32 near-ties'}\n"  # noqa: E501
+               if self.kind in ("classifier", "outlier_detector") else "")
+            + (f"  exactness : {self.exactness}\n" if self.exactness else "")
+            + f"  tables    : {self.data_bytes:,} bytes of constant data"
         )
 
     def __repr__(self) -> str:
+        opts = "".join(f" {k}={v}" for k, v in self.options.items())
         return (
-            f"<microlearn.Model {self.ir.estimator} family={self.family} kind={self.kind} "
-            f"n_features={self.n_features} n_outputs={self.n_outputs} method={self.method} "
-            f"dtype=float32 data_bytes={self.data_bytes}>"
+            f"<microlearn.Model {self.signature.estimator} family={self.family} "
+            f"kind={self.kind} n_features={self.n_features} n_outputs={self.n_outputs}"
+            f"{opts} dtype=float32 data_bytes={self.data_bytes}>"
         )
 
     __str__ = describe
@@ -115,7 +183,16 @@ class Model:
     # --- C code ----------------------------------------------------------------------
     def c_source(self, name: str = "model") -> str:
         """The self-contained C99 header for this model, with symbols prefixed ``name``."""
-        return codegen_c.generate(self.ir, name=name, method=self.method)
+        codegen.check_name(name)
+        if len(self.steps) == 1:
+            prefixes = [name]
+        else:
+            prefixes = [f"{name}__s{i}" for i in range(len(self.steps))]
+        codes = [s.family.c_code(s.ir, p, s.options) for s, p in zip(self.steps, prefixes,
+                                                                     strict=True)]
+        notes = [f"Exactness: {self.exactness}"] if self.exactness else []
+        return codegen.write_header(name, [s.signature for s in self.steps], codes,
+                                    self._describe_line(), notes)
 
     def save(self, path: str | os.PathLike, name: str = "model") -> Path:
         """Write the C header to ``path`` and return the path.
@@ -137,33 +214,63 @@ class Model:
             raise OSError(f"cannot write the header to {str(path)!r}: {e.strerror}") from e
         return path
 
-    def to_blob(self, compact: bool = False) -> bytes:
-        """The model as a binary model blob (docs/blob_format.md) for the C loader
-        (``ml_blob.h``) and MicroPython.
+    def to_blob(self, **options: Any) -> bytes:
+        """The model as a model file (docs/blob_format.md): one section per step, for the
+        C loader (``ml_model.h``) and MicroPython.
 
         Parameters
         ----------
-        compact : bool, default False
-            Smallest node tables where they fit: a 1-byte index into the table of
-            distinct thresholds (at most 256, e.g. integer-valued features) and 1-byte
-            relative child codes. Up to 5 bytes less per node; each visited node costs
-            one or two more instructions. Results are identical.
+        **options
+            Family options overriding those given to ``convert`` for the file only
+            (e.g. trees: ``compact=False`` for the faster, larger node tables).
         """
         from . import blob
 
-        return blob.to_blob(self.ir, compact=compact)
+        sections = []
+        used: set[str] = set()
+        for s in self.steps:
+            opts = dict(s.options)
+            for k, v in options.items():
+                if k in s.family.options:
+                    opts[k] = v
+                    used.add(k)
+            sections.append(blob.Section(s.family.section_id, s.signature.task,
+                                         s.signature.n_features,
+                                         s.family.section(s.ir, opts)))
+        unknown = sorted(set(options) - used)
+        if unknown:
+            raise TypeError(f"to_blob() got unknown option(s) {', '.join(unknown)}")
+        return blob.write(sections)
 
-    def save_blob(self, path: str | os.PathLike, compact: bool = False) -> Path:
+    def save_blob(self, path: str | os.PathLike, **options: Any) -> Path:
         """Write :meth:`to_blob` to ``path`` (conventionally ``model.mlb``)."""
-        data = self.to_blob(compact=compact)
+        data = self.to_blob(**options)
         path = Path(path)
         try:
             path.write_bytes(data)
         except OSError as e:
-            raise OSError(f"cannot write the model blob to {str(path)!r}: {e.strerror}") from e
+            raise OSError(f"cannot write the model file to {str(path)!r}: {e.strerror}") from e
         return path
 
     # --- targets ------------------------------------------------------------------
+    def _measured_values(self) -> tuple[str | None, int | None]:
+        sig = self.signature
+        if sig.task == "classifier":
+            if sig.has_proba:
+                return "predict_proba", sig.n_outputs
+            if sig.n_decision:
+                return "decision_function", sig.n_decision
+        if sig.task == "outlier_detector":
+            return "decision_function", 1
+        return None, None
+
+    def _synthetic_rows(self) -> np.ndarray:
+        first = self.steps[0]
+        if len(self.steps) == 1 and first.family.synthetic_rows is not None:
+            return first.family.synthetic_rows(first.ir, 200)
+        rng = np.random.default_rng(0)
+        return rng.standard_normal((200, self.n_features)).astype(np.float32)
+
     def footprint(self, target: str = "cortex-m4f", X: Any = None, *,
                   estimate: bool = False) -> FootprintReport:
         """Flash, RAM, stack and instructions per inference on a microcontroller target.
@@ -180,7 +287,7 @@ class Model:
             ``"host"`` (flash only).
         X : array-like of shape (n_samples, n_features), optional
             Rows for the instruction count (use real data: paths through trees depend on
-            it). Default: synthetic rows spanning each feature's thresholds.
+            it). Default: synthetic rows.
         estimate : bool, default False
             Skip the measurement.
 
@@ -193,15 +300,17 @@ class Model:
 
         if target not in targets.TARGETS:
             raise ValueError(f"target={target!r} is not one of {', '.join(targets.TARGETS)}")
-        rows = self._validate_X(X) if X is not None else fp.synthetic_rows(self.ir)
+        rows = self._validate_X(X) if X is not None else self._synthetic_rows()
         reason = None if estimate else targets.unavailable_reason(target)
         if estimate or reason:
-            return fp.estimate(self.ir, target, self.method, rows,
+            return fp.estimate(self.steps, target, rows,
                                note=f"no toolchain: {reason}" if reason else "")
+        values, n_values = self._measured_values()
         r = targets.measure(target, self.c_source("model"), "model", self.kind, rows,
-                            n_outputs=self.n_outputs, n_features=self.n_features)
+                            n_outputs=self.n_outputs, n_features=self.n_features,
+                            values=values, n_values=n_values)
         return fp.FootprintReport(
-            target, self.method, r.flash_bytes, r.ram_bytes, r.stack_bytes,
+            target, self.method or "", r.flash_bytes, r.ram_bytes, r.stack_bytes,
             r.instructions_mean, r.instructions_max, False,
             f"QEMU {r.machine}, {len(rows)} rows" if r.machine else "host compiler",
         )
@@ -234,31 +343,69 @@ class Model:
             raise ValueError(f"target={target!r} is not one of {', '.join(runs)}")
         targets.check_toolchain(target)
         X = self._validate_X(X)
+        values, n_values = self._measured_values()
         r = targets.measure(target, self.c_source("model"), "model", self.kind, X,
-                            n_outputs=self.n_outputs, n_features=self.n_features)
-        if self.kind == "classifier":
-            agree = float(np.mean(r.outputs == self._lib().predict(X)))
-            diff = np.abs(r.proba - self._lib().predict_proba(X))
+                            n_outputs=self.n_outputs, n_features=self.n_features,
+                            values=values, n_values=n_values)
+        lib = self._lib()
+        if self.kind in ("classifier", "outlier_detector"):
+            agree = float(np.mean(r.outputs == lib.call("predict", X)))
+            host = lib.call(values, X).reshape(len(X), -1) if values else None
+            diff = (np.abs(r.proba - host) if host is not None else np.zeros(0))
+            same = host is None or bool(np.all(r.proba.view(np.uint32)
+                                               == host.view(np.uint32)))
+            if not same:
+                agree = min(agree, float(np.mean(np.all(
+                    r.proba.view(np.uint32) == host.view(np.uint32), axis=1))))
         else:
-            host = self._lib().regress(X)
+            host = lib.call("regress" if self.kind == "regressor" else "transform", X)
             agree = float(np.mean(np.all(r.outputs.view(np.uint32) == host.view(np.uint32),
                                          axis=1)))
             diff = np.abs(r.outputs - host)
-        return fp.VerifyReport(target, len(X), agree, float(np.nanmax(diff)) if diff.size else 0.0,
+        return fp.VerifyReport(target, len(X), agree,
+                               float(np.nanmax(diff)) if diff.size else 0.0,
                                r.instructions_mean)
 
     # --- host execution of the generated C -------------------------------------------
+    def _widths(self) -> dict[str, int]:
+        sig = self.signature
+        w = {}
+        for k in sig.kernels:
+            w[k] = {"predict": 1, "score_samples": 1, "decision_function": sig.n_decision
+                    }.get(k, sig.n_outputs)
+        if sig.task == "outlier_detector":
+            w["decision_function"] = 1
+        return w
+
     def _lib(self) -> host_build.HostLibrary:
         if self._host is None:
-            so = host_build.compile_shared(self.c_source("model"), "model")
-            self._host = host_build.HostLibrary(so)
+            widths = self._widths()
+            so = host_build.compile_shared(self.c_source("model"), "model", tuple(widths))
+            self._host = host_build.HostLibrary(so, widths)
         return self._host
 
     def _validate_X(self, X: Any) -> np.ndarray:
         if hasattr(X, "toarray") and hasattr(X, "nnz"):
             raise TypeError("sparse input is not supported; pass X.toarray()")
+        names = self.signature.feature_names
+        columns = getattr(X, "columns", None)
+        if columns is not None and hasattr(X, "iloc"):
+            given = [str(c) for c in columns]
+            if names is not None and given != list(names):
+                missing = [n for n in names if n not in given]
+                extra = [g for g in given if g not in names]
+                detail = (f"missing {missing[:5]}" if missing else "") + (
+                    f"{'; ' if missing else ''}unexpected {extra[:5]}" if extra else "")
+                raise ValueError(
+                    "The feature names should match those that were passed during fit "
+                    f"({detail or 'same names in a different order'}): reorder the "
+                    "DataFrame's columns as in fit"
+                )
+        arr = np.asarray(X)
+        if np.iscomplexobj(arr):
+            raise ValueError("X has complex values; the model takes real float32 features")
         try:
-            X = np.asarray(X, dtype=np.float32)
+            X = np.asarray(arr, dtype=np.float32)
         except (TypeError, ValueError) as e:
             raise ValueError(f"X must be numeric: {e}") from e
         if X.ndim != 2:
@@ -274,28 +421,48 @@ class Model:
             raise ValueError("X has 0 samples; at least 1 is required")
         return np.ascontiguousarray(X)
 
+    @available_if(_is_predictor)
     def predict(self, X: Any) -> np.ndarray:
         """Predict with the generated C.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Converted to float32 like scikit-learn's trees do. NaN follows the
-            model's missing-value routing; +-inf compare like any number.
+            Converted to float32 (what the device computes on).
 
         Returns
         -------
         ndarray
-            Class labels (classifier), or float32 outputs of shape (n_samples,)
-            or (n_samples, n_outputs) (regressor).
+            Class labels (classifier), +1/-1 (outlier detector), or float32 outputs of
+            shape (n_samples,) or (n_samples, n_outputs) (regressor).
         """
         X = self._validate_X(X)
         if self.kind == "classifier":
-            return self.ir.classes[self._lib().predict(X)]
-        y = self._lib().regress(X)
+            return self.signature.classes[self._lib().call("predict", X)]
+        if self.kind == "outlier_detector":
+            return self._lib().call("predict", X).astype(np.int64)
+        y = self._lib().call("regress", X)
         return y[:, 0] if self.n_outputs == 1 else y
 
-    @available_if(_is_classifier)
+    @available_if(_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (float32, shape (n_samples, n_classes)) from the generated C."""
-        return self._lib().predict_proba(self._validate_X(X))
+        return self._lib().call("predict_proba", self._validate_X(X))
+
+    @available_if(_has("decision_function"))
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Decision function from the generated C (float32; 1-D when it has one value per
+        sample, as scikit-learn's)."""
+        d = self._lib().call("decision_function", self._validate_X(X))
+        return d[:, 0] if d.shape[1] == 1 else d
+
+    @available_if(_has("score_samples"))
+    def score_samples(self, X: Any) -> np.ndarray:
+        """score_samples from the generated C (float32, shape (n_samples,))."""
+        return self._lib().call("score_samples", self._validate_X(X))
+
+    @available_if(_has("transform"))
+    def transform(self, X: Any) -> np.ndarray:
+        """Transformed features from the generated C (float32, (n_samples, n_outputs))."""
+        return self._lib().call("transform", self._validate_X(X))
+

@@ -634,8 +634,8 @@ def _check_args(target: str, prefix: str, kind: str, n_outputs: int, n_features:
     _spec(target)
     if not _IDENT.match(prefix):
         raise ValueError(f"prefix must be a C identifier, got {prefix!r}")
-    if kind not in ("classifier", "regressor"):
-        raise ValueError(f"kind must be 'classifier' or 'regressor', got {kind!r}")
+    if kind not in _TASK_IDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, _TASK_IDS))}, got {kind!r}")
     if int(n_outputs) < 1 or int(n_features) < 1:
         raise ValueError(
             f"n_outputs and n_features must be >= 1, got {n_outputs} and {n_features}"
@@ -709,22 +709,46 @@ def _symbols(spec: TargetSpec, elf: Path, names: Sequence[str]) -> dict[str, int
     return found
 
 
-def _defines(prefix: str, kind: str, n_outputs: int, n_features: int) -> list[str]:
-    return [
+_TASK_IDS = {"classifier": 0, "regressor": 1, "outlier_detector": 2, "transformer": 3}
+_VALUES = ("predict_proba", "decision_function")
+
+
+def _values(kind: str, values: str | None, n_values: int | None,
+            n_outputs: int) -> tuple[str | None, int]:
+    """The second (uncounted) call of class-returning models and the record width."""
+    if kind in ("regressor", "transformer"):
+        return None, int(n_outputs)
+    if values is None:
+        values = "predict_proba" if kind == "classifier" else "decision_function"
+    if values not in _VALUES:
+        raise ValueError(f"values must be one of {_VALUES}, got {values!r}")
+    if n_values is None:
+        n_values = int(n_outputs) if values == "predict_proba" else 1
+    return values, int(n_values)
+
+
+def _defines(prefix: str, kind: str, n_outputs: int, n_features: int,
+             values: str | None = None, n_values: int = 0) -> list[str]:
+    d = [
         f"-DMLH_PREFIX={prefix}",
         f"-DMLH_N_FEATURES={int(n_features)}",
         f"-DMLH_N_OUTPUTS={int(n_outputs)}",
-        f"-DMLH_IS_CLASSIFIER={1 if kind == 'classifier' else 0}",
+        f"-DMLH_TASK={_TASK_IDS[kind]}",
+        f"-DMLH_N_VALUES={int(n_values)}",
     ]
+    if values:
+        d.append(f"-DMLH_VALUES=_{values}")
+    return d
 
 
 def _build(spec: TargetSpec, build: Path, header_text: str, prefix: str, kind: str,
            n_outputs: int, n_features: int, X: np.ndarray | None,
-           with_run: bool) -> tuple[Footprint, Path | None]:
+           with_run: bool, values: str | None = None,
+           n_values: int = 0) -> tuple[Footprint, Path | None]:
     """Build the size firmwares (model, stub) and, if asked, the firmware that is run."""
     (build / "model.h").write_text(header_text)
     cc = _cc(spec)
-    defines = _defines(prefix, kind, n_outputs, n_features)
+    defines = _defines(prefix, kind, n_outputs, n_features, values, n_values)
     includes = [f"-I{build}", f"-I{RUNTIME_DIR}"]
 
     if spec.linker_script is None:  # host: objects of the wrappers only
@@ -762,7 +786,7 @@ def _build(spec: TargetSpec, build: Path, header_text: str, prefix: str, kind: s
             firmware("stub", ["-DMLH_STUB", "-DMLH_WITH_PROBA=0"])]
     run_elf: Path | None = None
     if with_run:
-        if kind == "classifier":
+        if values:
             cmds.append(firmware("run", ["-DMLH_WITH_PROBA=1"]))
             run_elf = build / "run.elf"
         else:
@@ -826,11 +850,12 @@ def footprint(target: str, header_text: str, prefix: str, kind: str, *, n_output
         When the header or the harness does not compile (the compiler's messages included).
     """
     _check_args(target, prefix, kind, n_outputs, n_features)
+    values, n_rec = _values(kind, None, None, n_outputs)
     check_toolchain(target)
     spec = _spec(target)
     with _build_dir(build_dir) as build:
         fp, _ = _build(spec, build, header_text, prefix, kind, n_outputs, n_features,
-                       None, with_run=False)
+                       None, with_run=False, values=values, n_values=n_rec)
     return fp
 
 
@@ -881,6 +906,7 @@ def _run_qemu(spec: TargetSpec, elf: Path, build: Path, count: bool,
 
 def _parse_results(data: bytes, n_rows: int, n_features: int, n_outputs: int, kind: str,
                    target: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """n_outputs: the record width (values per row)."""
     words = np.frombuffer(data, dtype="<u4")
     rec = 3 + n_outputs
     expected = 6 + n_rows * rec + 1
@@ -890,7 +916,7 @@ def _parse_results(data: bytes, n_rows: int, n_features: int, n_outputs: int, ki
             f"({words.size} words, expected {expected})"
         )
     header = [int(w) for w in words[1:5]]
-    if header != [n_rows, n_features, n_outputs, 1 if kind == "classifier" else 0]:
+    if header != [n_rows, n_features, n_outputs, _TASK_IDS[kind]]:
         raise TargetRunError(f"{target}: result header {header} does not match the build")
     body = words[6:-1].reshape(n_rows, rec)
     ret = body[:, 0].view(np.int32).copy()
@@ -901,7 +927,8 @@ def _parse_results(data: bytes, n_rows: int, n_features: int, n_outputs: int, ki
 
 
 def measure(target: str, header_text: str, prefix: str, kind: str, X: np.ndarray, *,
-            n_outputs: int, n_features: int, count_instructions: bool = True,
+            n_outputs: int, n_features: int, values: str | None = None,
+            n_values: int | None = None, count_instructions: bool = True,
             timeout: float = 120.0,
             build_dir: str | os.PathLike[str] | None = None) -> TargetRun:
     """Run a generated model on every row of ``X`` on a target and measure it.
@@ -919,14 +946,19 @@ def measure(target: str, header_text: str, prefix: str, kind: str, X: np.ndarray
         The generated model header (the generated-header contract).
     prefix : str
         The model's C prefix (``PREFIX_predict`` ...).
-    kind : {"classifier", "regressor"}
-        Classifiers are measured on ``predict`` and also run ``predict_proba``;
-        regressors are measured on ``regress``.
+    kind : {"classifier", "regressor", "outlier_detector", "transformer"}
+        The task: classifiers and outlier detectors are measured on ``predict`` and also
+        run ``values`` (uncounted); regressors on ``regress``, transformers on
+        ``transform``.
     X : array-like of shape (n_rows, n_features)
         Input rows; converted to float32 (every bit pattern is kept: -0.0, inf, NaN).
     n_outputs, n_features : int
         Must equal the header's ``PREFIX_N_OUTPUTS`` / ``PREFIX_N_FEATURES`` (checked at
         compile time).
+    values : {"predict_proba", "decision_function"}, optional
+        Classifiers / outlier detectors: the function whose outputs are recorded
+        (default: ``predict_proba`` for classifiers, ``decision_function`` for outlier
+        detectors), with ``n_values`` outputs (default n_outputs / 1).
     count_instructions : bool, default True
         Count instructions with the QEMU plugin (built on first use). False skips the
         plugin; the instruction fields are then None.
@@ -949,6 +981,7 @@ def measure(target: str, header_text: str, prefix: str, kind: str, X: np.ndarray
         When the firmware faults, times out, overflows its stack or writes no results.
     """
     _check_args(target, prefix, kind, n_outputs, n_features)
+    values, n_rec = _values(kind, values, n_values, n_outputs)
     spec = _spec(target)
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != int(n_features):
@@ -979,12 +1012,12 @@ def measure(target: str, header_text: str, prefix: str, kind: str, X: np.ndarray
     n_rows = X.shape[0]
     with _build_dir(build_dir) as build:
         fp, run_elf = _build(spec, build, header_text, prefix, kind, n_outputs, n_features,
-                             X, with_run=True)
+                             X, with_run=True, values=values, n_values=n_rec)
         assert run_elf is not None
         regions = _run_qemu(spec, run_elf, build, count_instructions, timeout)
         data = (build / "mlh_out.bin").read_bytes() if (build / "mlh_out.bin").exists() else b""
-    ret, ret_proba, stack, values = _parse_results(data, n_rows, int(n_features),
-                                                   int(n_outputs), kind, spec.name)
+    ret, ret_proba, stack, vals = _parse_results(data, n_rows, int(n_features), n_rec, kind,
+                                                 spec.name)
     if np.any(stack == 0xFFFFFFFF):
         raise TargetRunError(
             f"{spec.name}: the model's stack use exceeds the free RAM of {machine}"
@@ -997,13 +1030,13 @@ def measure(target: str, header_text: str, prefix: str, kind: str, X: np.ndarray
                 f"{n_rows + 1} (one calibration region and one per row)"
             )
         instructions = np.asarray(regions[1:], dtype=np.int64) - regions[0]
-    classifier = kind == "classifier"
+    classifier = kind in ("classifier", "outlier_detector")
     return TargetRun(
         target=spec.name,
         machine=machine,
         kind=kind,
-        outputs=ret if classifier else values,
-        proba=values if classifier else None,
+        outputs=ret if classifier else vals,
+        proba=vals if classifier else None,
         return_codes=ret,
         proba_return_codes=ret_proba if classifier else None,
         instructions=instructions,

@@ -22,7 +22,94 @@
 #define ML_ERR_N_OUT        (-3)  /* output buffer too small for the model's outputs */
 #define ML_ERR_MODEL        (-4)  /* model data is invalid (corrupt or truncated blob) */
 #define ML_ERR_VERSION      (-5)  /* model blob has an unsupported format version */
-#define ML_ERR_UNSUPPORTED  (-6)  /* model kind/layout not supported by this runtime */
+#define ML_ERR_UNSUPPORTED  (-6)  /* model kind/layout/method not supported by this runtime */
+#define ML_ERR_ALIGN        (-7)  /* model data is not 4-byte aligned (read in place) */
+
+/* -ffast-math lets the compiler assume no NaN/inf and reassociate sums: the model's
+ * comparisons and float32 sums would no longer be the ones verified against
+ * scikit-learn (measured: 2-8% of answers change). Compile microlearn code without it. */
+#if defined(__FAST_MATH__) && !defined(ML_ALLOW_FAST_MATH)
+#error "microlearn: do not compile with -ffast-math (or -Ofast): it changes model answers; see the README (define ML_ALLOW_FAST_MATH to override)"
+#endif
+
+/* Tasks (ml_info_t.task, model-file section tasks). */
+#define ML_TASK_CLASSIFIER        0
+#define ML_TASK_REGRESSOR         1
+#define ML_TASK_OUTLIER_DETECTOR  2
+#define ML_TASK_TRANSFORMER       3
+
+/* What a loaded model (or pipeline step) computes; filled by ml_<family>_info(). */
+typedef struct ml_info {
+    int32_t task;            /* ML_TASK_* */
+    int32_t n_features;      /* inputs per sample */
+    int32_t n_outputs;       /* classes / targets / transformed features / 1 (outliers) */
+    int32_t n_decision;      /* width of decision_function, 0: none */
+    int32_t has_proba;       /* predict_proba available */
+    int32_t has_score_samples;
+    int32_t scratch_floats;  /* floats of scratch the family's functions need */
+} ml_info_t;
+
+#if defined(__GNUC__)
+#define ML_LIKELY(c) __builtin_expect(!!(c), 1)
+#define ML_UNLIKELY(c) __builtin_expect(!!(c), 0)
+#else
+#define ML_LIKELY(c) (c)
+#define ML_UNLIKELY(c) (c)
+#endif
+
+/* Little-endian reads of model-file fields (any alignment). */
+static inline uint32_t ml_rd_u16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+}
+
+static inline uint32_t ml_rd_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static inline float ml_rd_f32(const uint8_t *p)
+{
+    union {
+        uint32_t u;
+        float f;
+    } v;
+    v.u = ml_rd_u32(p);
+    return v.f;
+}
+
+/* 1 when [offset, offset + count * width) lies inside [min_offset, size) and offset is a
+ * multiple of align. */
+static inline int ml_span_ok(uint32_t offset, uint32_t count, uint32_t width, uint32_t align,
+                             uint32_t min_offset, uint32_t size)
+{
+    const uint64_t end = (uint64_t)offset + (uint64_t)count * (uint64_t)width;
+    return offset >= min_offset && offset % align == 0u && end <= (uint64_t)size;
+}
+
+/* Order-preserving signed key of a float's bits: a <= b iff key(a) <= key(b) for non-NaN
+ * a, b (except -0.0 < +0.0 in keys); NaN keys lie outside [key(-inf), key(+inf)]. */
+static inline int32_t ml_float_key(float f)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v;
+    v.f = f;
+    const uint32_t mask = (uint32_t)((int32_t)v.u >> 31) >> 1; /* 0x7FFFFFFF if negative */
+    return (int32_t)(v.u ^ mask);
+}
+
+#define ML_FLOAT_KEY_INF ((int32_t)0x7F800000)       /* ml_float_key(+inf) */
+#define ML_FLOAT_KEY_NINF ((int32_t)-2139095041)     /* ml_float_key(-inf) */
+
+/* 1 when key k (of x) is a NaN's */
+static inline int ml_float_key_is_nan(int32_t k)
+{
+    return (uint32_t)k - (uint32_t)ML_FLOAT_KEY_NINF >
+           (uint32_t)ML_FLOAT_KEY_INF - (uint32_t)ML_FLOAT_KEY_NINF;
+}
 
 /* `restrict` for C99, and its GCC/Clang spelling when compiled as C++. */
 #if defined(__cplusplus)

@@ -65,12 +65,6 @@ typedef struct ml_trees {
     const uint8_t *nan_left; /* [(n_nodes + 7) / 8] bitset, or NULL: NaN always goes right */
 } ml_trees_t;
 
-#if defined(__GNUC__)
-#define ML_LIKELY(c) __builtin_expect(!!(c), 1)
-#else
-#define ML_LIKELY(c) (c)
-#endif
-
 /* 1 when NaN inputs go to the left child at decision node n. */
 static inline int ml_trees_nan_goes_left(const ml_trees_t *m, int32_t n)
 {
@@ -116,29 +110,6 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
 #define ML_TREES_INT_COMPARE 0
 #endif
 #endif
-
-/* Order-preserving signed key of a float's bits: a <= b iff key(a) <= key(b) for non-NaN
- * a, b (except -0.0 < +0.0 in keys); NaN keys lie outside [key(-inf), key(+inf)]. */
-static inline int32_t ml_float_key(float f)
-{
-    union {
-        float f;
-        uint32_t u;
-    } v;
-    v.f = f;
-    const uint32_t mask = (uint32_t)((int32_t)v.u >> 31) >> 1; /* 0x7FFFFFFF if negative */
-    return (int32_t)(v.u ^ mask);
-}
-
-#define ML_FLOAT_KEY_INF ((int32_t)0x7F800000)       /* ml_float_key(+inf) */
-#define ML_FLOAT_KEY_NINF ((int32_t)-2139095041)     /* ml_float_key(-inf) */
-
-/* 1 when key k (of x) is a NaN's */
-static inline int ml_float_key_is_nan(int32_t k)
-{
-    return (uint32_t)k - (uint32_t)ML_FLOAT_KEY_NINF >
-           (uint32_t)ML_FLOAT_KEY_INF - (uint32_t)ML_FLOAT_KEY_NINF;
-}
 
 #define ML_TREES_THRESHOLD_F32(m, n) ((m)->threshold[n])
 #define ML_TREES_THRESHOLD_IDX8(m, n) ((m)->threshold_values[(m)->threshold_index[n]])
@@ -325,11 +296,304 @@ static inline int32_t ml_trees_run(const ml_trees_t *m, const float *x, float *o
 }
 
 /* Predicted class of a classifier for one sample, table-driven; scratch holds
- * n_outputs floats. Returns the class index or ML_ERR_UNSUPPORTED. */
+ * n_outputs floats. Returns the class index, or ML_ERR_UNSUPPORTED (a regressor, or
+ * table widths it does not know). */
 static inline int32_t ml_trees_predict(const ml_trees_t *m, const float *x, float *scratch)
 {
+    if (m->leaf_base <= 0) {
+        return ML_ERR_UNSUPPORTED;
+    }
     const int32_t status = ml_trees_sum(m, x, scratch);
     return status == ML_OK ? ml_argmax_f32(scratch, m->n_outputs) : status;
+}
+
+/* ---- model-file section (docs/blob_format.md, "trees section") ---------------------- */
+
+#define ML_TREES_SECTION_HEADER_BYTES 96u
+
+/* Entry i of a table of `width`-byte little-endian integers (signed when is_signed). */
+static inline int64_t ml_trees__int(const uint8_t *table, uint32_t i, uint32_t width, int is_signed)
+{
+    const uint8_t *p = table + (size_t)i * width;
+    if (width == 1u) {
+        return is_signed ? (int64_t)(int8_t)p[0] : (int64_t)p[0];
+    }
+    if (width == 2u) {
+        const uint32_t v = ml_rd_u16(p);
+        return is_signed ? (int64_t)(int16_t)(uint16_t)v : (int64_t)v;
+    }
+    const uint32_t v = ml_rd_u32(p);
+    return is_signed ? (int64_t)(int32_t)v : (int64_t)v;
+}
+
+/* 1 when inv is 1/n rounded to nearest float32 (ties to even); integer arithmetic only
+ * (no float division: soft-float targets may not link it). */
+static inline int ml_trees__is_reciprocal(uint32_t inv_bits, uint32_t n)
+{
+    const uint32_t ex = (inv_bits >> 23) & 0xFFu;
+    if ((inv_bits >> 31) != 0u || ex == 0u || ex > 127u || ex < 96u || n == 0u) {
+        return 0; /* 1/n for 1 <= n < 2^31 is a positive normal float in [2^-31, 1] */
+    }
+    const uint64_t mant = (uint64_t)(0x800000u | (inv_bits & 0x7FFFFFu));
+    const uint32_t s = 150u - ex; /* inv = mant / 2^s, 23 <= s <= 54 */
+    const uint64_t a = 2u * mant * (uint64_t)n, b = (uint64_t)1 << (s + 1u);
+    const uint64_t diff = a > b ? a - b : b - a; /* 2 |inv - 1/n| n 2^s */
+    return diff < (uint64_t)n || (diff == (uint64_t)n && (mant & 1u) == 0u);
+}
+
+/* Parse a tree-ensemble header at sec + hdr (tables at offsets from sec, inside
+ * [hdr + 96, size)) and fill *m in place. Checks every count, span, feature index,
+ * threshold index and child code: trees are contiguous depth-first node ranges in
+ * order, and every child is a leaf or a later node of the same tree, so a sample
+ * visits each node at most once (work per call <= n_nodes + n_trees). */
+static inline int32_t ml_trees__parse(ml_trees_t *m, const uint8_t *sec, uint32_t size,
+                                      uint32_t hdr)
+{
+    {
+        const ml_trees_t zero = {0, 0, 0, 0, 0, 0, 0.0f, NULL, NULL, NULL,
+                                 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+        *m = zero;
+    }
+    if (sec == NULL) {
+        return ML_ERR_NULL;
+    }
+    if (((uintptr_t)sec & 3u) != 0u) {
+        return ML_ERR_ALIGN;
+    }
+    {
+        const uint16_t probe = 1u; /* tables are read in place: little-endian CPUs only */
+        if (*(const uint8_t *)&probe != 1u) {
+            return ML_ERR_UNSUPPORTED;
+        }
+    }
+    if ((uint64_t)hdr + ML_TREES_SECTION_HEADER_BYTES > (uint64_t)size) {
+        return ML_ERR_MODEL;
+    }
+    const uint8_t *b = sec;
+    const uint8_t *h = b + hdr;
+    const uint32_t lo = hdr + ML_TREES_SECTION_HEADER_BYTES; /* tables start here or later */
+    const uint32_t kind = ml_rd_u32(h + 0), n_features = ml_rd_u32(h + 4);
+    const uint32_t n_outputs = ml_rd_u32(h + 8), n_trees = ml_rd_u32(h + 12);
+    const uint32_t n_nodes = ml_rd_u32(h + 16), n_rows = ml_rd_u32(h + 20);
+    const uint32_t leaf_base = ml_rd_u32(h + 24);
+    const uint32_t fb = h[28], cb = h[29], has_nan = h[30];
+    const uint32_t ecb = cb == 0u ? 1u : cb; /* bytes per left/right entry */
+    const uint32_t rb = cb == 0u ? 4u : cb;  /* bytes per root (compact form: int32) */
+    const uint32_t o_feature = ml_rd_u32(h + 32), o_threshold = ml_rd_u32(h + 36);
+    const uint32_t o_left = ml_rd_u32(h + 40), o_right = ml_rd_u32(h + 44);
+    const uint32_t o_roots = ml_rd_u32(h + 48), o_nan = ml_rd_u32(h + 52);
+    const uint32_t o_leaves = ml_rd_u32(h + 56);
+    const uint32_t inv_bits = ml_rd_u32(h + 60);
+    const uint32_t nnz = ml_rd_u32(h + 64); /* 0: dense leaf rows */
+    const uint32_t o_start = ml_rd_u32(h + 68), o_index = ml_rd_u32(h + 72);
+    const uint32_t thr_kind = ml_rd_u32(h + 76); /* 0: float per node, 1: u8 index */
+    const uint32_t n_thr_values = ml_rd_u32(h + 80), o_thr_values = ml_rd_u32(h + 84);
+    const uint32_t limit = 0x7FFFFFFFu;
+
+    if (kind > 1u || n_features == 0u || n_features > limit || n_outputs == 0u ||
+        n_outputs > limit || n_trees == 0u || n_trees > limit || n_nodes > limit ||
+        n_rows > limit || h[31] != 0u || has_nan > 1u || thr_kind > 1u ||
+        ml_rd_u32(h + 88) != 0u || ml_rd_u32(h + 92) != 0u) {
+        return ML_ERR_MODEL;
+    }
+    if (leaf_base != (kind == 0u ? n_outputs : 0u)) {
+        return ML_ERR_MODEL;
+    }
+    if ((fb != 1u && fb != 2u && fb != 4u) || (cb > 2u && cb != 4u)) {
+        return ML_ERR_MODEL;
+    }
+    const uint64_t n_leaf_ids = (uint64_t)leaf_base + (uint64_t)n_rows;
+    if (n_leaf_ids == 0u || n_leaf_ids > limit || (cb == 0u && n_leaf_ids > 255u)) {
+        return ML_ERR_MODEL;
+    }
+    if ((uint64_t)n_rows * (uint64_t)n_outputs > limit ||
+        !ml_span_ok(o_roots, n_trees, rb, rb, lo, size)) {
+        return ML_ERR_MODEL;
+    }
+    if (nnz == 0u) {
+        if (n_rows > 0u && !ml_span_ok(o_leaves, n_rows * n_outputs, 4u, 4u, lo, size)) {
+            return ML_ERR_MODEL;
+        }
+    } else {
+        /* sparse rows: starts 0 .. nnz, non-decreasing; output indices in range */
+        if (nnz > 0xFFFFu || n_rows == 0u || n_rows >= 0xFFFFu ||
+            !ml_span_ok(o_leaves, nnz, 4u, 4u, lo, size) ||
+            !ml_span_ok(o_start, n_rows + 1u, 2u, 2u, lo, size) ||
+            !ml_span_ok(o_index, nnz, 2u, 2u, lo, size)) {
+            return ML_ERR_MODEL;
+        }
+        if (ml_rd_u16(b + o_start) != 0u || ml_rd_u16(b + o_start + 2u * n_rows) != nnz) {
+            return ML_ERR_MODEL;
+        }
+        for (uint32_t r = 0; r < n_rows; r++) {
+            if (ml_rd_u16(b + o_start + 2u * r) > ml_rd_u16(b + o_start + 2u * r + 2u)) {
+                return ML_ERR_MODEL;
+            }
+        }
+        for (uint32_t j = 0; j < nnz; j++) {
+            if (ml_rd_u16(b + o_index + 2u * j) >= n_outputs) {
+                return ML_ERR_MODEL;
+            }
+        }
+    }
+    if (n_nodes > 0u &&
+        (!ml_span_ok(o_feature, n_nodes, fb, fb, lo, size) ||
+         (thr_kind == 0u && !ml_span_ok(o_threshold, n_nodes, 4u, 4u, lo, size)) ||
+         (thr_kind == 1u && (n_thr_values == 0u || n_thr_values > 256u ||
+                             !ml_span_ok(o_threshold, n_nodes, 1u, 1u, lo, size) ||
+                             !ml_span_ok(o_thr_values, n_thr_values, 4u, 4u, lo, size))) ||
+         !ml_span_ok(o_left, n_nodes, ecb, ecb, lo, size) ||
+         !ml_span_ok(o_right, n_nodes, ecb, ecb, lo, size) ||
+         (has_nan && !ml_span_ok(o_nan, (n_nodes + 7u) / 8u, 1u, 1u, lo, size)))) {
+        return ML_ERR_MODEL;
+    }
+    /* Trees own consecutive node ranges: the decision-node roots are 0, then each one
+     * the end of the previous tree's range; every node's children are leaves or later
+     * nodes of its own tree; every feature (and threshold index) in range. */
+    {
+        int64_t next = 0; /* first node of the next tree with decision nodes */
+        for (uint32_t t = 0; t < n_trees; t++) {
+            const int64_t root = ml_trees__int(b + o_roots, t, rb, 1);
+            if (root < 0) {
+                if (-root - 1 >= (int64_t)n_leaf_ids) {
+                    return ML_ERR_MODEL;
+                }
+                continue;
+            }
+            if (root != next) {
+                return ML_ERR_MODEL;
+            }
+            /* the tree's range: [root, end) where end is the next node-rooted tree's root,
+             * or n_nodes for the last one */
+            int64_t end = (int64_t)n_nodes;
+            for (uint32_t u = t + 1u; u < n_trees; u++) {
+                const int64_t r2 = ml_trees__int(b + o_roots, u, rb, 1);
+                if (r2 >= 0) {
+                    end = r2;
+                    break;
+                }
+            }
+            if (end <= root || end > (int64_t)n_nodes) {
+                return ML_ERR_MODEL;
+            }
+            for (int64_t n = root; n < end; n++) {
+                const uint32_t nu = (uint32_t)n;
+                if (thr_kind == 1u && b[o_threshold + nu] >= n_thr_values) {
+                    return ML_ERR_MODEL;
+                }
+                if ((uint64_t)ml_trees__int(b + o_feature, nu, fb, 0) >= (uint64_t)n_features) {
+                    return ML_ERR_MODEL;
+                }
+                for (int side = 0; side < 2; side++) {
+                    int64_t c = ml_trees__int(b + (side ? o_right : o_left), nu, ecb, cb != 0u);
+                    if (cb == 0u) { /* compact: leaf id below n_leaf_ids, else relative */
+                        c = c < (int64_t)n_leaf_ids ? -c - 1
+                                                    : n + (c - (int64_t)n_leaf_ids) + 1;
+                    }
+                    if (c >= 0 ? (c <= n || c >= end) : (-c - 1 >= (int64_t)n_leaf_ids)) {
+                        return ML_ERR_MODEL;
+                    }
+                }
+            }
+            next = end;
+        }
+        if (next != (int64_t)n_nodes) {
+            return ML_ERR_MODEL; /* nodes that no tree owns */
+        }
+    }
+    /* 1/n_trees: exactly the float32 nearest to the reciprocal */
+    if (!ml_trees__is_reciprocal(inv_bits, n_trees)) {
+        return ML_ERR_MODEL;
+    }
+    m->n_features = (int32_t)n_features;
+    m->n_outputs = (int32_t)n_outputs;
+    m->n_trees = (int32_t)n_trees;
+    m->n_nodes = (int32_t)n_nodes;
+    m->n_leaf_rows = (int32_t)n_rows;
+    m->leaf_base = (int32_t)leaf_base;
+    m->inv_n_trees = ml_rd_f32(h + 60);
+    m->leaf_values = n_rows > 0u ? (const float *)(const void *)(b + o_leaves) : NULL;
+    m->leaf_start = nnz > 0u ? (const uint16_t *)(const void *)(b + o_start) : NULL;
+    m->leaf_index = nnz > 0u ? (const uint16_t *)(const void *)(b + o_index) : NULL;
+    m->feature_bytes = (int32_t)fb;
+    m->child_bytes = (int32_t)cb;
+    m->feature = n_nodes > 0u ? (const void *)(b + o_feature) : NULL;
+    if (n_nodes > 0u && thr_kind == 0u) {
+        m->threshold = (const float *)(const void *)(b + o_threshold);
+    } else if (n_nodes > 0u) {
+        m->threshold_index = b + o_threshold;
+        m->threshold_values = (const float *)(const void *)(b + o_thr_values);
+    }
+    m->left = n_nodes > 0u ? (const void *)(b + o_left) : NULL;
+    m->right = n_nodes > 0u ? (const void *)(b + o_right) : NULL;
+    m->roots = (const void *)(b + o_roots);
+    m->nan_left = (n_nodes > 0u && has_nan) ? b + o_nan : NULL;
+    return ML_OK;
+}
+
+/* Validate a trees section (sec: 4-byte aligned, size bytes) and fill *m, which then
+ * points into it: keep the section alive and unchanged while *m is used.
+ * ML_OK, ML_ERR_NULL, ML_ERR_MODEL, ML_ERR_ALIGN or ML_ERR_UNSUPPORTED; *m zeroed on error. */
+static inline int32_t ml_trees_from_section(ml_trees_t *m, const uint8_t *sec, uint32_t size)
+{
+    if (m == NULL) {
+        return ML_ERR_NULL;
+    }
+    return ml_trees__parse(m, sec, size, 0u);
+}
+
+/* 1 when the ensemble *m is a classifier (one-hot leaf ids in use). */
+static inline int ml_trees_is_classifier(const ml_trees_t *m)
+{
+    return m->leaf_base > 0;
+}
+
+/* The family interface of the model-file dispatcher (ml_model.h). */
+static inline void ml_trees_info(const ml_trees_t *m, ml_info_t *info)
+{
+    const int c = ml_trees_is_classifier(m);
+    info->task = c ? ML_TASK_CLASSIFIER : ML_TASK_REGRESSOR;
+    info->n_features = m->n_features;
+    info->n_outputs = m->n_outputs;
+    info->n_decision = 0;
+    info->has_proba = c;
+    info->has_score_samples = 0;
+    info->scratch_floats = c ? m->n_outputs : 0;
+}
+
+static inline int32_t ml_trees_predict_proba(const ml_trees_t *m, const float *x, float *out,
+                                             float *scratch)
+{
+    (void)scratch;
+    return ml_trees_is_classifier(m) ? ml_trees_run(m, x, out) : ML_ERR_UNSUPPORTED;
+}
+
+static inline int32_t ml_trees_regress(const ml_trees_t *m, const float *x, float *out,
+                                       float *scratch)
+{
+    (void)scratch;
+    return ml_trees_is_classifier(m) ? ML_ERR_UNSUPPORTED : ml_trees_run(m, x, out);
+}
+
+static inline int32_t ml_trees_decision_function(const ml_trees_t *m, const float *x,
+                                                 float *out, float *scratch)
+{
+    (void)m, (void)x, (void)out, (void)scratch;
+    return ML_ERR_UNSUPPORTED;
+}
+
+static inline int32_t ml_trees_score_samples(const ml_trees_t *m, const float *x, float *out,
+                                             float *scratch)
+{
+    (void)m, (void)x, (void)out, (void)scratch;
+    return ML_ERR_UNSUPPORTED;
+}
+
+static inline int32_t ml_trees_transform(const ml_trees_t *m, const float *x, float *out,
+                                         float *scratch)
+{
+    (void)m, (void)x, (void)out, (void)scratch;
+    return ML_ERR_UNSUPPORTED;
 }
 
 #endif /* ML_TREES_H */

@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     int failures = 0;
     float out[M(N_OUTPUTS)];
     float worst = 0.0f;
-#if M(IS_CLASSIFIER)
+#if M(TASK) == ML_TASK_CLASSIFIER
     const int32_t *cls = (const int32_t *)exp;
     const float *proba = (const float *)(exp + 4 * (size_t)n_rows);
     for (int32_t i = 0; i < n_rows; i++) {

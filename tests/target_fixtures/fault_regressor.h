@@ -7,7 +7,7 @@
 
 #define bad_N_FEATURES 1
 #define bad_N_OUTPUTS 1
-#define bad_IS_CLASSIFIER 0
+#define bad_TASK 1
 
 static inline int32_t bad_regress(const float *features, int32_t n_features, float *out,
                                   int32_t n_out)

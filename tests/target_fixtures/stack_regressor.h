@@ -8,7 +8,7 @@
 
 #define stk_N_FEATURES 1
 #define stk_N_OUTPUTS 1
-#define stk_IS_CLASSIFIER 0
+#define stk_TASK 1
 
 static inline int32_t stk_regress(const float *features, int32_t n_features, float *out,
                                   int32_t n_out)

@@ -8,7 +8,7 @@
 
 #define tbl_N_FEATURES 1
 #define tbl_N_OUTPUTS 1
-#define tbl_IS_CLASSIFIER 0
+#define tbl_TASK 1
 
 #define TBL_E(i) ((float)(i) * 0.25f - 3.0f)
 #define TBL_E4(i) TBL_E(i), TBL_E((i) + 1), TBL_E((i) + 2), TBL_E((i) + 3)

@@ -7,7 +7,7 @@
 
 #define thr_N_FEATURES 1
 #define thr_N_OUTPUTS 2
-#define thr_IS_CLASSIFIER 1
+#define thr_TASK 0
 
 static inline int32_t thr_predict(const float *features, int32_t n_features)
 {

@@ -7,7 +7,7 @@
 
 #define reg2_N_FEATURES 2
 #define reg2_N_OUTPUTS 2
-#define reg2_IS_CLASSIFIER 0
+#define reg2_TASK 1
 
 static inline int32_t reg2_regress(const float *features, int32_t n_features, float *out,
                                    int32_t n_out)

@@ -1,8 +1,10 @@
 /* ml_host.c - batch entry points used by microlearn's Python host build.
  *
- * Compiled (never on a device) together with a generated model header named
- * model.h, with -DMLHOST_PREFIX=<the model's name>. Python calls these through
- * ctypes once per batch of rows, so the per-row cost is one C function call.
+ * Compiled (never on a device) together with a generated model header named model.h,
+ * with -DMLHOST_PREFIX=<the model's name> and -DMLHOST_HAS_<method> for each public
+ * function the model has (predict, predict_proba, decision_function, score_samples,
+ * regress, transform). Python calls these through ctypes once per batch of rows, so the
+ * per-row cost is one C function call.
  */
 #include "model.h"
 
@@ -18,55 +20,68 @@
 
 MLH_EXPORT int32_t mlhost_n_features(void);
 MLH_EXPORT int32_t mlhost_n_outputs(void);
-MLH_EXPORT int32_t mlhost_is_classifier(void);
-
 int32_t mlhost_n_features(void) { return MLH(N_FEATURES); }
 int32_t mlhost_n_outputs(void) { return MLH(N_OUTPUTS); }
-int32_t mlhost_is_classifier(void) { return MLH(IS_CLASSIFIER); }
 
-#if MLH(IS_CLASSIFIER)
+#ifdef MLHOST_HAS_predict
 MLH_EXPORT int32_t mlhost_predict(const float *X, int64_t n_rows, int32_t n_features, int32_t *out);
-MLH_EXPORT int32_t mlhost_predict_proba(const float *X, int64_t n_rows, int32_t n_features,
-                                        float *out, int32_t n_out);
 
-/* out[i] = class index of row i. Returns 0 or the first negative error code. */
+/* out[i] = predict(row i): class index or +1/-1. Returns 0 or the first negative error
+ * code (an outlier detector's -1 is a result, not an error). */
 int32_t mlhost_predict(const float *X, int64_t n_rows, int32_t n_features, int32_t *out)
 {
     for (int64_t i = 0; i < n_rows; i++) {
         const int32_t r = MLH(predict)(X + i * n_features, n_features);
-        if (r < 0) {
+        if (r < 0 && MLH(TASK) != ML_TASK_OUTLIER_DETECTOR) {
             return r;
         }
         out[i] = r;
     }
     return 0;
 }
+#endif
 
-/* out[i * n_out + c] = probability of class c for row i. */
-int32_t mlhost_predict_proba(const float *X, int64_t n_rows, int32_t n_features,
-                             float *out, int32_t n_out)
+#ifdef MLHOST_HAS_score_samples
+MLH_EXPORT int32_t mlhost_score_samples(const float *X, int64_t n_rows, int32_t n_features,
+                                        float *out, int32_t n_out);
+
+int32_t mlhost_score_samples(const float *X, int64_t n_rows, int32_t n_features, float *out,
+                             int32_t n_out)
 {
+    (void)n_out;
     for (int64_t i = 0; i < n_rows; i++) {
-        const int32_t r = MLH(predict_proba)(X + i * n_features, n_features, out + i * n_out, n_out);
-        if (r < 0) {
-            return r;
-        }
+        out[i] = MLH(score_samples)(X + i * n_features, n_features);
     }
     return 0;
 }
-#else
-MLH_EXPORT int32_t mlhost_regress(const float *X, int64_t n_rows, int32_t n_features,
-                                  float *out, int32_t n_out);
+#endif
 
-/* out[i * n_out + k] = regression output k for row i. */
-int32_t mlhost_regress(const float *X, int64_t n_rows, int32_t n_features, float *out, int32_t n_out)
-{
-    for (int64_t i = 0; i < n_rows; i++) {
-        const int32_t r = MLH(regress)(X + i * n_features, n_features, out + i * n_out, n_out);
-        if (r < 0) {
-            return r;
-        }
+/* out[i * n_out ...] = METHOD(row i). Returns 0 or the first negative error code. */
+#define MLH_BATCH(METHOD)                                                              \
+    MLH_EXPORT int32_t mlhost_##METHOD(const float *X, int64_t n_rows, int32_t n_features, \
+                                       float *out, int32_t n_out);                     \
+    int32_t mlhost_##METHOD(const float *X, int64_t n_rows, int32_t n_features, float *out, \
+                            int32_t n_out)                                             \
+    {                                                                                  \
+        for (int64_t i = 0; i < n_rows; i++) {                                         \
+            const int32_t r = MLH(METHOD)(X + i * n_features, n_features, out + i * n_out, \
+                                          n_out);                                      \
+            if (r < 0) {                                                               \
+                return r;                                                              \
+            }                                                                          \
+        }                                                                              \
+        return 0;                                                                      \
     }
-    return 0;
-}
+
+#ifdef MLHOST_HAS_predict_proba
+MLH_BATCH(predict_proba)
+#endif
+#ifdef MLHOST_HAS_decision_function
+MLH_BATCH(decision_function)
+#endif
+#ifdef MLHOST_HAS_regress
+MLH_BATCH(regress)
+#endif
+#ifdef MLHOST_HAS_transform
+MLH_BATCH(transform)
 #endif

@@ -1,26 +1,29 @@
-// microlearn_mp: MicroPython native module (dynruntime) running microlearn model blobs.
+// microlearn_mp: MicroPython native module (dynruntime) running microlearn model files.
 //
 //   import array, microlearn_mp as ml
-//   model = ml.load("model.mlb")       # path, or any buffer (bytes, bytearray, memoryview)
-//   model = ml.load_at(address, size)  # blob in memory-mapped flash: read in place, no copy
+//   model = ml.load("model.mlb")       # path, or a buffer (bytes: used in place; other
+//                                      # buffers are copied, so later changes cannot reach it)
+//   model = ml.load_at(address, size)  # a file in memory-mapped flash: read in place
 //   x = array.array("f", features)
-//   model.predict(x)                   # classifier: class index (int)
-//   model.predict_proba(x, out)        # classifier: fills array("f") out (len >= n_outputs)
-//   model.regress(x, out)              # regressor: fills array("f") out
-//   model.n_features(), model.n_outputs(), model.n_trees(), model.is_classifier()
+//   model.predict(x)                   # class index (classifier) or +1/-1 (outlier detector)
+//   model.predict_proba(x, out)        # fills array("f") out (len >= n_outputs)
+//   model.decision_function(x, out)    # len >= n_decision (1 for outlier detectors)
+//   model.score_samples(x, out)        # out[0]
+//   model.regress(x, out)              # regressor
+//   model.transform(x, out)            # transformer
+//   model.n_features(), model.n_outputs(), model.n_steps(), model.task(), model.is_classifier()
 //
-// The blob is validated by the C loader (ml_blob.h) and used in place: a buffer that lives
-// in flash (e.g. a memoryview of a flash partition) is read from there; a path is read once
-// into a bytes object. predict / predict_proba / regress allocate nothing.
-// Built from the same C runtime as the generated headers (microlearn/runtime/*.h).
+// The file is validated by the C loader (ml_model.h: every family's section loader) and
+// used in place. Every method allocates nothing; a method the model does not have raises
+// TypeError. Built from the same C runtime as the generated headers.
 #include "py/dynruntime.h"
-#include "ml_blob.h"
+#include "ml_model.h"
 
 typedef struct _mlmp_model_t {
     mp_obj_base_t base;
-    mp_obj_t buffer;  // keeps the blob alive while the model is used
-    float *scratch;   // n_outputs floats for predict()
-    ml_trees_t trees;
+    mp_obj_t buffer;  // keeps the file alive while the model is used
+    float *scratch;   // ml_model_scratch_floats() floats
+    ml_model_t model; // only steps[0 .. n_steps-1] are allocated
 } mlmp_model_t;
 
 mp_obj_full_type_t mlmp_model_type;
@@ -30,10 +33,15 @@ static NORETURN void mlmp_raise_load_error(int32_t code) {
         case ML_ERR_VERSION:
             mp_raise_ValueError(MP_ERROR_TEXT("model blob: unsupported format version"));
         case ML_ERR_UNSUPPORTED:
-            mp_raise_ValueError(MP_ERROR_TEXT("model blob: model family not supported"));
+            mp_raise_ValueError(MP_ERROR_TEXT("model blob: model family or method not supported"));
         default:
             mp_raise_ValueError(MP_ERROR_TEXT("model blob: corrupt, truncated or not a model"));
     }
+}
+
+static NORETURN void mlmp_raise_memory(void) {
+    mp_raise_msg((mp_obj_type_t *)mp_load_global(MP_QSTR_MemoryError),
+                 MP_ERROR_TEXT("not enough heap for the model"));
 }
 
 // obj.name() with no arguments
@@ -53,21 +61,44 @@ static mp_obj_t mlmp_read_file(mp_obj_t path) {
 }
 
 static mp_obj_t mlmp_new_model(mp_obj_t buffer, const void *data, size_t size) {
-    mlmp_model_t *self = m_new_obj(mlmp_model_t);
-    self->base.type = (mp_obj_type_t *)&mlmp_model_type;
-    self->buffer = buffer;
-    self->scratch = NULL;
-    int32_t status = ml_trees_from_blob(&self->trees, data, size);
+    uint32_t version = 0, n_steps = 0, total = 0;
+    int32_t status = ml_blob_check(data, size, &version, &n_steps, &total);
     if (status != ML_OK) {
         mlmp_raise_load_error(status);
     }
-    self->scratch = m_new(float, (size_t)self->trees.n_outputs);
+    if (n_steps > (uint32_t)ML_MODEL_MAX_STEPS) {
+        mlmp_raise_load_error(ML_ERR_UNSUPPORTED);
+    }
+    // the model struct with room for n_steps steps only
+    const size_t bytes = sizeof(mlmp_model_t) -
+                         (size_t)(ML_MODEL_MAX_STEPS - (int32_t)n_steps) * sizeof(ml_model_step_t);
+    mlmp_model_t *self = (mlmp_model_t *)m_malloc(bytes);
+    if (self == NULL) {
+        mlmp_raise_memory();
+    }
+    self->base.type = (mp_obj_type_t *)&mlmp_model_type;
+    self->buffer = buffer;
+    self->scratch = NULL;
+    status = ml_model_load(&self->model, data, size);
+    if (status != ML_OK) {
+        mlmp_raise_load_error(status);
+    }
+    const int32_t n = ml_model_scratch_floats(&self->model);
+    if (n > 0) {
+        if ((uint32_t)n > (uint32_t)0x3FFFFFFF / sizeof(float)) {
+            mlmp_raise_memory();
+        }
+        self->scratch = (float *)m_malloc((size_t)n * sizeof(float));
+        if (self->scratch == NULL) {
+            mlmp_raise_memory();
+        }
+    }
     return MP_OBJ_FROM_PTR(self);
 }
 
-// load_at(address, size) -> Model: a blob in memory-mapped flash (or any memory that stays
+// load_at(address, size) -> Model: a file in memory-mapped flash (or any memory that stays
 // unchanged while the model is used), read in place. The caller vouches for the address;
-// the blob itself is validated like any other.
+// the file itself is validated like any other.
 static mp_obj_t mlmp_load_at(mp_obj_t addr_obj, mp_obj_t size_obj) {
     uintptr_t addr = (uintptr_t)mp_obj_get_int_truncated(addr_obj);
     mp_int_t size = mp_obj_get_int(size_obj);
@@ -83,9 +114,14 @@ static mp_obj_t mlmp_load(mp_obj_t src) {
     mp_obj_t buffer = mp_obj_is_str(src) ? mlmp_read_file(src) : src;
     mp_buffer_info_t bi;
     mp_get_buffer_raise(buffer, &bi, MP_BUFFER_READ);
-    if (((uintptr_t)bi.buf & 3u) != 0u) {
-        // tables are read in place as 32-bit words: copy to an aligned buffer
-        uint32_t *copy = m_new(uint32_t, (bi.len + 3) / 4);
+    // bytes cannot change: read in place when aligned. Anything else (bytearray, array,
+    // memoryview) could be changed after the checks: copy it.
+    const int immutable = mp_obj_get_type(buffer) == &mp_type_bytes;
+    if (!immutable || ((uintptr_t)bi.buf & 3u) != 0u) {
+        uint32_t *copy = (uint32_t *)m_malloc((bi.len + 3u) & ~(size_t)3u);
+        if (copy == NULL) {
+            mlmp_raise_memory();
+        }
         const uint8_t *src_bytes = (const uint8_t *)bi.buf;
         for (size_t i = 0; i < bi.len; i++) {
             ((uint8_t *)copy)[i] = src_bytes[i];
@@ -100,71 +136,86 @@ static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_load_obj, mlmp_load);
 static const float *mlmp_features(mlmp_model_t *self, mp_obj_t x_obj) {
     mp_buffer_info_t bi;
     mp_get_buffer_raise(x_obj, &bi, MP_BUFFER_READ);
-    if (bi.typecode != 'f' || bi.len != (size_t)self->trees.n_features * sizeof(float)) {
+    if (bi.typecode != 'f' || bi.len != (size_t)self->model.info.n_features * sizeof(float)) {
         mp_raise_ValueError(MP_ERROR_TEXT("x must be array('f') of n_features values"));
     }
     return (const float *)bi.buf;
 }
 
-static float *mlmp_out(mlmp_model_t *self, mp_obj_t out_obj) {
+static float *mlmp_out(mp_obj_t out_obj, int32_t width) {
     mp_buffer_info_t bi;
     mp_get_buffer_raise(out_obj, &bi, MP_BUFFER_WRITE);
-    if (bi.typecode != 'f' || bi.len < (size_t)self->trees.n_outputs * sizeof(float)) {
-        mp_raise_ValueError(MP_ERROR_TEXT("out must be array('f') of at least n_outputs values"));
+    if (bi.typecode != 'f' || bi.len < (size_t)width * sizeof(float)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("out must be array('f') of at least the output width"));
     }
     return (float *)bi.buf;
 }
 
-// predict(x) -> class index (classifier)
+static NORETURN void mlmp_no_method(void) {
+    mp_raise_TypeError(MP_ERROR_TEXT("this model has no such method"));
+}
+
+// predict(x) -> class index (classifier) or +1/-1 (outlier detector)
 static mp_obj_t mlmp_predict(mp_obj_t self_obj, mp_obj_t x_obj) {
     mlmp_model_t *self = MP_OBJ_TO_PTR(self_obj);
-    if (!ml_trees_is_classifier(&self->trees)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("predict() is for classifiers; use regress(x, out)"));
+    const int32_t task = self->model.info.task;
+    if (task != ML_TASK_CLASSIFIER && task != ML_TASK_OUTLIER_DETECTOR) {
+        mp_raise_TypeError(MP_ERROR_TEXT("predict() is for classifiers and outlier detectors; "
+                                         "use regress(x, out) / transform(x, out)"));
     }
-    return MP_OBJ_NEW_SMALL_INT(ml_trees_predict(&self->trees, mlmp_features(self, x_obj),
-                                                  self->scratch));
+    const int32_t r = ml_model_predict(&self->model, mlmp_features(self, x_obj), self->scratch);
+    if (r < 0 && task == ML_TASK_CLASSIFIER) {
+        mlmp_raise_load_error(r);
+    }
+    return MP_OBJ_NEW_SMALL_INT(r);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(mlmp_predict_obj, mlmp_predict);
 
-// predict_proba(x, out) -> None (classifier); regress(x, out) -> None (regressor)
-static mp_obj_t mlmp_run_into(mp_obj_t self_obj, mp_obj_t x_obj, mp_obj_t out_obj) {
-    mlmp_model_t *self = MP_OBJ_TO_PTR(self_obj);
-    ml_trees_run(&self->trees, mlmp_features(self, x_obj), mlmp_out(self, out_obj));
-    return mp_const_none;
-}
-static mp_obj_t mlmp_predict_proba(mp_obj_t self_obj, mp_obj_t x_obj, mp_obj_t out_obj) {
-    if (!ml_trees_is_classifier(&((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->trees)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("predict_proba() is for classifiers"));
-    }
-    return mlmp_run_into(self_obj, x_obj, out_obj);
-}
-static MP_DEFINE_CONST_FUN_OBJ_3(mlmp_predict_proba_obj, mlmp_predict_proba);
-static mp_obj_t mlmp_regress(mp_obj_t self_obj, mp_obj_t x_obj, mp_obj_t out_obj) {
-    if (ml_trees_is_classifier(&((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->trees)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("regress() is for regressors"));
-    }
-    return mlmp_run_into(self_obj, x_obj, out_obj);
-}
-static MP_DEFINE_CONST_FUN_OBJ_3(mlmp_regress_obj, mlmp_regress);
+#define MLMP_METHOD(NAME, OK, WIDTH)                                                     \
+    static mp_obj_t mlmp_##NAME(mp_obj_t self_obj, mp_obj_t x_obj, mp_obj_t out_obj) {   \
+        mlmp_model_t *self = MP_OBJ_TO_PTR(self_obj);                                    \
+        const ml_info_t *info = &self->model.info;                                       \
+        if (!(OK)) {                                                                     \
+            mlmp_no_method();                                                            \
+        }                                                                                \
+        const float *x = mlmp_features(self, x_obj);                                     \
+        if (ml_model_##NAME(&self->model, x, mlmp_out(out_obj, (WIDTH)), self->scratch)  \
+            != ML_OK) {                                                                  \
+            mlmp_no_method();                                                            \
+        }                                                                                \
+        return mp_const_none;                                                            \
+    }                                                                                    \
+    static MP_DEFINE_CONST_FUN_OBJ_3(mlmp_##NAME##_obj, mlmp_##NAME);
+
+MLMP_METHOD(predict_proba, info->has_proba, info->n_outputs)
+MLMP_METHOD(decision_function, info->n_decision > 0, info->n_decision)
+MLMP_METHOD(score_samples, info->has_score_samples, 1)
+MLMP_METHOD(regress, info->task == ML_TASK_REGRESSOR, info->n_outputs)
+MLMP_METHOD(transform, info->task == ML_TASK_TRANSFORMER, info->n_outputs)
 
 static mp_obj_t mlmp_n_features(mp_obj_t self_obj) {
-    return MP_OBJ_NEW_SMALL_INT(((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->trees.n_features);
+    return MP_OBJ_NEW_SMALL_INT(((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->model.info.n_features);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_n_features_obj, mlmp_n_features);
 static mp_obj_t mlmp_n_outputs(mp_obj_t self_obj) {
-    return MP_OBJ_NEW_SMALL_INT(((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->trees.n_outputs);
+    return MP_OBJ_NEW_SMALL_INT(((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->model.info.n_outputs);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_n_outputs_obj, mlmp_n_outputs);
-static mp_obj_t mlmp_n_trees(mp_obj_t self_obj) {
-    return MP_OBJ_NEW_SMALL_INT(((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->trees.n_trees);
+static mp_obj_t mlmp_n_steps(mp_obj_t self_obj) {
+    return MP_OBJ_NEW_SMALL_INT(((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->model.n_steps);
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_n_trees_obj, mlmp_n_trees);
+static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_n_steps_obj, mlmp_n_steps);
+static mp_obj_t mlmp_task(mp_obj_t self_obj) {
+    return MP_OBJ_NEW_SMALL_INT(((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->model.info.task);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_task_obj, mlmp_task);
 static mp_obj_t mlmp_is_classifier(mp_obj_t self_obj) {
-    return mp_obj_new_bool(ml_trees_is_classifier(&((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->trees));
+    return mp_obj_new_bool(((mlmp_model_t *)MP_OBJ_TO_PTR(self_obj))->model.info.task ==
+                           ML_TASK_CLASSIFIER);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_is_classifier_obj, mlmp_is_classifier);
 
-mp_map_elem_t mlmp_model_locals_dict_table[7];
+mp_map_elem_t mlmp_model_locals_dict_table[11];
 static MP_DEFINE_CONST_DICT(mlmp_model_locals_dict, mlmp_model_locals_dict_table);
 
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
@@ -178,8 +229,12 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mlmp_model_locals_dict_table[2] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_regress), MP_OBJ_FROM_PTR(&mlmp_regress_obj) };
     mlmp_model_locals_dict_table[3] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_n_features), MP_OBJ_FROM_PTR(&mlmp_n_features_obj) };
     mlmp_model_locals_dict_table[4] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_n_outputs), MP_OBJ_FROM_PTR(&mlmp_n_outputs_obj) };
-    mlmp_model_locals_dict_table[5] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_n_trees), MP_OBJ_FROM_PTR(&mlmp_n_trees_obj) };
+    mlmp_model_locals_dict_table[5] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_n_steps), MP_OBJ_FROM_PTR(&mlmp_n_steps_obj) };
     mlmp_model_locals_dict_table[6] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_is_classifier), MP_OBJ_FROM_PTR(&mlmp_is_classifier_obj) };
+    mlmp_model_locals_dict_table[7] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_decision_function), MP_OBJ_FROM_PTR(&mlmp_decision_function_obj) };
+    mlmp_model_locals_dict_table[8] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_score_samples), MP_OBJ_FROM_PTR(&mlmp_score_samples_obj) };
+    mlmp_model_locals_dict_table[9] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_transform), MP_OBJ_FROM_PTR(&mlmp_transform_obj) };
+    mlmp_model_locals_dict_table[10] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_task), MP_OBJ_FROM_PTR(&mlmp_task_obj) };
     MP_OBJ_TYPE_SET_SLOT(&mlmp_model_type, locals_dict, (void *)&mlmp_model_locals_dict, 0);
 
     mp_store_global(MP_QSTR_Model, MP_OBJ_FROM_PTR(&mlmp_model_type));

@@ -9,12 +9,15 @@
 #
 # Runs on MicroPython and CPython. Validates the blob like the C loader (ValueError when
 # corrupt). Tables are copied into arrays at load time (needs about the blob's size of RAM).
+# Reads model files of format versions 1 and 2 holding one tree ensemble (the native
+# module reads every family and pipelines).
 import array
 import struct
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _HEAD = 16
 _TREES_HEAD = 96
+_lo = _HEAD + _TREES_HEAD  # tables start at or after this offset of the section
 
 
 def _crc32(data):
@@ -36,25 +39,58 @@ def _bad():
 
 
 def _table(data, offset, count, width, signed, total, align):
-    if offset < _HEAD + _TREES_HEAD or offset % align or offset + count * width > total:
+    if offset < _lo or offset % align or offset + count * width > total:
         _bad()
     code = {1: "bB", 2: "hH", 4: "iI"}[width][0 if signed else 1]
     return array.array(code, bytes(data[offset:offset + count * width]))
 
 
+def _is_reciprocal(bits, n):
+    # bits: float32 bits of 1/n rounded to nearest (ties to even), as the C loader checks
+    ex = (bits >> 23) & 0xFF
+    if bits >> 31 or ex == 0 or ex > 127 or ex < 96 or n == 0:
+        return False
+    mant = 0x800000 | (bits & 0x7FFFFF)
+    s = 150 - ex
+    diff = abs(2 * mant * n - (1 << (s + 1)))
+    return diff < n or (diff == n and mant & 1 == 0)
+
+
+def _f32(v):
+    # v (a float or int) rounded to float32, as the native module converts
+    return array.array("f", [v])[0]
+
+
 class Model:
     def __init__(self, data):
+        global _lo
         n = len(data)
-        if n < _HEAD + _TREES_HEAD or bytes(data[0:4]) != b"MLRN":
+        if n < _HEAD or bytes(data[0:4]) != b"MLRN":
             _bad()
-        version, family, total, crc = struct.unpack_from("<HHII", data, 4)
-        if version != FORMAT_VERSION:
+        version, count, total, crc = struct.unpack_from("<HHII", data, 4)
+        if version not in (1, 2):
             raise ValueError("model blob: unsupported format version")
-        if total > n or total < _HEAD + _TREES_HEAD or _crc32(bytes(data[_HEAD:total])) != crc:
+        if total > n or total < _HEAD or _crc32(bytes(data[_HEAD:total])) != crc:
             _bad()
-        if family != 1:
-            raise ValueError("model blob: model family not supported")
-        h = struct.unpack_from("<7I4B7If8I", data, _HEAD)
+        if version == 1:
+            if count != 1:
+                raise ValueError("model blob: model family not supported")
+            hdr = _HEAD
+        else:
+            if count != 1:
+                raise ValueError("model blob: pipelines need the native module")
+            fam, task, flags, off, size, nf_sec = struct.unpack_from("<HBBIII", data, _HEAD)
+            if flags or off % 8 or off < _HEAD + 16 or size == 0 or off + size > total:
+                _bad()
+            if fam != 1:
+                raise ValueError("model blob: model family not supported by the fallback")
+            data = memoryview(data)[off:off + size]
+            total = size
+            hdr = 0
+        _lo = hdr + _TREES_HEAD
+        if total < _lo:
+            _bad()
+        h = struct.unpack_from("<7I4B7If8I", data, hdr)
         kind, nf, no, nt, nn, nr, base = h[0:7]
         fb, cb, has_nan, reserved = h[7:11]
         o_feat, o_thr, o_left, o_right, o_roots, o_nan, o_leaves = h[11:18]
@@ -115,17 +151,33 @@ class Model:
                 self.left, self.right = lr
             self.nan_left = (bytes(_table(data, o_nan, (nn + 7) // 8, 1, False, total, 1))
                              if has_nan else None)
-        for i in range(nn):
-            if self.feature[i] >= nf:
-                _bad()
-            for c in (self.left[i], self.right[i]):
-                if (c <= i or c >= nn) if c >= 0 else (-c - 1 >= n_ids):
+        # trees own consecutive node ranges, entered only at their roots (as the C loader)
+        roots = list(self.roots)
+        nxt = 0
+        for t, c in enumerate(roots):
+            if c < 0:
+                if -c - 1 >= n_ids:
                     _bad()
-        for c in self.roots:
-            if c >= nn if c >= 0 else -c - 1 >= n_ids:
+                continue
+            if c != nxt:
                 _bad()
-        one = h[18] * nt
-        if not 0.99999976 <= one <= 1.0000002:
+            end = nn
+            for c2 in roots[t + 1:]:
+                if c2 >= 0:
+                    end = c2
+                    break
+            if end <= c or end > nn:
+                _bad()
+            for i in range(c, end):
+                if self.feature[i] >= nf:
+                    _bad()
+                for ch in (self.left[i], self.right[i]):
+                    if (ch <= i or ch >= end) if ch >= 0 else (-ch - 1 >= n_ids):
+                        _bad()
+            nxt = end
+        if nxt != nn:
+            _bad()
+        if not _is_reciprocal(struct.unpack_from("<I", data, hdr + 60)[0], nt):
             _bad()
         self._nf, self._no, self._nt, self._base, self._inv = nf, no, nt, base, h[18]
         self._scratch = array.array("f", [0.0] * no)
@@ -143,7 +195,7 @@ class Model:
         return self._base > 0
 
     def _run(self, x, out, mean=True):
-        if len(x) != self._nf:
+        if type(x) is not array.array or len(x) != self._nf or _typecode(x) != "f":
             raise ValueError("x must be array('f') of n_features values")
         no, base = self._no, self._base
         for i in range(no):
@@ -189,7 +241,7 @@ class Model:
         return best
 
     def _check_out(self, out):
-        if len(out) < self._no:
+        if type(out) is not array.array or len(out) < self._no or _typecode(out) != "f":
             raise ValueError("out must be array('f') of at least n_outputs values")
 
     def predict_proba(self, x, out):
@@ -203,6 +255,11 @@ class Model:
             raise TypeError("regress() is for regressors")
         self._check_out(out)
         self._run(x, out)
+
+
+def _typecode(a):
+    t = getattr(a, "typecode", None)  # CPython; MicroPython's arrays have none
+    return t if t is not None else repr(a[:0])[7]
 
 
 def load_at(address, size):

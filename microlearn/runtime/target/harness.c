@@ -6,8 +6,12 @@
  *   MLH_PREFIX         the model's C prefix (a C identifier, e.g. model)
  *   MLH_N_FEATURES     features per row       (checked against PREFIX_N_FEATURES)
  *   MLH_N_OUTPUTS      classes or targets     (checked against PREFIX_N_OUTPUTS)
- *   MLH_IS_CLASSIFIER  0 or 1                 (checked against PREFIX_IS_CLASSIFIER)
- *   MLH_WITH_PROBA     1: classifiers also run PREFIX_predict_proba on every row
+ *   MLH_TASK           0 classifier, 1 regressor, 2 outlier detector, 3 transformer
+ *                      (checked against PREFIX_TASK)
+ *   MLH_VALUES         classifiers / outlier detectors: suffix of the function whose
+ *                      outputs are recorded (_predict_proba or _decision_function)
+ *   MLH_N_VALUES       its number of outputs (regressors/transformers: MLH_N_OUTPUTS)
+ *   MLH_WITH_PROBA     1: classifiers / outlier detectors also run MLH_VALUES on every row
  *   MLH_STUB           build the same harness without the model: mlh_run() and
  *                      mlh_run_proba() return 0. Its sizes are subtracted from those of
  *                      the real build, so that flash/RAM figures are the model's own cost.
@@ -19,8 +23,8 @@
  * written, then (classifiers) call mlh_run_proba() outside the counted region.
  *
  * Output file "mlh_out.bin" (little endian, u32 words):
- *   header: "MLR1" n_rows n_features n_outputs is_classifier with_proba
- *   rows:   ret ret_proba stack_bytes out[n_outputs]     (stack 0xFFFFFFFF: overflow)
+ *   header: "MLR1" n_rows n_features n_values task with_values
+ *   rows:   ret ret_values stack_bytes out[n_values]     (stack 0xFFFFFFFF: overflow)
  *   footer: "MLRE"
  * out[] is the regressor's outputs or the classifier's probabilities (bit patterns);
  * it is filled with 0xFF bytes (a NaN) before each call, so unwritten outputs show.
@@ -29,12 +33,19 @@
 #include <string.h>
 
 #if !defined(MLH_PREFIX) || !defined(MLH_N_FEATURES) || !defined(MLH_N_OUTPUTS) || \
-    !defined(MLH_IS_CLASSIFIER)
-#error "define MLH_PREFIX, MLH_N_FEATURES, MLH_N_OUTPUTS and MLH_IS_CLASSIFIER"
+    !defined(MLH_TASK) || !defined(MLH_N_VALUES)
+#error "define MLH_PREFIX, MLH_N_FEATURES, MLH_N_OUTPUTS, MLH_TASK and MLH_N_VALUES"
 #endif
 #ifndef MLH_WITH_PROBA
 #define MLH_WITH_PROBA 0
 #endif
+/* predict() returns a class index (classifier) or +1/-1 (outlier detector) */
+#define MLH_IS_CLASSIFIER (MLH_TASK == 0 || MLH_TASK == 2)
+#if !defined(MLH_VALUES)
+#undef MLH_WITH_PROBA
+#define MLH_WITH_PROBA 0
+#endif
+#define MLH_N_REC (MLH_N_VALUES > 0 ? MLH_N_VALUES : 1)
 
 #define MLH_CAT_(a, b) a##b
 #define MLH_CAT(a, b) MLH_CAT_(a, b)
@@ -48,8 +59,8 @@
 #if MLH_FN(_N_OUTPUTS) != MLH_N_OUTPUTS
 #error "model.h: PREFIX_N_OUTPUTS differs from the n_outputs given to measure()"
 #endif
-#if MLH_FN(_IS_CLASSIFIER) != MLH_IS_CLASSIFIER
-#error "model.h: PREFIX_IS_CLASSIFIER differs from the kind given to measure()"
+#if MLH_FN(_TASK) != MLH_TASK
+#error "model.h: PREFIX_TASK differs from the kind given to measure()"
 #endif
 #endif
 
@@ -74,6 +85,8 @@ int32_t mlh_run(const float *x, float *out)
 #elif MLH_IS_CLASSIFIER
     (void)out;
     return MLH_FN(_predict)(x, MLH_N_FEATURES);
+#elif MLH_TASK == 3
+    return MLH_FN(_transform)(x, MLH_N_FEATURES, out, MLH_N_OUTPUTS);
 #else
     return MLH_FN(_regress)(x, MLH_N_FEATURES, out, MLH_N_OUTPUTS);
 #endif
@@ -87,7 +100,7 @@ int32_t mlh_run_proba(const float *x, float *out)
     (void)out;
     return 0;
 #else
-    return MLH_FN(_predict_proba)(x, MLH_N_FEATURES, out, MLH_N_OUTPUTS);
+    return MLH_FN(MLH_VALUES)(x, MLH_N_FEATURES, out, MLH_N_VALUES);
 #endif
 }
 #endif
@@ -194,7 +207,7 @@ static inline __attribute__((always_inline)) uint32_t mlh_scan(volatile uint32_t
 int main(void)
 {
     static float row[MLH_N_FEATURES];
-    static float out[MLH_N_OUTPUTS];
+    static float out[MLH_N_REC > MLH_N_OUTPUTS ? MLH_N_REC : MLH_N_OUTPUTS];
     static const char out_name[] = "mlh_out.bin";
     /* the stack below main()'s frame is what mlh_run() and everything it calls can use */
     volatile uint32_t *const top = (volatile uint32_t *)mlh_sp();
@@ -207,8 +220,8 @@ int main(void)
     mlh_put(0x31524C4Du); /* "MLR1" */
     mlh_put(mlh_n_rows);
     mlh_put((uint32_t)MLH_N_FEATURES);
-    mlh_put((uint32_t)MLH_N_OUTPUTS);
-    mlh_put((uint32_t)MLH_IS_CLASSIFIER);
+    mlh_put((uint32_t)MLH_N_VALUES);
+    mlh_put((uint32_t)MLH_TASK);
     mlh_put((uint32_t)(MLH_IS_CLASSIFIER && MLH_WITH_PROBA));
 
     /* region 0: the markers alone, subtracted from every measured region */
@@ -245,7 +258,7 @@ int main(void)
         mlh_put((uint32_t)ret);
         mlh_put((uint32_t)ret_proba);
         mlh_put(used);
-        for (j = 0u; j < (uint32_t)MLH_N_OUTPUTS; j++) {
+        for (j = 0u; j < (uint32_t)MLH_N_VALUES; j++) {
             memcpy(&word, &out[j], sizeof word);
             mlh_put(word);
         }

@@ -28,7 +28,7 @@ from sklearn.tree import (
 )
 
 import microlearn
-from microlearn import codegen_c
+from microlearn.families.trees import c as codegen_c
 
 METHODS = ["loadable", "inline"]
 

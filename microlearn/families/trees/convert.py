@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConversionError
+from ...errors import ConversionError
 
 #: scikit-learn classes handled by this module (by name, for error messages).
 SUPPORTED = (
@@ -61,6 +61,10 @@ class TreeEnsembleIR:
     leaf_values: np.ndarray  # float32[n_leaf_rows, n_outputs]
     leaf_base: int
     max_depth: int
+    #: every leaf value (float64, as scikit-learn holds it) is a multiple of 2**-k with
+    #: n_trees * 2**k <= 2**24: float32 holds it exactly and float32 sums of them are exact
+    dyadic_leaves: bool = True
+    feature_names: tuple[str, ...] | None = None
     family: str = field(default="trees", init=False)
 
     @property
@@ -85,13 +89,30 @@ def exact_predict(ir: TreeEnsembleIR) -> bool:
     float32 rounding (a near-tie) may be ordered differently."""
     if ir.kind != "classifier" or ir.n_trees == 1:
         return True
-    if ir.leaf_values.size == 0:
-        return True
-    k = 24 - int(np.ceil(np.log2(ir.n_trees + 1)))
-    scaled = ir.leaf_values.astype(np.float64) * 2.0**k
-    # the float32 table value must also be scikit-learn's float64 value: dyadic values
-    # with k <= 24 bits are exact in float32 too
-    return bool(np.all(scaled == np.round(scaled)))
+    # checked on scikit-learn's float64 leaf values at conversion (not on the float32
+    # table, whose rounding could make an inexact value look dyadic)
+    return ir.dyadic_leaves
+
+
+def reciprocal_f32(n: int) -> np.float32:
+    """1/n rounded to the nearest float32 (ties to even), exactly (no double rounding)."""
+    from fractions import Fraction
+
+    exact = Fraction(1, n)
+    r = np.float32(1.0 / n)
+    for c in (np.nextafter(r, np.float32(0)), np.nextafter(r, np.float32(1))):
+        dc, dr = abs(Fraction(float(c)) - exact), abs(Fraction(float(r)) - exact)
+        if dc < dr or (dc == dr and int(np.float32(c).view(np.uint32)) % 2 == 0):
+            r = c
+    return np.float32(r)
+
+
+def _dyadic(values: np.ndarray, n_trees: int) -> bool:
+    """All float64 values are multiples of 2**-k with n_trees * 2**k <= 2**24 (so they and
+    every float32 sum of n_trees of them are exact)."""
+    k = 24 - int(np.ceil(np.log2(n_trees + 1)))
+    scaled = np.asarray(values, dtype=np.float64) * 2.0**k
+    return bool(np.all(scaled == np.round(scaled)) and np.all(np.abs(scaled) <= 2.0**24))
 
 
 def _float32_at_or_below(t: np.ndarray) -> np.ndarray:
@@ -128,6 +149,9 @@ def from_sklearn(estimator) -> TreeEnsembleIR:
             "not supported (multi-output regression is)"
         )
     n_features = int(estimator.n_features_in_)
+    names = getattr(estimator, "feature_names_in_", None)
+    feature_names = None if names is None else tuple(str(n) for n in names)
+    dyadic = True
     classes = np.asarray(estimator.classes_) if classifier else None
     n_outputs = len(classes) if classifier else n_outputs_y
     leaf_base = n_outputs if classifier else 0
@@ -148,6 +172,21 @@ def from_sklearn(estimator) -> TreeEnsembleIR:
                 _check_leaf_argmax(t.value[is_leaf, 0, :], values[is_leaf])
         else:
             values = np.array(t.value[:, :, 0], dtype=np.float64)
+            big = np.abs(values[is_leaf]) > float(np.finfo(np.float32).max)
+            if big.any() or not np.all(np.isfinite(values[is_leaf])):
+                raise ConversionError(
+                    f"{name} has leaf values beyond the float32 range (|v| > 3.4e38) or "
+                    "not finite; they cannot be represented in float32"
+                )
+        internal_nodes = cl != -1
+        feat = np.asarray(t.feature, dtype=np.int64)[internal_nodes]
+        if feat.size and (feat.min() < 0 or feat.max() >= n_features):
+            raise ConversionError(
+                f"{name} has a split on feature {int(feat.max())}, but n_features_in_ is "
+                f"{n_features}: the estimator is inconsistent (modified after fitting?)"
+            )
+        if classifier and len(trees) > 1 and dyadic:
+            dyadic = _dyadic(values[is_leaf], len(trees))
         values32 = values.astype(np.float32)
 
         # leaf ids, de-duplicated across the whole ensemble (hash of the float32 row)
@@ -205,6 +244,8 @@ def from_sklearn(estimator) -> TreeEnsembleIR:
         leaf_values=leaf_values,
         leaf_base=leaf_base,
         max_depth=max_depth,
+        dyadic_leaves=dyadic,
+        feature_names=feature_names,
     )
 
 
