@@ -100,8 +100,9 @@ def _cmd_mp_build(args: argparse.Namespace) -> int:
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ValueError(f"--out {args.out!r} is a file; give a folder (created if missing)")
+    fams = mp_module.family_set(args.families, getattr(args, "for_model", None))
     if args.arch == "all":
-        built, skipped = mp_module.build_all(args.out)
+        built, skipped = mp_module.build_all(args.out, fams)
         paths = [p for files in built.values() for p in files]
         for arch, why in skipped.items():
             print(f"skipped {arch}: {why}", file=sys.stderr)
@@ -109,7 +110,7 @@ def _cmd_mp_build(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise ValueError(f"--out {args.out!r} is a file; give a folder (created if missing)")
-        paths = mp_module.build(args.arch, args.out)
+        paths = mp_module.build(args.arch, args.out, fams)
     for path in paths:
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     return 0
@@ -156,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="x64, armv6m, armv7m, armv7emsp, armv7emdp, ..., py (the pure-Python "
                         "fallback), or all (every arch with a toolchain here, one folder each)")
     b.add_argument("--out", default="dist", help="output folder (default: dist)")
+    sel = b.add_mutually_exclusive_group()
+    sel.add_argument("--families", default=None,
+                     help="comma-separated families the module carries (default: all), "
+                          "e.g. trees,preprocessing")
+    sel.add_argument("--for", dest="for_model", default=None, metavar="MODEL.mlb",
+                     help="carry exactly the families this model file needs")
     b.set_defaults(func=_cmd_mp_build)
 
     i = sub.add_parser("info", help="describe what a saved model converts to")

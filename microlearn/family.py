@@ -68,11 +68,16 @@ class Signature:
     has_score_samples : bool
         The estimator has ``score_samples``.
     exact_predict : bool
-        ``predict`` provably equals scikit-learn's for every float32 input.
+        ``predict`` provably equals scikit-learn's for every float32 input (transformers:
+        ``transform`` is bit-identical to scikit-learn's, so a pipeline's ``predict`` is
+        exact when all its steps are).
     exactness : str
         One line on how the outputs compare with scikit-learn's (tolerance, near-ties).
     feature_names : tuple of str or None
         ``feature_names_in_`` of the source estimator (checked against DataFrames).
+    output_2d : bool
+        A single-output regressor fitted on y of shape (n, 1): ``predict`` returns
+        (n_samples, 1), like scikit-learn.
     """
 
     estimator: str
@@ -86,6 +91,7 @@ class Signature:
     exact_predict: bool = True
     exactness: str = ""
     feature_names: tuple[str, ...] | None = None
+    output_2d: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

@@ -442,7 +442,7 @@ class Model:
         if self.kind == "outlier_detector":
             return self._lib().call("predict", X).astype(np.int64)
         y = self._lib().call("regress", X)
-        return y[:, 0] if self.n_outputs == 1 else y
+        return y[:, 0] if self.n_outputs == 1 and not self.signature.output_2d else y
 
     @available_if(_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:

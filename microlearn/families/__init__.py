@@ -18,6 +18,10 @@ from ..family import Family
 #: family name -> module defining ``FAMILY`` (a :class:`microlearn.family.Family`)
 FAMILIES = {
     "trees": "microlearn.families.trees",
+    "linear": "microlearn.families.linear",
+    "mixture": "microlearn.families.mixture",
+    "preprocessing": "microlearn.families.preprocessing",
+    "naive_bayes": "microlearn.families.naive_bayes",
 }
 
 

@@ -22,9 +22,13 @@
 
 #include "ml_blob.h"
 #include "ml_trees.h"
+#include "ml_linear.h"
+#include "ml_naive_bayes.h"
+#include "ml_mixture.h"
+#include "ml_preprocessing.h"
 
 #ifndef ML_MODEL_FAMILIES
-#define ML_MODEL_FAMILIES(X) X(1, trees)
+#define ML_MODEL_FAMILIES(X) X(1, trees) X(2, linear) X(4, naive_bayes) X(5, mixture) X(7, preprocessing)
 #endif
 
 #ifndef ML_MODEL_MAX_STEPS
@@ -49,7 +53,8 @@ typedef struct ml_model {
     ml_model_step_t steps[ML_MODEL_MAX_STEPS];
 } ml_model_t;
 
-/* Load a model file of `size` bytes (4-byte aligned) in place. ML_OK, or ML_ERR_NULL,
+/* Load a model file of `size` bytes (8-byte aligned: some families keep float64 tables) in
+ * place. ML_OK, or ML_ERR_NULL,
  * ML_ERR_MODEL (corrupt, truncated, inconsistent), ML_ERR_VERSION, ML_ERR_ALIGN or
  * ML_ERR_UNSUPPORTED (a family this build does not include, or too many steps). */
 static inline int32_t ml_model_load(ml_model_t *m, const void *data, size_t size)

@@ -13,7 +13,8 @@ import numpy as np
 
 from ...family import CCode, Estimate, Family, Signature
 from . import c, cost, section
-from .convert import SUPPORTED, TreeEnsembleIR, exact_predict, from_sklearn
+from .convert import SUPPORTED, from_sklearn
+from .ir import TreeEnsembleIR, exact_predict
 
 __all__ = ["FAMILY", "TreeEnsembleIR"]
 

@@ -17,6 +17,11 @@
 // used in place. Every method allocates nothing; a method the model does not have raises
 // TypeError. Built from the same C runtime as the generated headers.
 #include "py/dynruntime.h"
+#if defined(MLMP_FAMILIES)
+// written by `microlearn micropython build --families ... / --for model.mlb`:
+// #define ML_MODEL_FAMILIES(X) X(1, trees) ... (only the engines this module carries)
+#include "mlmp_families.h"
+#endif
 #include "ml_model.h"
 
 typedef struct _mlmp_model_t {
@@ -102,8 +107,8 @@ static mp_obj_t mlmp_new_model(mp_obj_t buffer, const void *data, size_t size) {
 static mp_obj_t mlmp_load_at(mp_obj_t addr_obj, mp_obj_t size_obj) {
     uintptr_t addr = (uintptr_t)mp_obj_get_int_truncated(addr_obj);
     mp_int_t size = mp_obj_get_int(size_obj);
-    if (size < 0 || (addr & 3u) != 0u) {
-        mp_raise_ValueError(MP_ERROR_TEXT("load_at: address must be 4-byte aligned, size >= 0"));
+    if (size < 0 || (addr & 7u) != 0u) {
+        mp_raise_ValueError(MP_ERROR_TEXT("load_at: address must be 8-byte aligned, size >= 0"));
     }
     return mlmp_new_model(mp_const_none, (const void *)addr, (size_t)size);
 }
@@ -117,8 +122,9 @@ static mp_obj_t mlmp_load(mp_obj_t src) {
     // bytes cannot change: read in place when aligned. Anything else (bytearray, array,
     // memoryview) could be changed after the checks: copy it.
     const int immutable = mp_obj_get_type(buffer) == &mp_type_bytes;
-    if (!immutable || ((uintptr_t)bi.buf & 3u) != 0u) {
-        uint32_t *copy = (uint32_t *)m_malloc((bi.len + 3u) & ~(size_t)3u);
+    if (!immutable || ((uintptr_t)bi.buf & 7u) != 0u) {
+        // heap blocks are at least 8-byte aligned (float64 tables of some families)
+        uint32_t *copy = (uint32_t *)m_malloc((bi.len + 7u) & ~(size_t)7u);
         if (copy == NULL) {
             mlmp_raise_memory();
         }
@@ -135,8 +141,9 @@ static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_load_obj, mlmp_load);
 
 static const float *mlmp_features(mlmp_model_t *self, mp_obj_t x_obj) {
     mp_buffer_info_t bi;
-    mp_get_buffer_raise(x_obj, &bi, MP_BUFFER_READ);
-    if (bi.typecode != 'f' || bi.len != (size_t)self->model.info.n_features * sizeof(float)) {
+    // not a buffer (list, tuple, ...): ValueError like a wrong buffer type (as the fallback)
+    if (!mp_get_buffer(x_obj, &bi, MP_BUFFER_READ) || bi.typecode != 'f' ||
+        bi.len != (size_t)self->model.info.n_features * sizeof(float)) {
         mp_raise_ValueError(MP_ERROR_TEXT("x must be array('f') of n_features values"));
     }
     return (const float *)bi.buf;
@@ -144,8 +151,8 @@ static const float *mlmp_features(mlmp_model_t *self, mp_obj_t x_obj) {
 
 static float *mlmp_out(mp_obj_t out_obj, int32_t width) {
     mp_buffer_info_t bi;
-    mp_get_buffer_raise(out_obj, &bi, MP_BUFFER_WRITE);
-    if (bi.typecode != 'f' || bi.len < (size_t)width * sizeof(float)) {
+    if (!mp_get_buffer(out_obj, &bi, MP_BUFFER_WRITE) || bi.typecode != 'f' ||
+        bi.len < (size_t)width * sizeof(float)) {
         mp_raise_ValueError(MP_ERROR_TEXT("out must be array('f') of at least the output width"));
     }
     return (float *)bi.buf;
