@@ -187,17 +187,17 @@ def available_natmod_arches() -> list[str]:
 
 
 def cache_dir() -> Path:
-    """The microlearn cache directory (created if missing).
+    """The microlearn cache directory (created if missing): the host build's, see
+    :func:`microlearn.host_build.cache_dir` (``$MICROLEARN_CACHE_DIR`` with ``~`` expanded,
+    else ``~/.cache/microlearn``; a temporary directory and a warning when unwritable).
 
     Returns
     -------
     pathlib.Path
-        ``$MICROLEARN_CACHE_DIR`` if set, else ``~/.cache/microlearn``.
     """
-    env = os.environ.get("MICROLEARN_CACHE_DIR")
-    path = Path(env).expanduser() if env else Path.home() / ".cache" / "microlearn"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    from . import host_build
+
+    return host_build.cache_dir()
 
 
 @contextlib.contextmanager

@@ -51,7 +51,8 @@ def family_set(families: str | list[str] | None = None,
     """(section id, name) of the families a module carries: ``families`` (names, or a
     comma-separated string), the families of the model file ``for_model``, or (both None)
     every family ``ml_model.h`` knows."""
-    from . import blob, families as fams
+    from . import blob
+    from . import families as fams
 
     known = {fams.family(n).section_id: n for n in fams.FAMILIES}
     in_c = _c_families()
@@ -153,9 +154,9 @@ def build(arch: str, out_dir: str | Path, families: list[tuple[int, str]] | None
         target = out / f"{MODULE}.py"
         shutil.copyfile(FALLBACK_PY, target)
     else:
-        from . import micropython_build
-
         import tempfile
+
+        from . import micropython_build
 
         runtime = SOURCE_DIR.parent
         chosen = family_set() if families is None else families

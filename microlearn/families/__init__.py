@@ -19,6 +19,7 @@ from ..family import Family
 FAMILIES = {
     "trees": "microlearn.families.trees",
     "linear": "microlearn.families.linear",
+    "svm": "microlearn.families.svm",
     "mixture": "microlearn.families.mixture",
     "preprocessing": "microlearn.families.preprocessing",
     "naive_bayes": "microlearn.families.naive_bayes",

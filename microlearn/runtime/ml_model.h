@@ -23,12 +23,13 @@
 #include "ml_blob.h"
 #include "ml_trees.h"
 #include "ml_linear.h"
+#include "ml_svm.h"
 #include "ml_naive_bayes.h"
 #include "ml_mixture.h"
 #include "ml_preprocessing.h"
 
 #ifndef ML_MODEL_FAMILIES
-#define ML_MODEL_FAMILIES(X) X(1, trees) X(2, linear) X(4, naive_bayes) X(5, mixture) X(7, preprocessing)
+#define ML_MODEL_FAMILIES(X) X(1, trees) X(2, linear) X(3, svm) X(4, naive_bayes) X(5, mixture) X(7, preprocessing)
 #endif
 
 #ifndef ML_MODEL_MAX_STEPS

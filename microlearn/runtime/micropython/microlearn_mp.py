@@ -87,6 +87,7 @@ class Model:
             data = memoryview(data)[off:off + size]
             total = size
             hdr = 0
+            sec_entry = (task, nf_sec)
         _lo = hdr + _TREES_HEAD
         if total < _lo:
             _bad()
@@ -99,6 +100,8 @@ class Model:
                 or cb not in (0, 1, 2, 4) or nf >= 1 << 31 or nn >= 1 << 31 or h[22] > 1
                 or h[25] or h[26]):
             _bad()
+        if version == 2 and sec_entry != (kind, nf):
+            _bad()  # the section table disagrees with the section (as the C loader checks)
         nnz, o_start, o_index = h[19:22]
         thr_kind, n_thr, o_thr_values = h[22:25]
         n_ids = base + nr
