@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import platform
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,10 +25,13 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.ensemble import RandomForestClassifier
 
-import microlearn
-from microlearn import mp_bench, mp_module
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the test tooling: tests/support (not shipped)
+
+from support import mp_bench  # noqa: E402
+
+import microlearn  # noqa: E402
+from microlearn import mp_module  # noqa: E402
 
 M2CGEN_PREDICT = """
 

@@ -14,8 +14,15 @@ For a generated model header (see the contract in ``microlearn.codegen_c``) this
   are the model's own cost: the size of the firmware with the model minus the size of the
   same firmware without it.
 
-Targets are listed in :data:`TARGETS`, with their compiler flags and QEMU machine in one
-place. ``"host"`` measures footprint only (object code built by the system compiler).
+Targets are listed in :data:`TARGETS`. The CPU cores behind them are in :data:`CORES`, the one
+table of CPU/ABI compiler flags, MicroPython native-module arch and QEMU machine per core, which
+``microlearn.micropython_build`` (native modules) and the MicroPython test tooling use too.
+``"host"`` measures footprint only (object code built by the system compiler).
+
+The target layer shared by footprint and the MicroPython tooling: :data:`CORES`,
+:func:`qemu_plugin_path` (the instruction-counting plugin), :func:`run_qemu` (a QEMU run,
+optionally with the plugin), :func:`parse_icount_log` (the plugin's log) and
+:func:`elf_symbols` (ELF symbol addresses through binutils ``nm``).
 
 The instruction-counting plugin is built at first use into the cache directory
 (``$MICROLEARN_CACHE_DIR``, else ``~/.cache/microlearn``) against ``qemu-plugin.h`` from
@@ -45,16 +52,23 @@ from .errors import CompileError, MicrolearnError
 from .host_build import WARNING_FLAGS, cache_dir, find_compiler
 
 __all__ = [
+    "CORES",
+    "NATMOD_CORES",
     "TARGETS",
+    "Core",
     "Footprint",
+    "QemuRun",
     "TargetRun",
     "TargetRunError",
     "TargetSpec",
     "ToolchainNotFoundError",
     "check_toolchain",
+    "elf_symbols",
     "footprint",
     "measure",
+    "parse_icount_log",
     "qemu_plugin_path",
+    "run_qemu",
     "toolchain_available",
     "unavailable_reason",
 ]
@@ -96,6 +110,89 @@ class TargetRunError(MicrolearnError, RuntimeError):
 
 
 @dataclass(frozen=True)
+class Core:
+    """One CPU core: the compiler flags that select it, and how it is emulated.
+
+    Attributes
+    ----------
+    name : str
+        Core name (``"cortex-m4f"``).
+    cpu_flags : tuple of str
+        Architecture/ABI compiler flags (compile and link; they also select the toolchain's
+        multilib of libc/libm/libgcc).
+    tool_prefix : str
+        Prefix of the GNU toolchain's commands (``arm-none-eabi-``: ``...gcc``, ``...nm``).
+    natmod_arch : str or None
+        The MicroPython native-module arch (``ARCH`` of ``py/dynruntime.mk``) whose modules
+        run on this core; None when MicroPython v1.23 has none for it.
+    qemu_system : str
+        QEMU system emulator.
+    qemu_machine : str
+        QEMU machine (``-M``) the core runs on.
+    qemu_args : tuple of str
+        Machine-specific QEMU arguments (``-bios none`` on RISC-V ``virt``).
+    """
+
+    name: str
+    cpu_flags: tuple[str, ...]
+    tool_prefix: str
+    natmod_arch: str | None
+    qemu_system: str
+    qemu_machine: str
+    qemu_args: tuple[str, ...] = ()
+
+    @property
+    def nm_tool(self) -> str:
+        """binutils ``nm`` for this core's ELF files."""
+        return f"{self.tool_prefix}nm"
+
+    @property
+    def qemu(self) -> tuple[str, ...]:
+        """QEMU command line up to ``-kernel`` (no display, no monitor, semihosting on)."""
+        return (self.qemu_system, "-M", self.qemu_machine, *self.qemu_args, *_QEMU_COMMON)
+
+
+def _arm_core(name: str, cpu_flags: tuple[str, ...], natmod_arch: str, machine: str) -> Core:
+    return Core(name, cpu_flags, "arm-none-eabi-", natmod_arch, "qemu-system-arm", machine)
+
+
+#: The CPU cores: flags, native-module arch and QEMU machine live here and nowhere else.
+#: ``mps2-an385`` is a Cortex-M3 board: Armv7-M executes Armv6-M code unchanged, so code
+#: built for Cortex-M0/M0+ runs there with the instruction stream (and counts) of Armv6-M.
+CORES: dict[str, Core] = {
+    "cortex-m0": _arm_core("cortex-m0", ("-mcpu=cortex-m0", "-mthumb"), "armv6m",
+                           "mps2-an385"),
+    "cortex-m0plus": _arm_core("cortex-m0plus",
+                               ("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"),
+                               "armv6m", "mps2-an385"),
+    "cortex-m3": _arm_core("cortex-m3", ("-mcpu=cortex-m3", "-mthumb"), "armv7m",
+                           "mps2-an385"),
+    "cortex-m4f": _arm_core("cortex-m4f", ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
+                                           "-mfpu=fpv4-sp-d16"), "armv7emsp", "mps2-an386"),
+    "cortex-m7": _arm_core("cortex-m7", ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard",
+                                         "-mfpu=fpv5-d16"), "armv7emdp", "mps2-an500"),
+    "rv32imc": Core("rv32imc", ("-march=rv32imc", "-mabi=ilp32"), "riscv64-unknown-elf-", None,
+                    "qemu-system-riscv32", "virt", ("-bios", "none")),
+}
+
+#: The core whose flags build (and select the library multilib of) each MicroPython
+#: native-module arch (``microlearn.micropython_build.build_natmod``).
+NATMOD_CORES: dict[str, str] = {
+    "armv6m": "cortex-m0",
+    "armv7m": "cortex-m3",
+    "armv7emsp": "cortex-m4f",
+    "armv7emdp": "cortex-m7",
+}
+
+
+def _core(core: str) -> Core:
+    try:
+        return CORES[core]
+    except KeyError:
+        raise ValueError(f"unknown core {core!r}; known cores: {', '.join(CORES)}") from None
+
+
+@dataclass(frozen=True)
 class TargetSpec:
     """One measurement target: compiler, flags, C library and the QEMU machine that runs it.
 
@@ -110,7 +207,7 @@ class TargetSpec:
     size_tool, nm_tool : str
         binutils ``size`` and ``nm`` for the target's object format.
     cpu_flags : tuple of str
-        Architecture/ABI flags (compile and link).
+        Architecture/ABI flags (compile and link): the core's, see :data:`CORES`.
     libc_flags : tuple of str
         C library selection (compile and link: the specs files also set include paths).
     ldflags : tuple of str
@@ -120,9 +217,11 @@ class TargetSpec:
     linker_script : str or None
         File in ``runtime/target`` (None: host, no link).
     qemu : tuple of str or None
-        QEMU command line up to ``-kernel`` (None: footprint only).
+        QEMU command line up to ``-kernel`` (None: footprint only): the core's.
     apt_packages : tuple of str
         Debian/Ubuntu packages providing the toolchain, C library and QEMU.
+    core : str or None
+        The core in :data:`CORES` (None: host).
     """
 
     name: str
@@ -137,6 +236,7 @@ class TargetSpec:
     linker_script: str | None
     qemu: tuple[str, ...] | None
     apt_packages: tuple[str, ...]
+    core: str | None = None
 
     @property
     def runs(self) -> bool:
@@ -149,24 +249,26 @@ class TargetSpec:
         return (*self.cpu_flags, *self.libc_flags, *COMMON_CFLAGS)
 
 
-#: The measurement targets. Flags, libraries and QEMU machines live here and nowhere else.
+#: The measurement targets: toolchain, C library and linker script per target; CPU flags
+#: and QEMU machine come from :data:`CORES`.
 
-def _arm_target(name: str, description: str, cpu_flags: tuple[str, ...],
-                machine: str) -> TargetSpec:
+def _arm_target(name: str, description: str) -> TargetSpec:
     """A Cortex-M target: arm-none-eabi-gcc + newlib-nano, run on a QEMU mps2 board."""
+    core = CORES[name]
     return TargetSpec(
         name=name,
         description=description,
-        cc="arm-none-eabi-gcc",
-        size_tool="arm-none-eabi-size",
-        nm_tool="arm-none-eabi-nm",
-        cpu_flags=cpu_flags,
+        cc=f"{core.tool_prefix}gcc",
+        size_tool=f"{core.tool_prefix}size",
+        nm_tool=core.nm_tool,
+        cpu_flags=core.cpu_flags,
         libc_flags=("--specs=nano.specs",),
         ldflags=_LDFLAGS,
         libs=("-lm",),
         linker_script="mps2.ld",
-        qemu=("qemu-system-arm", "-M", machine, *_QEMU_COMMON),
+        qemu=core.qemu,
         apt_packages=_ARM_PACKAGES,
+        core=name,
     )
 
 TARGETS: dict[str, TargetSpec] = {
@@ -180,8 +282,6 @@ TARGETS: dict[str, TargetSpec] = {
             "machine (a real Cortex-M0) has 16 KB RAM and 256 KB flash, too small for many "
             "models plus the data set."
         ),
-        ("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"),
-        "mps2-an385",
     ),
     "cortex-m4f": _arm_target(
         "cortex-m4f",
@@ -189,8 +289,6 @@ TARGETS: dict[str, TargetSpec] = {
             "Armv7E-M with single-precision FPU (STM32F4/L4, nRF52, SAM D5x). "
             "Runs on QEMU mps2-an386 (Cortex-M4 with FPv4-SP)."
         ),
-        ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
-        "mps2-an386",
     ),
     "cortex-m7": _arm_target(
         "cortex-m7",
@@ -199,8 +297,6 @@ TARGETS: dict[str, TargetSpec] = {
             "QEMU mps2-an500, whose Cortex-M7 emulates FPv5 with double precision "
             "(MVFR0 0x10110221); float32 models use only single-precision instructions."
         ),
-        ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
-        "mps2-an500",
     ),
     "rv32imc": TargetSpec(
         name="rv32imc",
@@ -210,16 +306,17 @@ TARGETS: dict[str, TargetSpec] = {
             "instructions inside libm/libgcc). Runs on QEMU virt (rv32 CPU, -bios none); "
             "sifive_e has only 16 KB RAM."
         ),
-        cc="riscv64-unknown-elf-gcc",
-        size_tool="riscv64-unknown-elf-size",
-        nm_tool="riscv64-unknown-elf-nm",
-        cpu_flags=("-march=rv32imc", "-mabi=ilp32"),
+        cc=f"{CORES['rv32imc'].tool_prefix}gcc",
+        size_tool=f"{CORES['rv32imc'].tool_prefix}size",
+        nm_tool=CORES["rv32imc"].nm_tool,
+        cpu_flags=CORES["rv32imc"].cpu_flags,
         libc_flags=("--specs=picolibc.specs",),
         ldflags=_LDFLAGS,
         libs=("-lm",),
         linker_script="riscv_virt.ld",
-        qemu=("qemu-system-riscv32", "-M", "virt", "-bios", "none", *_QEMU_COMMON),
+        qemu=CORES["rv32imc"].qemu,
         apt_packages=_RISCV_PACKAGES,
+        core="rv32imc",
     ),
     "host": TargetSpec(
         name="host",
@@ -624,6 +721,178 @@ def qemu_plugin_path() -> Path:
 
 
 # ---------------------------------------------------------------------------------------
+# QEMU runs (optionally counting instructions), the plugin's log, ELF symbols
+
+
+def elf_symbols(elf: str | os.PathLike[str], names: Sequence[str],
+                nm_tool: str = "arm-none-eabi-nm") -> dict[str, int]:
+    """Addresses of symbols in an ELF file, read with binutils ``nm``.
+
+    Parameters
+    ----------
+    elf : path-like
+        The ELF file.
+    names : sequence of str
+        Symbols to look up.
+    nm_tool : str
+        ``nm`` for the file's architecture (:attr:`Core.nm_tool`).
+
+    Returns
+    -------
+    dict of str to int
+        Name -> address (as ``nm`` prints it: Thumb functions without the Thumb bit).
+
+    Raises
+    ------
+    CompileError
+        When ``nm`` fails or a symbol is missing.
+    """
+    elf = Path(elf)
+    proc = subprocess.run([nm_tool, str(elf)], capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise CompileError(f"{nm_tool} failed on {elf.name}:\n{_tail(proc.stderr)}")
+    found: dict[str, int] = {}
+    for line in proc.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[2] in names:
+            found[fields[2]] = int(fields[0], 16)
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise CompileError(f"{elf.name} has no symbol(s) {', '.join(missing)}")
+    return found
+
+
+_REGION_RE = re.compile(r"^R (\d+)$")
+_TOTAL_RE = re.compile(r"^T (\d+)$")
+
+
+def parse_icount_log(text: str) -> tuple[list[int], int | None]:
+    """Read the log of the instruction-counting plugin (``runtime/target/qemu_icount_plugin.c``).
+
+    Parameters
+    ----------
+    text : str
+        The log QEMU wrote (``-d plugin -D file``).
+
+    Returns
+    -------
+    regions : list of int
+        Instructions executed in each ``bench_start()``..``bench_stop()`` region, in order.
+    total : int or None
+        All instructions the guest executed (None if the log has no total).
+
+    Raises
+    ------
+    TargetRunError
+        When the log reports a ``bench_stop()`` without a preceding ``bench_start()``.
+    """
+    regions: list[int] = []
+    total = None
+    for line in text.splitlines():
+        line = line.strip()
+        if m := _REGION_RE.match(line):
+            regions.append(int(m.group(1)))
+        elif m := _TOTAL_RE.match(line):
+            total = int(m.group(1))
+        elif line == "U":
+            raise TargetRunError("bench_stop() without bench_start() in the run")
+    return regions, total
+
+
+@dataclass(frozen=True, eq=False)
+class QemuRun:
+    """One QEMU run (:func:`run_qemu`).
+
+    Attributes
+    ----------
+    command : list of str
+        The QEMU command line.
+    returncode : int
+        QEMU's exit status (the firmware's semihosting exit code).
+    stdout, stderr : bytes
+        QEMU's output (semihosting console output goes to stdout).
+    icount_log : str or None
+        The plugin's log (read it with :func:`parse_icount_log`); None when not counting or
+        when QEMU wrote no log.
+    """
+
+    command: list[str]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    icount_log: str | None
+
+
+def run_qemu(core: str, kernel: str | os.PathLike[str], *, cwd: str | os.PathLike[str],
+             args: Sequence[str] = (), count_instructions: bool = False,
+             plugin: str | os.PathLike[str] | None = None,
+             log_file: str | os.PathLike[str] | None = None, qemu: str | None = None,
+             timeout: float = 120.0) -> QemuRun:
+    """Run a bare-metal ELF on a core's QEMU machine, optionally counting instructions.
+
+    With ``count_instructions`` the plugin counts the instructions executed between each
+    call of ``bench_start()`` and ``bench_stop()`` (functions of the firmware, found in its
+    symbol table) and at exit all instructions of the guest.
+
+    Parameters
+    ----------
+    core : str
+        A name from :data:`CORES` (machine and QEMU emulator).
+    kernel : path-like
+        The firmware (``-kernel``).
+    cwd : path-like
+        QEMU's working directory (the firmware's semihosting files are relative to it).
+    args : sequence of str
+        More QEMU arguments (``-append ...``, ``-device loader,...``).
+    count_instructions : bool
+        Load the instruction-counting plugin.
+    plugin : path-like, optional
+        The plugin (default: :func:`qemu_plugin_path`, built on first use).
+    log_file : path-like, optional
+        Where QEMU writes the plugin's log (default: a temporary file).
+    qemu : str, optional
+        The QEMU executable (default: the core's ``qemu_system``, found on PATH).
+    timeout : float
+        Seconds before QEMU is killed.
+
+    Returns
+    -------
+    QemuRun
+        The exit status is not checked.
+
+    Raises
+    ------
+    subprocess.TimeoutExpired
+        When QEMU runs longer than ``timeout``.
+    CompileError
+        When the firmware has no ``bench_start`` / ``bench_stop`` (counting).
+    ToolchainNotFoundError
+        When the plugin cannot be built (counting).
+    """
+    spec = _core(core)
+    cmd = [qemu or spec.qemu_system, *spec.qemu[1:], "-kernel", str(kernel), *args]
+    with contextlib.ExitStack() as stack:
+        log = None
+        if count_instructions:
+            marks = elf_symbols(kernel, ("bench_start", "bench_stop"), spec.nm_tool)
+            if plugin is None:
+                plugin = qemu_plugin_path()
+            if log_file is None:
+                log_file = Path(stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix="microlearn-icount-"))) / "icount.log"
+            log = Path(log_file)
+            log.unlink(missing_ok=True)
+            cmd += ["-plugin",
+                    f"{plugin},start={marks['bench_start']:#x},stop={marks['bench_stop']:#x}",
+                    "-d", "plugin", "-D", str(log)]
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+        text = log.read_text(errors="replace") if log is not None and log.is_file() else None
+    return QemuRun(command=cmd, returncode=proc.returncode, stdout=proc.stdout,
+                   stderr=proc.stderr, icount_log=text)
+
+
+# ---------------------------------------------------------------------------------------
 # builds
 
 
@@ -692,21 +961,6 @@ def _sizes(spec: TargetSpec, path: Path) -> tuple[int, int, int]:
         if len(fields) >= 3 and all(f.isdigit() for f in fields[:3]):
             return int(fields[0]), int(fields[1]), int(fields[2])
     raise CompileError(f"cannot read the output of {spec.size_tool}:\n{proc.stdout}")
-
-
-def _symbols(spec: TargetSpec, elf: Path, names: Sequence[str]) -> dict[str, int]:
-    proc = subprocess.run([spec.nm_tool, str(elf)], capture_output=True, text=True, timeout=60)
-    if proc.returncode != 0:
-        raise CompileError(f"{spec.nm_tool} failed on {elf.name}:\n{_tail(proc.stderr)}")
-    found: dict[str, int] = {}
-    for line in proc.stdout.splitlines():
-        fields = line.split()
-        if len(fields) == 3 and fields[2] in names:
-            found[fields[2]] = int(fields[0], 16)
-    missing = [n for n in names if n not in found]
-    if missing:
-        raise CompileError(f"{elf.name} has no symbol(s) {', '.join(missing)}")
-    return found
 
 
 _TASK_IDS = {"classifier": 0, "regressor": 1, "outlier_detector": 2, "transformer": 3}
@@ -865,42 +1119,34 @@ def footprint(target: str, header_text: str, prefix: str, kind: str, *, n_output
 
 def _run_qemu(spec: TargetSpec, elf: Path, build: Path, count: bool,
               timeout: float) -> list[int] | None:
-    assert spec.qemu is not None
-    cmd = [*spec.qemu, "-kernel", str(elf)]
-    log = build / "icount.log"
-    if count:
-        marks = _symbols(spec, elf, ("bench_start", "bench_stop"))
-        plugin = qemu_plugin_path()
-        cmd += ["-plugin",
-                f"{plugin},start={marks['bench_start']:#x},stop={marks['bench_stop']:#x}",
-                "-d", "plugin", "-D", str(log)]
+    assert spec.core is not None
     out_file = build / "mlh_out.bin"
     if out_file.exists():
         out_file.unlink()
     try:
-        proc = subprocess.run(cmd, cwd=build, capture_output=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
+        run = run_qemu(spec.core, elf, cwd=build, count_instructions=count,
+                       log_file=build / "icount.log", timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
         raise TargetRunError(
-            f"{spec.name}: QEMU did not finish within {timeout:g} s ({' '.join(cmd)}); "
+            f"{spec.name}: QEMU did not finish within {timeout:g} s ({' '.join(exc.cmd)}); "
             "a firmware that locks up (fault inside the fault handler) or a model that "
             "loops forever looks like this"
         ) from None
-    if proc.returncode != 0:
-        reason = _EXIT_REASONS.get(proc.returncode, "QEMU or the firmware failed")
-        stderr = _tail(proc.stderr.decode(errors="replace"), 2000)
+    if run.returncode != 0:
+        reason = _EXIT_REASONS.get(run.returncode, "QEMU or the firmware failed")
+        stderr = _tail(run.stderr.decode(errors="replace"), 2000)
         raise TargetRunError(
-            f"{spec.name}: exit status {proc.returncode}: {reason} "
-            f"({' '.join(cmd)})" + (f":\n{stderr}" if stderr.strip() else "")
+            f"{spec.name}: exit status {run.returncode}: {reason} "
+            f"({' '.join(run.command)})" + (f":\n{stderr}" if stderr.strip() else "")
         )
     if not count:
         return None
-    regions: list[int] = []
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith("R "):
-            regions.append(int(line[2:]))
-        elif line.strip() == "U":
-            raise TargetRunError(f"{spec.name}: bench_stop() without bench_start() in the run")
+    if run.icount_log is None:
+        raise TargetRunError(f"{spec.name}: QEMU wrote no plugin log ({' '.join(run.command)})")
+    try:
+        regions, _ = parse_icount_log(run.icount_log)
+    except TargetRunError as exc:
+        raise TargetRunError(f"{spec.name}: {exc}") from None
     return regions
 
 
@@ -1007,8 +1253,8 @@ def measure(target: str, header_text: str, prefix: str, kind: str, X: np.ndarray
         )
     if count_instructions:
         qemu_plugin_path()  # fail early (and build it once) before compiling firmware
-    assert spec.qemu is not None
-    machine = spec.qemu[spec.qemu.index("-M") + 1]
+    assert spec.core is not None
+    machine = CORES[spec.core].qemu_machine
     n_rows = X.shape[0]
     with _build_dir(build_dir) as build:
         fp, run_elf = _build(spec, build, header_text, prefix, kind, n_outputs, n_features,

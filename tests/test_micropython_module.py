@@ -18,7 +18,7 @@ from parity import mean_tolerance
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris, load_wine
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, RandomForestRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-from support import mp_unix
+from support import mp_bench, mp_qemu, mp_unix
 
 import microlearn
 from microlearn import micropython_build as mb
@@ -95,7 +95,7 @@ def _run_module(module_file: Path, tmp: Path, est, X):
     m.save_blob(tmp / "model.mlb")
     X = np.ascontiguousarray(X, dtype=np.float32)
     (tmp / "x.bin").write_bytes(X.tobytes())
-    r = mb.run_unix(RUN_SCRIPT, tmp, timeout=300)
+    r = mp_unix.run_unix(RUN_SCRIPT, tmp, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     raw = (tmp / "out.bin").read_bytes()
     n = len(X)
@@ -159,7 +159,7 @@ except TypeError as e:
     print("regress TypeError")
 """
     (tmp_path / "ok.mlb").write_bytes(good)
-    r = mb.run_unix(script, tmp_path)
+    r = mp_unix.run_unix(script, tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     for name in ("trunc", "flip", "empty"):
         assert f"{name} ValueError model blob: corrupt" in r.stdout
@@ -183,10 +183,13 @@ _MODULES: dict[str, bytes] = {}
 
 
 def _qemu_or_skip(arch):
+    """The module a tree-model user deploys: `micropython build --for model.mlb` (the tree
+    engine only)."""
     if arch not in _MODULES:
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                _MODULES[arch] = mp_module.build(arch, Path(tmp))[0].read_bytes()
+                _MODULES[arch] = mp_module.build(arch, Path(tmp),
+                                                 mp_module.family_set("trees"))[0].read_bytes()
         except mb.ToolNotFoundError as e:
             pytest.skip(f"tool missing: {arch} toolchain: {e}")
     return _MODULES[arch]
@@ -219,7 +222,7 @@ def test_qemu_parity(cpu, arch, case, variant):
     Xq = X[:40].copy()
     Xq[::7, 1] = np.nan
     files = {module_name: module, "model.mlb": m.to_blob(), "x.bin": Xq.tobytes()}
-    r = mb.run_qemu_micropython(cpu, RUN_SCRIPT, files, collect=["out.bin"]).check()
+    r = mp_qemu.run_qemu_micropython(cpu, RUN_SCRIPT, files, collect=["out.bin"]).check()
     raw = r.files["out.bin"]
     n = len(Xq)
     cls = np.frombuffer(raw[: 4 * n], dtype=np.int32)
@@ -239,8 +242,6 @@ def test_qemu_budget_m4f_digits_forest(digits_rf_blob):
     per predict() call (deterministic, QEMU-counted) and heap held by the loaded model."""
     if shutil.which("qemu-system-arm") is None:
         pytest.skip("tool missing: qemu-system-arm")
-    from microlearn import mp_bench
-
     rf, m, X = digits_rf_blob
     module = _qemu_or_skip("armv7emsp")
     # the fast layout (compact=False: 4-byte thresholds, 2-byte child codes): the issue's bar
@@ -278,14 +279,14 @@ def test_mip_install_from_url(native_x64, tmp_path):
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/package.json"
         lib = tmp_path / "lib"
-        r = subprocess.run([str(mb.unix_micropython()), "-m", "mip", "install", "--target",
+        r = subprocess.run([str(mp_unix.unix_micropython()), "-m", "mip", "install", "--target",
                             str(lib), url], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and "Done" in r.stdout, r.stdout + r.stderr
     finally:
         server.shutdown()
     X, y = load_iris(return_X_y=True)
     microlearn.convert(DecisionTreeClassifier().fit(X, y)).save_blob(lib / "model.mlb")
-    r = mb.run_unix('import array, microlearn_mp as ml\n'
+    r = mp_unix.run_unix('import array, microlearn_mp as ml\n'
                     'print(ml.load("model.mlb").predict(array.array("f", [5.1, 3.5, 1.4, 0.2])))',
                     lib)
     assert r.returncode == 0 and r.stdout.strip() == "0", r.stdout + r.stderr

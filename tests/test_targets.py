@@ -93,6 +93,35 @@ def test_table_is_complete() -> None:
         assert spec.runs == (name != "host")
 
 
+def test_one_table_of_cores() -> None:
+    """CPU flags and QEMU machines come from targets.CORES for the measurement targets, the
+    native-module builds and the QEMU MicroPython port alike."""
+    from support import mp_qemu
+
+    from microlearn import micropython_build as mb
+
+    for name, spec in targets.TARGETS.items():
+        if spec.core is None:
+            assert name == "host" and not spec.runs
+            continue
+        core = targets.CORES[spec.core]
+        assert spec.cpu_flags == core.cpu_flags and spec.qemu == core.qemu
+        assert spec.nm_tool == core.nm_tool
+    assert set(mb._ARCH_CFLAGS) == set(targets.NATMOD_CORES) <= set(mb.NATMOD_ARCHES)
+    for arch, flags in mb._ARCH_CFLAGS.items():
+        core = targets.CORES[targets.NATMOD_CORES[arch]]
+        assert flags == core.cpu_flags and core.natmod_arch == arch
+    assert {c: (q.machine, q.natmod_arch) for c, q in mp_qemu.QEMU_CPUS.items()} == {
+        "m4": ("mps2-an386", "armv7emsp"), "m0": ("mps2-an385", "armv6m")}
+
+
+def test_icount_log() -> None:
+    assert targets.parse_icount_log("R 10\nR 20\nT 99\n") == ([10, 20], 99)
+    assert targets.parse_icount_log(" R 7 \n") == ([7], None)
+    with pytest.raises(TargetRunError, match="without bench_start"):
+        targets.parse_icount_log("R 1\nU\n")
+
+
 def test_classifier_outputs_and_instructions(thr_runs) -> None:
     run, again = thr_runs
     cls, proba = thr_expected(X_THR)

@@ -1,4 +1,5 @@
-"""Measure ``microlearn_mp`` on emulated Cortex-M under MicroPython v1.23 (QEMU).
+"""Benchmark tooling (not shipped): measure ``microlearn_mp`` on emulated Cortex-M under
+MicroPython v1.23 (QEMU, :mod:`support.mp_qemu`).
 
 Used by the tests (budgets) and by ``benchmarks/bench_micropython.py`` (table).
 """
@@ -8,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from support import mp_qemu
 
-from . import micropython_build as mb
-from . import mp_module
+from microlearn import mp_module
 
-ROM_ADDR = mb.QEMU_ROM_BASE
+ROM_ADDR = mp_qemu.QEMU_ROM_BASE
 
 # Runs on the device: import ({imports}), load ({load}), then predict every row with
 # obj.predict(x), obj = {obj} held in a local and the row preallocated; each call is one
@@ -67,8 +68,8 @@ def run_script(cpu: str, files: dict, imports: str, load: str, obj: str, n_rows:
     script = SCRIPT.format(imports=imports, load=load, obj=obj, n_rows=n_rows,
                            n_features=n_features)
     extra = {} if heap_size is None else {"heap_size": heap_size}
-    r = mb.run_qemu_micropython(cpu, script, files, count_instructions=True, rom=rom,
-                                timeout=600, **extra).check()
+    r = mp_qemu.run_qemu_micropython(cpu, script, files, count_instructions=True, rom=rom,
+                                     timeout=600, **extra).check()
     counts = np.array(r.instructions, dtype=np.float64)
     per_call = counts[:n_rows] - np.min(counts[n_rows:])
     heap = int(r.stdout.split("HEAP")[1].split()[0])
@@ -91,13 +92,14 @@ class MicroPythonRun:
 
 def run_predict(blob: bytes, X: np.ndarray, n_outputs: int, *, cpu: str = "m4",
                 mode: str = "rom", module: bytes | None = None) -> MicroPythonRun:
-    """Run ``microlearn_mp`` on ``cpu`` ("m4": armv7emsp, "m0": armv6m) over the rows X."""
+    """Run ``microlearn_mp`` on ``cpu`` ("m4": armv7emsp, "m0": armv6m; see
+    ``mp_qemu.QEMU_CPUS``) over the rows X."""
     X = np.ascontiguousarray(X, dtype=np.float32)
     if module is None:
         import tempfile
         from pathlib import Path
 
-        arch = {"m4": "armv7emsp", "m0": "armv6m"}[cpu]
+        arch = mp_qemu.QEMU_CPUS[cpu].natmod_arch
         with tempfile.TemporaryDirectory() as tmp:
             module = mp_module.build(arch, Path(tmp))[0].read_bytes()
     if mode == "rom":

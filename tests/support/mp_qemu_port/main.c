@@ -1,5 +1,5 @@
 // Bare-metal MicroPython for QEMU mps2 boards, used by microlearn to run MicroPython scripts
-// and native .mpy modules on an emulated Cortex-M (see microlearn/micropython_build.py).
+// and native .mpy modules on an emulated Cortex-M (see tests/support/mp_qemu.py).
 //
 // Command line (QEMU -append, read with semihosting SYS_GET_CMDLINE):
 //     [--heap=BYTES] script.py
