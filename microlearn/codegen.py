@@ -175,15 +175,23 @@ def _public_api(name: str, sig: Signature) -> str:
     N = name
     parts = []
     task = sig.task
-    if "predict" in sig.kernels:
-        what = ("the class index (0.." + f"{N}_N_OUTPUTS-1; the label is in the comment above)"
-                if task == "classifier" else "+1 (inlier) or -1 (outlier), as scikit-learn")
+    if "predict" in sig.kernels and task == "classifier":
         parts.append(
-            f"/* Prediction for one sample: {what}.\n"
+            "/* Prediction for one sample: the class index (0.."
+            f"{N}_N_OUTPUTS-1; the label is in the comment above).\n"
             f" * features: {N}_N_FEATURES floats.\n"
             " * Returns it, or ML_ERR_NULL / ML_ERR_N_FEATURES (< 0). */\n"
             f"static inline int32_t {N}_predict(const float *features, int32_t n_features)\n"
             f"{{\n{_check(N, False)}    return {N}__predict(features);\n}}\n")
+    elif "predict" in sig.kernels:
+        parts.append(
+            "/* Prediction for one sample: +1 (inlier) or -1 (outlier), as scikit-learn.\n"
+            f" * features: {N}_N_FEATURES floats.\n"
+            " * Returns 0 on error (NULL features, or n_features != "
+            f"{N}_N_FEATURES): -1 is an answer. */\n"
+            f"static inline int32_t {N}_predict(const float *features, int32_t n_features)\n"
+            f"{{\n    if (features == NULL || n_features != {N}_N_FEATURES) {{\n"
+            f"        return 0;\n    }}\n    return {N}__predict(features);\n}}\n")
     for k, width, what in (
         ("predict_proba", f"{N}_N_OUTPUTS", "Class probabilities, like scikit-learn's "
          "predict_proba"),

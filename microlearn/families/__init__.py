@@ -20,6 +20,7 @@ FAMILIES = {
     "trees": "microlearn.families.trees",
     "linear": "microlearn.families.linear",
     "svm": "microlearn.families.svm",
+    "neighbors": "microlearn.families.neighbors",
     "mixture": "microlearn.families.mixture",
     "preprocessing": "microlearn.families.preprocessing",
     "naive_bayes": "microlearn.families.naive_bayes",

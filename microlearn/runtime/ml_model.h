@@ -26,10 +26,11 @@
 #include "ml_svm.h"
 #include "ml_naive_bayes.h"
 #include "ml_mixture.h"
+#include "ml_neighbors.h"
 #include "ml_preprocessing.h"
 
 #ifndef ML_MODEL_FAMILIES
-#define ML_MODEL_FAMILIES(X) X(1, trees) X(2, linear) X(3, svm) X(4, naive_bayes) X(5, mixture) X(7, preprocessing)
+#define ML_MODEL_FAMILIES(X) X(1, trees) X(2, linear) X(3, svm) X(4, naive_bayes) X(5, mixture) X(6, neighbors) X(7, preprocessing)
 #endif
 
 #ifndef ML_MODEL_MAX_STEPS
@@ -208,20 +209,25 @@ ML_MODEL__METHOD(score_samples)
 ML_MODEL__METHOD(regress)
 ML_MODEL__METHOD(transform)
 
-/* Class index (classifier) or +1/-1 (outlier detector) of one sample, or a negative
- * error code. */
+/* Class index (classifier) or +1/-1 (outlier detector) of one sample. Errors: a
+ * negative error code for classifiers; 0 for outlier detectors (-1 is an answer there). */
 static inline int32_t ml_model_predict(const ml_model_t *m, const float *x, float *scratch)
 {
     int32_t status;
     if (m == NULL || x == NULL || m->n_steps <= 0 ||
         (scratch == NULL && ml_model_scratch_floats(m) > 0)) {
-        return ML_ERR_NULL;
+        return m != NULL && m->n_steps > 0 && m->info.task == ML_TASK_OUTLIER_DETECTOR
+                   ? 0 : ML_ERR_NULL;
     }
     const float *in = ml_model__front(m, x, scratch, &status);
     if (in == NULL) {
-        return status;
+        return m->info.task == ML_TASK_OUTLIER_DETECTOR ? 0 : status;
     }
-    return ml_model__predict(&m->steps[m->n_steps - 1], in, NULL, scratch);
+    status = ml_model__predict(&m->steps[m->n_steps - 1], in, NULL, scratch);
+    if (m->info.task == ML_TASK_OUTLIER_DETECTOR && status != 1 && status != -1) {
+        return 0;
+    }
+    return status;
 }
 
 #endif /* ML_MODEL_H */

@@ -32,8 +32,8 @@ int32_t mlhost_predict(const float *X, int64_t n_rows, int32_t n_features, int32
 {
     for (int64_t i = 0; i < n_rows; i++) {
         const int32_t r = MLH(predict)(X + i * n_features, n_features);
-        if (r < 0 && MLH(TASK) != ML_TASK_OUTLIER_DETECTOR) {
-            return r;
+        if (MLH(TASK) == ML_TASK_OUTLIER_DETECTOR ? r == 0 : r < 0) {
+            return r == 0 ? ML_ERR_MODEL : r; /* outlier detectors: 0 is the error */
         }
         out[i] = r;
     }

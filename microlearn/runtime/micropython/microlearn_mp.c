@@ -171,8 +171,8 @@ static mp_obj_t mlmp_predict(mp_obj_t self_obj, mp_obj_t x_obj) {
                                          "use regress(x, out) / transform(x, out)"));
     }
     const int32_t r = ml_model_predict(&self->model, mlmp_features(self, x_obj), self->scratch);
-    if (r < 0 && task == ML_TASK_CLASSIFIER) {
-        mlmp_raise_load_error(r);
+    if (task == ML_TASK_CLASSIFIER ? r < 0 : r == 0) {
+        mlmp_raise_load_error(r < 0 ? r : ML_ERR_MODEL);
     }
     return MP_OBJ_NEW_SMALL_INT(r);
 }
