@@ -34,13 +34,15 @@
  *             with empty_zero);
  *             with coef64, rows whose float32 sum of c is below 1/4 are recomputed
  *             in double (the normalisation amplifies float32 error there).
+ * No libm: ml_expf (<= 1 ulp) and the correctly rounded ml_divf / ml_reciprocalf / ml_div
+ * of ml_math.h (the same bits as `/`), so the header links into MicroPython native modules
+ * and gives the same bits on every platform.
  */
 #ifndef ML_LINEAR_H
 #define ML_LINEAR_H
 
-#include <math.h>
-
 #include "ml_common.h"
+#include "ml_math.h"
 
 #define ML_LINEAR_PROBA_NONE 0
 #define ML_LINEAR_PROBA_LOGISTIC 1
@@ -203,10 +205,10 @@ static inline int32_t ml_linear_regress(const ml_linear_t *m, const float *x, fl
 static inline float ml_linear_sigmoid(float d)
 {
     if (d >= 0.0f) {
-        return 1.0f / (1.0f + expf(-d));
+        return ml_reciprocalf(1.0f + ml_expf(-d));
     }
-    const float t = expf(d);
-    return t / (1.0f + t);
+    const float t = ml_expf(d);
+    return ml_divf(t, 1.0f + t);
 }
 
 /* (clip(d, -1, 1) + 1) / 2 */
@@ -259,8 +261,9 @@ static inline int32_t ml_linear_predict_proba(const ml_linear_t *m, const float 
                 s64 += ml_linear_mhuber64(ml_linear_row64(m, x, j));
             }
             for (int32_t j = 0; j < k; j++) {
-                out[j] = s64 != 0.0 ? (float)(ml_linear_mhuber64(ml_linear_row64(m, x, j)) / s64)
-                                    : (m->empty_zero ? 0.0f : 1.0f / (float)k);
+                const double c = ml_linear_mhuber64(ml_linear_row64(m, x, j));
+                out[j] = s64 != 0.0 ? (float)ml_div(c, s64)
+                                    : (m->empty_zero ? 0.0f : ml_reciprocalf((float)k));
             }
             return ML_OK;
         }
@@ -275,12 +278,13 @@ static inline int32_t ml_linear_predict_proba(const ml_linear_t *m, const float 
         /* softmax; also normalised sigmoids when every d <= -20, where
          * sigmoid(d) = exp(d) (1 - O(exp(d))) */
         for (int32_t j = 0; j < k; j++) {
-            out[j] = expf(out[j] - mx);
+            out[j] = ml_expf(out[j] - mx);
             sum += out[j];
         }
     }
     for (int32_t j = 0; j < k; j++) {
-        out[j] = sum != 0.0f ? out[j] / sum : (m->empty_zero ? 0.0f : 1.0f / (float)k);
+        out[j] = sum != 0.0f ? ml_divf(out[j], sum)
+                             : (m->empty_zero ? 0.0f : ml_reciprocalf((float)k));
     }
     return ML_OK;
 }

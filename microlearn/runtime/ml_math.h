@@ -39,6 +39,12 @@
  * Measured maxima: expf 0.88, logf 0.89, tanhf 1.37, powf 0.89 ulp; sqrtf, divf and
  * reciprocalf equal IEEE bit for bit (host FPU / numpy) on all arguments tried.
  *   ml_powif(x, n)      x^n, integer n >= 0, square-and-multiply (libsvm's powi order)
+ *   ml_fabsf(x)         |x| (exact)
+ * Double precision (for the families' float64 re-decisions; see that section below):
+ *   ml_div(a, b), ml_sqrt(x)   correctly rounded (== IEEE a / b, sqrt)
+ *   ml_exp(x), ml_log(x)       <= 1 ulp (measured 0.82, 0.79)
+ *   ml_tanh(x)                 <= 2 ulp (measured 1.34)
+ *   ml_fabs(x)                 |x| (exact)
  */
 #ifndef ML_MATH_H
 #define ML_MATH_H
@@ -82,6 +88,17 @@ static inline float ml_f32_from_bits(uint32_t u)
     } v;
     v.u = u;
     return v.f;
+}
+
+/* |x| (clears the sign bit; NaN stays NaN): GCC / clang's builtins, which never call libm
+ * (also with -fno-builtin), else bit operations. */
+static inline float ml_fabsf(float x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_fabsf(x);
+#else
+    return ml_f32_from_bits(ml_f32_bits(x) & 0x7FFFFFFFu);
+#endif
 }
 
 #define ML_MATH_INF_BITS 0x7F800000u
@@ -602,6 +619,15 @@ static inline double ml_f64_from_bits(uint64_t u)
     return v.d;
 }
 
+static inline double ml_fabs(double x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_fabs(x);
+#else
+    return ml_f64_from_bits(ml_f64_bits(x) & 0x7FFFFFFFFFFFFFFFu);
+#endif
+}
+
 #define ML_MATH_INF64_BITS 0x7FF0000000000000u
 #define ML_MATH_QNAN64_BITS 0x7FF8000000000000u
 
@@ -700,8 +726,8 @@ static inline double ml_sqrt(double x)
         return x;
     }
     if (ux > ML_MATH_INF64_BITS) { /* NaN, or negative */
-        return (ux & 0x7FFFFFFFFFFFFFFFu) > ML_MATH_INF64_BITS ? x + x
-                                                               : ml_f64_from_bits(ML_MATH_QNAN64_BITS);
+        return (ux & 0x7FFFFFFFFFFFFFFFu) > ML_MATH_INF64_BITS
+                   ? x + x : ml_f64_from_bits(ML_MATH_QNAN64_BITS);
     }
     m = ml_math_unpack64_(ux, &e);
     if (((uint32_t)e & 1u) != 0u) {

@@ -34,14 +34,16 @@
  * double precision following scikit-learn's formula for that estimator, and the first
  * maximum of those is returned. EllipticEnvelope: +1 when s >= 0 (scikit-learn's rule),
  * decided the same way. The float64 tables are read with memcpy (any alignment).
+ * No libm: ml_math.h's ml_expf / ml_logf (<= 1 ulp), ml_sqrtf / ml_sqrt / ml_reciprocalf
+ * (correctly rounded).
  */
 #ifndef ML_MIXTURE_H
 #define ML_MIXTURE_H
 
-#include <math.h>
 #include <string.h>
 
 #include "ml_common.h"
+#include "ml_math.h"
 
 #define ML_MIXTURE_FULL 0
 #define ML_MIXTURE_DIAG 1
@@ -123,7 +125,7 @@ static inline float ml_mixture_component(const ml_mixture_t *m, const float *x, 
     float maha = 0.0f;
     for (int32_t j = 0; j < n; j++) {
         d[j] = x[j] - mu[j];
-        const float ad = fabsf(d[j]);
+        const float ad = ml_fabsf(d[j]);
         dmax = ad > dmax ? ad : dmax;
     }
     if (m->kind == ML_MIXTURE_FULL) {
@@ -154,8 +156,8 @@ static inline float ml_mixture_component(const ml_mixture_t *m, const float *x, 
     const float s = c - m->h * maha;
     const float *ek = m->err + (size_t)k * 3u;
     const float e = m->g * dmax * ek[0] + ek[1];
-    const float bound = m->h * ((2.0f * (sqrtf(maha) + e) + e) * e + m->a * maha + ek[2]) +
-                        5.9604645e-08f * (fabsf(c) + fabsf(s));
+    const float bound = m->h * ((2.0f * (ml_sqrtf(maha) + e) + e) * e + m->a * maha + ek[2]) +
+                        5.9604645e-08f * (ml_fabsf(c) + ml_fabsf(s));
     *err = bound * 1.0625f + 1e-35f;
     if (maha_out != NULL) {
         *maha_out = maha;
@@ -222,7 +224,7 @@ static inline double ml_mixture_envelope_maha(const ml_mixture_t *m, const float
     if (even < n) {
         s += tail;
     }
-    const double dist = sqrt(s);
+    const double dist = ml_sqrt(s); /* correctly rounded: the bits of sqrt */
     return dist * dist;
 }
 
@@ -343,14 +345,14 @@ static inline float ml_mixture_softmax(const float *s, int32_t n, float *out)
     float mx = s[ml_argmax_f32(s, n)];
     float total = 0.0f;
     for (int32_t k = 0; k < n; k++) {
-        out[k] = expf(s[k] - mx);
+        out[k] = ml_expf(s[k] - mx);
         total += out[k];
     }
-    const float inv = 1.0f / total;
+    const float inv = ml_reciprocalf(total);
     for (int32_t k = 0; k < n; k++) {
         out[k] *= inv;
     }
-    return mx + logf(total);
+    return mx + ml_logf(total);
 }
 
 static inline int32_t ml_mixture_predict_proba(const ml_mixture_t *m, const float *x, float *out,

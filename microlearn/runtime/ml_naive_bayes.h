@@ -22,6 +22,9 @@
  *
  * predict is the first maximum of s (NaN never wins; all NaN: class 0). predict_proba is
  * the softmax of s: p_c = expf(s_c - s_max) * (1 / sum_k expf(s_k - s_max)).
+ * No libm: expf, sqrtf, 1 / t and the GAUSSIAN32 divisions are ml_math.h's ml_expf
+ * (<= 1 ulp), ml_sqrtf, ml_reciprocalf and ml_divf (correctly rounded: the bits of the
+ * IEEE operations, so GAUSSIAN32 stays numpy's operations bit for bit).
  *
  * Exact mode (coef_lo != NULL): the float32 pass also computes a certified bound E_c
  * on |s_c - J_c| (J_c: the model in exact arithmetic, hence scikit-learn's float64
@@ -43,9 +46,9 @@
 #ifndef ML_NAIVE_BAYES_H
 #define ML_NAIVE_BAYES_H
 
-#include <math.h>
-
 #include "ml_common.h"
+#include "ml_math.h"
+#include <math.h> /* INFINITY only: no libm function is called */
 
 #define ML_NAIVE_BAYES_GAUSSIAN 0
 #define ML_NAIVE_BAYES_LINEAR 1
@@ -87,7 +90,7 @@ static inline float ml_naive_bayes_pairwise(const float *x, const float *mu, con
         float res = 0.0f;
         for (int32_t i = 0; i < n; i++) {
             const float d = x[i] - mu[i];
-            res += d * d / var[i];
+            res += ml_divf(d * d, var[i]);
         }
         return res;
     }
@@ -96,18 +99,18 @@ static inline float ml_naive_bayes_pairwise(const float *x, const float *mu, con
         int32_t i;
         for (i = 0; i < 8; i++) {
             const float d = x[i] - mu[i];
-            r[i] = d * d / var[i];
+            r[i] = ml_divf(d * d, var[i]);
         }
         for (i = 8; i < n - n % 8; i += 8) {
             for (int32_t k = 0; k < 8; k++) {
                 const float d = x[i + k] - mu[i + k];
-                r[k] += d * d / var[i + k];
+                r[k] += ml_divf(d * d, var[i + k]);
             }
         }
         float res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
         for (; i < n; i++) {
             const float d = x[i] - mu[i];
-            res += d * d / var[i];
+            res += ml_divf(d * d, var[i]);
         }
         return res;
     }
@@ -168,7 +171,7 @@ static inline float ml_naive_bayes_row_bound(const ml_naive_bayes_t *m, const fl
         }
     } else if (m->kind == ML_NAIVE_BAYES_LINEAR) {
         for (int32_t j = 0; j < m->n_features; j++) {
-            a += fabsf(x[j]) * wb[j];
+            a += ml_fabsf(x[j]) * wb[j];
         }
     }
     return a;
@@ -179,7 +182,7 @@ static inline float ml_naive_bayes_bound(const ml_naive_bayes_t *m, int32_t c, f
                                          float sum, float a)
 {
     if (m->kind == ML_NAIVE_BAYES_GAUSSIAN) {
-        return m->k1 * sum + m->k2 * sqrtf(m->bound_mean[c] * sum) + m->k3 * fabsf(s) +
+        return m->k1 * sum + m->k2 * ml_sqrtf(m->bound_mean[c] * sum) + m->k3 * ml_fabsf(s) +
                m->bound_class[c];
     }
     return m->k1 * a + m->bound_class[c];
@@ -323,10 +326,10 @@ static inline int32_t ml_naive_bayes_predict_proba(const ml_naive_bayes_t *m, co
     }
     float total = 0.0f;
     for (int32_t c = 0; c < nc; c++) {
-        out[c] = expf(out[c]);
+        out[c] = ml_expf(out[c]);
         total += out[c];
     }
-    ml_scale_f32(out, nc, 1.0f / total);
+    ml_scale_f32(out, nc, ml_reciprocalf(total));
     return ML_OK;
 }
 

@@ -30,7 +30,8 @@
  * (double)x and is rounded to float once: scikit-learn's transform of the input given as
  * float64, rounded to float32 (what a following tree sees when a pipeline is fed float64
  * rows). Compile with -ffp-contract=off (no fused multiply-add) to keep these
- * properties.
+ * properties. No libm and no `/`: divisions and the l2 norm's square root are ml_math.h's
+ * ml_divf / ml_div / ml_sqrtf, correctly rounded (the bits of the IEEE operations).
  *
  * NaN inputs propagate (a NaN feature gives a NaN output wherever it is used), as in
  * scikit-learn's scalers; estimators that reject NaN (Normalizer, PCA) leave it undefined.
@@ -38,10 +39,10 @@
 #ifndef ML_PREPROCESSING_H
 #define ML_PREPROCESSING_H
 
-#include <math.h>
 #include <string.h>
 
 #include "ml_common.h"
+#include "ml_math.h"
 
 #define ML_PREPROCESSING_SCALE_NONE 0
 #define ML_PREPROCESSING_SCALE_MUL 1
@@ -101,16 +102,16 @@ static inline float ml_preprocessing_norm(int32_t kind, const float *t, int32_t 
     float s = 0.0f;
     if (kind == ML_PREPROCESSING_NORM_L1) {
         for (int32_t i = 0; i < n; i++) {
-            s += fabsf(t[i]);
+            s += ml_fabsf(t[i]);
         }
     } else if (kind == ML_PREPROCESSING_NORM_L2) {
         for (int32_t i = 0; i < n; i++) {
             s += t[i] * t[i];
         }
-        s = sqrtf(s);
+        s = ml_sqrtf(s);
     } else {
         for (int32_t i = 0; i < n; i++) {
-            const float a = fabsf(t[i]);
+            const float a = ml_fabsf(t[i]);
             if (a > s || a != a) {
                 s = a;
             }
@@ -151,7 +152,7 @@ static inline int32_t ml_preprocessing_transform(const ml_preprocessing_t *m, co
                 v -= m->center64[i];
             }
             if (m->scale64 != NULL) {
-                v = m->scale_op == ML_PREPROCESSING_SCALE_DIV ? v / m->scale64[i]
+                v = m->scale_op == ML_PREPROCESSING_SCALE_DIV ? ml_div(v, m->scale64[i])
                                                               : v * m->scale64[i];
             }
             if (m->offset64 != NULL) {
@@ -188,12 +189,12 @@ static inline int32_t ml_preprocessing_transform(const ml_preprocessing_t *m, co
     } else if (m->scale_op == ML_PREPROCESSING_SCALE_DIV) {
         if (m->scale64 != NULL) {
             for (int32_t i = 0; i < n; i++) {
-                buf[i] = (float)((double)src[i] / m->scale64[i]);
+                buf[i] = (float)ml_div((double)src[i], m->scale64[i]);
             }
             src = buf;
         } else if (m->scale != NULL) {
             for (int32_t i = 0; i < n; i++) {
-                buf[i] = src[i] / m->scale[i];
+                buf[i] = ml_divf(src[i], m->scale[i]);
             }
             src = buf;
         }
@@ -226,7 +227,7 @@ static inline int32_t ml_preprocessing_transform(const ml_preprocessing_t *m, co
     if (m->norm != ML_PREPROCESSING_NORM_NONE) {
         const float s = ml_preprocessing_norm(m->norm, src, n);
         for (int32_t i = 0; i < n; i++) {
-            buf[i] = src[i] / s;
+            buf[i] = ml_divf(src[i], s);
         }
         src = buf;
     }

@@ -43,7 +43,8 @@
 #define ML_SVM_H
 
 #include "ml_common.h"
-#include <math.h>
+#include "ml_math.h"
+#include <math.h> /* INFINITY only: no libm function is called */
 
 #define ML_SVM_LINEAR  0
 #define ML_SVM_POLY    1
@@ -122,7 +123,7 @@ static inline float ml_svm_kernel(const ml_svm_t *m, const float *x, const float
             const float d = x[j] - s[j];
             sum += d * d;
         }
-        return expf(-m->gamma * sum);
+        return ml_expf(-m->gamma * sum);
     }
     for (int32_t j = 0; j < n; j++) {
         sum += x[j] * s[j];
@@ -131,7 +132,7 @@ static inline float ml_svm_kernel(const ml_svm_t *m, const float *x, const float
     case ML_SVM_POLY:
         return ml_svm_powi(m->gamma * sum + m->coef0, m->degree);
     case ML_SVM_SIGMOID:
-        return tanhf(m->gamma * sum + m->coef0);
+        return ml_tanhf(m->gamma * sum + m->coef0);
     default:
         return sum;
     }
@@ -200,24 +201,26 @@ static inline void ml_svm_pairs(const ml_svm_t *m, const float *x, float *dec)
 /* --- exact mode: certified float32 error bounds, float64 recomputation ----------------
  * With ML_SVM_FLAG_EXACT, predict computes next to each pair's float32 decision value a
  * bound on its distance to scikit-learn's float64 value (the derivation is in
- * microlearn/families/svm/convert.py; u = 2^-24, g(m) = m u / (1 - m u), expf/tanhf
- * assumed within ML_SVM_LIBM_ULP units in the last place). A pair whose |dec| is within
+ * microlearn/families/svm/convert.py; u = 2^-24, g(m) = m u / (1 - m u); ml_expf within
+ * ML_SVM_EXPF_ULP = 1 and ml_tanhf within ML_SVM_TANHF_ULP = 2 units in the last place,
+ * ml_math.h's bounds). A pair whose |dec| is within
  * its bound (a near-tie: float32 might vote the other way) is recomputed in float64 from
  * the float64 tables, in libsvm's order, and votes by that value. */
 #define ML_SVM_U 5.9604645e-8f
-#define ML_SVM_LIBM_ULP 4.0f
+#define ML_SVM_EXPF_ULP 1.0f
+#define ML_SVM_TANHF_ULP 2.0f
 #define ML_SVM_SAFETY 1.01f
 
 static inline float ml_svm_g(float m)
 {
     const float mu = m * ML_SVM_U;
-    return mu < 0.5f ? mu / (1.0f - mu) : INFINITY;
+    return mu < 0.5f ? ml_divf(mu, 1.0f - mu) : INFINITY;
 }
 
 /* e^z - 1 for z >= 0, rounded up generously: z (1 + z) for z <= 1 */
 static inline float ml_svm_expm1_up(float z)
 {
-    return z <= 1.0f ? z * (1.0f + z) : expf(z);
+    return z <= 1.0f ? z * (1.0f + z) : ml_expf(z);
 }
 
 /* Kernel value (float32, the same as ml_svm_kernel) and *dk, a bound on its error. */
@@ -226,25 +229,25 @@ static inline float ml_svm_kernel_b(const ml_svm_t *m, const float *x, const flo
 {
     const int32_t n = m->n_features;
     const float nf = (float)n;
-    const float ag = fabsf(m->gamma);
+    const float ag = ml_fabsf(m->gamma);
     float sum = 0.0f;
     float aux = 0.0f;
     if (m->kernel == ML_SVM_RBF) {
         for (int32_t j = 0; j < n; j++) {
             const float d = x[j] - s[j];
             sum += d * d;
-            aux += fabsf(d) * fabsf(s[j]);
+            aux += ml_fabsf(d) * ml_fabsf(s[j]);
         }
-        const float k = expf(-m->gamma * sum);
+        const float k = ml_expf(-m->gamma * sum);
         const float ds = ml_svm_g(nf + 1.0f) * sum + 2.1f * ML_SVM_U * (sum + aux);
         const float dz = ag * ds + ml_svm_g(2.0f) * ag * sum;
         const float e = ml_svm_expm1_up(dz);
-        *dk = k * e + 2.0f * ML_SVM_LIBM_ULP * ML_SVM_U * k * (1.0f + e);
+        *dk = k * e + 2.0f * ML_SVM_EXPF_ULP * ML_SVM_U * k * (1.0f + e);
         return k;
     }
     for (int32_t j = 0; j < n; j++) {
         sum += x[j] * s[j];
-        aux += fabsf(x[j] * s[j]);
+        aux += ml_fabsf(x[j] * s[j]);
     }
     const float dd = ml_svm_g(nf + 3.0f) * aux;
     if (m->kernel == ML_SVM_LINEAR) {
@@ -252,18 +255,18 @@ static inline float ml_svm_kernel_b(const ml_svm_t *m, const float *x, const flo
         return sum;
     }
     const float t = m->gamma * sum + m->coef0;
-    const float dt = ag * dd + ml_svm_g(4.0f) * (fabsf(m->gamma * sum) + fabsf(m->coef0)) +
-                     2.0f * ML_SVM_U * fabsf(t);
+    const float dt = ag * dd + ml_svm_g(4.0f) * (ml_fabsf(m->gamma * sum) + ml_fabsf(m->coef0)) +
+                     2.0f * ML_SVM_U * ml_fabsf(t);
     if (m->kernel == ML_SVM_POLY) {
-        const float tt = fabsf(t) + dt;
+        const float tt = ml_fabsf(t) + dt;
         const float d = (float)m->degree;
         *dk = m->degree == 0 ? 0.0f
                              : d * ml_svm_powi(tt, m->degree - 1) * dt +
                                    ml_svm_g(d + 1.0f) * ml_svm_powi(tt, m->degree);
         return ml_svm_powi(t, m->degree);
     }
-    const float k = tanhf(t);
-    *dk = dt + 2.0f * ML_SVM_LIBM_ULP * ML_SVM_U * fabsf(k);
+    const float k = ml_tanhf(t);
+    *dk = dt + 2.0f * ML_SVM_TANHF_ULP * ML_SVM_U * ml_fabsf(k);
     return k;
 }
 
@@ -277,17 +280,17 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
     if (m->kernel == ML_SVM_PRIMAL) {
         float xmax = 0.0f;
         for (int32_t j = 0; j < n; j++) {
-            xmax = fabsf(x[j]) > xmax ? fabsf(x[j]) : xmax;
+            xmax = ml_fabsf(x[j]) > xmax ? ml_fabsf(x[j]) : xmax;
         }
         for (int32_t p = 0; p < n_pairs; p++) {
             const float *w = m->sv + (size_t)p * (size_t)n;
             float a = 0.0f;
             for (int32_t j = 0; j < n; j++) {
-                a += fabsf(x[j] * w[j]);
+                a += ml_fabsf(x[j] * w[j]);
             }
             dec[p] = ml_svm_dot(x, w, n) - m->rho[p];
             bnd[p] = ML_SVM_SAFETY * (ml_svm_g((float)n + 3.0f) * a +
-                                      ml_svm_g(2.0f) * (fabsf(m->rho[p]) + fabsf(dec[p])) +
+                                      ml_svm_g(2.0f) * (ml_fabsf(m->rho[p]) + ml_fabsf(dec[p])) +
                                       m->lin_err[p] * xmax);
         }
         return;
@@ -301,7 +304,7 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
             float dk;
             const float kv =
                 ml_svm_kernel_b(m, x, m->sv + (size_t)i * (size_t)m->n_features, &dk);
-            const float kk = fabsf(kv) + dk;
+            const float kk = ml_fabsf(kv) + dk;
             int32_t base_o = 0;
             for (int32_t o = 0; o < k; o++) {
                 if (o == c) {
@@ -311,7 +314,7 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
                 const float coef = m->dual_coef[(size_t)(o < c ? o : o - 1) * n_sv + (size_t)i];
                 const int32_t no = m->sv_start[o + 1] - m->sv_start[o];
                 dec[p] += coef * kv;
-                bnd[p] += fabsf(coef) * (dk + ml_svm_g((float)(nc + no) + 3.0f) * kk);
+                bnd[p] += ml_fabsf(coef) * (dk + ml_svm_g((float)(nc + no) + 3.0f) * kk);
                 if (o < c) {
                     base_o += k - o - 1;
                 }
@@ -321,7 +324,8 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
     }
     for (int32_t p = 0; p < n_pairs; p++) {
         dec[p] -= m->rho[p];
-        bnd[p] = ML_SVM_SAFETY * (bnd[p] + ml_svm_g(2.0f) * (fabsf(m->rho[p]) + fabsf(dec[p])));
+        bnd[p] = ML_SVM_SAFETY *
+                 (bnd[p] + ml_svm_g(2.0f) * (ml_fabsf(m->rho[p]) + ml_fabsf(dec[p])));
     }
 }
 
@@ -335,9 +339,9 @@ static inline float ml_svm_sum1_b(const ml_svm_t *m, const float *x, float *bnd)
         float dk;
         const float kv = ml_svm_kernel_b(m, x, m->sv + (size_t)i * (size_t)m->n_features, &dk);
         sum += m->dual_coef[i] * kv;
-        b += fabsf(m->dual_coef[i]) * (dk + gm * (fabsf(kv) + dk));
+        b += ml_fabsf(m->dual_coef[i]) * (dk + gm * (ml_fabsf(kv) + dk));
     }
-    *bnd = ML_SVM_SAFETY * (b + ml_svm_g(2.0f) * (fabsf(m->rho[0]) + fabsf(sum - m->rho[0])));
+    *bnd = ML_SVM_SAFETY * (b + ml_svm_g(2.0f) * (ml_fabsf(m->rho[0]) + ml_fabsf(sum - m->rho[0])));
     return sum;
 }
 
@@ -365,7 +369,7 @@ static inline double ml_svm_kernel64(const ml_svm_t *m, const float *x, const do
             const double d = (double)x[j] - s[j];
             sum += d * d;
         }
-        return exp(-m->gamma64 * sum);
+        return ml_exp(-m->gamma64 * sum);
     }
     for (int32_t j = 0; j < n; j++) {
         sum += (double)x[j] * s[j];
@@ -374,7 +378,7 @@ static inline double ml_svm_kernel64(const ml_svm_t *m, const float *x, const do
     case ML_SVM_POLY:
         return ml_svm_powi64(m->gamma64 * sum + m->coef064, m->degree);
     case ML_SVM_SIGMOID:
-        return tanh(m->gamma64 * sum + m->coef064);
+        return ml_tanh(m->gamma64 * sum + m->coef064);
     default:
         return sum;
     }
@@ -428,7 +432,7 @@ static inline void ml_svm_pairs_exact(const ml_svm_t *m, const float *x, float *
     int32_t p = 0;
     for (int32_t i = 0; i < k; i++) {
         for (int32_t j = i + 1; j < k; j++) {
-            if (!(fabsf(dec[p]) > bnd[p])) { /* near-tie (or NaN) */
+            if (!(ml_fabsf(dec[p]) > bnd[p])) { /* near-tie (or NaN) */
                 dec[p] = ml_svm_sign_f32(ml_svm_pair64(m, x, p, i, j));
             }
             p++;
@@ -455,7 +459,7 @@ static inline void ml_svm_ovr(int32_t k, const float *dec, float *out, float *co
         }
     }
     for (int32_t c = 0; c < k; c++) {
-        out[c] += conf[c] / (3.0f * (fabsf(conf[c]) + 1.0f));
+        out[c] += ml_divf(conf[c], 3.0f * (ml_fabsf(conf[c]) + 1.0f));
     }
 }
 
@@ -482,10 +486,10 @@ static inline float ml_svm_sigmoid_predict(float dec, float a, float b)
 {
     const float f = dec * a + b;
     if (f >= 0.0f) {
-        const float e = expf(-f);
-        return e / (1.0f + e);
+        const float e = ml_expf(-f);
+        return ml_divf(e, 1.0f + e);
     }
-    return 1.0f / (1.0f + expf(f));
+    return ml_reciprocalf(1.0f + ml_expf(f));
 }
 
 /* libsvm's multiclass_probability: r[p] pairwise probabilities of pair p = (i, j), i < j
@@ -495,12 +499,12 @@ static inline void ml_svm_couple(int32_t k, const float *r, float *p_out, float 
     float *Q = q;
     float *Qp = q + (size_t)k * (size_t)k;
     const int32_t max_iter = k > 100 ? k : 100;
-    const float eps = 0.005f / (float)k;
+    const float eps = ml_divf(0.005f, (float)k);
     const float kf = (float)k;
     int32_t base_t = 0; /* index of pair (t, t + 1) */
     for (int32_t t = 0; t < k; t++) {
         float *Qt = Q + (size_t)t * (size_t)k;
-        p_out[t] = 1.0f / kf;
+        p_out[t] = ml_reciprocalf(kf);
         Qt[t] = 0.0f;
         int32_t base_j = 0;
         for (int32_t j = 0; j < t; j++) { /* r[j][t] = r(j, t) */
@@ -529,7 +533,7 @@ static inline void ml_svm_couple(int32_t k, const float *r, float *p_out, float 
         }
         float max_error = 0.0f;
         for (int32_t t = 0; t < k; t++) {
-            const float error = fabsf(Qp[t] - pQp);
+            const float error = ml_fabsf(Qp[t] - pQp);
             if (error > max_error) {
                 max_error = error;
             }
@@ -539,12 +543,13 @@ static inline void ml_svm_couple(int32_t k, const float *r, float *p_out, float 
         }
         for (int32_t t = 0; t < k; t++) {
             const float *Qt = Q + (size_t)t * (size_t)k;
-            const float diff = (-Qp[t] + pQp) / Qt[t];
+            const float diff = ml_divf(-Qp[t] + pQp, Qt[t]);
             p_out[t] += diff;
-            pQp = (pQp + diff * (diff * Qt[t] + 2.0f * Qp[t])) / (1.0f + diff) / (1.0f + diff);
+            pQp = ml_divf(ml_divf(pQp + diff * (diff * Qt[t] + 2.0f * Qp[t]), 1.0f + diff),
+                          1.0f + diff);
             for (int32_t j = 0; j < k; j++) {
-                Qp[j] = (Qp[j] + diff * Qt[j]) / (1.0f + diff);
-                p_out[j] /= (1.0f + diff);
+                Qp[j] = ml_divf(Qp[j] + diff * Qt[j], 1.0f + diff);
+                p_out[j] = ml_divf(p_out[j], 1.0f + diff);
             }
         }
     }
@@ -574,8 +579,8 @@ static inline int32_t ml_svm_break_ties_exact(const ml_svm_t *m, const float *x,
     int32_t p = 0;
     for (int32_t i = 0; i < k; i++) {
         for (int32_t j = i + 1; j < k; j++) {
-            const float e = bnd[p] + gk * fabsf(dec[p]);
-            uncertain |= !(fabsf(dec[p]) > bnd[p]);
+            const float e = bnd[p] + gk * ml_fabsf(dec[p]);
+            uncertain |= !(ml_fabsf(dec[p]) > bnd[p]);
             ob[i] += e;
             ob[j] += e;
             p++;
@@ -583,7 +588,8 @@ static inline int32_t ml_svm_break_ties_exact(const ml_svm_t *m, const float *x,
     }
     const int32_t best = ml_argmax_f32(out, k);
     for (int32_t c = 0; c < k; c++) {
-        ob[c] = ML_SVM_SAFETY * (ob[c] / 3.0f + ml_svm_g(5.0f) / 3.0f + ML_SVM_U * (float)k);
+        ob[c] = ML_SVM_SAFETY * (ml_divf(ob[c], 3.0f) + ml_divf(ml_svm_g(5.0f), 3.0f) +
+                                 ML_SVM_U * (float)k);
     }
     for (int32_t c = 0; c < k; c++) {
         if (c != best && !(out[c] + ob[c] < out[best] - ob[best])) {
@@ -609,7 +615,7 @@ static inline int32_t ml_svm_break_ties_exact(const ml_svm_t *m, const float *x,
                 votes += d < 0.0 ? 0.0 : 1.0;
             }
         }
-        const double v = votes + sum / (3.0 * (fabs(sum) + 1.0));
+        const double v = votes + ml_div(sum, 3.0 * (ml_fabs(sum) + 1.0));
         if (c == 0 || v > best_value) {
             best64 = c;
             best_value = v;
@@ -872,7 +878,7 @@ static inline int32_t ml_svm_predict(const ml_svm_t *m, const float *x, float *s
             } else {
                 dec = ml_svm_sum1_b(m, x, &bnd) - m->rho[0];
             }
-            if (!(fabsf(dec) > bnd)) {
+            if (!(ml_fabsf(dec) > bnd)) {
                 return ml_svm_pair64(m, x, 0, 0, 0) > 0.0 ? 1 : -1;
             }
             return dec > 0.0f ? 1 : -1;

@@ -77,7 +77,6 @@ def c_code(ir: LinearIR, P: str, exact: bool) -> CCode:
             f"static inline void {P}__decision_function(const float *x, float *out)\n{{\n"
             f"    (void)ml_linear_decision_function(&{P}__model, x, out, NULL);\n}}\n")
         if ir.proba != "none":
-            libm = True
             out.append(
                 f"static inline void {P}__predict_proba(const float *x, float *out)\n{{\n"
                 f"    (void)ml_linear_predict_proba(&{P}__model, x, out, NULL);\n}}\n")

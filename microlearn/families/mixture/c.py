@@ -87,4 +87,4 @@ def c_code(ir: MixtureIR, prefix: str, options: dict) -> CCode:
                    "    float out;\n"
                    f"    (void)ml_mixture_score_samples(&{p}__model, x, &out, scratch);\n"
                    "    return out;\n}\n")
-    return CCode(runtime=("ml_mixture.h",), body="\n".join(out), libm=True)
+    return CCode(runtime=("ml_mixture.h",), body="\n".join(out), libm=False)

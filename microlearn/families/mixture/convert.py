@@ -51,7 +51,8 @@ Derived tolerances (per row, :func:`row_tolerances`):
   ``L = log sum_j p_j exp(e_j)`` (p = softmax of the scores; convexity and Jensen), so
   C and scikit-learn differ by at most ``2 L`` (both within ``e`` of the exact value
   for the float32 tables); ``score_samples``: ``2 L + u (|max s| + |result|) + (K + 6)
-  4u`` (expf/logf within 2 ulp, K additions); EllipticEnvelope ``-maha``: ``e_0``;
+  4u`` (ml_expf/ml_logf within 1 ulp, counted as 2, K additions); EllipticEnvelope
+  ``-maha``: ``e_0``;
 * ``predict_proba``: ``|log p_k - log P_k| <= E_k = e_k + 2 L + (K + 6) 4u``, so
   ``|p_k - P_k| <= p_k exp(e_k + L) (exp(E_k) - 1)``: tiny for far components.
 

@@ -64,7 +64,7 @@ def c_code(ir: NaiveBayesIR, prefix: str) -> CCode:
         f"{scratch[0]}"
         f"    (void)ml_naive_bayes_predict_proba(&{P}__model, x, out, {scratch[1]});\n}}\n"
     )
-    return CCode(runtime=("ml_naive_bayes.h",), body="\n".join(parts), libm=True)
+    return CCode(runtime=("ml_naive_bayes.h",), body="\n".join(parts), libm=False)
 
 
 def stack_bytes(ir: NaiveBayesIR) -> int:

@@ -95,7 +95,7 @@ class, and ``t``, is recomputed in double precision (error ~1e-13) and the expon
 re-shifted by their maximum (two float32 roundings of an exponent, ``<= 2 * 18u`` where
 it matters). Then ``p_c = expf(a_c) * (1 / sum_k expf(a_k))``. Perturbing every exponent
 by at most ``eps`` changes a softmax value by at most ``p_c (e^(2 eps) - 1)``; negligible
-classes move the sums by at most ``e^-17`` each; ``expf`` (<= 2 ulp), the ``C - 1``
+classes move the sums by at most ``e^-17`` each; ``ml_expf`` (<= 1 ulp), the ``C - 1``
 additions, the reciprocal and the multiply add ``(C + 4) 2u`` relative. Hence::
 
     |p_c - p_sklearn| <= (e^(2 (2^-14 + 36u)) - 1) + 2 (C - 1) e^-17 + (C + 4) 2u

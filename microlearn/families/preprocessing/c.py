@@ -111,7 +111,7 @@ def c_code(ir: PreprocessingIR, prefix: str) -> CCode:
         f"static inline void {P}__transform(const float *x, float *ML_RESTRICT out)\n"
         "{\n" + call + "}\n"
     )
-    return CCode(runtime=("ml_preprocessing.h",), body="\n".join(parts), libm=True)
+    return CCode(runtime=("ml_preprocessing.h",), body="\n".join(parts), libm=False)
 
 
 def describe_line(ir: PreprocessingIR) -> str:

@@ -162,5 +162,5 @@ def c_code(ir: SVMIR, P: str) -> CCode:
         out.append(f"static inline float {P}__score_samples(const float *x)\n{{\n"
                    f"    float s;\n    (void)ml_svm_score_samples(&{P}__model, x, &s, NULL);\n"
                    f"    return s;\n}}\n")
-    # ml_svm.h calls expf / tanhf / fabsf: link libm whatever the kernel
-    return CCode(runtime=("ml_svm.h",), body="\n".join(out), libm=True)
+    # ml_svm.h uses ml_math.h's ml_expf / ml_tanhf / ml_divf (and fabsf, a builtin): no libm
+    return CCode(runtime=("ml_svm.h",), body="\n".join(out), libm=False)

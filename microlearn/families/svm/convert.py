@@ -20,8 +20,9 @@ class with the most votes; ``break_ties`` takes the first maximum of the "ovr" v
 (``np.argmax``); one-class ``predict`` is +1 iff ``dec > 0``.
 
 Error bounds (``u = 2**-24``, ``g(m) = m u / (1 - m u)``, ``n`` features, ``ULP`` the
-assumed max error of the target's ``expf``/``tanhf`` in units in the last place,
-:data:`LIBM_ULP`; per row ``x`` and support vector ``s`` with float64 value ``s``, stored
+max error of ml_math.h's ``ml_expf`` (1, :data:`EXPF_ULP`) / ``ml_tanhf`` (2,
+:data:`TANHF_ULP`) in units in the last place; per row ``x`` and support vector ``s``
+with float64 value ``s``, stored
 as ``fl32(s)``), first-order in ``u`` and then inflated by :data:`SAFETY`:
 
 * dot product ``D = x.s``: ``dD <= g(n + 2) A``, ``A = sum |x_j s_j|`` (storing ``s`` in
@@ -97,8 +98,10 @@ MAX_PROBA_CLASSES = 256
 MAX_CLASSES = 32768
 
 U = 2.0**-24
-#: assumed worst error of the target libm's expf / tanhf, in units in the last place
-LIBM_ULP = 4.0
+#: worst error of ml_math.h's ml_expf / ml_tanhf (the C uses no libm), in units in the
+#: last place (ml_math.h's stated bounds, asserted by tests/test_ml_math.py)
+EXPF_ULP = 1.0
+TANHF_ULP = 2.0
 #: multiplier on the first-order bounds (second-order terms, scikit-learn's own rounding)
 SAFETY = 1.01
 #: float32 rounding of the coupling, in units of u per class (see the module docstring)
@@ -225,7 +228,7 @@ def kernel_values(ir: SVMIR, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dS = _g(n) * ssq + np.einsum("rsj,rsj->rs", 2 * np.abs(diff) + e, e)
         dz = abs(g) * dS + _g(2) * abs(g) * ssq
         K = np.exp(-g * ssq)
-        dK = K * np.expm1(dz) + 2 * LIBM_ULP * U * K * np.exp(dz)
+        dK = K * np.expm1(dz) + 2 * EXPF_ULP * U * K * np.exp(dz)
         return K, dK * SAFETY
     D = X @ S.T
     A = np.abs(X) @ np.abs(S).T
@@ -241,7 +244,7 @@ def kernel_values(ir: SVMIR, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dK = d * T ** max(d - 1, 0) * dt + _g(d) * T ** d if d > 0 else np.zeros_like(t)
         return K, dK * SAFETY
     K = np.tanh(t)
-    return K, (dt + 2 * LIBM_ULP * U * np.abs(K)) * SAFETY
+    return K, (dt + 2 * TANHF_ULP * U * np.abs(K)) * SAFETY
 
 
 def decision_bounds(ir: SVMIR, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -366,7 +369,7 @@ def proba_tolerance(ir: SVMIR, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = ir.n_classes
     f = dec * ir.prob_a + ir.prob_b
     r = np.clip(1.0 / (1.0 + np.exp(np.clip(f, -700, 700))), 1e-7, 1 - 1e-7)
-    dr = np.abs(ir.prob_a) * r * (1 - r) * b + (2 * LIBM_ULP + 4) * U
+    dr = np.abs(ir.prob_a) * r * (1 - r) * b + (2 * EXPF_ULP + 4) * U
     tol = k * (dr.max(axis=1) + PROBA_ROUNDING * U)
     eps = 0.005 / k
     # float32 error of a residual Qp_t - pQp (|Q| <= 1, sum p = 1): (k + 3) u, plus the
