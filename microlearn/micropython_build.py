@@ -359,7 +359,7 @@ def _check_pyelftools() -> None:
     except ImportError:
         raise ToolNotFoundError(
             "building native .mpy modules needs pyelftools in the running Python "
-            f"({sys.executable}): pip install pyelftools"
+            f"({sys.executable}): pip install 'microlearn[micropython]' (or pyelftools)"
         ) from None
 
 
