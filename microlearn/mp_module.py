@@ -44,7 +44,8 @@ BOARD_ARCH = {
 #: families whose engines build into a native module on every arch: no libm calls (the
 #: engines use ml_math.h's ml_expf / ml_logf / ml_sqrtf / ml_divf ... instead, which MicroPython
 #: v1.23's natmod linker can link) and no libgcc float / double division on Armv6-M
-NATIVE_FAMILIES = ("trees", "linear", "svm", "naive_bayes", "mixture", "preprocessing")
+NATIVE_FAMILIES = ("trees", "linear", "svm", "naive_bayes", "mixture", "preprocessing",
+                   "neighbors")
 
 
 def family_set(families: str | list[str] | None = None,

@@ -53,6 +53,8 @@ ML_BATCH1(tanh, ml_tanhf(x[i]))
 ML_BATCH1(recip, ml_reciprocalf(x[i]))
 ML_BATCH2(pow, ml_powf(a[i], b[i]))
 ML_BATCH2(div, ml_divf(a[i], b[i]))
+int32_t b_hw(void);
+int32_t b_hw(void) { return ML_MATH_HW_F32 + 2 * ML_MATH_HW_F64; }
 void b_powi(const float *x, const int32_t *k, float *y, int32_t n);
 void b_powi(const float *x, const int32_t *k, float *y, int32_t n)
 { for (int32_t i = 0; i < n; i++) { y[i] = ml_powif(x[i], k[i]); } }
@@ -79,14 +81,14 @@ class MathLib:
 
 
 def build_lib(out_dir: Path, cc: str, lang_flags: tuple[str, ...], opt: str = "-O2",
-              name: str = "ml_math_test") -> Path:
+              name: str = "ml_math_test", defines: tuple[str, ...] = ()) -> Path:
     src = out_dir / f"{name}.c"
     src.write_text(LIB_SOURCE)
     out = out_dir / f"lib{name}.so"
     flags = [f for f in HOST_FLAGS if f not in ("-O2",)] + [opt]
     if lang_flags:  # C++: its own standard flag instead of -std=c99 / -Wpedantic kept
         flags = [f for f in flags if f != "-std=c99"] + list(lang_flags)
-    cmd = [cc, *flags, f"-I{RUNTIME}", str(src), "-o", str(out)]
+    cmd = [cc, *flags, *defines, f"-I{RUNTIME}", str(src), "-o", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
     return out
@@ -511,6 +513,7 @@ ML_BATCH1(log, ml_log(x[i]))
 ML_BATCH1(sqrt, ml_sqrt(x[i]))
 ML_BATCH1(tanh, ml_tanh(x[i]))
 ML_BATCH2(div, ml_div(a[i], b[i]))
+ML_BATCH2(pow, ml_pow(a[i], b[i]))
 #ifdef __cplusplus
 }
 #endif
@@ -530,12 +533,13 @@ class MathLib64:
         return out
 
 
-def build_lib64(out_dir: Path, cc: str, opt: str = "-O2", name: str = "ml_math64") -> Path:
+def build_lib64(out_dir: Path, cc: str, opt: str = "-O2", name: str = "ml_math64",
+                defines: tuple[str, ...] = ()) -> Path:
     src = out_dir / f"{name}.c"
     src.write_text(LIB64_SOURCE)
     out = out_dir / f"lib{name}.so"
     flags = [f for f in HOST_FLAGS if f != "-O2"] + [opt]
-    cmd = [cc, *flags, f"-I{RUNTIME}", str(src), "-o", str(out)]
+    cmd = [cc, *flags, *defines, f"-I{RUNTIME}", str(src), "-o", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
     return out
@@ -769,3 +773,129 @@ def test_arm_double_object_needs_no_libm_no_ddiv(build: str, tmp_path: Path) -> 
                             text=True, timeout=60, check=True)
         undefined = {line.split()[-1] for line in nm.stdout.splitlines() if line.strip()}
         assert undefined <= SOFT_DOUBLE_OK, f"{build} {opt}: {sorted(undefined - SOFT_DOUBLE_OK)}"
+
+
+# ---------------------------------------------------------------------------------------
+# host hardware division / square root (ML_MATH_HW_F32 / ML_MATH_HW_F64) == portable code
+
+
+def _same_bits32(got: np.ndarray, expected: np.ndarray, args: tuple) -> None:
+    """Bit for bit, NaNs included (the hardware path must return the portable NaNs)."""
+    bad = got.view(u32) != expected.view(u32)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        shown = ", ".join(f"0x{int(a[i:i + 1].view(u32)[0]):08x}" for a in args)
+        raise AssertionError(f"{int(bad.sum())} mismatches; first: args {shown}: "
+                             f"0x{int(got[i:i + 1].view(u32)[0]):08x} != "
+                             f"0x{int(expected[i:i + 1].view(u32)[0]):08x}")
+
+
+def test_hardware_path_equals_portable_path(mlm: MathLib, mlm64: MathLib64,
+                                            tmp_path: Path) -> None:
+    """The default build (SSE / AArch64 DIV and SQRT instructions on such hosts) and a
+    build with -DML_MATH_PORTABLE (integer code, as on Cortex-M0+) give the same bits,
+    NaN payloads included, on > 2^20 arguments of every function that uses them."""
+    cc = find_compiler()
+    port = MathLib(build_lib(tmp_path, cc, (), name="portable32",
+                             defines=("-DML_MATH_PORTABLE",)))
+    port64 = MathLib64(build_lib64(tmp_path, cc, name="portable64",
+                                   defines=("-DML_MATH_PORTABLE",)))
+    hw = int(mlm.lib.b_hw())
+    assert int(port.lib.b_hw()) == 0
+    import platform
+    if platform.machine().lower() in ("x86_64", "amd64", "aarch64", "arm64"):
+        assert hw == 3, "the host's hardware division / square root path is not used"
+    # float32
+    x = np.concatenate([X_ALL, bits(np.arange(0, 2 ** 23, 3)),
+                        bits(np.arange(0x3F000000, 0x40800000, 7)),
+                        bits(np.arange(0x80000000, 2 ** 32, 4099, dtype=np.uint64))])
+    assert x.size > 2 ** 20
+    _same_bits32(mlm("sqrt", x), port("sqrt", x), (x,))
+    _same_bits32(mlm("recip", x), port("recip", x), (x,))
+    a, b = random_pairs(2 ** 20, 7)
+    _same_bits32(mlm("div", a, b), port("div", a, b), (a, b))
+    # functions built on division / square root
+    for name in ("tanh", "log", "exp"):
+        _same_bits32(mlm(name, X_ALL), port(name, X_ALL), (X_ALL,))
+    pa, pb = pow_args(2 ** 16, 8)
+    _same_bits32(mlm("pow", pa, pb), port("pow", pa, pb), (pa, pb))
+    # float64
+    rng = np.random.default_rng(9)
+    n = 2 ** 20
+    x64 = np.concatenate([bits64(rng.integers(0, 2 ** 64, n, dtype=np.uint64)),
+                          bits64(rng.integers(0, 2 ** 52, 2 ** 16, dtype=np.uint64)),
+                          rng.uniform(0.0, 4.0, 2 ** 16), SPECIALS64,
+                          around64(1.0, 4096)])
+    np.testing.assert_array_equal(mlm64("sqrt", x64).view(u64), port64("sqrt", x64).view(u64))
+    a64 = bits64(rng.integers(0, 2 ** 64, n, dtype=np.uint64))
+    b64 = bits64(rng.integers(0, 2 ** 64, n, dtype=np.uint64))
+    small = bits64(rng.integers(0, 2 ** 64, n // 2, dtype=np.uint64) & 0x801FFFFFFFFFFFFF)
+    b64[: n // 2] = np.where(np.arange(n // 2) % 2 == 0, small,
+                             bits64(small.view(u64) | u64(0x7FC0000000000000)))
+    ga, gb = np.meshgrid(SPECIALS64, SPECIALS64)
+    a64 = np.concatenate([a64, rng.standard_normal(2 ** 16) * 100, ga.ravel()])
+    b64 = np.concatenate([b64, rng.uniform(0.5, 4.0, 2 ** 16), gb.ravel()])
+    np.testing.assert_array_equal(mlm64("div", a64, b64).view(u64),
+                                  port64("div", a64, b64).view(u64))
+    xs = np.concatenate([sample64(42, 2 ** 16, -30.0, 30.0, [0.5625]), SPECIALS64])
+    for name in ("exp", "log", "tanh"):
+        np.testing.assert_array_equal(mlm64(name, xs).view(u64), port64(name, xs).view(u64))
+
+
+def test_aarch64_hardware_path_compiles(tmp_path: Path) -> None:
+    """The AArch64 inline assembly (FSQRT) assembles (cross compiler or clang)."""
+    src = tmp_path / "a64.c"
+    src.write_text(LIB_SOURCE.replace('#include "ml_math.h"',
+                                      '#include "ml_math.h"\n'
+                                      '#if !ML_MATH_HW_F32 || !ML_MATH_HW_F64\n'
+                                      '#error "no hardware path"\n#endif'))
+    for cmd in (["aarch64-linux-gnu-gcc"], ["clang", "--target=aarch64-linux-gnu"]):
+        if shutil.which(cmd[0]):
+            break
+    else:
+        pytest.skip("no AArch64 compiler")
+    full = [*cmd, "-std=c99", "-O2", "-ffp-contract=off", "-ffreestanding", *WARNING_FLAGS,
+            f"-I{RUNTIME}", "-c", str(src), "-o", str(tmp_path / "a64.o")]
+    proc = subprocess.run(full, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_double_pow_accuracy_and_special_values(mlm64: MathLib64) -> None:
+    """ml_pow (x >= 0): within 2 + 2 |y ln x| ulp of numpy's float64 power (glibc pow,
+    < 1 ulp: 1 more allowed), over x spread over all positive doubles and y such that
+    y ln x covers the finite results; special values as documented (ml_powf's)."""
+    rng = np.random.default_rng(50)
+    n = 2 ** 18
+    x = np.concatenate([bits64(rng.integers(1, 0x7FF0000000000000, n, dtype=np.uint64)),
+                        rng.uniform(0.0, 10.0, n), rng.uniform(0.5, 2.0, n)])
+    lnx = np.log(x)
+    y = np.concatenate([rng.uniform(-4.0, 4.0, n), rng.uniform(0.25, 8.0, n),
+                        rng.uniform(-1.0, 1.0, n) * 700.0])
+    # y ln x in [-740, 705]: the largest and the subnormal results
+    t = rng.uniform(-740.0, 705.0, 3 * n)
+    pick = rng.random(3 * n) < 0.5
+    y = np.where(pick & (lnx != 0.0), t / np.where(lnx == 0.0, 1.0, lnx), y)
+    with np.errstate(all="ignore"):
+        ref = np.power(x, y)
+    got = mlm64("pow", x, y)
+    fin = np.isfinite(ref) & (ref > np.finfo(np.float64).tiny)
+    err = np.abs(got[fin] - ref[fin]) / np.spacing(ref[fin])
+    allowed = 3.0 + 2.0 * np.abs(y[fin] * lnx[fin])
+    assert np.all(err <= allowed), float(np.max(err - allowed))
+    # subnormal results: absolute error within a few subnormal steps
+    sub = np.isfinite(ref) & (ref <= np.finfo(np.float64).tiny)
+    assert np.all(np.abs(got[sub] - ref[sub]) <= (3.0 + 2.0 * 745.0) * 2.0 ** -1074
+                  + 2.0 ** -52 * ref[sub] * (3.0 + 2.0 * np.abs(y[sub] * lnx[sub])))
+    inf, nan = np.inf, np.nan
+    cases = [(2.0, 0.0, 1.0), (nan, 0.0, 1.0), (nan, -0.0, 1.0), (1.0, nan, 1.0),
+             (1.0, inf, 1.0), (nan, 2.0, nan), (2.0, nan, nan), (0.0, 2.0, 0.0),
+             (-0.0, 2.0, 0.0), (0.0, -1.0, inf), (inf, 2.0, inf), (inf, -2.0, 0.0),
+             (2.0, inf, inf), (2.0, -inf, 0.0), (0.5, inf, 0.0), (0.5, -inf, inf),
+             (-2.0, 2.0, nan), (-inf, 2.0, nan), (4.0, 0.5, 2.0), (2.0, 1.0, 2.0),
+             (1e300, 10.0, inf), (1e-300, 10.0, 0.0)]
+    a = np.array([c[0] for c in cases])
+    b = np.array([c[1] for c in cases])
+    want = np.array([c[2] for c in cases])
+    got = mlm64("pow", a, b)
+    ok = np.where(np.isnan(want), np.isnan(got), got == want)
+    assert ok.all(), [(c, g) for c, g, o in zip(cases, got, ok, strict=True) if not o]

@@ -115,18 +115,24 @@ static inline double ml_mixture_f64(const uint8_t *t, int32_t i)
     return v;
 }
 
-/* Score s_k and its error bound e_k for component k (scratch d: n floats). */
+/* Score s_k and its error bound e_k for component k (scratch d: n floats). Without
+ * float64 tables (exact_mode 0) nothing can use the bound (predict's outlier test gives
+ * the same sign with e_k = 0, the other methods ignore it): *err = 0 and the bound (and
+ * its square root) is not computed. */
 static inline float ml_mixture_component(const ml_mixture_t *m, const float *x, int32_t k,
                                          float *d, float *err, float *maha_out)
 {
     const int32_t n = m->n_features;
     const float *mu = m->mean + (size_t)k * (size_t)n;
+    const int bounded = m->exact_mode != ML_MIXTURE_EXACT_NONE;
     float dmax = 0.0f;
     float maha = 0.0f;
     for (int32_t j = 0; j < n; j++) {
         d[j] = x[j] - mu[j];
-        const float ad = ml_fabsf(d[j]);
-        dmax = ad > dmax ? ad : dmax;
+        if (bounded) {
+            const float ad = ml_fabsf(d[j]);
+            dmax = ad > dmax ? ad : dmax;
+        }
     }
     if (m->kind == ML_MIXTURE_FULL) {
         const int32_t f = m->n_factors == 1 ? 0 : k;
@@ -154,14 +160,18 @@ static inline float ml_mixture_component(const ml_mixture_t *m, const float *x, 
     }
     const float c = m->constant[k];
     const float s = c - m->h * maha;
+    if (maha_out != NULL) {
+        *maha_out = maha;
+    }
+    if (!bounded) {
+        *err = 0.0f;
+        return s;
+    }
     const float *ek = m->err + (size_t)k * 3u;
     const float e = m->g * dmax * ek[0] + ek[1];
     const float bound = m->h * ((2.0f * (ml_sqrtf(maha) + e) + e) * e + m->a * maha + ek[2]) +
                         5.9604645e-08f * (ml_fabsf(c) + ml_fabsf(s));
     *err = bound * 1.0625f + 1e-35f;
-    if (maha_out != NULL) {
-        *maha_out = maha;
-    }
     return s;
 }
 

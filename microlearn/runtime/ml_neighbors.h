@@ -32,7 +32,7 @@
 #define ML_NEIGHBORS_H
 
 #include "ml_common.h"
-#include <math.h>
+#include "ml_math.h"
 #include <string.h>
 
 #define ML_NEIGHBORS_KNN_CLASSIFIER 0
@@ -114,12 +114,12 @@ static inline float ml_neighbors_rdist_f32(const ml_neighbors_t *m, const float 
         break;
     case ML_NEIGHBORS_MANHATTAN:
         for (int32_t i = 0; i < n; i++) {
-            acc += fabsf(x[i] - y[i]);
+            acc += ml_fabsf(x[i] - y[i]);
         }
         break;
     case ML_NEIGHBORS_CHEBYSHEV:
         for (int32_t i = 0; i < n; i++) {
-            const float d = fabsf(x[i] - y[i]);
+            const float d = ml_fabsf(x[i] - y[i]);
             if (!(d <= acc)) { /* NaN propagates */
                 acc = d;
             }
@@ -127,7 +127,7 @@ static inline float ml_neighbors_rdist_f32(const ml_neighbors_t *m, const float 
         break;
     default:
         for (int32_t i = 0; i < n; i++) {
-            acc += powf(fabsf(x[i] - y[i]), m->p);
+            acc += ml_powf(ml_fabsf(x[i] - y[i]), m->p);
         }
         break;
     }
@@ -149,12 +149,12 @@ static inline double ml_neighbors_rdist_f64(const ml_neighbors_t *m, const float
         break;
     case ML_NEIGHBORS_MANHATTAN:
         for (int32_t i = 0; i < n; i++) {
-            acc += fabs((double)x[i] - (double)y[i]);
+            acc += ml_fabs((double)x[i] - (double)y[i]);
         }
         break;
     case ML_NEIGHBORS_CHEBYSHEV:
         for (int32_t i = 0; i < n; i++) {
-            const double d = fabs((double)x[i] - (double)y[i]);
+            const double d = ml_fabs((double)x[i] - (double)y[i]);
             if (!(d <= acc)) {
                 acc = d;
             }
@@ -162,7 +162,7 @@ static inline double ml_neighbors_rdist_f64(const ml_neighbors_t *m, const float
         break;
     default:
         for (int32_t i = 0; i < n; i++) {
-            acc += pow(fabs((double)x[i] - (double)y[i]), (double)m->p);
+            acc += ml_pow(ml_fabs((double)x[i] - (double)y[i]), (double)m->p);
         }
         break;
     }
@@ -173,10 +173,10 @@ static inline double ml_neighbors_rdist_f64(const ml_neighbors_t *m, const float
 static inline float ml_neighbors_dist_f32(const ml_neighbors_t *m, float rd)
 {
     if (m->metric == ML_NEIGHBORS_EUCLIDEAN) {
-        return sqrtf(rd);
+        return ml_sqrtf(rd);
     }
     if (m->metric == ML_NEIGHBORS_MINKOWSKI) {
-        return powf(rd, m->inv_p);
+        return ml_powf(rd, m->inv_p);
     }
     return rd;
 }
@@ -184,10 +184,10 @@ static inline float ml_neighbors_dist_f32(const ml_neighbors_t *m, float rd)
 static inline double ml_neighbors_dist_f64(const ml_neighbors_t *m, double rd)
 {
     if (m->metric == ML_NEIGHBORS_EUCLIDEAN) {
-        return sqrt(rd);
+        return ml_sqrt(rd);
     }
     if (m->metric == ML_NEIGHBORS_MINKOWSKI) {
-        return pow(rd, 1.0 / (double)m->p);
+        return ml_pow(rd, ml_div(1.0, (double)m->p));
     }
     return rd;
 }
@@ -196,7 +196,7 @@ static inline double ml_neighbors_dist_f64(const ml_neighbors_t *m, double rd)
 
 /* Relative error bound e of ml_neighbors_rdist_f32 (first order, with 1/16 slack for the
  * higher-order terms; n_features <= 65535): a difference rounds once (u), a square
- * twice more (2u), |d|^p by (1+u)^p and powf's own error (assumed <= 4 ulp = 8u), and
+ * twice more (2u), |d|^p by (1+u)^p and ml_powf's own error (<= 2 ulp = 4u, ml_math.h), and
  * a sequential sum of n non-negative terms by (n-1)u. */
 static inline float ml_neighbors_rel_err(const ml_neighbors_t *m)
 {
@@ -206,7 +206,7 @@ static inline float ml_neighbors_rel_err(const ml_neighbors_t *m)
     case ML_NEIGHBORS_EUCLIDEAN: c = n + 3.0f; break;
     case ML_NEIGHBORS_MANHATTAN: c = n + 1.0f; break;
     case ML_NEIGHBORS_CHEBYSHEV: c = 2.0f; break;
-    default: c = n + m->p + 9.0f; break;
+    default: c = n + m->p + 5.0f; break;
     }
     return c * ML_NEIGHBORS_U * 1.0625f;
 }
@@ -282,7 +282,7 @@ static inline int32_t ml_neighbors_select(const ml_neighbors_t *m, const float *
     const float e = ml_neighbors_rel_err(m);
     const float a = ml_neighbors_abs_err(m);
     /* a point whose float32 distance exceeds t is farther than each of the k selected */
-    const float t = ((rd[k - 1] + a) * ((1.0f + e) / (1.0f - e)) + a) * (1.0f + 4.0f * ML_NEIGHBORS_U);
+    const float t = ((rd[k - 1] + a) * ml_divf(1.0f + e, 1.0f - e) + a) * (1.0f + 4.0f * ML_NEIGHBORS_U);
     if (!(rd[k] <= t)) {
         return 0;
     }
@@ -322,19 +322,20 @@ static inline float ml_neighbors_weight(const ml_neighbors_t *m, const float *rd
     if (zeros > 0) {
         return rd[i] == 0.0f ? 1.0f : 0.0f;
     }
-    return 1.0f / ml_neighbors_dist_f32(m, rd[i]);
+    return ml_reciprocalf(ml_neighbors_dist_f32(m, rd[i]));
 }
 
 /* Relative error bound of a distance weight 1/dist from a float32 reduced distance:
  * e/p of the root (p = 2 for euclidean, 1 otherwise), the root itself (sqrtf exact
- * rounding; powf with a rounded 1/p: (8 + 104/p)u for |ln rd| <= 104) and the division. */
+ * rounding; ml_powf (<= 2 ulp = 4u) with a rounded 1/p: (4 + 104/p)u for |ln rd| <= 104)
+ * and the division. */
 static inline float ml_neighbors_weight_err(const ml_neighbors_t *m)
 {
     const float e = ml_neighbors_rel_err(m);
     switch (m->metric) {
     case ML_NEIGHBORS_EUCLIDEAN: return 0.5f * e + 2.0f * ML_NEIGHBORS_U;
     case ML_NEIGHBORS_MINKOWSKI:
-        return e * m->inv_p * 1.0625f + (10.0f + 104.0f * m->inv_p) * ML_NEIGHBORS_U;
+        return e * m->inv_p * 1.0625f + (6.0f + 104.0f * m->inv_p) * ML_NEIGHBORS_U;
     default: return e + ML_NEIGHBORS_U;
     }
 }
@@ -392,7 +393,7 @@ static inline int32_t ml_neighbors_knn_class(const ml_neighbors_t *m, const floa
     }
     for (int32_t i = 0; i < k; i++) {
         const double r = ml_neighbors_ld64(rd64 + 2 * i);
-        const double w = zeros > 0 ? (r == 0.0 ? 1.0 : 0.0) : 1.0 / ml_neighbors_dist_f64(m, r);
+        const double w = zeros > 0 ? (r == 0.0 ? 1.0 : 0.0) : ml_div(1.0, ml_neighbors_dist_f64(m, r));
         float *slot = acc64 + 2 * (int32_t)m->labels[(int32_t)idx[i]];
         ml_neighbors_st64(slot, ml_neighbors_ld64(slot) + w);
     }
@@ -423,7 +424,7 @@ static inline void ml_neighbors_centroid_scores(const ml_neighbors_t *m, const f
             }
         } else {
             for (int32_t i = 0; i < nf; i++) {
-                acc += fabsf(x[i] * m->inv_scale[i] - y[i]);
+                acc += ml_fabsf(x[i] * m->inv_scale[i] - y[i]);
             }
             acc *= acc;
         }
@@ -471,7 +472,7 @@ static inline float ml_neighbors_lof_score(const ml_neighbors_t *m, const float 
         dens += m->lrd[j];
     }
     const float kf = (float)k;
-    return -(dens / kf) * (reach / kf + 1e-10f);
+    return -ml_divf(dens, kf) * (ml_divf(reach, kf) + 1e-10f);
 }
 
 /* k-NN class probabilities: class weight sums / their total. */
@@ -488,7 +489,7 @@ static inline void ml_neighbors_knn_proba(const ml_neighbors_t *m, const float *
         total += out[c];
     }
     for (int32_t c = 0; c < m->n_outputs; c++) {
-        out[c] /= total;
+        out[c] = ml_divf(out[c], total);
     }
 }
 
@@ -514,11 +515,11 @@ static inline void ml_neighbors_centroid_proba(const ml_neighbors_t *m, const fl
     const float top = out[ml_argmax_f32(out, m->n_outputs)];
     float total = 0.0f;
     for (int32_t c = 0; c < m->n_outputs; c++) {
-        out[c] = expf(out[c] - top);
+        out[c] = ml_expf(out[c] - top);
         total += out[c];
     }
     for (int32_t c = 0; c < m->n_outputs; c++) {
-        out[c] /= total;
+        out[c] = ml_divf(out[c], total);
     }
 }
 
@@ -609,7 +610,7 @@ static inline void ml_neighbors_knn_regress(const ml_neighbors_t *m, const float
         }
     }
     for (int32_t o = 0; o < no; o++) {
-        out[o] /= total;
+        out[o] = ml_divf(out[o], total);
     }
 }
 
@@ -690,7 +691,7 @@ static inline int32_t ml_neighbors_from_section(ml_neighbors_t *m, const uint8_t
              k <= (uint32_t)ML_NEIGHBORS_MAX_DIM && ml_neighbors_finite(offset) &&
              ml_neighbors_table_ok(off[0], (uint64_t)np * nf, 4u, size);
     if (ok && metric == (uint32_t)ML_NEIGHBORS_MINKOWSKI) {
-        ok = ml_neighbors_finite(p) && p > 0.0f && ml_neighbors_finite(1.0f / p);
+        ok = ml_neighbors_finite(p) && p > 0.0f && ml_neighbors_finite(ml_reciprocalf(p));
     }
     if (ok) {
         switch (kind) {
@@ -732,7 +733,7 @@ static inline int32_t ml_neighbors_from_section(ml_neighbors_t *m, const uint8_t
     m->k = (int32_t)k;
     m->flags = (int32_t)flags;
     m->p = metric == (uint32_t)ML_NEIGHBORS_MINKOWSKI ? p : 2.0f;
-    m->inv_p = 1.0f / m->p;
+    m->inv_p = ml_reciprocalf(m->p);
     m->offset = offset;
     m->points = (const float *)(const void *)(sec + off[0]);
     switch (kind) {

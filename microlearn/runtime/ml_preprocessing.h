@@ -124,11 +124,22 @@ static inline float ml_preprocessing_norm(int32_t kind, const float *t, int32_t 
     return s < 1.1920928955078125e-06f ? 1.0f : s;
 }
 
-/* out[0..n_outputs-1] = transform of x (n_features floats). scratch holds
- * info.scratch_floats floats (may be NULL when that is 0). out must not alias x.
- * Returns ML_OK, or ML_ERR_NULL when required scratch is missing. */
-static inline int32_t ml_preprocessing_transform(const ml_preprocessing_t *m, const float *x,
-                                                 float *out, float *scratch)
+/* Forced inlining of the engine into a generated kernel (GCC / Clang). */
+#if defined(__GNUC__) || defined(__clang__)
+#define ML_PREPROCESSING_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define ML_PREPROCESSING_ALWAYS_INLINE static inline
+#endif
+
+/* The engine, always inlined: a generated header calls it on its `static const` model,
+ * whose stage tables and flags are then compile-time constants, so every absent stage
+ * (double tables, normaliser and its square root, matrix...) folds away and each step
+ * gets a kernel with only its own stages, whatever the number of steps and the
+ * optimisation level (-Os would otherwise keep one shared out-of-line copy with every
+ * stage). Same arguments and result as ml_preprocessing_transform below, which the
+ * model-file path calls (one generic copy). */
+ML_PREPROCESSING_ALWAYS_INLINE int32_t ml_preprocessing_transform_inline(
+    const ml_preprocessing_t *m, const float *x, float *out, float *scratch)
 {
     const int32_t n = m->n_mid;
     float *buf = out;
@@ -247,6 +258,15 @@ static inline int32_t ml_preprocessing_transform(const ml_preprocessing_t *m, co
         }
     }
     return ML_OK;
+}
+
+/* out[0..n_outputs-1] = transform of x (n_features floats). scratch holds
+ * info.scratch_floats floats (may be NULL when that is 0). out must not alias x.
+ * Returns ML_OK, or ML_ERR_NULL when required scratch is missing. */
+static inline int32_t ml_preprocessing_transform(const ml_preprocessing_t *m, const float *x,
+                                                 float *out, float *scratch)
+{
+    return ml_preprocessing_transform_inline(m, x, out, scratch);
 }
 
 /* Section layout (version 1), little-endian, offsets from the section start:

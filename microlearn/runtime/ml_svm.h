@@ -223,12 +223,33 @@ static inline float ml_svm_expm1_up(float z)
     return z <= 1.0f ? z * (1.0f + z) : ml_expf(z);
 }
 
-/* Kernel value (float32, the same as ml_svm_kernel) and *dk, a bound on its error. */
-static inline float ml_svm_kernel_b(const ml_svm_t *m, const float *x, const float *s,
-                                    float *dk)
+/* The constants g(.) of the kernel bounds: they depend on the model's sizes only, so
+ * they are computed once per call (ml_divf divides), not once per support vector. */
+typedef struct ml_svm_gk {
+    float g_n1; /* g(n_features + 1) */
+    float g_n3; /* g(n_features + 3) */
+    float g2;   /* g(2) */
+    float g4;   /* g(4) */
+    float g_d1; /* g(degree + 1) */
+} ml_svm_gk_t;
+
+static inline void ml_svm_gk_init(const ml_svm_t *m, ml_svm_gk_t *gk)
+{
+    const float nf = (float)m->n_features;
+    const int rbf = m->kernel == ML_SVM_RBF;
+    gk->g2 = ml_svm_g(2.0f);
+    gk->g_n1 = rbf ? ml_svm_g(nf + 1.0f) : 0.0f; /* only what the kernel's bound uses */
+    gk->g_n3 = rbf ? 0.0f : ml_svm_g(nf + 3.0f);
+    gk->g4 = rbf || m->kernel == ML_SVM_LINEAR ? 0.0f : ml_svm_g(4.0f);
+    gk->g_d1 = m->kernel == ML_SVM_POLY ? ml_svm_g((float)m->degree + 1.0f) : 0.0f;
+}
+
+/* Kernel value (float32, the same as ml_svm_kernel) and *dk, a bound on its error
+ * (gk: ml_svm_gk_init's constants). */
+static inline float ml_svm_kernel_b(const ml_svm_t *m, const ml_svm_gk_t *gk, const float *x,
+                                    const float *s, float *dk)
 {
     const int32_t n = m->n_features;
-    const float nf = (float)n;
     const float ag = ml_fabsf(m->gamma);
     float sum = 0.0f;
     float aux = 0.0f;
@@ -239,8 +260,8 @@ static inline float ml_svm_kernel_b(const ml_svm_t *m, const float *x, const flo
             aux += ml_fabsf(d) * ml_fabsf(s[j]);
         }
         const float k = ml_expf(-m->gamma * sum);
-        const float ds = ml_svm_g(nf + 1.0f) * sum + 2.1f * ML_SVM_U * (sum + aux);
-        const float dz = ag * ds + ml_svm_g(2.0f) * ag * sum;
+        const float ds = gk->g_n1 * sum + 2.1f * ML_SVM_U * (sum + aux);
+        const float dz = ag * ds + gk->g2 * ag * sum;
         const float e = ml_svm_expm1_up(dz);
         *dk = k * e + 2.0f * ML_SVM_EXPF_ULP * ML_SVM_U * k * (1.0f + e);
         return k;
@@ -249,20 +270,20 @@ static inline float ml_svm_kernel_b(const ml_svm_t *m, const float *x, const flo
         sum += x[j] * s[j];
         aux += ml_fabsf(x[j] * s[j]);
     }
-    const float dd = ml_svm_g(nf + 3.0f) * aux;
+    const float dd = gk->g_n3 * aux;
     if (m->kernel == ML_SVM_LINEAR) {
         *dk = dd;
         return sum;
     }
     const float t = m->gamma * sum + m->coef0;
-    const float dt = ag * dd + ml_svm_g(4.0f) * (ml_fabsf(m->gamma * sum) + ml_fabsf(m->coef0)) +
+    const float dt = ag * dd + gk->g4 * (ml_fabsf(m->gamma * sum) + ml_fabsf(m->coef0)) +
                      2.0f * ML_SVM_U * ml_fabsf(t);
     if (m->kernel == ML_SVM_POLY) {
         const float tt = ml_fabsf(t) + dt;
         const float d = (float)m->degree;
         *dk = m->degree == 0 ? 0.0f
                              : d * ml_svm_powi(tt, m->degree - 1) * dt +
-                                   ml_svm_g(d + 1.0f) * ml_svm_powi(tt, m->degree);
+                                   gk->g_d1 * ml_svm_powi(tt, m->degree);
         return ml_svm_powi(t, m->degree);
     }
     const float k = ml_tanhf(t);
@@ -270,8 +291,11 @@ static inline float ml_svm_kernel_b(const ml_svm_t *m, const float *x, const flo
     return k;
 }
 
-/* ml_svm_pairs with bnd[p] >= |dec[p] - scikit-learn's float64 value|. */
-static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec, float *bnd)
+/* ml_svm_pairs with bnd[p] >= |dec[p] - scikit-learn's float64 value|. gw: n_classes
+ * floats of scratch (classifier, not the primal form; else unused, may be NULL): the
+ * constants g(n_c + n_o + 3) of class c's pairs, computed once per class. */
+static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec, float *bnd,
+                                  float *gw)
 {
     const int32_t k = m->n_classes;
     const size_t n_sv = (size_t)m->n_sv;
@@ -282,6 +306,8 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
         for (int32_t j = 0; j < n; j++) {
             xmax = ml_fabsf(x[j]) > xmax ? ml_fabsf(x[j]) : xmax;
         }
+        const float g_n3 = ml_svm_g((float)n + 3.0f);
+        const float g2 = ml_svm_g(2.0f);
         for (int32_t p = 0; p < n_pairs; p++) {
             const float *w = m->sv + (size_t)p * (size_t)n;
             float a = 0.0f;
@@ -289,21 +315,28 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
                 a += ml_fabsf(x[j] * w[j]);
             }
             dec[p] = ml_svm_dot(x, w, n) - m->rho[p];
-            bnd[p] = ML_SVM_SAFETY * (ml_svm_g((float)n + 3.0f) * a +
-                                      ml_svm_g(2.0f) * (ml_fabsf(m->rho[p]) + ml_fabsf(dec[p])) +
+            bnd[p] = ML_SVM_SAFETY * (g_n3 * a + g2 * (ml_fabsf(m->rho[p]) + ml_fabsf(dec[p])) +
                                       m->lin_err[p] * xmax);
         }
         return;
     }
+    ml_svm_gk_t gk;
+    ml_svm_gk_init(m, &gk);
     ml_fill_f32(dec, n_pairs, 0.0f);
     ml_fill_f32(bnd, n_pairs, 0.0f);
     int32_t base_c = 0;
     for (int32_t c = 0; c < k; c++) {
         const int32_t nc = m->sv_start[c + 1] - m->sv_start[c];
+        if (nc > 0) {
+            for (int32_t o = 0; o < k; o++) {
+                const int32_t no = m->sv_start[o + 1] - m->sv_start[o];
+                gw[o] = ml_svm_g((float)(nc + no) + 3.0f);
+            }
+        }
         for (int32_t i = m->sv_start[c]; i < m->sv_start[c + 1]; i++) {
             float dk;
             const float kv =
-                ml_svm_kernel_b(m, x, m->sv + (size_t)i * (size_t)m->n_features, &dk);
+                ml_svm_kernel_b(m, &gk, x, m->sv + (size_t)i * (size_t)m->n_features, &dk);
             const float kk = ml_fabsf(kv) + dk;
             int32_t base_o = 0;
             for (int32_t o = 0; o < k; o++) {
@@ -312,9 +345,8 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
                 }
                 const int32_t p = o < c ? base_o + (c - o - 1) : base_c + (o - c - 1);
                 const float coef = m->dual_coef[(size_t)(o < c ? o : o - 1) * n_sv + (size_t)i];
-                const int32_t no = m->sv_start[o + 1] - m->sv_start[o];
                 dec[p] += coef * kv;
-                bnd[p] += ml_fabsf(coef) * (dk + ml_svm_g((float)(nc + no) + 3.0f) * kk);
+                bnd[p] += ml_fabsf(coef) * (dk + gw[o] * kk);
                 if (o < c) {
                     base_o += k - o - 1;
                 }
@@ -324,8 +356,7 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
     }
     for (int32_t p = 0; p < n_pairs; p++) {
         dec[p] -= m->rho[p];
-        bnd[p] = ML_SVM_SAFETY *
-                 (bnd[p] + ml_svm_g(2.0f) * (ml_fabsf(m->rho[p]) + ml_fabsf(dec[p])));
+        bnd[p] = ML_SVM_SAFETY * (bnd[p] + gk.g2 * (ml_fabsf(m->rho[p]) + ml_fabsf(dec[p])));
     }
 }
 
@@ -335,13 +366,16 @@ static inline float ml_svm_sum1_b(const ml_svm_t *m, const float *x, float *bnd)
     float sum = 0.0f;
     float b = 0.0f;
     const float gm = ml_svm_g((float)m->n_sv + 3.0f);
+    ml_svm_gk_t gk;
+    ml_svm_gk_init(m, &gk);
     for (int32_t i = 0; i < m->n_sv; i++) {
         float dk;
-        const float kv = ml_svm_kernel_b(m, x, m->sv + (size_t)i * (size_t)m->n_features, &dk);
+        const float kv =
+            ml_svm_kernel_b(m, &gk, x, m->sv + (size_t)i * (size_t)m->n_features, &dk);
         sum += m->dual_coef[i] * kv;
         b += ml_fabsf(m->dual_coef[i]) * (dk + gm * (ml_fabsf(kv) + dk));
     }
-    *bnd = ML_SVM_SAFETY * (b + ml_svm_g(2.0f) * (ml_fabsf(m->rho[0]) + ml_fabsf(sum - m->rho[0])));
+    *bnd = ML_SVM_SAFETY * (b + gk.g2 * (ml_fabsf(m->rho[0]) + ml_fabsf(sum - m->rho[0])));
     return sum;
 }
 
@@ -423,12 +457,13 @@ static inline float ml_svm_sign_f32(double v)
 }
 
 /* Exact-mode pairwise values: dec[] as ml_svm_pairs, except that every near-tie pair is
- * replaced by the sign of its float64 value (bnd: n_pairs floats of scratch). */
+ * replaced by the sign of its float64 value (bnd: n_pairs floats of scratch; gw: n_classes
+ * floats of scratch). */
 static inline void ml_svm_pairs_exact(const ml_svm_t *m, const float *x, float *dec,
-                                      float *bnd)
+                                      float *bnd, float *gw)
 {
     const int32_t k = m->n_classes;
-    ml_svm_pairs_b(m, x, dec, bnd);
+    ml_svm_pairs_b(m, x, dec, bnd, gw);
     int32_t p = 0;
     for (int32_t i = 0; i < k; i++) {
         for (int32_t j = i + 1; j < k; j++) {
@@ -572,8 +607,9 @@ static inline int32_t ml_svm_break_ties_exact(const ml_svm_t *m, const float *x,
 {
     const int32_t k = m->n_classes;
     const float gk = ml_svm_g((float)k + 1.0f);
+    const float g5_3 = ml_divf(ml_svm_g(5.0f), 3.0f);
     int uncertain = 0;
-    ml_svm_pairs_b(m, x, dec, bnd);
+    ml_svm_pairs_b(m, x, dec, bnd, out); /* out: scratch until ml_svm_ovr fills it */
     ml_svm_ovr(k, dec, out, ob);
     ml_fill_f32(ob, k, 0.0f);
     int32_t p = 0;
@@ -588,7 +624,7 @@ static inline int32_t ml_svm_break_ties_exact(const ml_svm_t *m, const float *x,
     }
     const int32_t best = ml_argmax_f32(out, k);
     for (int32_t c = 0; c < k; c++) {
-        ob[c] = ML_SVM_SAFETY * (ml_divf(ob[c], 3.0f) + ml_divf(ml_svm_g(5.0f), 3.0f) +
+        ob[c] = ML_SVM_SAFETY * (ml_divf(ob[c], 3.0f) + g5_3 +
                                  ML_SVM_U * (float)k);
     }
     for (int32_t c = 0; c < k; c++) {
@@ -874,7 +910,7 @@ static inline int32_t ml_svm_predict(const ml_svm_t *m, const float *x, float *s
             float bnd;
             float dec;
             if (m->kernel == ML_SVM_PRIMAL) {
-                ml_svm_pairs_b(m, x, &dec, &bnd);
+                ml_svm_pairs_b(m, x, &dec, &bnd, NULL); /* primal: no scratch */
             } else {
                 dec = ml_svm_sum1_b(m, x, &bnd) - m->rho[0];
             }
@@ -905,7 +941,7 @@ static inline int32_t ml_svm_predict(const ml_svm_t *m, const float *x, float *s
         return ml_argmax_f32(work, k);
     }
     if (exact) {
-        ml_svm_pairs_exact(m, x, dec, bnd);
+        ml_svm_pairs_exact(m, x, dec, bnd, work);
     } else {
         ml_svm_pairs(m, x, dec);
     }

@@ -102,7 +102,8 @@ int32_t t_bounded(const float *x, int32_t n, float *dec, float *bnd)
         float *d = dec + (size_t)r * (size_t)np_;
         float *b = bnd + (size_t)r * (size_t)np_;
         if (M__model.task == ML_TASK_CLASSIFIER || M__model.kernel == ML_SVM_PRIMAL) {
-            ml_svm_pairs_b(&M__model, xr, d, b);
+            static float gw[ML_SVM_MAX_CLASSES]; /* n_classes floats of scratch */
+            ml_svm_pairs_b(&M__model, xr, d, b, gw);
         } else {
             d[0] = ml_svm_sum1_b(&M__model, xr, b) - M__model.rho[0];
         }

@@ -101,4 +101,4 @@ def c_code(ir: NeighborsIR, P: str) -> CCode:
                f"    out[0] = ml_neighbors_lof_score({M}, x, scratch) - {P}__model.offset;\n")
         kernel(f"float {P}__score_samples(const float *x)",
                f"    return ml_neighbors_lof_score({M}, x, scratch);\n")
-    return CCode(runtime=("ml_neighbors.h",), body="".join(out), libm=True)
+    return CCode(runtime=("ml_neighbors.h",), body="".join(out), libm=False)

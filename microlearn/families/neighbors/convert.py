@@ -16,7 +16,8 @@ What is kept exactly
 * Neighbours: the C ranks points by (distance, training index), smaller index first on
   equal distances. Float32 distances are certified (``ml_neighbors_rel_err``: relative
   error ``e = c u``, u = 2^-24, c = n+3 for squared euclidean, n+1 manhattan, 2
-  chebyshev, n+p+9 minkowski, times 17/16; plus n 2^-125 absolute for underflow); when the
+  chebyshev, n+p+5 minkowski (ml_powf within 2 ulp = 4u), times 17/16; plus n 2^-125
+  absolute for underflow); when the
   (k+1)-th candidate lies within the bound of the k-th, all candidates within it are
   recomputed in double, so the selected set is the exact k nearest of the stored points.
 * Exact ties at the k-th distance are where scikit-learn itself is arbitrary: its choice
@@ -33,9 +34,10 @@ What is kept exactly
 
 Tolerances (u = 2^-24, k neighbours, e as above; first order, with margin)
 -----------------------------------------------------------------------------------
-* weight 1/d from a float32 reduced distance: ``ew = e/2 + 2u`` (euclidean: sqrtf is
+* weight 1/d from a float32 reduced distance: ``ew = e/2 + 2u`` (euclidean: ml_sqrtf is
   correctly rounded, then one division), ``e + u`` (manhattan, chebyshev),
-  ``e/p + (10 + 104/p) u`` (minkowski: powf with a rounded 1/p, |ln rd| <= 104).
+  ``e/p + (6 + 104/p) u`` (minkowski: ml_powf, <= 2 ulp = 4u, with a rounded 1/p,
+  |ln rd| <= 104, and the division).
 * class sums of k positive weights: ``es = ew + k u``.
 * ``predict_proba`` uniform: count/k correctly rounded: ``u``; distance:
   ``2 es + (n_classes + 1) u``.
@@ -256,7 +258,7 @@ def rel_err(ir: NeighborsIR) -> float:
     """``ml_neighbors_rel_err``: relative error bound of a float32 reduced distance."""
     n = ir.n_features
     c = {"euclidean": n + 3.0, "manhattan": n + 1.0, "chebyshev": 2.0}.get(
-        ir.metric, n + ir.p + 9.0)
+        ir.metric, n + ir.p + 5.0)
     return c * U * 1.0625
 
 
@@ -266,7 +268,7 @@ def weight_err(ir: NeighborsIR) -> float:
     if ir.metric == "euclidean":
         return 0.5 * e + 2 * U
     if ir.metric == "minkowski":
-        return e / ir.p * 1.0625 + (10 + 104 / ir.p) * U
+        return e / ir.p * 1.0625 + (6 + 104 / ir.p) * U
     return e + U
 
 

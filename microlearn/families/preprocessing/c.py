@@ -1,9 +1,12 @@
 """Preprocessing IR -> C tables and the ``P__transform`` kernel (reads only the IR).
 
-The kernel runs the runtime engine ``ml_preprocessing_transform`` on a
-``static const ml_preprocessing_t P__model`` pointing at ``static const`` tables (float
-literals exact float32, double literals exact float64), so the header and the model-file
-path execute the same code.
+The kernel runs the runtime engine (``ml_preprocessing_transform_inline``, always
+inlined) on a ``static const ml_preprocessing_t P__model`` pointing at ``static const``
+tables (float literals exact float32, double literals exact float64), so the header and
+the model-file path (``ml_preprocessing_transform``, the same engine) execute the same
+operations; the model's stage flags and tables being compile-time constants, each step's
+kernel keeps only the stages it uses (no soft-double code or square root for a float32
+scaler, at any optimisation level and however many steps share the engine).
 """
 
 from __future__ import annotations
@@ -104,9 +107,9 @@ def c_code(ir: PreprocessingIR, prefix: str) -> CCode:
     )
     if ir.scratch_floats:
         call = (f"    float scratch[{ir.scratch_floats}];\n"
-                f"    (void)ml_preprocessing_transform(&{P}__model, x, out, scratch);\n")
+                f"    (void)ml_preprocessing_transform_inline(&{P}__model, x, out, scratch);\n")
     else:
-        call = f"    (void)ml_preprocessing_transform(&{P}__model, x, out, NULL);\n"
+        call = f"    (void)ml_preprocessing_transform_inline(&{P}__model, x, out, NULL);\n"
     parts.append(
         f"static inline void {P}__transform(const float *x, float *ML_RESTRICT out)\n"
         "{\n" + call + "}\n"
