@@ -63,15 +63,21 @@ def main() -> int:
     Xt = X[1000:1020]
     ref = rf.predict(Xt)
     m = microlearn.convert(rf)
-    blob = m.to_blob()
+    blob = m.to_blob(compact=False)  # the fast node tables
+    compact = m.to_blob()            # the default: compact node tables, smaller
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        native = mp_module.build("armv7emsp", Path(tmp) / "n")[0].read_bytes()
+        # the module a user of this model builds: `micropython build --for model.mlb`
+        native = mp_module.build("armv7emsp", Path(tmp) / "n",
+                                 mp_module.family_set(for_model=blob))[0].read_bytes()
         fallback = mp_module.FALLBACK_PY.read_bytes()
-        for mode, label in (("rom", "microlearn_mp native, load_at (blob in flash)"),
-                            ("file", "microlearn_mp native, load(file)")):
-            r = mp_bench.run_predict(blob, Xt, m.n_outputs, cpu="m4", mode=mode, module=native)
-            rows.append((label, r.instructions, len(native), len(blob), r.heap_import,
+        for mode, label, data in (
+                ("rom", "microlearn_mp native, load_at (file in flash), compact=False", blob),
+                ("file", "microlearn_mp native, load(file), compact=False", blob),
+                ("rom", "microlearn_mp native, load_at (file in flash), compact (default)",
+                 compact)):
+            r = mp_bench.run_predict(data, Xt, m.n_outputs, cpu="m4", mode=mode, module=native)
+            rows.append((label, r.instructions, len(native), len(data), r.heap_import,
                          r.heap_after_load,
                          float(np.mean(rf.classes_[r.predictions] == ref))))
         files = {"microlearn_mp.py": fallback, "model.mlb": blob, "x.bin": Xt.tobytes()}

@@ -214,14 +214,17 @@ ML_MODEL__METHOD(transform)
 static inline int32_t ml_model_predict(const ml_model_t *m, const float *x, float *scratch)
 {
     int32_t status;
+    const float *in = x;
     if (m == NULL || x == NULL || m->n_steps <= 0 ||
         (scratch == NULL && ml_model_scratch_floats(m) > 0)) {
         return m != NULL && m->n_steps > 0 && m->info.task == ML_TASK_OUTLIER_DETECTOR
                    ? 0 : ML_ERR_NULL;
     }
-    const float *in = ml_model__front(m, x, scratch, &status);
-    if (in == NULL) {
-        return m->info.task == ML_TASK_OUTLIER_DETECTOR ? 0 : status;
+    if (m->n_steps > 1) {
+        in = ml_model__front(m, x, scratch, &status);
+        if (in == NULL) {
+            return m->info.task == ML_TASK_OUTLIER_DETECTOR ? 0 : status;
+        }
     }
     status = ml_model__predict(&m->steps[m->n_steps - 1], in, NULL, scratch);
     if (m->info.task == ML_TASK_OUTLIER_DETECTOR && status != 1 && status != -1) {

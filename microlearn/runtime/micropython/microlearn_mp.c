@@ -170,8 +170,13 @@ static mp_obj_t mlmp_predict(mp_obj_t self_obj, mp_obj_t x_obj) {
         mp_raise_TypeError(MP_ERROR_TEXT("predict() is for classifiers and outlier detectors; "
                                          "use regress(x, out) / transform(x, out)"));
     }
-    const int32_t r = ml_model_predict(&self->model, mlmp_features(self, x_obj), self->scratch);
-    if (task == ML_TASK_CLASSIFIER ? r < 0 : r == 0) {
+    const float *x = mlmp_features(self, x_obj);
+    // one step (the common case): straight to the family's predict; the model, x and the
+    // scratch are known valid here
+    const int32_t r = self->model.n_steps == 1
+                          ? ml_model__predict(&self->model.steps[0], x, NULL, self->scratch)
+                          : ml_model_predict(&self->model, x, self->scratch);
+    if (task == ML_TASK_CLASSIFIER ? r < 0 : (r != 1 && r != -1)) {
         mlmp_raise_load_error(r < 0 ? r : ML_ERR_MODEL);
     }
     return MP_OBJ_NEW_SMALL_INT(r);

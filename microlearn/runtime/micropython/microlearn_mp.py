@@ -184,6 +184,10 @@ class Model:
             _bad()
         self._nf, self._no, self._nt, self._base, self._inv = nf, no, nt, base, h[18]
         self._scratch = array.array("f", [0.0] * no)
+        # the last array objects found to be array('f'): an array's type code never
+        # changes, and holding the object keeps its identity unique (lengths can change:
+        # checked on every call)
+        self._x_ok = self._out_ok = None
 
     def n_features(self):
         return self._nf
@@ -198,8 +202,12 @@ class Model:
         return self._base > 0
 
     def _run(self, x, out, mean=True):
-        if type(x) is not array.array or len(x) != self._nf or _typecode(x) != "f":
+        if type(x) is not array.array or len(x) != self._nf:
             raise ValueError("x must be array('f') of n_features values")
+        if x is not self._x_ok:
+            if _typecode(x) != "f":
+                raise ValueError("x must be array('f') of n_features values")
+            self._x_ok = x
         no, base = self._no, self._base
         for i in range(no):
             out[i] = 0.0
@@ -244,8 +252,12 @@ class Model:
         return best
 
     def _check_out(self, out):
-        if type(out) is not array.array or len(out) < self._no or _typecode(out) != "f":
+        if type(out) is not array.array or len(out) < self._no:
             raise ValueError("out must be array('f') of at least n_outputs values")
+        if out is not self._out_ok:
+            if _typecode(out) != "f":
+                raise ValueError("out must be array('f') of at least n_outputs values")
+            self._out_ok = out
 
     def predict_proba(self, x, out):
         if not self._base:
