@@ -31,3 +31,18 @@ def test_quickstart(tmp_path):
     assert diff <= 1.01 * mean_tolerance(10, float(abs(yd).max())), diff
     assert "cortex-m4f" in r.stdout
     assert (tmp_path / "digits_rf_loadable.h").is_file()
+
+
+def test_pipeline_example(tmp_path):
+    """examples/pipeline.py: StandardScaler -> PCA -> SVC as one header, one model file and
+    one MicroPython object, all agreeing with scikit-learn."""
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "pipeline.py"), "--out",
+                        str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "host C: class agreement with sklearn 100.00%" in r.stdout
+    assert "MicroPython (unix port, native module): class agreement with sklearn 100.00%" \
+        in r.stdout
+    assert "OK: the C and MicroPython agree" in r.stdout
+    d = float(re.search(r"max \|decision_function difference\| ([0-9.e+-]+)", r.stdout).group(1))
+    assert d < 1e-5  # the svm family's per-row bound is asserted in tests/families/test_svm.py
+    assert (tmp_path / "wine.h").is_file() and (tmp_path / "wine.mlb").is_file()
