@@ -340,3 +340,34 @@ def test_every_family_builds_for_every_arch(tmp_path):
         built += 1
     if built == 0:
         pytest.skip("tool missing: no natmod toolchain")
+
+
+_QEMU_MODULES: dict[str, bytes] = {}
+
+
+@pytest.mark.parametrize("cpu,arch", [("m4", "armv7emsp"), ("m0", "armv6m")])
+@pytest.mark.parametrize("family", list(CASES))
+def test_qemu_family(family, cpu, arch):
+    """One model per family on emulated Cortex-M4F and Cortex-M0 under MicroPython v1.23
+    (the module with every family's engine): every method bit-identical to the host C (which
+    the unix-port test and the family's own tests compare with scikit-learn)."""
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("tool missing: qemu-system-arm")
+    from support import mp_qemu
+    est, X, _ = CASES[family]()
+    Xq = np.ascontiguousarray(X[::6][:24], dtype=np.float32)
+    m = microlearn.convert(est)
+    blob = m.to_blob()
+    if arch not in _QEMU_MODULES:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                _QEMU_MODULES[arch] = mp_module.build(arch, Path(tmp),
+                                                      mp_module.family_set())[0].read_bytes()
+            except mb.ToolNotFoundError as e:
+                pytest.skip(f"tool missing: {arch} toolchain: {e}")
+    host = _methods(m, Xq)
+    files = {"microlearn_mp.mpy": _QEMU_MODULES[arch], "model.mlb": blob, "x.bin": Xq.tobytes()}
+    r = mp_qemu.run_qemu_micropython(cpu, _script_for(host), files,
+                                     collect=[f"{k}.bin" for k in host], timeout=600).check()
+    dev = _device_outputs(host, lambda name: r.files[name])
+    _assert_bit_identical(host, dev, m, est)
