@@ -784,7 +784,10 @@ def main(argv: list[str] | None = None) -> int:
     text = report(cases, variants, conversion_line, time.perf_counter() - t0)
     print(text)
     if args.write:
-        RESULTS.write_text(text)
+        # keep the sections other benchmarks own (bench_families.py: "## Model families")
+        old = RESULTS.read_text() if RESULTS.exists() else ""
+        keep = old[old.index("\n## Model families"):] if "\n## Model families" in old else ""
+        RESULTS.write_text(text.rstrip("\n") + "\n" + keep if keep else text)
         print(f"wrote {RESULTS}", file=sys.stderr)
     return 0
 
