@@ -1,6 +1,7 @@
 """Measure a generated model on microcontroller targets: cross-compile, run in QEMU, count.
 
-For a generated model header (see the contract in ``microlearn.codegen_c``) this module
+For a generated model header (the public API written by ``microlearn.codegen``) this
+module
 
 * cross-compiles a small bare-metal firmware (``runtime/target/harness.c``) that includes
   the header and runs the model on every row of a data set (the rows are embedded in flash
