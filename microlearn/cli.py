@@ -101,6 +101,13 @@ def _cmd_mp_build(args: argparse.Namespace) -> int:
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ValueError(f"--out {args.out!r} is a file; give a folder (created if missing)")
     fams = mp_module.family_set(args.families, getattr(args, "for_model", None))
+    if args.split:
+        if args.arch == "all":
+            raise ValueError("--split builds one arch at a time; give --arch")
+        paths = mp_module.build_split(args.arch, args.out, fams)
+        for path in paths:
+            print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+        return 0
     if args.arch == "all":
         built, skipped = mp_module.build_all(args.out, fams)
         paths = [p for files in built.values() for p in files]
@@ -163,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "e.g. trees,preprocessing")
     sel.add_argument("--for", dest="for_model", default=None, metavar="MODEL.mlb",
                      help="carry exactly the families this model file needs")
+    b.add_argument("--split", action="store_true",
+                   help="one native module per family (microlearn_mp_<family>.mpy) plus the "
+                        "microlearn_mp.py dispatcher: install only the families you use")
     b.set_defaults(func=_cmd_mp_build)
 
     i = sub.add_parser("info", help="describe what a saved model converts to")

@@ -29,6 +29,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
 from support import mp_unix
 
 import microlearn
@@ -371,3 +372,45 @@ def test_qemu_family(family, cpu, arch):
                                      collect=[f"{k}.bin" for k in host], timeout=600).check()
     dev = _device_outputs(host, lambda name: r.files[name])
     _assert_bit_identical(host, dev, m, est)
+
+
+@pytest.mark.parametrize("kind", ["mixed_pipeline", "single_family"])
+def test_split_modules(kind, tmp_path):
+    """`micropython build --split`: one native module per family plus the microlearn_mp.py
+    dispatcher. A pipeline mixing families (preprocessing + svm) is loaded step by step and
+    chained; a single-family file goes straight to its module. Outputs bit-identical to the
+    host C; a missing family module is a clear ValueError."""
+    mp_unix.require_unix()
+    if kind == "mixed_pipeline":
+        X, y = load_wine(return_X_y=True)
+        est = make_pipeline(StandardScaler(), PCA(n_components=5), SVC()).fit(X, y)
+    else:
+        X, y = _iris()
+        est = DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, y)
+    X = np.ascontiguousarray(X[::3], dtype=np.float32)
+    m = microlearn.convert(est)
+    blob = m.to_blob()
+    fams = mp_module.family_set(for_model=blob)
+    try:
+        files = mp_module.build_split("x64", tmp_path / "dist", fams)
+    except mb.ToolNotFoundError as e:
+        pytest.skip(f"tool missing: x64 native module toolchain: {e}")
+    names = sorted(f.name for f in files)
+    assert names == sorted([f"microlearn_mp_{n}.mpy" for _, n in fams]
+                           + ["microlearn_mp.py", "package.json"])
+    for f in files:
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "model.mlb").write_bytes(blob)
+    (tmp_path / "x.bin").write_bytes(X.tobytes())
+    host = _methods(m, X)
+    r = mp_unix.run_unix(_script_for(host), tmp_path, timeout=600)
+    assert r.returncode == 0 and "DONE" in r.stdout, r.stdout + r.stderr
+    dev = _device_outputs(host, lambda name: (tmp_path / name).read_bytes())
+    _assert_bit_identical(host, dev, m, est)
+    np.testing.assert_array_equal(est.classes_[dev["predict"]], est.predict(X))
+    # without one of the family modules: a clear error
+    (tmp_path / f"microlearn_mp_{fams[-1][1]}.mpy").unlink()
+    r = mp_unix.run_unix("import microlearn_mp as ml\n"
+                         "try:\n    ml.load('model.mlb')\n"
+                         "except ValueError as e:\n    print('ValueError', e)\n", tmp_path)
+    assert f"needs the module microlearn_mp_{fams[-1][1]}" in r.stdout, r.stdout + r.stderr

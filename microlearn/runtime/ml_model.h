@@ -127,6 +127,69 @@ static inline int32_t ml_model_load(ml_model_t *m, const void *data, size_t size
     return ML_OK;
 }
 
+/* Load only section `index` of a model file as a one-step model (the container is still
+ * checked whole: magic, version, size, CRC-32, section table). Used where each family has
+ * its own module (MicroPython --split builds): a pipeline whose steps belong to different
+ * families is loaded step by step and chained by the caller. Same return codes as
+ * ml_model_load; ML_ERR_MODEL when index is out of range. */
+static inline int32_t ml_model_load_step(ml_model_t *m, const void *data, size_t size,
+                                         uint32_t index)
+{
+    uint32_t version = 0, ns = 0, total = 0;
+    ml_blob_section_t s = {0u, 0u, 0u, 0u, 0u, 0u};
+    if (m == NULL) {
+        return ML_ERR_NULL;
+    }
+    m->n_steps = 0;
+    int32_t status = ml_blob_check(data, size, &version, &ns, &total);
+    if (status != ML_OK) {
+        return status;
+    }
+    if (index >= ns) {
+        return ML_ERR_MODEL;
+    }
+    for (uint32_t i = 0; i <= index; i++) { /* entries are validated in order */
+        status = ml_blob_section(data, version, total, i, &s);
+        if (status != ML_OK) {
+            return status;
+        }
+    }
+    if (index + 1u < ns && s.task != (uint32_t)ML_TASK_TRANSFORMER) {
+        return ML_ERR_MODEL;
+    }
+    const uint8_t *sec = (const uint8_t *)data + s.offset;
+    ml_model_step_t *st = &m->steps[0];
+    st->family = s.family;
+    switch (s.family) {
+#define ML_MODEL__LOAD1(ID, FAM)                                                    \
+    case ID:                                                                        \
+        status = (ID == 1 && s.header != 0u)                                        \
+                     ? ml_trees__parse((ml_trees_t *)(void *)&st->u.FAM, sec,       \
+                                       s.size, s.header)                            \
+                     : ml_##FAM##_from_section(&st->u.FAM, sec, s.size);            \
+        if (status == ML_OK) {                                                      \
+            ml_##FAM##_info(&st->u.FAM, &st->info);                                 \
+        }                                                                           \
+        break;
+    ML_MODEL_FAMILIES(ML_MODEL__LOAD1)
+#undef ML_MODEL__LOAD1
+    default:
+        return ML_ERR_UNSUPPORTED;
+    }
+    if (status != ML_OK) {
+        return status;
+    }
+    if ((uint32_t)st->info.task != s.task || (uint32_t)st->info.n_features != s.n_features ||
+        st->info.scratch_floats < 0 || st->info.n_outputs <= 0) {
+        return ML_ERR_MODEL;
+    }
+    m->info = st->info;
+    m->width = 0;
+    m->step_scratch = st->info.scratch_floats;
+    m->n_steps = 1;
+    return ML_OK;
+}
+
 /* Floats of scratch every ml_model_* call needs (intermediate outputs of a pipeline's
  * steps and the families' own scratch). */
 static inline int32_t ml_model_scratch_floats(const ml_model_t *m)

@@ -65,11 +65,16 @@ static mp_obj_t mlmp_read_file(mp_obj_t path) {
     return data;
 }
 
-static mp_obj_t mlmp_new_model(mp_obj_t buffer, const void *data, size_t size) {
+// index < 0: the whole file; else only section `index` (a step of a pipeline whose steps
+// belong to different family modules: `micropython build --split`)
+static mp_obj_t mlmp_new_model(mp_obj_t buffer, const void *data, size_t size, mp_int_t index) {
     uint32_t version = 0, n_steps = 0, total = 0;
     int32_t status = ml_blob_check(data, size, &version, &n_steps, &total);
     if (status != ML_OK) {
         mlmp_raise_load_error(status);
+    }
+    if (index >= 0) {
+        n_steps = 1u;
     }
     if (n_steps > (uint32_t)ML_MODEL_MAX_STEPS) {
         mlmp_raise_load_error(ML_ERR_UNSUPPORTED);
@@ -84,7 +89,8 @@ static mp_obj_t mlmp_new_model(mp_obj_t buffer, const void *data, size_t size) {
     self->base.type = (mp_obj_type_t *)&mlmp_model_type;
     self->buffer = buffer;
     self->scratch = NULL;
-    status = ml_model_load(&self->model, data, size);
+    status = index >= 0 ? ml_model_load_step(&self->model, data, size, (uint32_t)index)
+                        : ml_model_load(&self->model, data, size);
     if (status != ML_OK) {
         mlmp_raise_load_error(status);
     }
@@ -104,18 +110,22 @@ static mp_obj_t mlmp_new_model(mp_obj_t buffer, const void *data, size_t size) {
 // load_at(address, size) -> Model: a file in memory-mapped flash (or any memory that stays
 // unchanged while the model is used), read in place. The caller vouches for the address;
 // the file itself is validated like any other.
-static mp_obj_t mlmp_load_at(mp_obj_t addr_obj, mp_obj_t size_obj) {
-    uintptr_t addr = (uintptr_t)mp_obj_get_int_truncated(addr_obj);
-    mp_int_t size = mp_obj_get_int(size_obj);
+// load_at(address, size[, index])
+static mp_obj_t mlmp_load_at(size_t n_args, const mp_obj_t *args) {
+    uintptr_t addr = (uintptr_t)mp_obj_get_int_truncated(args[0]);
+    mp_int_t size = mp_obj_get_int(args[1]);
+    mp_int_t index = n_args > 2 ? mp_obj_get_int(args[2]) : -1;
     if (size < 0 || (addr & 7u) != 0u) {
         mp_raise_ValueError(MP_ERROR_TEXT("load_at: address must be 8-byte aligned, size >= 0"));
     }
-    return mlmp_new_model(mp_const_none, (const void *)addr, (size_t)size);
+    return mlmp_new_model(mp_const_none, (const void *)addr, (size_t)size, index);
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(mlmp_load_at_obj, mlmp_load_at);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mlmp_load_at_obj, 2, 3, mlmp_load_at);
 
-// load(path_or_buffer) -> Model
-static mp_obj_t mlmp_load(mp_obj_t src) {
+// load(path_or_buffer[, index]) -> Model (index: only that section, see mlmp_new_model)
+static mp_obj_t mlmp_load(size_t n_args, const mp_obj_t *args) {
+    mp_obj_t src = args[0];
+    mp_int_t index = n_args > 1 ? mp_obj_get_int(args[1]) : -1;
     mp_obj_t buffer = mp_obj_is_str(src) ? mlmp_read_file(src) : src;
     mp_buffer_info_t bi;
     mp_get_buffer_raise(buffer, &bi, MP_BUFFER_READ);
@@ -135,9 +145,9 @@ static mp_obj_t mlmp_load(mp_obj_t src) {
         buffer = mp_obj_new_bytearray_by_ref(bi.len, copy);
         bi.buf = copy;
     }
-    return mlmp_new_model(buffer, bi.buf, bi.len);
+    return mlmp_new_model(buffer, bi.buf, bi.len, index);
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_load_obj, mlmp_load);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mlmp_load_obj, 1, 2, mlmp_load);
 
 static const float *mlmp_features(mlmp_model_t *self, mp_obj_t x_obj) {
     mp_buffer_info_t bi;
