@@ -27,6 +27,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint32_t crc = ml_crc32(b + ML_BLOB_HEADER_BYTES, size - ML_BLOB_HEADER_BYTES);
         b[12] = (uint8_t)crc; b[13] = (uint8_t)(crc >> 8); b[14] = (uint8_t)(crc >> 16); b[15] = (uint8_t)(crc >> 24);
     }
+    /* each section alone (the per-family MicroPython modules' path) */
+    for (uint32_t k = 0; k < 3u; k++) {
+        static ml_model_t one;
+        if (ml_model_load_step(&one, b, size, k) == ML_OK && one.info.n_features <= 4096 &&
+            one.info.n_outputs <= 4096 && ml_model_scratch_floats(&one) <= 65536) {
+            float *x = (float *)calloc((size_t)one.info.n_features, sizeof(float));
+            float *out = (float *)calloc((size_t)one.info.n_outputs +
+                                         (size_t)one.info.n_decision + 1u, sizeof(float));
+            float *scratch = (float *)calloc((size_t)ml_model_scratch_floats(&one) + 1u,
+                                             sizeof(float));
+            if (x != NULL && out != NULL && scratch != NULL) {
+                (void)ml_model_predict(&one, x, scratch);
+                (void)ml_model_predict_proba(&one, x, out, scratch);
+                (void)ml_model_transform(&one, x, out, scratch);
+                (void)ml_model_regress(&one, x, out, scratch);
+            }
+            free(x);
+            free(out);
+            free(scratch);
+        }
+    }
     if (ml_model_load(&m, b, size) == ML_OK && m.info.n_features <= 4096 &&
         m.info.n_outputs <= 4096 && ml_model_scratch_floats(&m) <= 65536) {
         float *x = (float *)calloc((size_t)m.info.n_features, sizeof(float));
