@@ -57,6 +57,30 @@ typedef struct ml_info {
 #define ML_UNLIKELY(c) (c)
 #endif
 
+/* For family headers: the methods a family does not have. Every family defines the full
+ * set ml_<family>_{predict, predict_proba, decision_function, score_samples, regress,
+ * transform} (the model-file dispatcher ml_model.h calls them); these return
+ * ML_ERR_UNSUPPORTED. */
+#define ML_DEFINE_UNSUPPORTED(FAM, METHOD)                                               \
+    static inline int32_t ml_##FAM##_##METHOD(const ml_##FAM##_t *m, const float *x,    \
+                                              float *out, float *scratch)              \
+    {                                                                                   \
+        (void)m;                                                                        \
+        (void)x;                                                                        \
+        (void)out;                                                                      \
+        (void)scratch;                                                                  \
+        return ML_ERR_UNSUPPORTED;                                                      \
+    }
+#define ML_DEFINE_UNSUPPORTED_PREDICT(FAM)                                               \
+    static inline int32_t ml_##FAM##_predict(const ml_##FAM##_t *m, const float *x,     \
+                                             float *scratch)                           \
+    {                                                                                   \
+        (void)m;                                                                        \
+        (void)x;                                                                        \
+        (void)scratch;                                                                  \
+        return ML_ERR_UNSUPPORTED;                                                      \
+    }
+
 /* Little-endian reads of model-file fields (any alignment). */
 static inline uint32_t ml_rd_u16(const uint8_t *p)
 {

@@ -289,25 +289,9 @@ static inline int32_t ml_linear_predict_proba(const ml_linear_t *m, const float 
     return ML_OK;
 }
 
-static inline int32_t ml_linear_score_samples(const ml_linear_t *m, const float *x, float *out,
-                                              float *scratch)
-{
-    (void)m;
-    (void)x;
-    (void)out;
-    (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(linear, score_samples)
 
-static inline int32_t ml_linear_transform(const ml_linear_t *m, const float *x, float *out,
-                                          float *scratch)
-{
-    (void)m;
-    (void)x;
-    (void)out;
-    (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(linear, transform)
 
 static inline void ml_linear_info(const ml_linear_t *m, ml_info_t *info)
 {

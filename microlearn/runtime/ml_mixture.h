@@ -416,25 +416,9 @@ static inline int32_t ml_mixture_score_samples(const ml_mixture_t *m, const floa
     return ML_OK;
 }
 
-static inline int32_t ml_mixture_regress(const ml_mixture_t *m, const float *x, float *out,
-                                         float *scratch)
-{
-    (void)m;
-    (void)x;
-    (void)out;
-    (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(mixture, regress)
 
-static inline int32_t ml_mixture_transform(const ml_mixture_t *m, const float *x, float *out,
-                                           float *scratch)
-{
-    (void)m;
-    (void)x;
-    (void)out;
-    (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(mixture, transform)
 
 /* ---- model-file section ----
  * u32 fields at byte offsets: 0 version (1), 4 task, 8 kind, 12 n_features,

@@ -345,34 +345,13 @@ static inline void ml_naive_bayes_info(const ml_naive_bayes_t *m, ml_info_t *inf
     info->scratch_floats = m->coef_lo != NULL ? m->n_classes : 0;
 }
 
-static inline int32_t ml_naive_bayes_decision_function(const ml_naive_bayes_t *m,
-                                                       const float *x, float *out,
-                                                       float *scratch)
-{
-    (void)m, (void)x, (void)out, (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(naive_bayes, decision_function)
 
-static inline int32_t ml_naive_bayes_score_samples(const ml_naive_bayes_t *m, const float *x,
-                                                   float *out, float *scratch)
-{
-    (void)m, (void)x, (void)out, (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(naive_bayes, score_samples)
 
-static inline int32_t ml_naive_bayes_regress(const ml_naive_bayes_t *m, const float *x,
-                                             float *out, float *scratch)
-{
-    (void)m, (void)x, (void)out, (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(naive_bayes, regress)
 
-static inline int32_t ml_naive_bayes_transform(const ml_naive_bayes_t *m, const float *x,
-                                               float *out, float *scratch)
-{
-    (void)m, (void)x, (void)out, (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(naive_bayes, transform)
 
 /* Model-file section (little-endian, offsets from the section start, tables 4-aligned):
  *   0 u32 version (1)      4 u32 kind            8 u32 n_features    12 u32 n_classes

@@ -624,15 +624,7 @@ static inline int32_t ml_neighbors_regress(const ml_neighbors_t *m, const float 
     return ML_OK;
 }
 
-static inline int32_t ml_neighbors_transform(const ml_neighbors_t *m, const float *x, float *out,
-                                             float *scratch)
-{
-    (void)m;
-    (void)x;
-    (void)out;
-    (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(neighbors, transform)
 
 /* ------------------------------------------------------------------------------------ */
 /* Model-file section (docs/families/neighbors.md):

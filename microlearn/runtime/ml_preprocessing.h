@@ -431,44 +431,14 @@ static inline int32_t ml_preprocessing_from_section(ml_preprocessing_t *m, const
     return ML_OK;
 }
 
-static inline int32_t ml_preprocessing_predict(const ml_preprocessing_t *m, const float *x,
-                                               float *scratch)
-{
-    (void)m;
-    (void)x;
-    (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED_PREDICT(preprocessing)
 
-static inline int32_t ml_preprocessing_predict_proba(const ml_preprocessing_t *m,
-                                                     const float *x, float *out,
-                                                     float *scratch)
-{
-    (void)m;
-    (void)x;
-    (void)out;
-    (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(preprocessing, predict_proba)
 
-static inline int32_t ml_preprocessing_decision_function(const ml_preprocessing_t *m,
-                                                         const float *x, float *out,
-                                                         float *scratch)
-{
-    return ml_preprocessing_predict_proba(m, x, out, scratch);
-}
+ML_DEFINE_UNSUPPORTED(preprocessing, decision_function)
 
-static inline int32_t ml_preprocessing_score_samples(const ml_preprocessing_t *m,
-                                                     const float *x, float *out,
-                                                     float *scratch)
-{
-    return ml_preprocessing_predict_proba(m, x, out, scratch);
-}
+ML_DEFINE_UNSUPPORTED(preprocessing, score_samples)
 
-static inline int32_t ml_preprocessing_regress(const ml_preprocessing_t *m, const float *x,
-                                               float *out, float *scratch)
-{
-    return ml_preprocessing_predict_proba(m, x, out, scratch);
-}
+ML_DEFINE_UNSUPPORTED(preprocessing, regress)
 
 #endif /* ML_PREPROCESSING_H */

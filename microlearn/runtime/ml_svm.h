@@ -1012,14 +1012,6 @@ static inline int32_t ml_svm_regress(const ml_svm_t *m, const float *x, float *o
     return ML_OK;
 }
 
-static inline int32_t ml_svm_transform(const ml_svm_t *m, const float *x, float *out,
-                                       float *scratch)
-{
-    (void)m;
-    (void)x;
-    (void)out;
-    (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(svm, transform)
 
 #endif /* ML_SVM_H */

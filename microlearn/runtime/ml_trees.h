@@ -575,25 +575,10 @@ static inline int32_t ml_trees_regress(const ml_trees_t *m, const float *x, floa
     return ml_trees_is_classifier(m) ? ML_ERR_UNSUPPORTED : ml_trees_run(m, x, out);
 }
 
-static inline int32_t ml_trees_decision_function(const ml_trees_t *m, const float *x,
-                                                 float *out, float *scratch)
-{
-    (void)m, (void)x, (void)out, (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(trees, decision_function)
 
-static inline int32_t ml_trees_score_samples(const ml_trees_t *m, const float *x, float *out,
-                                             float *scratch)
-{
-    (void)m, (void)x, (void)out, (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(trees, score_samples)
 
-static inline int32_t ml_trees_transform(const ml_trees_t *m, const float *x, float *out,
-                                         float *scratch)
-{
-    (void)m, (void)x, (void)out, (void)scratch;
-    return ML_ERR_UNSUPPORTED;
-}
+ML_DEFINE_UNSUPPORTED(trees, transform)
 
 #endif /* ML_TREES_H */
