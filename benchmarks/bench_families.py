@@ -260,55 +260,24 @@ def m2cgen_variant(case: Case) -> Variant:
         code = m2cgen.export_to_c(case.estimator, function_name="m2c_score")
     except Exception as exc:
         return Variant("m2cgen", setting, None, fails=_short(exc))
-    n, k = PREFIX + "_N_FEATURES", PREFIX + "_N_OUTPUTS"
-    to_double = f"""
-    double in[{n}];
-    for (int32_t i = 0; i < {n}; i++) {{
-        in[i] = (double)features[i];
-    }}
-    (void)n_features;"""
+    bt = _trees_helpers()
     vector = re.search(r"void m2c_score\(double \* input, double \* output\)", code)
     scalar = re.search(r"double m2c_score\(double \* input\)", code)
     if vector and case.kind == "classifier":
         # per-class outputs (probabilities, or SVC's per-class scores): predict = argmax
-        body = f"""
-static inline int32_t {PREFIX}_predict(const float *features, int32_t n_features)
-{{{to_double}
-    double o[{k}];
-    int32_t best = 0;
-    m2c_score(in, o);
-    for (int32_t c = 1; c < {k}; c++) {{
-        if (o[c] > o[best]) {{
-            best = c;
-        }}
-    }}
-    return best;
-}}
-
-static inline int32_t {PREFIX}_decision_function(const float *features, int32_t n_features,
-                                               float *out, int32_t n_out)
-{{{to_double}
-    double o[{k}];
-    (void)n_out;
-    m2c_score(in, o);
-    for (int32_t c = 0; c < {k}; c++) {{
-        out[c] = (float)o[c];
-    }}
-    return 0;
-}}
-"""
+        body = bt.m2cgen_vector_adapter("decision_function")
         values = ("decision_function", case.n_outputs)
     elif scalar and case.kind == "classifier" and case.n_outputs == 2:
         # binary: m2cgen returns scikit-learn's decision_function; class 1 when > 0
         body = f"""
 static inline int32_t {PREFIX}_predict(const float *features, int32_t n_features)
-{{{to_double}
+{{{bt.M2CGEN_TO_DOUBLE}
     return m2c_score(in) > 0.0 ? 1 : 0;
 }}
 
 static inline int32_t {PREFIX}_decision_function(const float *features, int32_t n_features,
                                                float *out, int32_t n_out)
-{{{to_double}
+{{{bt.M2CGEN_TO_DOUBLE}
     (void)n_out;
     out[0] = (float)m2c_score(in);
     return 0;
@@ -316,15 +285,7 @@ static inline int32_t {PREFIX}_decision_function(const float *features, int32_t 
 """
         values = ("decision_function", 1)
     elif scalar and case.kind == "regressor":
-        body = f"""
-static inline int32_t {PREFIX}_regress(const float *features, int32_t n_features,
-                                     float *out, int32_t n_out)
-{{{to_double}
-    (void)n_out;
-    out[0] = (float)m2c_score(in);
-    return 0;
-}}
-"""
+        body = bt.m2cgen_scalar_regress_adapter()
         values = (None, None)
     else:
         return Variant("m2cgen", setting, None, fails="unexpected m2c_score signature")

@@ -267,24 +267,22 @@ static inline int32_t {PREFIX}_regress(const float *features, int32_t n_features
     return out
 
 
-def m2cgen_variant(case: Case) -> Variant:
-    import m2cgen
-
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))  # deep trees
-    code = m2cgen.export_to_c(case.estimator, function_name="m2c_score")
-    setting = "export_to_c (double)"
-    n, k = PREFIX + "_N_FEATURES", PREFIX + "_N_OUTPUTS"
-    to_double = f"""
-    double in[{n}];
-    for (int32_t i = 0; i < {n}; i++) {{
+M2CGEN_TO_DOUBLE = f"""
+    double in[{PREFIX}_N_FEATURES];
+    for (int32_t i = 0; i < {PREFIX}_N_FEATURES; i++) {{{{
         in[i] = (double)features[i];
-    }}
+    }}}}
     (void)n_features;"""
-    if re.search(r"void m2c_score\(double \* input, double \* output\)", code):
-        assert case.kind == "classifier"
-        body = f"""
+
+
+def m2cgen_vector_adapter(values_fn: str) -> str:
+    """Contract functions around m2cgen's `void m2c_score(double *in, double *out)` (one
+    score per class): predict = first argmax; `values_fn` (predict_proba or
+    decision_function) = the scores as floats."""
+    k = PREFIX + "_N_OUTPUTS"
+    return f"""
 static inline int32_t {PREFIX}_predict(const float *features, int32_t n_features)
-{{{to_double}
+{{{M2CGEN_TO_DOUBLE}
     double o[{k}];
     int32_t best = 0;
     m2c_score(in, o);
@@ -296,9 +294,9 @@ static inline int32_t {PREFIX}_predict(const float *features, int32_t n_features
     return best;
 }}
 
-static inline int32_t {PREFIX}_predict_proba(const float *features, int32_t n_features,
-                                           float *out, int32_t n_out)
-{{{to_double}
+static inline int32_t {PREFIX}_{values_fn}(const float *features, int32_t n_features,
+                                        float *out, int32_t n_out)
+{{{M2CGEN_TO_DOUBLE}
     double o[{k}];
     (void)n_out;
     m2c_score(in, o);
@@ -308,16 +306,32 @@ static inline int32_t {PREFIX}_predict_proba(const float *features, int32_t n_fe
     return 0;
 }}
 """
-    elif re.search(r"double m2c_score\(double \* input\)", code) and case.kind == "regressor":
-        body = f"""
+
+
+def m2cgen_scalar_regress_adapter() -> str:
+    """`regress` around m2cgen's `double m2c_score(double *in)` (single-output regressor)."""
+    return f"""
 static inline int32_t {PREFIX}_regress(const float *features, int32_t n_features,
                                      float *out, int32_t n_out)
-{{{to_double}
+{{{M2CGEN_TO_DOUBLE}
     (void)n_out;
     out[0] = (float)m2c_score(in);
     return 0;
 }}
 """
+
+
+def m2cgen_variant(case: Case) -> Variant:
+    import m2cgen
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))  # deep trees
+    code = m2cgen.export_to_c(case.estimator, function_name="m2c_score")
+    setting = "export_to_c (double)"
+    if re.search(r"void m2c_score\(double \* input, double \* output\)", code):
+        assert case.kind == "classifier"
+        body = m2cgen_vector_adapter("predict_proba")
+    elif re.search(r"double m2c_score\(double \* input\)", code) and case.kind == "regressor":
+        body = m2cgen_scalar_regress_adapter()
     else:
         raise RuntimeError(f"m2cgen produced an unexpected signature for {case.name}")
     return Variant("m2cgen", setting, _adapter(case, "m2cgen", setting, code, body))
