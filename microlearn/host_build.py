@@ -199,3 +199,13 @@ class HostLibrary:
 
     def regress(self, X: np.ndarray) -> np.ndarray:
         return self.call("regress", X)
+
+
+def load_c_source(source: Path, defines: tuple[str, ...] = ()) -> ctypes.CDLL:
+    """Compile a C file of the runtime (e.g. ``runtime/host/*.c``, which includes runtime
+    headers) with the strict host flags into a cached shared library and load it.
+
+    Used by modules that run runtime C on the host directly (``microlearn.dsp``): the
+    same headers that go to the device, compiled here, so host results are the device's.
+    """
+    return _load(_compile(Path(source), None, tuple(defines)))
