@@ -24,6 +24,7 @@
 #define ML_ERR_VERSION      (-5)  /* model blob has an unsupported format version */
 #define ML_ERR_UNSUPPORTED  (-6)  /* model kind/layout/method not supported by this runtime */
 #define ML_ERR_ALIGN        (-7)  /* model data is not 4-byte aligned (read in place) */
+#define ML_ERR_ARG          (-8)  /* an argument is out of its range (size, count, parameter) */
 
 /* -ffast-math lets the compiler assume no NaN/inf and reassociate sums: the model's
  * comparisons and float32 sums would no longer be the ones verified against
