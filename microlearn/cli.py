@@ -100,6 +100,17 @@ def _cmd_mp_build(args: argparse.Namespace) -> int:
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ValueError(f"--out {args.out!r} is a file; give a folder (created if missing)")
+    if getattr(args, "dsp", False):
+        from . import micropython_build, mp_dsp
+
+        arches = ([a for a in micropython_build.available_natmod_arches()
+                   if micropython_build.NATMOD_ARCHES[a].float_objects]
+                  if args.arch == "all" else [args.arch])
+        for arch in arches:
+            out = Path(args.out) / arch if args.arch == "all" else Path(args.out)
+            for path in mp_dsp.build(arch, out):
+                print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+        return 0
     fams = mp_module.family_set(args.families, getattr(args, "for_model", None))
     if args.split:
         if args.arch == "all":
@@ -173,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--split", action="store_true",
                    help="one native module per family (microlearn_mp_<family>.mpy) plus the "
                         "microlearn_mp.py dispatcher: install only the families you use")
+    b.add_argument("--dsp", action="store_true",
+                   help="build the DSP module microlearn_dsp.mpy instead (FFT, MFCC, filters, "
+                        "sound level, features, post-processing; arches with an FPU)")
     b.set_defaults(func=_cmd_mp_build)
 
     i = sub.add_parser("info", help="describe what a saved model converts to")
