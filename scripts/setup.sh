@@ -9,6 +9,7 @@ APT_PACKAGES=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi        # Cortex-M cross builds
   qemu-system-arm                                  # Cortex-M emulation
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc  # rv32imc
+  chromium chromium-driver                         # docs site test: headless browser
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
