@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_diabetes, load_iris
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import BaggingClassifier, RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -50,12 +50,12 @@ def test_unfitted_and_unsupported():
     with pytest.raises(NotFittedError):
         microlearn.convert(LogisticRegression())
     X, y = load_iris(return_X_y=True)
-    with pytest.raises(microlearn.UnsupportedEstimatorError, match="GradientBoosting"):
-        microlearn.convert(GradientBoostingClassifier(n_estimators=2).fit(X, y))
+    with pytest.raises(microlearn.UnsupportedEstimatorError, match="BaggingClassifier"):
+        microlearn.convert(BaggingClassifier(n_estimators=2).fit(X, y))
     with pytest.raises(microlearn.ConversionError, match="multi-output classification"):
         microlearn.convert(DecisionTreeClassifier().fit(X, np.c_[y, y]))
     with pytest.raises(ValueError, match="method="):
-        microlearn.convert(DecisionTreeClassifier().fit(X, y), method="fast")
+        microlearn.convert(DecisionTreeClassifier().fit(X, y), method="fastest")
 
 
 def test_input_validation(iris_rf):

@@ -306,3 +306,25 @@ def test_cli_build_all_arches(tmp_path):
             assert (tmp_path / arch / "microlearn_mp.mpy").is_file()
             assert (tmp_path / arch / "package.json").is_file()
     assert "skipped xtensawin" in r.stderr or (tmp_path / "xtensawin").is_dir()
+
+
+def test_fallback_names_what_it_cannot_run(tmp_path):
+    """The pure-Python fallback reads forests only: a boosted ensemble's file is refused
+    with a message saying it needs the native module (not "corrupt")."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    X, y = load_iris(return_X_y=True)
+    gb = GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X, y)
+    (tmp_path / "gb.mlb").write_bytes(microlearn.convert(gb).to_blob())
+    shutil.copy(mp_module.FALLBACK_PY, tmp_path / mp_module.FALLBACK_PY.name)
+    script = """
+import microlearn_mp as ml
+try:
+    ml.load("gb.mlb")
+    print("LOADED")
+except ValueError as e:
+    print("ValueError", e)
+"""
+    r = mp_unix.run_unix(script, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ValueError model blob: boosted trees need the native module" in r.stdout

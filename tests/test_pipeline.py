@@ -84,4 +84,4 @@ def test_options_reach_the_family_that_owns_them():
     with pytest.raises(TypeError, match="unknown option"):
         microlearn.convert(pipe, quantize="int8")
     with pytest.raises(ValueError, match="method="):
-        microlearn.convert(pipe, method="fast")
+        microlearn.convert(pipe, method="fastest")

@@ -34,11 +34,59 @@
  * soft-float targets cannot link). A classifier's predicted class is the first
  * maximum of the sum (dividing by n_trees cannot change which class is largest,
  * except by merging values within one float32 rounding step).
+ *
+ * Boosted ensembles (post != ML_TREES_POST_MEAN: gradient boosting, AdaBoost, isolation
+ * forests, XGBoost, LightGBM) sum instead of averaging: n_raw raw scores
+ *     raw[j] = base_score[j] + sum over trees of the tree's leaf value(s)
+ * in float32 (the learning rate is folded into the leaf values), where tree t adds its
+ * one-value leaf to raw[tree_output[t]] (tree_output != NULL: multiclass boosting, one
+ * tree per class and round) or its n_raw-wide row to raw (leaf_base is 0: no one-hot
+ * ids). Then `post` gives the outputs (ml_math.h functions, no libm):
+ *   IDENTITY  regress = raw; classifier: proba 0/1 by the decision rule (one raw score)
+ *   SIGMOID   s = 1 / (1 + exp(-post_scale raw)): classifier proba [1 - s, s] (one raw
+ *             score), regressor s per output
+ *   SOFTMAX   proba = softmax(post_scale raw)
+ *   SIGMOID_OVA / SIGMOID_EACH  sigmoids of post_scale raw, normalised to sum 1 / not
+ *   EXP       regress = exp(raw) (log link)
+ *   ISOLATION score_samples = -exp(post_scale raw) (post_scale = -ln 2 / norm, so
+ *             -2^(-raw / norm)); decision_function = score - score_offset; predict -1
+ *             (outlier) iff raw < decision_threshold (precomputed in float64: the
+ *             equivalent of score - offset < 0, no exp needed)
+ *   MEDIAN    regress = weighted median of the trees' leaf values (tree_weights; the
+ *             smallest value v with sum of the weights of values <= v >= half the total)
+ * A classifier's class: with one raw score, class 1 iff raw > decision_threshold (or >=
+ * with ML_TREES_F_GE); with several, the first maximum of raw. decision_function is raw.
+ * Missing values: NaN, and x == missing with ML_TREES_F_MISSING, follow nan_left.
+ * Categorical nodes (cat_offset != NULL and cat_offset[n] != 0): the set at
+ * s = cat_bits + cat_offset[n]: s[0] = W words, then the left set (bit c of word c / 32),
+ * then with ML_TREES_F_UNKNOWN_MISSING the known set. x is read as category c (the cast
+ * in flags: exact integers, or truncated); the sample goes left iff c is in the left set;
+ * otherwise right, except that it is missing when c is not a known category
+ * (ML_TREES_F_UNKNOWN_MISSING) or x is not a valid category (ML_TREES_F_INVALID_MISSING).
  */
 #ifndef ML_TREES_H
 #define ML_TREES_H
 
 #include "ml_common.h"
+#include "ml_math.h"
+
+#define ML_TREES_POST_MEAN 0 /* plain forest: mean of the leaf rows */
+#define ML_TREES_POST_IDENTITY 1
+#define ML_TREES_POST_SIGMOID 2
+#define ML_TREES_POST_SOFTMAX 3
+#define ML_TREES_POST_SIGMOID_OVA 4
+#define ML_TREES_POST_SIGMOID_EACH 5
+#define ML_TREES_POST_EXP 6
+#define ML_TREES_POST_ISOLATION 7
+#define ML_TREES_POST_MEDIAN 8
+
+#define ML_TREES_F_MISSING 1u          /* x == missing is a missing value */
+#define ML_TREES_F_UNKNOWN_MISSING 2u  /* categorical: unknown categories are missing */
+#define ML_TREES_F_INVALID_MISSING 4u  /* categorical: invalid values are missing */
+#define ML_TREES_F_GE 8u               /* binary classifier: class 1 iff raw >= threshold */
+#define ML_TREES_F_CAST_SHIFT 4u       /* bits 4-5: category cast 0 exact, 1 trunc, 2 trunc
+                                          toward zero */
+#define ML_TREES_F_KNOWN 0x3Fu
 
 typedef struct ml_trees {
     int32_t n_features;      /* inputs per sample */
@@ -63,7 +111,24 @@ typedef struct ml_trees {
     const void *right;       /* [n_nodes] child codes */
     const void *roots;       /* [n_trees] child code of each tree's root */
     const uint8_t *nan_left; /* [(n_nodes + 7) / 8] bitset, or NULL: NaN always goes right */
+    /* Boosted ensembles (see the top of the file); all zero / NULL for a plain forest. */
+    int32_t post;            /* ML_TREES_POST_* */
+    int32_t task;            /* boosted: ML_TASK_CLASSIFIER, _REGRESSOR or _OUTLIER_DETECTOR */
+    int32_t n_raw;           /* boosted: raw scores (1 for a binary classifier) */
+    uint32_t flags;          /* ML_TREES_F_* */
+    float post_scale;
+    float decision_threshold;
+    float missing;           /* with ML_TREES_F_MISSING */
+    float score_offset;      /* isolation: decision_function = score_samples - score_offset */
+    const float *base_score;      /* [n_raw] */
+    const uint16_t *tree_output;  /* [n_trees] raw column of each tree, or NULL */
+    const uint32_t *cat_offset;   /* [n_nodes] 0: numeric node; or NULL */
+    const uint32_t *cat_bits;     /* category sets (see above), or NULL */
+    const float *tree_weights;    /* [n_trees] MEDIAN weights, or NULL */
 } ml_trees_t;
+
+/* The boosted fields of a plain forest (for initialisers). */
+#define ML_TREES_NOT_BOOSTED 0, 0, 0, 0u, 0.0f, 0.0f, 0.0f, 0.0f, NULL, NULL, NULL, NULL, NULL
 
 /* 1 when NaN inputs go to the left child at decision node n. */
 static inline int ml_trees_nan_goes_left(const ml_trees_t *m, int32_t n)
@@ -89,6 +154,32 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
     const float *row = m->leaf_values + (size_t)r * (size_t)m->n_outputs;
     for (int32_t i = 0; i < m->n_outputs; i++) {
         acc[i] += row[i];
+    }
+}
+
+/* acc[0..w-1] += row r of the leaf table (w values per row, dense or sparse). */
+static inline void ml_trees__add_row(const ml_trees_t *m, float *acc, int32_t r, int32_t w)
+{
+    if (m->leaf_start != NULL) {
+        const int32_t end = m->leaf_start[r + 1];
+        for (int32_t j = m->leaf_start[r]; j < end; j++) {
+            acc[m->leaf_index[j]] += m->leaf_values[j];
+        }
+        return;
+    }
+    const float *row = m->leaf_values + (size_t)r * (size_t)w;
+    for (int32_t i = 0; i < w; i++) {
+        acc[i] += row[i];
+    }
+}
+
+/* Boosted: raw += the leaf value(s) of leaf `leaf` of tree t. */
+static inline void ml_trees_add_raw(const ml_trees_t *m, float *raw, int32_t t, int32_t leaf)
+{
+    if (m->tree_output != NULL) {
+        ml_trees__add_row(m, raw + m->tree_output[t], leaf, 1);
+    } else {
+        ml_trees__add_row(m, raw, leaf, m->n_raw);
     }
 }
 
@@ -150,6 +241,16 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
         }                                                                    \
     }
 
+/* ml_trees_bsum_<SUFFIX>(m, x, raw): raw += the leaf values of all trees (boosted). */
+#define ML_TREES_DEFINE_BSUM(SUFFIX)                                          \
+    static inline void ml_trees_bsum_##SUFFIX(const ml_trees_t *m,           \
+                                              const float *x, float *raw)    \
+    {                                                                        \
+        for (int32_t t = 0; t < m->n_trees; t++) {                           \
+            ml_trees_add_raw(m, raw, t, ml_trees_route_##SUFFIX(m, t, x));   \
+        }                                                                    \
+    }
+
 #define ML_TREES_DEFINE_ROUTE(SUFFIX, FT, CT, THRESHOLD)                      \
     static inline int32_t ml_trees_route_##SUFFIX(const ml_trees_t *m,       \
                                                   int32_t tree, const float *x) \
@@ -167,7 +268,8 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
         }                                                                    \
         return ~n;                                                           \
     }                                                                        \
-    ML_TREES_DEFINE_SUM(SUFFIX)
+    ML_TREES_DEFINE_SUM(SUFFIX)                                              \
+    ML_TREES_DEFINE_BSUM(SUFFIX)
 
 #define ML_TREES_DEFINE_ROUTES(FSUF, FT, CSUF, CT)                           \
     ML_TREES_DEFINE_ROUTE(FSUF##_##CSUF, FT, CT, ML_TREES_THRESHOLD_F32)      \
@@ -197,7 +299,8 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
             n += (int32_t)(c - leaves) + 1;                                  \
         }                                                                    \
     }                                                                        \
-    ML_TREES_DEFINE_SUM(SUFFIX)
+    ML_TREES_DEFINE_SUM(SUFFIX)                                              \
+    ML_TREES_DEFINE_BSUM(SUFFIX)
 
 #define ML_TREES_DEFINE_ROUTES_REL8(FSUF, FT)                                 \
     ML_TREES_DEFINE_ROUTE_REL8(FSUF##_r8, FT, ML_TREES_THRESHOLD_F32)         \
@@ -295,11 +398,305 @@ static inline int32_t ml_trees_run(const ml_trees_t *m, const float *x, float *o
     return status;
 }
 
+/* ---- boosted ensembles ----------------------------------------------------------------- */
+
+/* Feature index, threshold and child codes of decision node n, any table widths. */
+static inline int32_t ml_trees__feature_at(const ml_trees_t *m, int32_t n)
+{
+    if (m->feature_bytes == 1) {
+        return ((const uint8_t *)m->feature)[n];
+    }
+    if (m->feature_bytes == 2) {
+        return ((const uint16_t *)m->feature)[n];
+    }
+    return (int32_t)((const uint32_t *)m->feature)[n];
+}
+
+static inline float ml_trees__threshold_at(const ml_trees_t *m, int32_t n)
+{
+    return m->threshold != NULL ? m->threshold[n] : ML_TREES_THRESHOLD_IDX8(m, n);
+}
+
+/* Child code (>= 0 node, < 0 leaf ~id) of node n: the right child when `right`. */
+static inline int32_t ml_trees__child_at(const ml_trees_t *m, int32_t n, int right)
+{
+    const void *side = right ? m->right : m->left;
+    if (m->child_bytes == 0) {
+        const int32_t c = ((const uint8_t *)side)[n];
+        const int32_t leaves = m->leaf_base + m->n_leaf_rows;
+        return c < leaves ? ~c : n + (c - leaves) + 1;
+    }
+    if (m->child_bytes == 1) {
+        return ((const int8_t *)side)[n];
+    }
+    if (m->child_bytes == 2) {
+        return ((const int16_t *)side)[n];
+    }
+    return ((const int32_t *)side)[n];
+}
+
+static inline int32_t ml_trees__root_at(const ml_trees_t *m, int32_t t)
+{
+    if (m->child_bytes == 1) {
+        return ((const int8_t *)m->roots)[t];
+    }
+    if (m->child_bytes == 2) {
+        return ((const int16_t *)m->roots)[t];
+    }
+    return ((const int32_t *)m->roots)[t];
+}
+
+/* The category of a (non-NaN) input, or -1 when it is not a valid category. */
+static inline int32_t ml_trees_category(float v, uint32_t flags)
+{
+    const uint32_t cast = (flags >> ML_TREES_F_CAST_SHIFT) & 3u;
+    if (!(v < 2147483648.0f) || !(cast == 2u ? v > -1.0f : v >= 0.0f)) {
+        return -1;
+    }
+    const int32_t c = (int32_t)v; /* truncates toward zero; -0.5f -> 0 */
+    if (cast == 0u && (float)c != v) {
+        return -1;
+    }
+    return c;
+}
+
+/* Branch of categorical node with set `off` for input v (not missing):
+ * 1 left, 0 right, -1 missing. */
+static inline int ml_trees_cat_branch(const ml_trees_t *m, uint32_t off, float v)
+{
+    const uint32_t *set = m->cat_bits + off;
+    const uint32_t w = set[0];
+    const int32_t c = ml_trees_category(v, m->flags);
+    const int in_range = c >= 0 && ((uint32_t)c >> 5) < w;
+    const uint32_t word = in_range ? (uint32_t)c >> 5 : 0u;
+    const uint32_t bit = in_range ? (uint32_t)c & 31u : 0u;
+    if (in_range && ((set[1u + word] >> bit) & 1u) != 0u) {
+        return 1;
+    }
+    if ((m->flags & ML_TREES_F_UNKNOWN_MISSING) != 0u) {
+        return (in_range && ((set[1u + w + word] >> bit) & 1u) != 0u) ? 0 : -1;
+    }
+    return (c < 0 && (m->flags & ML_TREES_F_INVALID_MISSING) != 0u) ? -1 : 0;
+}
+
+/* 1 when categorical node n (set `off`, missing values left iff nan_left) sends v right. */
+static inline int ml_trees_cat_goes_right(const ml_trees_t *m, uint32_t off, float v,
+                                          int nan_left)
+{
+    int branch = -1; /* 1 left, 0 right, -1 missing */
+    if (!(v != v || ((m->flags & ML_TREES_F_MISSING) != 0u && v == m->missing))) {
+        branch = ml_trees_cat_branch(m, off, v);
+    }
+    return (branch < 0 ? nan_left : branch) == 0;
+}
+
+/* Leaf id of tree t for sample x, any widths, with categorical nodes and the missing value
+ * (the general engine; models without them use the ml_trees_route_* variants). */
+static inline int32_t ml_trees_route_any(const ml_trees_t *m, int32_t tree, const float *x)
+{
+    int32_t n = ml_trees__root_at(m, tree);
+    while (n >= 0) {
+        const float v = x[ml_trees__feature_at(m, n)];
+        int right;
+        if (m->cat_offset != NULL && m->cat_offset[n] != 0u) {
+            right = ml_trees_cat_goes_right(m, m->cat_offset[n], v, ml_trees_nan_goes_left(m, n));
+        } else if (v != v || ((m->flags & ML_TREES_F_MISSING) != 0u && v == m->missing)) {
+            right = !ml_trees_nan_goes_left(m, n);
+        } else {
+            right = !(v <= ml_trees__threshold_at(m, n));
+        }
+        n = ml_trees__child_at(m, n, right);
+    }
+    return ~n;
+}
+
+static inline void ml_trees_bsum_any(const ml_trees_t *m, const float *x, float *raw)
+{
+    for (int32_t t = 0; t < m->n_trees; t++) {
+        ml_trees_add_raw(m, raw, t, ml_trees_route_any(m, t, x));
+    }
+}
+
+/* Raw scores of a boosted ensemble for one sample: raw[0..n_raw-1] (table-driven). */
+static inline int32_t ml_trees_raw(const ml_trees_t *m, const float *x, float *raw)
+{
+    for (int32_t j = 0; j < m->n_raw; j++) {
+        raw[j] = m->base_score != NULL ? m->base_score[j] : 0.0f;
+    }
+    if (m->n_nodes == 0 || m->cat_offset != NULL || (m->flags & ML_TREES_F_MISSING) != 0u) {
+        ml_trees_bsum_any(m, x, raw);
+        return ML_OK;
+    }
+#define ML_TREES_BCASE(FB, CB, SUFFIX)                                        \
+    case (FB) * 8 + (CB):                                                     \
+        if (m->threshold_index != NULL) {                                     \
+            ml_trees_bsum_##SUFFIX##_t8(m, x, raw);                           \
+        } else {                                                              \
+            ml_trees_bsum_##SUFFIX(m, x, raw);                                \
+        }                                                                     \
+        break;
+    switch (m->feature_bytes * 8 + m->child_bytes) {
+    ML_TREES_BCASE(1, 0, u8_r8)
+    ML_TREES_BCASE(2, 0, u16_r8)
+    ML_TREES_BCASE(4, 0, u32_r8)
+    ML_TREES_BCASE(1, 1, u8_i8)
+    ML_TREES_BCASE(1, 2, u8_i16)
+    ML_TREES_BCASE(1, 4, u8_i32)
+    ML_TREES_BCASE(2, 1, u16_i8)
+    ML_TREES_BCASE(2, 2, u16_i16)
+    ML_TREES_BCASE(2, 4, u16_i32)
+    ML_TREES_BCASE(4, 1, u32_i8)
+    ML_TREES_BCASE(4, 2, u32_i16)
+    ML_TREES_BCASE(4, 4, u32_i32)
+    default: return ML_ERR_UNSUPPORTED;
+    }
+#undef ML_TREES_BCASE
+    return ML_OK;
+}
+
+/* 1 / (1 + exp(-d)), without overflow. */
+static inline float ml_trees_sigmoid(float d)
+{
+    if (d >= 0.0f) {
+        return ml_reciprocalf(1.0f + ml_expf(-d));
+    }
+    const float t = ml_expf(d);
+    return ml_divf(t, 1.0f + t);
+}
+
+/* Weighted median of the trees' leaf values v[0..n_trees-1] (MEDIAN): the smallest v[i]
+ * whose weight of values <= v[i] reaches half the total weight. O(n_trees^2), no sort. */
+static inline float ml_trees_weighted_median(const ml_trees_t *m, const float *v)
+{
+    float total = 0.0f;
+    for (int32_t t = 0; t < m->n_trees; t++) {
+        total += m->tree_weights[t];
+    }
+    const float half = 0.5f * total;
+    float best = v[0];
+    int found = 0;
+    for (int32_t i = 0; i < m->n_trees; i++) {
+        if (found && !(v[i] < best)) {
+            continue;
+        }
+        float below = 0.0f;
+        for (int32_t j = 0; j < m->n_trees; j++) {
+            if (v[j] <= v[i]) {
+                below += m->tree_weights[j];
+            }
+        }
+        if (below >= half) {
+            best = v[i];
+            found = 1;
+        }
+    }
+    return best;
+}
+
+/* Class of a boosted classifier from its raw scores. */
+static inline int32_t ml_trees_raw_class(const ml_trees_t *m, const float *raw)
+{
+    if (m->n_raw == 1) {
+        return ((m->flags & ML_TREES_F_GE) != 0u ? raw[0] >= m->decision_threshold
+                                                 : raw[0] > m->decision_threshold) ? 1 : 0;
+    }
+    return ml_argmax_f32(raw, m->n_raw);
+}
+
+/* Class probabilities out[0..n_outputs-1] from raw scores held in out[0..n_raw-1]. */
+static inline void ml_trees_raw_proba(const ml_trees_t *m, float *out)
+{
+    const int32_t k = m->n_raw;
+    const float a = m->post_scale;
+    if (k == 1) {
+        float p;
+        if (m->post == ML_TREES_POST_IDENTITY) {
+            p = (float)ml_trees_raw_class(m, out);
+        } else {
+            p = ml_trees_sigmoid(a * out[0]);
+        }
+        out[0] = 1.0f - p;
+        out[1] = p;
+        return;
+    }
+    if (m->post == ML_TREES_POST_IDENTITY) {
+        return;
+    }
+    float sum = 0.0f;
+    if (m->post == ML_TREES_POST_SOFTMAX) {
+        float mx = a * out[0];
+        for (int32_t j = 1; j < k; j++) {
+            mx = a * out[j] > mx ? a * out[j] : mx;
+        }
+        for (int32_t j = 0; j < k; j++) {
+            out[j] = ml_expf(a * out[j] - mx);
+            sum += out[j];
+        }
+    } else {
+        for (int32_t j = 0; j < k; j++) {
+            out[j] = ml_trees_sigmoid(a * out[j]);
+            sum += out[j];
+        }
+        if (m->post == ML_TREES_POST_SIGMOID_EACH) {
+            return;
+        }
+    }
+    for (int32_t j = 0; j < k; j++) {
+        out[j] = ml_divf(out[j], sum);
+    }
+}
+
+/* Regression outputs from raw scores held in out[0..n_raw-1] (in place). */
+static inline void ml_trees_raw_regress(const ml_trees_t *m, float *out)
+{
+    for (int32_t j = 0; j < m->n_raw; j++) {
+        if (m->post == ML_TREES_POST_EXP) {
+            out[j] = ml_expf(out[j]);
+        } else if (m->post == ML_TREES_POST_SIGMOID) {
+            out[j] = ml_trees_sigmoid(m->post_scale * out[j]);
+        }
+    }
+}
+
+/* Isolation forest: score_samples from the raw path-length sum. */
+static inline float ml_trees_isolation_score(const ml_trees_t *m, float raw)
+{
+    return -ml_expf(raw * m->post_scale);
+}
+
+/* Table-driven boosted methods (the model-file path; generated code has its own kernels
+ * calling the same helpers). scratch: ml_trees_info's scratch_floats. */
+static inline int32_t ml_trees__boost_raw(const ml_trees_t *m, const float *x, float *raw,
+                                          float *scratch)
+{
+    if (m->post == ML_TREES_POST_MEDIAN) {
+        for (int32_t t = 0; t < m->n_trees; t++) {
+            float v = 0.0f;
+            ml_trees__add_row(m, &v, ml_trees_route_any(m, t, x), 1);
+            scratch[t] = v;
+        }
+        raw[0] = ml_trees_weighted_median(m, scratch);
+        return ML_OK;
+    }
+    return ml_trees_raw(m, x, raw);
+}
+
 /* Predicted class of a classifier for one sample, table-driven; scratch holds
  * n_outputs floats. Returns the class index, or ML_ERR_UNSUPPORTED (a regressor, or
  * table widths it does not know). */
 static inline int32_t ml_trees_predict(const ml_trees_t *m, const float *x, float *scratch)
 {
+    if (m->post != ML_TREES_POST_MEAN) {
+        const int32_t status = ml_trees__boost_raw(m, x, scratch, scratch + m->n_raw);
+        if (status != ML_OK) {
+            return status;
+        }
+        if (m->task == ML_TASK_OUTLIER_DETECTOR) {
+            return scratch[0] < m->decision_threshold ? -1 : 1;
+        }
+        return m->task == ML_TASK_CLASSIFIER ? ml_trees_raw_class(m, scratch)
+                                             : ML_ERR_UNSUPPORTED;
+    }
     if (m->leaf_base <= 0) {
         return ML_ERR_UNSUPPORTED;
     }
@@ -351,7 +748,8 @@ static inline int32_t ml_trees__parse(ml_trees_t *m, const uint8_t *sec, uint32_
 {
     {
         const ml_trees_t zero = {0, 0, 0, 0, 0, 0, 0.0f, NULL, NULL, NULL,
-                                 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+                                 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                                 ML_TREES_NOT_BOOSTED};
         *m = zero;
     }
     if (sec == NULL) {
@@ -390,15 +788,82 @@ static inline int32_t ml_trees__parse(ml_trees_t *m, const uint8_t *sec, uint32_
     const uint32_t n_thr_values = ml_rd_u32(h + 80), o_thr_values = ml_rd_u32(h + 84);
     const uint32_t limit = 0x7FFFFFFFu;
 
-    if (kind > 1u || n_features == 0u || n_features > limit || n_outputs == 0u ||
-        n_outputs > limit || n_trees == 0u || n_trees > limit || n_nodes > limit ||
-        n_rows > limit || h[31] != 0u || has_nan > 1u || thr_kind > 1u ||
-        ml_rd_u32(h + 88) != 0u || ml_rd_u32(h + 92) != 0u) {
+    /* layout version at byte 88: 0 (files before version 2: layout 1, a forest) or 2 (with
+     * the boosted-ensemble block at the offset at byte 92) */
+    const uint32_t layout = ml_rd_u32(h + 88), o_ext = ml_rd_u32(h + 92);
+    if (kind > (layout == 2u ? 2u : 1u) || n_features == 0u || n_features > limit ||
+        n_outputs == 0u || n_outputs > limit || n_trees == 0u || n_trees > limit ||
+        n_nodes > limit || n_rows > limit || h[31] != 0u || has_nan > 1u || thr_kind > 1u ||
+        (layout != 0u && layout != 2u) || (layout == 0u && o_ext != 0u)) {
         return ML_ERR_MODEL;
     }
-    if (leaf_base != (kind == 0u ? n_outputs : 0u)) {
+    if (leaf_base != (kind == 0u && layout == 0u ? n_outputs : 0u)) {
         return ML_ERR_MODEL;
     }
+    /* boosted block (layout 2) */
+    uint32_t post = 0u, n_raw = 0u, flags = 0u, o_base = 0u, o_tout = 0u, o_cat = 0u;
+    uint32_t n_cat_words = 0u, o_cat_bits = 0u, o_weights = 0u;
+    if (layout == 2u) {
+        if (!ml_span_ok(o_ext, 16u, 4u, 4u, lo, size)) {
+            return ML_ERR_MODEL;
+        }
+        const uint8_t *e = b + o_ext;
+        post = ml_rd_u32(e + 0);
+        n_raw = ml_rd_u32(e + 8);
+        flags = ml_rd_u32(e + 12);
+        o_base = ml_rd_u32(e + 32);
+        o_tout = ml_rd_u32(e + 36);
+        o_cat = ml_rd_u32(e + 40);
+        n_cat_words = ml_rd_u32(e + 44);
+        o_cat_bits = ml_rd_u32(e + 48);
+        o_weights = ml_rd_u32(e + 52);
+        const int median = post == ML_TREES_POST_MEDIAN, iso = post == ML_TREES_POST_ISOLATION;
+        if (ml_rd_u32(e + 4) != kind || post == 0u || post > ML_TREES_POST_MEDIAN ||
+            (flags & ~ML_TREES_F_KNOWN) != 0u || ((flags >> ML_TREES_F_CAST_SHIFT) & 3u) > 2u ||
+            ml_rd_u32(e + 56) != 0u || ml_rd_u32(e + 60) != 0u || n_raw == 0u ||
+            n_raw > n_outputs || (kind != 0u && n_raw != n_outputs) ||
+            (kind == 0u && n_raw != n_outputs && !(n_raw == 1u && n_outputs == 2u)) ||
+            (kind == 0u && (post == ML_TREES_POST_EXP || iso || median)) ||
+            (kind == 1u && post != ML_TREES_POST_IDENTITY && post != ML_TREES_POST_EXP &&
+             post != ML_TREES_POST_SIGMOID && !median) ||
+            (kind == 2u) != iso || (median && (n_raw != 1u || o_weights == 0u)) ||
+            (o_weights != 0u && !median) || (o_tout != 0u && n_raw < 2u) ||
+            !ml_span_ok(o_base, n_raw, 4u, 4u, lo, size) ||
+            (o_tout != 0u && !ml_span_ok(o_tout, n_trees, 2u, 2u, lo, size)) ||
+            (median && !ml_span_ok(o_weights, n_trees, 4u, 4u, lo, size)) ||
+            (o_cat != 0u && (n_nodes == 0u || n_cat_words < 2u ||
+                             !ml_span_ok(o_cat, n_nodes, 4u, 4u, lo, size) ||
+                             !ml_span_ok(o_cat_bits, n_cat_words, 4u, 4u, lo, size)))) {
+            return ML_ERR_MODEL;
+        }
+        for (uint32_t t = 0; o_tout != 0u && t < n_trees; t++) {
+            if (ml_rd_u16(b + o_tout + 2u * t) >= n_raw) {
+                return ML_ERR_MODEL;
+            }
+        }
+        for (uint32_t t = 0; median && t < n_trees; t++) {
+            const float w = ml_rd_f32(b + o_weights + 4u * t);
+            if (!(w >= 0.0f && w <= 3.4028235e38f)) {
+                return ML_ERR_MODEL;
+            }
+        }
+        /* every categorical node's sets lie inside the table */
+        const uint32_t sets = (flags & ML_TREES_F_UNKNOWN_MISSING) != 0u ? 2u : 1u;
+        for (uint32_t n = 0; o_cat != 0u && n < n_nodes; n++) {
+            const uint32_t off = ml_rd_u32(b + o_cat + 4u * n);
+            if (off == 0u) {
+                continue;
+            }
+            if (off >= n_cat_words) {
+                return ML_ERR_MODEL;
+            }
+            const uint32_t w = ml_rd_u32(b + o_cat_bits + 4u * off);
+            if (w == 0u || w > (n_cat_words - off - 1u) / sets) {
+                return ML_ERR_MODEL;
+            }
+        }
+    }
+    const uint32_t rw = layout == 2u ? (o_tout != 0u ? 1u : n_raw) : n_outputs; /* row width */
     if ((fb != 1u && fb != 2u && fb != 4u) || (cb > 2u && cb != 4u)) {
         return ML_ERR_MODEL;
     }
@@ -411,7 +876,7 @@ static inline int32_t ml_trees__parse(ml_trees_t *m, const uint8_t *sec, uint32_
         return ML_ERR_MODEL;
     }
     if (nnz == 0u) {
-        if (n_rows > 0u && !ml_span_ok(o_leaves, n_rows * n_outputs, 4u, 4u, lo, size)) {
+        if (n_rows > 0u && !ml_span_ok(o_leaves, n_rows * rw, 4u, 4u, lo, size)) {
             return ML_ERR_MODEL;
         }
     } else {
@@ -431,7 +896,7 @@ static inline int32_t ml_trees__parse(ml_trees_t *m, const uint8_t *sec, uint32_
             }
         }
         for (uint32_t j = 0; j < nnz; j++) {
-            if (ml_rd_u16(b + o_index + 2u * j) >= n_outputs) {
+            if (ml_rd_u16(b + o_index + 2u * j) >= rw) {
                 return ML_ERR_MODEL;
             }
         }
@@ -528,6 +993,22 @@ static inline int32_t ml_trees__parse(ml_trees_t *m, const uint8_t *sec, uint32_
     m->right = n_nodes > 0u ? (const void *)(b + o_right) : NULL;
     m->roots = (const void *)(b + o_roots);
     m->nan_left = (n_nodes > 0u && has_nan) ? b + o_nan : NULL;
+    if (layout == 2u) {
+        const uint8_t *e = b + o_ext;
+        m->post = (int32_t)post;
+        m->task = (int32_t)kind;
+        m->n_raw = (int32_t)n_raw;
+        m->flags = flags;
+        m->post_scale = ml_rd_f32(e + 16);
+        m->decision_threshold = ml_rd_f32(e + 20);
+        m->missing = ml_rd_f32(e + 24);
+        m->score_offset = ml_rd_f32(e + 28);
+        m->base_score = (const float *)(const void *)(b + o_base);
+        m->tree_output = o_tout != 0u ? (const uint16_t *)(const void *)(b + o_tout) : NULL;
+        m->cat_offset = o_cat != 0u ? (const uint32_t *)(const void *)(b + o_cat) : NULL;
+        m->cat_bits = o_cat != 0u ? (const uint32_t *)(const void *)(b + o_cat_bits) : NULL;
+        m->tree_weights = o_weights != 0u ? (const float *)(const void *)(b + o_weights) : NULL;
+    }
     return ML_OK;
 }
 
@@ -542,42 +1023,92 @@ static inline int32_t ml_trees_from_section(ml_trees_t *m, const uint8_t *sec, u
     return ml_trees__parse(m, sec, size, 0u);
 }
 
-/* 1 when the ensemble *m is a classifier (one-hot leaf ids in use). */
+/* 1 when the ensemble *m is a classifier. */
 static inline int ml_trees_is_classifier(const ml_trees_t *m)
 {
-    return m->leaf_base > 0;
+    return m->post != ML_TREES_POST_MEAN ? m->task == ML_TASK_CLASSIFIER : m->leaf_base > 0;
 }
 
 /* The family interface of the model-file dispatcher (ml_model.h). */
 static inline void ml_trees_info(const ml_trees_t *m, ml_info_t *info)
 {
     const int c = ml_trees_is_classifier(m);
-    info->task = c ? ML_TASK_CLASSIFIER : ML_TASK_REGRESSOR;
     info->n_features = m->n_features;
     info->n_outputs = m->n_outputs;
-    info->n_decision = 0;
-    info->has_proba = c;
     info->has_score_samples = 0;
-    info->scratch_floats = c ? m->n_outputs : 0;
+    if (m->post == ML_TREES_POST_MEAN) {
+        info->task = c ? ML_TASK_CLASSIFIER : ML_TASK_REGRESSOR;
+        info->n_decision = 0;
+        info->has_proba = c;
+        info->scratch_floats = c ? m->n_outputs : 0;
+        return;
+    }
+    info->task = m->task;
+    info->n_decision = c ? m->n_raw : (m->task == ML_TASK_OUTLIER_DETECTOR ? 1 : 0);
+    info->has_proba = c;
+    info->has_score_samples = m->task == ML_TASK_OUTLIER_DETECTOR;
+    info->scratch_floats = m->n_raw + (m->post == ML_TREES_POST_MEDIAN ? m->n_trees : 0);
 }
 
 static inline int32_t ml_trees_predict_proba(const ml_trees_t *m, const float *x, float *out,
                                              float *scratch)
 {
-    (void)scratch;
-    return ml_trees_is_classifier(m) ? ml_trees_run(m, x, out) : ML_ERR_UNSUPPORTED;
+    if (!ml_trees_is_classifier(m)) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    if (m->post == ML_TREES_POST_MEAN) {
+        return ml_trees_run(m, x, out);
+    }
+    const int32_t status = ml_trees__boost_raw(m, x, out, scratch);
+    if (status == ML_OK) {
+        ml_trees_raw_proba(m, out);
+    }
+    return status;
 }
 
 static inline int32_t ml_trees_regress(const ml_trees_t *m, const float *x, float *out,
                                        float *scratch)
 {
-    (void)scratch;
-    return ml_trees_is_classifier(m) ? ML_ERR_UNSUPPORTED : ml_trees_run(m, x, out);
+    if (m->post == ML_TREES_POST_MEAN) {
+        return ml_trees_is_classifier(m) ? ML_ERR_UNSUPPORTED : ml_trees_run(m, x, out);
+    }
+    if (m->task != ML_TASK_REGRESSOR) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    const int32_t status = ml_trees__boost_raw(m, x, out, scratch);
+    if (status == ML_OK) {
+        ml_trees_raw_regress(m, out);
+    }
+    return status;
 }
 
-ML_DEFINE_UNSUPPORTED(trees, decision_function)
+/* Boosted classifiers: the raw scores (n_raw); isolation forests: score - offset. */
+static inline int32_t ml_trees_decision_function(const ml_trees_t *m, const float *x,
+                                                 float *out, float *scratch)
+{
+    if (m->post == ML_TREES_POST_MEAN || m->task == ML_TASK_REGRESSOR) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    const int32_t status = ml_trees__boost_raw(m, x, out, scratch);
+    if (status == ML_OK && m->task == ML_TASK_OUTLIER_DETECTOR) {
+        out[0] = ml_trees_isolation_score(m, out[0]) - m->score_offset;
+    }
+    return status;
+}
 
-ML_DEFINE_UNSUPPORTED(trees, score_samples)
+/* Isolation forests: -2^(-raw / norm). */
+static inline int32_t ml_trees_score_samples(const ml_trees_t *m, const float *x, float *out,
+                                             float *scratch)
+{
+    if (m->post != ML_TREES_POST_ISOLATION) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    const int32_t status = ml_trees__boost_raw(m, x, out, scratch);
+    if (status == ML_OK) {
+        out[0] = ml_trees_isolation_score(m, out[0]);
+    }
+    return status;
+}
 
 ML_DEFINE_UNSUPPORTED(trees, transform)
 

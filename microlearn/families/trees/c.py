@@ -21,9 +21,10 @@ from ...codegen import c_array as _c_array_codegen
 from ...codegen import c_float
 from ...errors import ConversionError
 from ...family import CCode
+from . import c_fast
 from .convert import TreeEnsembleIR, reciprocal_f32
 
-METHODS = ("loadable", "inline")
+METHODS = ("loadable", "inline", "fast")  # "fast": c_fast.py
 
 
 def check_method(method: str) -> str:
@@ -126,6 +127,10 @@ def threshold_table(ir: TreeEnsembleIR) -> tuple[np.ndarray, np.ndarray] | None:
 
 def data_bytes(ir: TreeEnsembleIR, method: str) -> int:
     """Bytes of constant tables in the generated code (excluding machine code)."""
+    if ir.boosted and method == "fast":
+        method = "inline"  # boosted ensembles: "fast" is the inline code
+    if method == "fast":
+        return c_fast.data_bytes(ir)
     if method == "inline":
         return 0  # leaf rows are literals in the code
     leaves = leaf_tables(ir).nbytes
@@ -135,7 +140,23 @@ def data_bytes(ir: TreeEnsembleIR, method: str) -> int:
     nan = (ir.n_nodes + 7) // 8 if ir.nan_left.any() else 0
     table = threshold_table(ir)
     thresholds = 4 * ir.n_nodes if table is None else ir.n_nodes + 4 * table[1].size
-    return ir.n_nodes * (fb + 2 * cb) + thresholds + ir.n_trees * rb + nan + leaves
+    return (ir.n_nodes * (fb + 2 * cb) + thresholds + ir.n_trees * rb + nan + leaves
+            + boosted_bytes(ir))
+
+
+def boosted_bytes(ir: TreeEnsembleIR) -> int:
+    """Bytes of the tables only boosted ensembles have (base scores, per-tree output
+    column, categorical sets, median weights)."""
+    if not ir.boosted:
+        return 0
+    n = 4 * ir.n_raw
+    if ir.tree_output is not None:
+        n += 2 * ir.n_trees
+    if ir.cat_offset is not None:
+        n += 4 * (ir.n_nodes + ir.cat_bits.size)
+    if ir.tree_weights is not None:
+        n += 4 * ir.n_trees
+    return n
 
 
 # --- trees -------------------------------------------------------------------------
@@ -145,7 +166,10 @@ _STYPE = {1: "int8_t", 2: "int16_t", 4: "int32_t"}
 
 
 def _scalar(ir: TreeEnsembleIR) -> bool:
-    """Single-output regressor: inline trees return their leaf value (summed in a register)."""
+    """Single-output regressor, or a boosted ensemble whose trees add one value: inline trees
+    return their leaf value."""
+    if ir.boosted:
+        return ir.row_width == 1
     return ir.kind == "regressor" and ir.n_outputs == 1
 
 
@@ -180,9 +204,7 @@ def _tree_function(ir: TreeEnsembleIR, name: str, t: int) -> str:
             out.append(f"n{n}:")
         first = False
         while True:
-            f, thr = int(ir.feature[n]), c_float(ir.threshold[n])
-            # right when x > t; NaN goes left (fall through) or right (jump)
-            cond = f"x[{f}] > {thr}" if ir.nan_left[n] else f"!(x[{f}] <= {thr})"
+            cond = _right_condition(ir, name, n)
             r, le = int(ir.right[n]), int(ir.left[n])
             if r < 0:
                 out.append(f"    if ({cond}) {{ {_leaf_code(ir, ~r)} }}")
@@ -197,7 +219,57 @@ def _tree_function(ir: TreeEnsembleIR, name: str, t: int) -> str:
     return "\n".join(out) + "\n"
 
 
+def _right_condition(ir: TreeEnsembleIR, name: str, n: int) -> str:
+    """C condition under which node n sends x to its right child."""
+    f, thr = int(ir.feature[n]), c_float(ir.threshold[n])
+    nl = bool(ir.nan_left[n])
+    if ir.cat_offset is not None and ir.cat_offset[n]:
+        return (f"ml_trees_cat_goes_right(&{name}__trees, {int(ir.cat_offset[n])}u, x[{f}], "
+                f"{int(nl)})")
+    # right when x > t; NaN goes left (fall through) or right (jump)
+    if ir.missing_value is None:
+        return f"x[{f}] > {thr}" if nl else f"!(x[{f}] <= {thr})"
+    miss = c_float(ir.missing_value)
+    return (f"(x[{f}] > {thr} && x[{f}] != {miss})" if nl
+            else f"(!(x[{f}] <= {thr}) || x[{f}] == {miss})")
+
+
 _UNROLL = 16  # inline code unrolls loops over at most this many outputs
+
+
+def _boost_fields(ir: TreeEnsembleIR, name: str, parts: list[str], inline: bool = False) -> str:
+    """Tables of the boosted fields (appended to parts) and their initialiser text."""
+    from .section import POST, flags, score_offset32
+
+    if not ir.boosted:
+        return "ML_TREES_NOT_BOOSTED"
+    task = {"classifier": "ML_TASK_CLASSIFIER", "regressor": "ML_TASK_REGRESSOR",
+            "outlier_detector": "ML_TASK_OUTLIER_DETECTOR"}[ir.kind]
+    parts.append(_c_array("float", f"{name}__base_score", _floats(ir.base_score), 8))
+    ptrs = [f"{name}__base_score"]
+    if ir.tree_output is not None:
+        parts.append(_c_array("uint16_t", f"{name}__tree_output", _ints(ir.tree_output), 16))
+        ptrs.append(f"{name}__tree_output")
+    else:
+        ptrs.append("NULL")
+    if ir.cat_offset is not None:
+        nodes = ir.n_nodes > 0 and not inline  # inline code has the offsets as literals
+        if nodes:
+            parts.append(_c_array("uint32_t", f"{name}__cat_offset", _ints(ir.cat_offset), 12))
+        parts.append(_c_array("uint32_t", f"{name}__cat_bits",
+                              [f"{int(v)}u" for v in ir.cat_bits], 8))
+        ptrs += [f"{name}__cat_offset" if nodes else "NULL", f"{name}__cat_bits"]
+    else:
+        ptrs += ["NULL", "NULL"]
+    if ir.tree_weights is not None:
+        parts.append(_c_array("float", f"{name}__tree_weights", _floats(ir.tree_weights), 8))
+        ptrs.append(f"{name}__tree_weights")
+    else:
+        ptrs.append("NULL")
+    miss = 0.0 if ir.missing_value is None else ir.missing_value
+    return (f"{POST[ir.post]}, {task}, {ir.n_raw}, {flags(ir)}u, {c_float(ir.post_scale)}, "
+            f"{c_float(ir.decision_threshold)}, {c_float(miss)}, "
+            f"{c_float(score_offset32(ir))},\n    {', '.join(ptrs)}")
 
 
 def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, str, str]:
@@ -244,16 +316,20 @@ def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str,
         nan_ptr = f"{name}__nan_left"
     else:
         nan_ptr = "NULL"
+    boost = _boost_fields(ir, name, parts)
     parts.append(
         f"static const ml_trees_t {name}__trees = {{\n"
         f"    {ir.n_features}, {ir.n_outputs}, {ir.n_trees}, {ir.n_nodes}, "
         f"{ir.leaf_values.shape[0]}, {ir.leaf_base}, {c_float(reciprocal_f32(ir.n_trees))},\n"
         f"    {leaf_ptr},\n"
         f"    {fb}, {cb}, {tables[0]}, {tables[1]}, {tables[2]}, {tables[3]},\n"
-        f"    {name}__roots, {nan_ptr}\n}};\n"
+        f"    {name}__roots, {nan_ptr},\n    {boost}\n}};\n"
     )
     variant = (f"u{8 * fb}_" + (f"i{8 * cb}" if cb else "r8")
                + ("" if table is None else "_t8"))
+    if ir.boosted:
+        general = ir.n_nodes == 0 or ir.cat_offset is not None or ir.missing_value is not None
+        return parts, ("any" if general else variant), "", "", ""
     body = (f"    ml_trees_clear(&{name}__trees, out);\n"
             f"    ml_trees_sum_{variant}(&{name}__trees, x, out);\n")
     finish = f"    ml_trees_finish(&{name}__trees, out);\n"
@@ -302,9 +378,111 @@ def _trees_inline(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, s
     return parts, body, finish, argmax, ""
 
 
+def _boosted_inline(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str]:
+    """Inline trees of a boosted ensemble, plus the struct the post helpers read; returns
+    (parts, statements adding the trees to raw / filling v for the median)."""
+    parts: list[str] = []
+    boost = _boost_fields(ir, name, parts, inline=True)
+    parts.append(
+        "/* The post-transform parameters (no node tables: the trees are code). */\n"
+        f"static const ml_trees_t {name}__trees = {{\n"
+        f"    {ir.n_features}, {ir.n_outputs}, {ir.n_trees}, 0, 0, 0, "
+        f"{c_float(reciprocal_f32(ir.n_trees))},\n    NULL, NULL, NULL,\n"
+        f"    0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,\n    {boost}\n}};\n"
+    )
+    parts.append(
+        "/* One function per tree: returns the value of the leaf x reaches (or adds the\n"
+        " * leaf's row to acc). `!(x <= t)` sends NaN right, `x > t` sends it left. */\n"
+    )
+    parts += [_tree_function(ir, name, t) for t in range(ir.n_trees)]
+    if ir.post == "median":
+        adds = "".join(f"    v[{t}] = {name}__tree{t}(x);\n" for t in range(ir.n_trees))
+    elif _scalar(ir):
+        cols = (ir.tree_output if ir.tree_output is not None
+                else np.zeros(ir.n_trees, dtype=np.int64))
+        adds = "".join(f"    raw[{int(c)}] += {name}__tree{t}(x);\n"
+                       for t, c in enumerate(cols))
+    else:
+        adds = "".join(f"    {name}__tree{t}(x, raw);\n" for t in range(ir.n_trees))
+    return parts, adds
+
+
+def _boosted_c_code(ir: TreeEnsembleIR, name: str, method: str) -> CCode:
+    """Kernels of a boosted ensemble: P__raw (the raw scores, as ml_trees_raw computes them
+    from the tables), then the runtime's post helpers on them. Method "fast" (forests
+    only) gives the inline code."""
+    k = ir.n_raw
+    if method == "loadable":
+        parts, variant, _, _, _ = _trees_loadable(ir, name)
+        adds = ("" if ir.post == "median" else
+                f"    ml_trees_bsum_{variant}(&{name}__trees, x, raw);\n")
+        if ir.post == "median":
+            adds = (f"    for (int32_t t = 0; t < {ir.n_trees}; t++) {{\n"
+                    f"        v[t] = 0.0f;\n"
+                    f"        ml_trees__add_row(&{name}__trees, &v[t], "
+                    f"ml_trees_route_any(&{name}__trees, t, x), 1);\n    }}\n")
+    else:
+        parts, adds = _boosted_inline(ir, name)
+    if ir.post == "median":
+        body = (f"    float v[{ir.n_trees}];\n{adds}"
+                f"    raw[0] = ml_trees_weighted_median(&{name}__trees, v);\n")
+    else:
+        init = ("".join(f"    raw[{j}] = {c_float(ir.base_score[j])};\n" for j in range(k))
+                if k <= _UNROLL else
+                f"    for (int32_t j = 0; j < {k}; j++) {{\n"
+                f"        raw[j] = {name}__base_score[j];\n    }}\n")
+        body = init + adds
+    parts.append(
+        f"/* Raw scores: base score + the sum of the trees' leaf values ({k}). */\n"
+        f"static inline void {name}__raw(const float *x, float *ML_RESTRICT raw)\n"
+        f"{{\n{body}}}\n"
+    )
+    m = f"&{name}__trees"
+    if ir.kind == "classifier":
+        parts.append(
+            "/* Class index: one raw score: 1 iff raw > (or >=) the threshold; else the\n"
+            " * first maximum of the raw scores. */\n"
+            f"static inline int32_t {name}__predict(const float *x)\n{{\n"
+            f"    float raw[{k}];\n    {name}__raw(x, raw);\n"
+            f"    return ml_trees_raw_class({m}, raw);\n}}\n\n"
+            f"/* Class probabilities from the raw scores ({ir.post}). */\n"
+            f"static inline void {name}__predict_proba(const float *x, float *ML_RESTRICT out)\n"
+            f"{{\n    {name}__raw(x, out);\n    ml_trees_raw_proba({m}, out);\n}}\n\n"
+            "/* decision_function: the raw scores. */\n"
+            f"static inline void {name}__decision_function(const float *x, "
+            f"float *ML_RESTRICT out)\n{{\n    {name}__raw(x, out);\n}}\n"
+        )
+    elif ir.kind == "regressor":
+        parts.append(
+            f"/* Regression outputs from the raw scores ({ir.post}). */\n"
+            f"static inline void {name}__regress(const float *x, float *ML_RESTRICT out)\n"
+            f"{{\n    {name}__raw(x, out);\n    ml_trees_raw_regress({m}, out);\n}}\n"
+        )
+    else:
+        parts.append(
+            "/* +1 inlier, -1 outlier: raw path length below the precomputed threshold. */\n"
+            f"static inline int32_t {name}__predict(const float *x)\n{{\n"
+            f"    float raw[1];\n    {name}__raw(x, raw);\n"
+            f"    return raw[0] < {name}__trees.decision_threshold ? -1 : 1;\n}}\n\n"
+            "/* score_samples: -2^(-raw / norm). */\n"
+            f"static inline float {name}__score_samples(const float *x)\n{{\n"
+            f"    float raw[1];\n    {name}__raw(x, raw);\n"
+            f"    return ml_trees_isolation_score({m}, raw[0]);\n}}\n\n"
+            "/* decision_function: score_samples - offset. */\n"
+            f"static inline void {name}__decision_function(const float *x, "
+            f"float *ML_RESTRICT out)\n{{\n"
+            f"    out[0] = {name}__score_samples(x) - {name}__trees.score_offset;\n}}\n"
+        )
+    return CCode(runtime=("ml_trees.h",), body="\n".join(parts))
+
+
 def c_code(ir: TreeEnsembleIR, name: str, method: str = "loadable") -> CCode:
     """Tables and kernels of ``ir`` with prefix ``name`` (see ``microlearn/family.py``)."""
     check_method(method)
+    if ir.boosted:
+        return _boosted_c_code(ir, name, method)
+    if method == "fast":
+        return c_fast.c_code(ir, name)
     make = _trees_loadable if method == "loadable" else _trees_inline
     parts, sum_body, finish, argmax, leaf_class = make(ir, name)
     parts.append(

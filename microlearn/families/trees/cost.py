@@ -20,13 +20,17 @@ def synthetic_rows(ir: TreeEnsembleIR, n: int = 200, seed: int = 0) -> np.ndarra
     range of the thresholds that test it (plus a margin)."""
     rng = np.random.default_rng(seed)
     X = np.zeros((n, ir.n_features), dtype=np.float32)
+    numeric = (np.ones(ir.n_nodes, dtype=bool) if ir.cat_offset is None
+               else ir.cat_offset == 0)
     for f in np.unique(ir.feature):
-        t = ir.threshold[ir.feature == f]
+        t = ir.threshold[(ir.feature == f) & numeric]
         t = t[np.isfinite(t)]
         if t.size:
             lo, hi = float(t.min()), float(t.max())
             pad = 0.1 * (hi - lo) + 1e-3
             X[:, f] = rng.uniform(lo - pad, hi + pad, size=n)
+        elif ir.cat_offset is not None:  # categorical feature: small category ids
+            X[:, f] = rng.integers(0, 32, size=n)
     return X
 
 
@@ -34,6 +38,10 @@ def nodes_visited(ir: TreeEnsembleIR, X: np.ndarray) -> np.ndarray:
     """Number of decision nodes each row of X visits, summed over trees (same routing
     as the C, NaN included)."""
     X = np.asarray(X, dtype=np.float32)
+    if ir.boosted:
+        from .ir import route
+
+        return route(ir, X)[1]
     total = np.zeros(X.shape[0], dtype=np.int64)
     rows = np.arange(X.shape[0])
     for root in ir.roots:
@@ -79,28 +87,145 @@ def leaf_additions(ir: TreeEnsembleIR) -> int:
     return int(np.sum(ids < ir.leaf_base) + np.count_nonzero(ir.leaf_values[rows]))
 
 
+# Method "fast" (c_fast.py), per target: (fixed code bytes, extra bytes of the NaN path
+# (copies + dispatch), bytes per decision node with a shared / a unique threshold, bytes
+# per class block of a tree, per row-leaf occurrence, per used feature of the unrolled NaN
+# pass, of the looped pass; instructions: fixed, per visited node, per tree, per output,
+# per scanned feature; stack bytes). Fitted by hand to QEMU measurements of the benchmark
+# forests (benchmarks/RESULTS.md reports the error).
+_COST_FAST = {
+    "cortex-m4f": (40, 120, 11.0, 14.0, 14, 6, 8, 100, 20, 4.3, 4.0, 3.0, 2.0, 24),
+    "cortex-m7": (40, 120, 11.0, 14.0, 14, 6, 8, 100, 20, 4.3, 4.0, 3.0, 2.0, 24),
+    "cortex-m0plus": (60, 200, 11.5, 14.5, 14, 6, 10, 200, 30, 4.5, 4.0, 5.0, 5.0, 40),
+    "rv32imc": (60, 200, 14.0, 17.0, 16, 8, 10, 200, 30, 5.0, 4.0, 5.0, 5.0, 40),
+    "host": (100, 200, 12.0, 12.0, 16, 8, 6, 100, 20, 2.5, 3.0, 3.0, 1.0, 40),
+}
+
+
+def _leaf_blocks(ir: TreeEnsembleIR) -> tuple[int, int]:
+    """(class blocks: distinct one-hot leaf ids per tree summed over trees, row-leaf
+    occurrences) of the fast code."""
+    blocks = 0
+    rows = int(np.sum(~ir.left[ir.left < 0] >= ir.leaf_base)
+               + np.sum(~ir.right[ir.right < 0] >= ir.leaf_base))
+    for t, root in enumerate(ir.roots):
+        start = int(root) if root >= 0 else None
+        if start is None:
+            blocks += 1
+            continue
+        nxt = [int(r) for r in ir.roots[t + 1:] if r >= 0]
+        end = nxt[0] if nxt else ir.n_nodes
+        codes = np.concatenate([ir.left[start:end], ir.right[start:end]])
+        ids = ~codes[codes < 0]
+        blocks += int(np.unique(ids[ids < ir.leaf_base]).size)
+    return blocks, rows
+
+
+def _estimate_fast(ir: TreeEnsembleIR, target: str, X: np.ndarray | None) -> Estimate:
+    (fixed, nan_path, node_b, node_unique_b, block_b, row_b, scan_b, loop_b, fixed_i,
+     per_node, per_tree, per_out, per_scan, stack) = _COST_FAST[target]
+    from . import c_fast
+
+    unique = np.unique(ir.threshold).size / max(ir.n_nodes, 1)
+    blocks, rows = _leaf_blocks(ir)
+    used = c_fast.used_features(ir)
+    scan = c_fast.nan_mode(ir) == "scan"
+    unrolled = c_fast.scan_unrolled(ir)
+    # votes / sums in registers: a leaf block is one add (no load and store)
+    in_registers = c_fast._votes(ir) or c_fast._register_rows(ir)
+    if in_registers:
+        per_tree = per_tree / 2
+    flash = (c_fast.data_bytes(ir) + fixed
+             + (node_b + (node_unique_b - node_b) * unique) * ir.n_nodes
+             + (block_b if not in_registers else block_b // 2) * blocks + row_b * rows)
+    if scan:
+        flash += nan_path + (scan_b * used.size if unrolled else loop_b)
+    else:
+        flash += 3 * ir.n_nodes  # the per-node NaN test (about half of them 6 bytes)
+    instructions = None
+    if X is not None:
+        visited = nodes_visited(ir, X)
+        scanned = (used.size if unrolled else 1.1 * (int(used[-1]) - int(used[0]) + 1)
+                   ) if scan and used.size else 0
+        instructions = (fixed_i + per_scan * scanned + per_node * visited
+                        + (0.0 if scan else 1.0) * visited
+                        + (per_tree * ir.n_trees + per_out * ir.n_outputs
+                           if ir.n_trees > 1 else 0.0))
+    return Estimate(int(flash), 0, stack + 4 * ir.n_outputs, instructions)
+
+
 def estimate(ir: TreeEnsembleIR, target: str, X: np.ndarray | None,
              method: str = "loadable") -> Estimate:
     """Footprint of ``ir`` on ``target`` estimated from the IR (and rows X, if given)."""
+    if ir.boosted and method == "fast":
+        method = "inline"  # boosted ensembles: "fast" is the inline code (c.py)
+    if method == "fast" and target in _COST_FAST:
+        return _estimate_fast(ir, target, X)
     key = (target, method)
     if key not in _COST:
         raise ValueError(f"target={target!r} is not one of "
                          f"{sorted({t for t, _ in _COST})}")
     (code, forest_code, per_node_flash, per_add_flash, per_node, per_tree, per_out, fixed,
      stack) = _COST[key]
+    fpu = target.startswith(("cortex-m4", "cortex-m7"))
+    if ir.boosted and method == "loadable":
+        per_tree = _BOOST_PER_TREE.get(target, per_tree)
+    if ir.boosted and ir.row_width == 1:
+        per_add_flash *= 0.6  # inline trees return one literal per leaf (QEMU-fitted)
     flash = (codegen_c.data_bytes(ir, method) + code + int(per_node_flash * ir.n_nodes)
              + (forest_code if ir.n_trees > 1 else 0))
     if per_add_flash:
         flash += int(per_add_flash * leaf_additions(ir))
-    fpu = target.startswith(("cortex-m4", "cortex-m7"))
     if method == "loadable" and codegen_c.threshold_table(ir) is not None:
         per_node += 1.0 if fpu else 2.0
     if method == "loadable" and codegen_c.compact_children(ir) is not None:
         per_node += 1.0 if fpu else 2.0
     instructions = None
+    if ir.boosted:
+        flash += _boost_code(ir, fpu)
+        if ir.cat_offset is not None or ir.missing_value is not None:
+            per_node *= 2.0 if fpu else 3.5  # the general engine (categorical, missing value)
     if X is not None:
         visited = nodes_visited(ir, X)
         outs = ir.n_outputs * (3 if ir.n_trees > 1 else 1)
         trees = per_tree * ir.n_trees if ir.n_trees > 1 else 0.0  # one tree: nothing summed
         instructions = fixed + trees + per_out * outs + per_node * visited
-    return Estimate(flash, 0, stack + 4 * ir.n_outputs, instructions)
+        if ir.boosted:
+            instructions = instructions + _post_instructions(ir, fpu)
+    stack_extra = 4 * ir.n_trees if ir.post == "median" else 0
+    return Estimate(flash, 0, stack + 4 * ir.n_outputs + stack_extra, instructions)
+
+
+# Boosted ensembles, loadable: instructions per tree (one raw value added per tree instead of
+# a leaf row; fitted to QEMU counts of GradientBoosting / HistGradientBoosting models).
+_BOOST_PER_TREE = {"cortex-m4f": 23.0, "cortex-m7": 23.0, "cortex-m0plus": 107.0,
+                   "rv32imc": 110.0, "host": 6.0}
+
+# Boosted ensembles: code of the post transform (bytes) and instructions per call, from
+# ml_math.h's expf (~40 instructions with an FPU, ~400 soft-float) and divf.
+_EXP_INSTR = {True: 45.0, False: 420.0}
+_DIV_INSTR = {True: 20.0, False: 180.0}
+
+
+def _boost_code(ir: TreeEnsembleIR, fpu: bool) -> int:
+    """Flash bytes of the post transform helpers a boosted ensemble links."""
+    code = 120  # raw-score init, class / threshold decision
+    if ir.post in ("sigmoid", "softmax", "sigmoid_ova", "sigmoid_each", "exp", "isolation"):
+        code += 360 if fpu else 900  # ml_expf (+ ml_divf / ml_reciprocalf)
+    if ir.cat_offset is not None or ir.missing_value is not None:
+        code += 300  # general engine
+    if ir.post == "median":
+        code += 150
+    return code
+
+
+def _post_instructions(ir: TreeEnsembleIR, fpu: bool) -> float:
+    """Instructions of the post transform of one predict_proba / regress call."""
+    k = ir.n_raw
+    if ir.post == "median":
+        return (8.0 if fpu else 50.0) * ir.n_trees * ir.n_trees
+    if ir.post in ("sigmoid", "sigmoid_ova", "sigmoid_each", "softmax"):
+        return k * (_EXP_INSTR[fpu] + _DIV_INSTR[fpu]) + 10.0
+    if ir.post in ("exp", "isolation"):
+        return k * _EXP_INSTR[fpu] + 5.0
+    return 2.0 * k

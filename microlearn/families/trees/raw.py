@@ -18,7 +18,16 @@ Conventions
   category in that set. A non-missing input ``x`` is the category ``int(x)`` when ``x`` is a
   non-negative integer-valued float below ``2**31`` (libraries truncate; see
   ``category_of``); any other value (negative, fractional, too large) is not a member and
-  follows ``invalid_category`` ("right" or "missing").
+  follows ``invalid_category`` ("right" or "missing"). With ``known_categories`` (per
+  feature; scikit-learn's HistGradientBoosting), a value that is not one of the feature's
+  known categories (unknown, negative, fractional, ...) is missing instead. With
+  ``category_cast == "trunc"`` (XGBoost, LightGBM) a fractional input is the category it
+  truncates to (toward zero); XGBoost tests ``x < 0`` before truncating, LightGBM after
+  (``"trunc_signed"``: -0.5 is category 0).
+* Per-node missing handling (``RawTree.missing_type``, LightGBM): ``MISSING_NAN`` (the
+  default above), ``MISSING_NONE`` (NaN is read as 0.0 and compared; never default_left),
+  ``MISSING_ZERO`` (NaN and 0.0 both follow default_left). Inputs with
+  ``|x| <= zero_threshold`` are read as 0.0 first (LightGBM: float32 1e-35).
 * Leaf values: ``value[i]`` has one column per output (``n_outputs``) for trees that add a
   row, or exactly one column for trees that add to a single output column ``output``.
 * Combination: ``raw = base_score + scale * sum over trees of the leaf value`` (in float64),
@@ -26,12 +35,18 @@ Conventions
   trees' single-output predictions with ``tree_weights``).
 * ``post`` gives predict_proba / regression outputs from ``raw``:
   ``"identity"``, ``"sigmoid"`` (binary: proba = [1-s, s], s = 1/(1+exp(-sigmoid_scale*raw)),
-  ``n_outputs == 1``), ``"softmax"`` (over the n_outputs raw scores), ``"sigmoid_ova"``
-  (independent sigmoids normalised to sum 1, as LightGBM multiclassova's predict_proba does
-  not normalise - see the converter), ``"exp"`` (Poisson/Gamma/Tweedie log link),
+  ``n_outputs == 1``; regressors: s per output, XGBoost reg:logistic), ``"softmax"`` (over
+  the n_outputs raw scores), ``"sigmoid_ova"`` (independent sigmoids normalised to sum 1, as
+  LightGBM multiclassova's predict_proba does not normalise - see the converter),
+  ``"sigmoid_each"`` (independent sigmoids, not normalised: LightGBM multiclassova's
+  predict_proba as the library returns it), ``"exp"`` (Poisson/Gamma/Tweedie log link),
   ``"isolation"`` (IsolationForest: score_samples = -2 ** (-raw / isolation_norm)).
-* Classifiers predict the class of the largest probability, or for ``post == "identity"``
-  with one raw column, class 1 iff raw > 0.
+* Classifiers predict by ``decision``: ``"proba_argmax"`` (default) the class of the largest
+  probability, or for ``post == "identity"`` with one raw column, class 1 iff raw >
+  ``raw_threshold`` (0; XGBClassifier with binary:logitraw: 0.5); ``"raw_gt0"`` /
+  ``"raw_ge0"``: with one raw column class 1 iff raw > 0 / raw >= 0, with several the first
+  maximum of raw (scikit-learn's HistGradientBoosting / GradientBoosting).
+* ``"softmax"`` takes the softmax of ``sigmoid_scale * raw`` (AdaBoost: 1 / (K - 1)).
 """
 
 from __future__ import annotations
@@ -40,8 +55,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-POSTS = ("identity", "sigmoid", "softmax", "sigmoid_ova", "exp", "isolation")
+POSTS = ("identity", "sigmoid", "softmax", "sigmoid_ova", "sigmoid_each", "exp", "isolation")
+CATEGORY_CASTS = ("exact", "trunc", "trunc_signed")
+#: RawTree.missing_type codes (per node)
+MISSING_NAN, MISSING_NONE, MISSING_ZERO = 0, 1, 2
 COMBINES = ("sum", "weighted_median")
+DECISIONS = ("proba_argmax", "raw_gt0", "raw_ge0")
 
 
 @dataclass(eq=False)
@@ -56,6 +75,7 @@ class RawTree:
     value: np.ndarray  # float64[n, k]: leaf values (k = n_outputs, or 1 with `output`)
     categories: list[np.ndarray | None] | None = None  # per node; None = numeric split
     output: int = -1  # with k == 1 and n_outputs > 1: the output column this tree adds to
+    missing_type: np.ndarray | None = None  # int8[n] MISSING_* codes; None = all MISSING_NAN
     #: depth-related per-leaf extras (IsolationForest: path length + c(n_node_samples)) are
     #: simply folded into ``value`` by the converter
 
@@ -86,6 +106,12 @@ class RawEnsemble:
     isolation_norm: float = 1.0  # IsolationForest: n_trees * c(max_samples)
     offset: float = 0.0  # IsolationForest: decision_function = score_samples - offset
     feature_names: tuple[str, ...] | None = None
+    category_cast: str = "exact"  # "exact", "trunc" (XGBoost) or "trunc_signed" (LightGBM)
+    zero_threshold: float = 0.0  # |x| <= this reads as 0.0 (LightGBM: float32(1e-35))
+    raw_threshold: float = 0.0  # identity binary classifier: class 1 iff raw > this
+    #: per feature: sorted int64 array of the known categories, or None (see the module doc)
+    known_categories: list[np.ndarray | None] | None = None
+    decision: str = "proba_argmax"  # see DECISIONS and the module doc
 
     def __post_init__(self) -> None:
         if self.rule not in ("<=", "<"):
@@ -94,14 +120,32 @@ class RawEnsemble:
             raise ValueError(f"post={self.post!r}; known: {POSTS}")
         if self.combine not in COMBINES:
             raise ValueError(f"combine={self.combine!r}; known: {COMBINES}")
+        if self.decision not in DECISIONS:
+            raise ValueError(f"decision={self.decision!r}; known: {DECISIONS}")
+        if self.invalid_category not in ("right", "missing"):
+            raise ValueError(f"invalid_category={self.invalid_category!r}")
+        if self.category_cast not in CATEGORY_CASTS:
+            raise ValueError(f"category_cast={self.category_cast!r}; known: {CATEGORY_CASTS}")
 
 
-def category_of(x: np.ndarray) -> np.ndarray:
-    """The category of each float input, or -1 where it is not a valid category."""
+def category_of(x: np.ndarray, cast: str = "exact") -> np.ndarray:
+    """The category of each float input, or -1 where it is not a valid category.
+
+    ``cast``: "exact" (only integer values), "trunc" (non-negative values truncated) or
+    "trunc_signed" (truncated toward zero, then non-negative: -0.5 is 0).
+    """
     x = np.asarray(x, dtype=np.float64)
-    ok = np.isfinite(x) & (x >= 0) & (x < 2.0**31) & (x == np.floor(x))
+    with np.errstate(invalid="ignore"):
+        t = np.trunc(x)
+        ok = np.isfinite(x) & (x < 2.0**31)
+        if cast == "exact":
+            ok &= (x >= 0) & (x == t)
+        elif cast == "trunc":
+            ok &= x >= 0
+        else:
+            ok &= t >= 0
     out = np.full(x.shape, -1, dtype=np.int64)
-    out[ok] = x[ok].astype(np.int64)
+    out[ok] = t[ok].astype(np.int64)
     return out
 
 
@@ -114,19 +158,31 @@ def _leaves(ens: RawEnsemble, tree: RawTree, X32: np.ndarray) -> np.ndarray:
         idx = np.flatnonzero(active)
         nd = node[idx]
         x = X32[idx, tree.feature[nd]].astype(np.float64)
+        if ens.zero_threshold > 0:
+            x[np.abs(x) <= ens.zero_threshold] = 0.0
         missing = np.isnan(x)
         if not np.isnan(ens.missing):
             missing |= x == ens.missing
+        if tree.missing_type is not None:
+            mt = tree.missing_type[nd]
+            x[(mt == MISSING_NONE) & np.isnan(x)] = 0.0
+            missing &= mt != MISSING_NONE
+            missing |= (mt == MISSING_ZERO) & (x == 0.0)
         go_left = np.empty(idx.shape[0], dtype=bool)
         if ens.rule == "<=":
             go_left[:] = x <= tree.threshold[nd]
         else:
             go_left[:] = x < tree.threshold[nd]
         if tree.categories is not None:
-            cat = category_of(x)
+            cat = category_of(x, ens.category_cast)
             for j, d in enumerate(nd):
                 cats = tree.categories[d]
                 if cats is None:
+                    continue
+                known = (None if ens.known_categories is None
+                         else ens.known_categories[int(tree.feature[d])])
+                if known is not None and not missing[j] and not np.isin(cat[j], known):
+                    missing[j] = True
                     continue
                 if cat[j] < 0 and not missing[j]:
                     if ens.invalid_category == "missing":
@@ -179,18 +235,30 @@ def raw_predict(ens: RawEnsemble, X: np.ndarray) -> dict[str, np.ndarray]:
             s = 1.0 / (1.0 + np.exp(-ens.sigmoid_scale * raw[:, 0]))
             proba = np.stack([1.0 - s, s], axis=1)
         elif ens.post == "softmax":
-            e = np.exp(raw - raw.max(axis=1, keepdims=True))
+            z = ens.sigmoid_scale * raw
+            e = np.exp(z - z.max(axis=1, keepdims=True))
             proba = e / e.sum(axis=1, keepdims=True)
-        elif ens.post == "sigmoid_ova":
+        elif ens.post in ("sigmoid_ova", "sigmoid_each"):
             s = 1.0 / (1.0 + np.exp(-ens.sigmoid_scale * raw))
-            proba = s / s.sum(axis=1, keepdims=True)
+            proba = s / s.sum(axis=1, keepdims=True) if ens.post == "sigmoid_ova" else s
         elif raw.shape[1] == 1:
-            proba = np.stack([(raw[:, 0] <= 0), (raw[:, 0] > 0)], axis=1).astype(float)
+            pos = raw[:, 0] > ens.raw_threshold
+            proba = np.stack([~pos, pos], axis=1).astype(float)
         else:
             proba = raw
         out["proba"] = proba
-        idx = np.argmax(proba, axis=1)
+        if ens.decision == "proba_argmax":
+            idx = np.argmax(proba, axis=1)
+        elif raw.shape[1] > 1:
+            idx = np.argmax(raw, axis=1)
+        elif ens.decision == "raw_ge0":
+            idx = (raw[:, 0] >= 0).astype(np.int64)
+        else:
+            idx = (raw[:, 0] > 0).astype(np.int64)
         out["predict"] = idx if ens.classes is None else np.asarray(ens.classes)[idx]
         return out
-    out["regress"] = np.exp(raw) if ens.post == "exp" else raw
+    if ens.post == "sigmoid":
+        out["regress"] = 1.0 / (1.0 + np.exp(-ens.sigmoid_scale * raw))
+    else:
+        out["regress"] = np.exp(raw) if ens.post == "exp" else raw
     return out

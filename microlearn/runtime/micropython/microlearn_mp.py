@@ -94,6 +94,8 @@ class Model:
         h = struct.unpack_from("<7I4B7If8I", data, hdr)
         kind, nf, no, nt, nn, nr, base = h[0:7]
         fb, cb, has_nan, reserved = h[7:11]
+        if h[25] == 2 and h[26]:  # section layout 2: a boosted ensemble
+            raise ValueError("model blob: boosted trees need the native module")
         o_feat, o_thr, o_left, o_right, o_roots, o_nan, o_leaves = h[11:18]
         if (kind > 1 or nf == 0 or no == 0 or nt == 0 or reserved or has_nan > 1
                 or base != (no if kind == 0 else 0) or fb not in (1, 2, 4)
