@@ -27,8 +27,9 @@ import numpy as np
 
 #: operation kinds and their attributes (attrs dict keys)
 OPS = {
-    # fused "activation" on dense/conv/depthwise/add/mul: one of ACTIVATIONS
-    "dense": ("activation",),
+    # fused "activation" on dense/conv/depthwise/add/mul: one of ACTIVATIONS ("alpha": its
+    # parameter, see ACTIVATION_ALPHA; optional, default there)
+    "dense": ("activation",),  # over the last axis: x (..., n_in) -> (..., n_out)
     "conv2d": ("strides", "dilation", "padding", "activation"),  # padding ((t, b), (l, r))
     "depthwise_conv2d": ("strides", "dilation", "padding", "multiplier", "activation"),
     "max_pool2d": ("pool", "strides", "padding"),
@@ -41,7 +42,8 @@ OPS = {
     "mul": ("activation",),
     "concat": ("axis",),  # channels-last axis of the output shape
     "scale_shift": (),  # y = x * a + b per channel (standalone BatchNorm, Normalization,
-    #                     Rescaling); inputs: x, a[C], b[C]
+    #                     Rescaling); inputs: x, a[C], b[C]; C divides x's size and
+    #                     element i uses a[i % C] (C = last axis; 1 or the whole size also)
     "activation": ("activation", "alpha"),
     "softmax": ("beta",),
     "quantize": (),  # float -> int8/int16 entry (int8 graphs)
@@ -50,6 +52,17 @@ OPS = {
 
 ACTIVATIONS = ("linear", "relu", "relu6", "leaky_relu", "elu", "selu", "sigmoid",
                "hard_sigmoid", "tanh", "swish", "hard_swish")
+
+#: default ``alpha`` attribute of an activation (leaky_relu: the negative slope; elu: alpha;
+#: others ignore it)
+ACTIVATION_ALPHA = {"leaky_relu": 0.2, "elu": 1.0}
+
+#: optional attributes every float op may carry (read by the error bound, not by the C):
+#: ``"weight_rel_err"`` relative error of the constants against the source model's
+#: (``u`` for float64 weights rounded to float32, ``3u`` for BatchNorm folded into them;
+#: default 0), ``"bias_mag"`` (float64 array, per output channel) the magnitude the
+#: source's own bias computation carries when a BatchNorm was folded (default ``|b|``).
+OPTIONAL_ATTRS = ("alpha", "weight_rel_err", "bias_mag")
 
 
 @dataclass(eq=False)
@@ -95,6 +108,16 @@ class NetIR:
     quantized: bool = False  # int8 graph (quantize ... dequantize inside)
     feature_names: tuple[str, ...] | None = None
     family: str = field(default="nets", init=False)
+    #: the source computes in float32 (Keras; an MLP fitted on float32): its own outputs
+    #: carry float32 rounding too, so the stated tolerance doubles
+    reference_float32: bool = False
+    #: a regressor whose source returns (n_samples, n_outputs) even for one output (Keras)
+    output_2d: bool = False
+    #: filled by the converter: :class:`~.plan.Plan` of the float graph (arena offsets)
+    plan: object | None = None
+    #: int8 graphs quantized from a float one: agreement with it on the calibration rows
+    #: (``quantize.quantize_net`` fills it: rows, max_abs_diff, argmax_agreement)
+    quant_report: dict | None = None
 
     @property
     def n_features(self) -> int:
@@ -102,4 +125,21 @@ class NetIR:
 
     @property
     def n_outputs(self) -> int:
+        """Size of the output tensor (1 for a binary classifier's sigmoid unit)."""
         return self.tensors[self.output].size
+
+    @property
+    def n_classes(self) -> int:
+        """Classes of a classifier (2 for a single sigmoid unit), else 0."""
+        if self.kind != "classifier":
+            return 0
+        return 2 if self.n_outputs == 1 else self.n_outputs
+
+    @property
+    def binary(self) -> bool:
+        """A classifier whose output is one sigmoid unit (class 1 when p > 0.5)."""
+        return self.kind == "classifier" and self.tensors[self.output].size == 1
+
+    def consumers(self, name: str) -> list[Op]:
+        """The ops reading tensor ``name``."""
+        return [op for op in self.ops if name in op.inputs]

@@ -1,0 +1,502 @@
+"""C for an int8 :class:`NetIR`: an op table run by ``runtime/ml_nets_int8.h``.
+
+Reads only the IR (a quantized graph from :func:`.quantize.quantize_net` or a TFLite int8
+file from :func:`.tflite.read_tflite`). Every op becomes one ``ml_nets_q7_op_t`` record
+whose integer parameters come from :func:`.quantize.op_params` (the numpy reference reads
+the same values). Activations live in one int8 arena planned here: reshapes alias their
+input, element-wise ops write over an input that dies there, and the remaining buffers are
+placed greedily (largest first, lowest offset free during their lifetime).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import ConversionError
+from ...family import CCode
+from .ir import NetIR, Op
+from .quantize import op_params
+
+_KIND = {"quantize": 1, "dequantize": 2, "requantize": 3, "dense": 4, "conv2d": 5,
+         "depthwise_conv2d": 6, "max_pool2d": 7, "avg_pool2d": 8, "global_avg_pool": 9,
+         "pad": 10, "add": 11, "mul": 12, "copy": 13, "softmax": 14, "sigmoid": 15,
+         "tanh": 16, "clamp": 17, "leaky_relu": 18, "global_max_pool": 19,
+         "hard_swish": 20}
+
+_INPLACE = ("activation", "add", "mul", "softmax", "quantize")
+_ALIGN = 4
+
+
+@dataclass
+class Int8Plan:
+    """Arena offsets (bytes) of the int8 activation tensors and the arena size."""
+
+    offsets: dict[str, int]
+    arena_bytes: int
+
+
+def _graph(ir: NetIR) -> tuple[list[Op], str, str]:
+    """The ops with an implicit quantize / dequantize around an int8-input/output graph."""
+    ops = list(ir.ops)
+    T = ir.tensors
+    x_in, y_out = ir.input, ir.output
+    if T[x_in].dtype != "float32":
+        ops.insert(0, Op("quantize", ("__float_in",), (x_in,), {}, "input"))
+        x_in = "__float_in"
+    if T[y_out].dtype != "float32":
+        ops.append(Op("dequantize", (y_out,), ("__float_out",), {}, "output"))
+        y_out = "__float_out"
+    return ops, x_in, y_out
+
+
+def _is_act(ir: NetIR, name: str) -> bool:
+    t = ir.tensors.get(name)
+    return t is not None and t.data is None and t.dtype == "int8"
+
+
+def plan_int8(ir: NetIR) -> Int8Plan:
+    """Plan the int8 arena of a quantized graph.
+
+    Parameters
+    ----------
+    ir : NetIR
+        A quantized graph.
+
+    Returns
+    -------
+    Int8Plan
+        Offset of every int8 activation tensor and the arena size in bytes.
+    """
+    ops, _, _ = _graph(ir)
+    parent: dict[str, str] = {}
+
+    def root(n: str) -> str:
+        while parent.get(n, n) != n:
+            n = parent[n]
+        return n
+
+    last_use: dict[str, int] = {}
+    for i, op in enumerate(ops):
+        for n in op.inputs:
+            last_use[n] = i
+    first: dict[str, int] = {}
+    for i, op in enumerate(ops):
+        y = op.outputs[0]
+        if not _is_act(ir, y):
+            continue
+        x = op.inputs[0]
+        alias = None
+        if op.kind == "reshape" and _is_act(ir, x):
+            alias = x
+        elif op.kind in _INPLACE and _is_act(ir, x) and last_use.get(x) == i and \
+                ir.tensors[x].size == ir.tensors[y].size and y != x:
+            alias = x
+        if alias is not None:
+            parent[y] = root(alias)
+        else:
+            parent[y] = y
+            first[y] = i
+    # buffers: root -> (size, start, end)
+    bufs: dict[str, list[int]] = {}
+    for n in parent:
+        r = root(n)
+        end = last_use.get(n, len(ops))
+        size = ir.tensors[n].size
+        if r not in bufs:
+            bufs[r] = [size, first[r], end]
+        else:
+            b = bufs[r]
+            b[0] = max(b[0], size)
+            b[2] = max(b[2], end)
+    placed: list[tuple[int, int, int, int]] = []  # offset, size, start, end
+    offsets: dict[str, int] = {}
+    for r, (size, start, end) in sorted(bufs.items(), key=lambda kv: (-kv[1][0], kv[1][1])):
+        busy = sorted((o, o + s) for o, s, a, b in placed if not (b < start or end < a))
+        off = 0
+        for lo, hi in busy:
+            if off + size <= lo:
+                break
+            off = max(off, (hi + _ALIGN - 1) // _ALIGN * _ALIGN)
+        placed.append((off, size, start, end))
+        offsets[r] = off
+    total = max((o + s for o, s, _, _ in placed), default=0)
+    return Int8Plan({n: offsets[root(n)] for n in parent}, int(total))
+
+
+def _arr(v) -> str:
+    return ", ".join(str(int(x)) for x in np.ravel(v))
+
+
+def _f32(v) -> str:
+    t = f"{float(np.float32(v)):.9g}"
+    if not any(ch in t for ch in ".e"):
+        t += ".0"
+    return t + "f"
+
+
+def _records(ir: NetIR, plan: Int8Plan) -> tuple[list[dict], list[tuple[str, str, np.ndarray]]]:
+    """Op records (field dicts) and constant arrays (C type, name, values)."""
+    ops, _, _ = _graph(ir)
+    T = ir.tensors
+    consts: list[tuple[str, str, np.ndarray]] = []
+    recs: list[dict] = []
+
+    def const(ctype: str, values: np.ndarray) -> str:
+        name = f"c{len(consts)}"
+        consts.append((ctype, name, np.asarray(values)))
+        return name
+
+    produced = {ir.input} | {o.outputs[0] for o in ops}
+    seen = {ir.input, "__float_in"}
+    for op in ops:
+        for n in op.inputs:
+            if _is_act(ir, n) and n not in seen:
+                raise ConversionError(f"{op.name or op.kind}: input {n!r} is "
+                                      f"{'computed later' if n in produced else 'never computed'}")
+        seen.add(op.outputs[0])
+
+    def off(n: str) -> int:
+        return plan.offsets[n] if n in plan.offsets else -1
+
+    for op in ops:
+        if op.kind == "reshape":
+            continue
+        if op.inputs[0] == "__float_in":
+            t = T[op.outputs[0]]
+            recs.append(dict(kind=_KIND["quantize"], out=off(op.outputs[0]), g=[t.size],
+                             out_zp=int(t.zero_point[0]), scale=float(t.scale[0])))
+            continue
+        if op.outputs[0] == "__float_out":
+            t = T[op.inputs[0]]
+            recs.append(dict(kind=_KIND["dequantize"], **{"in": off(op.inputs[0])},
+                             g=[t.size], in_zp=int(t.zero_point[0]), scale=float(t.scale[0])))
+            continue
+        check_geometry(ir, op)
+        p = op_params(ir, op)
+        x = T[op.inputs[0]]
+        y = T[op.outputs[0]]
+        r = {"in": off(op.inputs[0]), "out": off(op.outputs[0]), "in_zp": p.get("in_zp", 0),
+             "out_zp": p.get("out_zp", 0), "act_min": p.get("act_min", -128),
+             "act_max": p.get("act_max", 127)}
+        k = op.kind
+        if k == "quantize":
+            if "scale" in p:
+                r.update(kind=_KIND["quantize"], g=[y.size], out_zp=p["zp"], scale=p["scale"])
+            else:
+                r.update(kind=_KIND["requantize"], g=[y.size], m0=p["mult"], s0=p["shift"])
+        elif k == "dequantize":
+            r.update(kind=_KIND["dequantize"], g=[x.size], in_zp=p["zp"], scale=p["scale"])
+        elif k in ("dense", "conv2d", "depthwise_conv2d"):
+            if p["w_zp"] != 0:
+                raise ConversionError(f"{op.name or k}: int8 weights with a nonzero zero "
+                                      "point are not supported")
+            w = np.asarray(p["w"], np.int8)
+            r.update(w=const("int8_t", w), bias=const("int32_t", p["b"]),
+                     mult=const("int32_t", p["mult"]), shift=const("int32_t", p["shift"]))
+            if k == "dense":
+                n_in = w.shape[1]
+                if x.size % n_in:
+                    raise ConversionError(f"{op.name or k}: input size {x.size} is not a "
+                                          f"multiple of the {n_in} weights per unit")
+                r.update(kind=_KIND["dense"], g=[n_in, w.shape[0], x.size // n_in])
+            else:
+                (pt, _), (pl, _) = p["padding"]
+                r.update(kind=_KIND[k], g=[x.shape[0], x.shape[1], x.shape[2], y.shape[0],
+                                            y.shape[1], y.shape[2], w.shape[1], w.shape[2],
+                                            *p["strides"], *p["dilation"], pt, pl,
+                                            p.get("multiplier", 1)])
+        elif k in ("max_pool2d", "avg_pool2d", "pad"):
+            (pt, _), (pl, _) = p["padding"]
+            kh, kw = p.get("pool", (1, 1))
+            sh, sw = p.get("strides", (1, 1))
+            r.update(kind=_KIND[k], g=[x.shape[0], x.shape[1], x.shape[2], y.shape[0],
+                                        y.shape[1], y.shape[2], kh, kw, sh, sw, 1, 1, pt, pl])
+        elif k in ("global_avg_pool", "global_max_pool"):
+            r.update(kind=_KIND[k], g=[x.shape[0], x.shape[1], x.shape[2]],
+                     m0=p.get("mult", 0), s0=p.get("shift", 0))
+        elif k in ("add", "mul"):
+            other = op.inputs[1]
+            n2 = T[other].size
+            if y.size % n2:
+                raise ConversionError(f"{op.name or k}: the second operand ({n2} values) "
+                                      f"does not repeat over the {y.size} outputs")
+            if x.size != y.size:
+                raise ConversionError(f"{op.name or k}: the first operand must have the "
+                                      "output's shape")
+            r.update(kind=_KIND[k], g=[y.size, n2], in2_zp=p["in2_zp"], m0=p["mult"],
+                     s0=p["shift"], m1=p.get("mult1", 0), s1=p.get("shift1", 0),
+                     m2=p.get("mult2", 0), s2=p.get("shift2", 0))
+            if T[other].data is not None:
+                r.update(in2=-1, w=const("int8_t", np.asarray(T[other].data, np.int8)))
+            else:
+                r["in2"] = off(other)
+        elif k == "concat":
+            axis = p["axis"]
+            shape = y.shape
+            outer = int(np.prod(shape[:axis], dtype=np.int64))
+            total = int(np.prod(shape[axis:], dtype=np.int64))
+            col = 0
+            for n in op.inputs:
+                inner = T[n].size // outer
+                recs.append(dict(kind=_KIND["copy"], **{"in": off(n)}, out=off(y.name),
+                                 g=[outer, inner, total, col]))
+                col += inner
+            continue
+        elif k == "softmax":
+            depth = y.shape[-1] if len(y.shape) else 1
+            r.update(kind=_KIND["softmax"], g=[y.size // depth, depth], m0=p["mult"],
+                     s0=p["shift"], m1=p["diff_min"])
+        elif k == "activation":
+            act = p["activation"]
+            if act in ("sigmoid", "tanh"):
+                r.update(kind=_KIND[act], g=[y.size], m0=p["mult"], s0=p["shift"],
+                         m1=p["radius"])
+            elif act == "relu6":
+                r.update(kind=_KIND["clamp"], g=[y.size], act_min=p["lo"], act_max=p["hi"])
+            elif act in ("relu", "linear"):
+                r.update(kind=_KIND["requantize"], g=[y.size], m0=p["mult"], s0=p["shift"],
+                         act_min=p["lo"], act_max=p["hi"])
+            elif act == "hard_swish":
+                r.update(kind=_KIND["hard_swish"], g=[y.size], m0=p["out_m16"],
+                         s0=p["out_exp"], m1=p["relu_m16"], s1=p["relu_exp"])
+            else:  # leaky_relu
+                r.update(kind=_KIND["leaky_relu"], g=[y.size], m0=p["mult"], s0=p["shift"],
+                         m1=p["mult_a"], s1=p["shift_a"])
+        else:
+            raise ConversionError(f"{op.name or k}: op {k!r} has no int8 C kernel")
+        recs.append(r)
+    return recs, consts
+
+
+def _out_size(size: int, k: int, stride: int, dil: int, pad: tuple[int, int]) -> int:
+    return (size + pad[0] + pad[1] - ((k - 1) * dil + 1)) // stride + 1
+
+
+def check_geometry(ir: NetIR, op: Op) -> None:
+    """Shapes of an op consistent with its weights and attributes (the C trusts them).
+
+    Raises
+    ------
+    ConversionError
+        Naming the op and the mismatch.
+    """
+    T = ir.tensors
+    x, y = T[op.inputs[0]], T[op.outputs[0]]
+    k = op.kind
+    a = op.attrs
+    bad = None
+    if k in ("conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d", "pad",
+             "global_avg_pool", "global_max_pool"):
+        if len(x.shape) != 3:
+            bad = f"input shape {x.shape} is not (H, W, C)"
+    if bad is None and k in ("conv2d", "depthwise_conv2d"):
+        w, b = T[op.inputs[1]], T[op.inputs[2]]
+        m = int(a.get("multiplier", 1))
+        kh, kw = w.shape[1], w.shape[2]
+        oc = w.shape[0] if k == "conv2d" else w.shape[3]
+        exp = (_out_size(x.shape[0], kh, a["strides"][0], a.get("dilation", (1, 1))[0],
+                         a["padding"][0]),
+               _out_size(x.shape[1], kw, a["strides"][1], a.get("dilation", (1, 1))[1],
+                         a["padding"][1]), oc)
+        if len(w.shape) != 4 or (k == "conv2d" and w.shape[3] != x.shape[2]) or \
+                (k != "conv2d" and (w.shape[0] != 1 or oc != x.shape[2] * m)) or \
+                b.size != oc or tuple(y.shape) != exp:
+            bad = f"weights {w.shape}, bias {b.shape}, input {x.shape}, output {y.shape}"
+    elif bad is None and k in ("max_pool2d", "avg_pool2d"):
+        exp = (_out_size(x.shape[0], a["pool"][0], a["strides"][0], 1, a["padding"][0]),
+               _out_size(x.shape[1], a["pool"][1], a["strides"][1], 1, a["padding"][1]),
+               x.shape[2])
+        if tuple(y.shape) != exp:
+            bad = f"output {y.shape}, expected {exp}"
+    elif bad is None and k == "pad":
+        (t, bb), (lf, r) = a["padding"]
+        if tuple(y.shape) != (x.shape[0] + t + bb, x.shape[1] + lf + r, x.shape[2]):
+            bad = f"output {y.shape} for input {x.shape} and padding {a['padding']}"
+    elif bad is None and k in ("global_avg_pool", "global_max_pool"):
+        if y.size != x.shape[2]:
+            bad = f"output {y.shape} for input {x.shape}"
+    elif k == "dense":
+        w, b = T[op.inputs[1]], T[op.inputs[2]]
+        if len(w.shape) != 2 or x.size % w.shape[1] or b.size != w.shape[0] or \
+                y.size != x.size // w.shape[1] * w.shape[0]:
+            bad = f"weights {w.shape}, bias {b.shape}, input {x.shape}, output {y.shape}"
+    elif k == "concat":
+        if sum(T[n].size for n in op.inputs) != y.size:
+            bad = f"inputs of {[T[n].size for n in op.inputs]} values, output {y.size}"
+    elif k in ("reshape", "activation", "softmax", "quantize", "dequantize"):
+        if x.size != y.size:
+            bad = f"input of {x.size} values, output of {y.size}"
+    if bad is not None:
+        raise ConversionError(f"{op.name or k}: inconsistent shapes: {bad}")
+
+
+def _struct(r: dict, P: str) -> str:
+    g = list(r.get("g", [])) + [0] * (15 - len(r.get("g", [])))
+
+    def i(key: str, default: int = 0) -> str:
+        v = int(r.get(key, default))
+        return str(v) if v != -(1 << 31) else "ML_NETS_Q_MIN32"
+
+    def ptr(key: str) -> str:
+        return f"{P}__{r[key]}" if key in r else "0"
+
+    return ("{" + f"{r['kind']}, {i('in', -1)}, {i('in2', -1)}, {i('out', -1)}, "
+            f"{{{_arr(g)}}}, {i('in_zp')}, {i('in2_zp')}, {i('out_zp')}, "
+            f"{i('act_min', -128)}, {i('act_max', 127)}, {i('m0')}, {i('s0')}, {i('m1')}, "
+            f"{i('s1')}, {i('m2')}, {i('s2')}, {_f32(r.get('scale', 0.0))}, "
+            f"{ptr('w')}, {ptr('bias')}, {ptr('mult')}, {ptr('shift')}" + "}")
+
+
+def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
+    """The C body of a quantized graph: tables, the op table and ``P__run``.
+
+    Parameters
+    ----------
+    ir : NetIR
+        A quantized graph.
+    P : str
+        The C prefix.
+
+    Returns
+    -------
+    (str, Int8Plan)
+        C text defining ``P__run(const float *x, float *out)`` (and the model's kernels,
+        see :func:`c_code_int8`), and the arena plan.
+    """
+    plan = plan_int8(ir)
+    recs, consts = _records(ir, plan)
+    lines = [f"/* int8 network: {len(recs)} ops, arena {plan.arena_bytes} bytes "
+             "(TFLite integer spec; runtime/ml_nets_int8.h) */"]
+    for ctype, name, v in consts:
+        lines.append(f"static const {ctype} {P}__{name}[{max(v.size, 1)}] = "
+                     f"{{{_arr(v) if v.size else '0'}}};")
+    lines.append(f"static const ml_nets_q7_op_t {P}__ops[{len(recs)}] = {{")
+    lines += [f"    {_struct(r, P)}," for r in recs]
+    lines.append("};")
+    lines.append(f"enum {{ {P}__ARENA_BYTES = {max(plan.arena_bytes, 1)}, "
+                 f"{P}__N_OPS = {len(recs)} }};")
+    lines.append(f"static inline void {P}__run(const float *x, float *out)\n{{\n"
+                 f"    int8_t arena[{P}__ARENA_BYTES];\n"
+                 f"    (void)ml_nets_q7_run({P}__ops, {P}__N_OPS, x, out, arena);\n}}")
+    return "\n".join(lines) + "\n", plan
+
+
+def c_code_int8(ir: NetIR, P: str) -> CCode:
+    """:class:`CCode` of a quantized graph with the family's kernels.
+
+    Parameters
+    ----------
+    ir : NetIR
+        A quantized graph.
+    P : str
+        The C prefix.
+
+    Returns
+    -------
+    CCode
+        ``P__regress`` for a regressor; ``P__predict`` (first maximum; a single sigmoid
+        unit: class 1 when p > 0.5) and ``P__predict_proba`` for a classifier.
+    """
+    body, _ = c_body_int8(ir, P)
+    n = ir.tensors[ir.output].size
+    if ir.kind == "classifier":
+        if n == 1:
+            body += (f"static inline void {P}__predict_proba(const float *x, float *out)\n"
+                     f"{{\n    float p;\n    {P}__run(x, &p);\n"
+                     f"    out[0] = 1.0f - p;\n    out[1] = p;\n}}\n"
+                     f"static inline int32_t {P}__predict(const float *x)\n{{\n"
+                     f"    float p;\n    {P}__run(x, &p);\n    return p > 0.5f ? 1 : 0;\n}}\n")
+        else:
+            body += (f"static inline void {P}__predict_proba(const float *x, float *out)\n"
+                     f"{{\n    {P}__run(x, out);\n}}\n"
+                     f"static inline int32_t {P}__predict(const float *x)\n{{\n"
+                     f"    float p[{n}];\n    int32_t i, best = 0;\n    {P}__run(x, p);\n"
+                     f"    for (i = 1; i < {n}; i++) {{\n"
+                     f"        if (p[i] > p[best]) {{\n            best = i;\n        }}\n"
+                     f"    }}\n    return best;\n}}\n")
+    else:
+        body += (f"static inline void {P}__regress(const float *x, float *out)\n{{\n"
+                 f"    {P}__run(x, out);\n}}\n")
+    return CCode(runtime=("ml_nets_int8.h",), body=body, libm=True)
+
+
+def arena_bytes_int8(ir: NetIR) -> int:
+    """Bytes of the int8 activation arena the generated C puts on the stack."""
+    return plan_int8(ir).arena_bytes
+
+
+def data_bytes_int8(ir: NetIR) -> int:
+    """Bytes of the constant tables (weights, bias, multipliers, shifts, op records)."""
+    plan = plan_int8(ir)
+    recs, consts = _records(ir, plan)
+    size = sum(v.size * (1 if ctype == "int8_t" else 4) for ctype, _, v in consts)
+    return int(size + len(recs) * (4 * 35 + 4 * 4))
+
+
+#: cycles per int8 multiply-add of the portable kernels, per output requantization and
+#: per element of the element-wise ops (not measured yet: from the loop structure)
+_COST_INT8 = {
+    "cortex-m4f": dict(mac=6.0, out=40.0, elem=12.0, code=3000),
+    "cortex-m7": dict(mac=5.0, out=35.0, elem=10.0, code=3000),
+    "cortex-m0plus": dict(mac=9.0, out=120.0, elem=20.0, code=3000),
+    "rv32imc": dict(mac=8.0, out=80.0, elem=16.0, code=3000),
+    "host": dict(mac=2.0, out=15.0, elem=4.0, code=3000),
+}
+
+
+def macs_int8(ir: NetIR) -> tuple[int, int]:
+    """(multiply-adds, other output elements) of one inference."""
+    T = ir.tensors
+    macs = other = 0
+    for op in ir.ops:
+        y = T[op.outputs[0]]
+        if op.kind in ("dense", "conv2d", "depthwise_conv2d"):
+            w = T[op.inputs[1]]
+            per = w.size // (w.shape[0] if op.kind != "depthwise_conv2d" else w.shape[-1])
+            macs += y.size * per
+        elif op.kind != "reshape":
+            other += y.size
+    return macs, other
+
+
+def estimate_int8(ir: NetIR, target: str, X: np.ndarray | None):
+    """Footprint estimate of the int8 C: flash (tables + about 3 KB of kernels), stack
+    (the int8 arena + a frame), instructions per row (the same for every row)."""
+    from ...family import Estimate
+
+    if target not in _COST_INT8:
+        raise ValueError(f"target={target!r} is not one of {sorted(_COST_INT8)}")
+    c = _COST_INT8[target]
+    macs, other = macs_int8(ir)
+    n_out = sum(ir.tensors[o.outputs[0]].size for o in ir.ops
+                if o.kind in ("dense", "conv2d", "depthwise_conv2d"))
+    instr = None
+    if X is not None:
+        per = c["mac"] * macs + c["out"] * n_out + c["elem"] * other
+        instr = np.full(len(X), float(per))
+    return Estimate(flash_bytes=int(data_bytes_int8(ir) + c["code"]), ram_bytes=0,
+                    stack_bytes=int(arena_bytes_int8(ir) + 128), instructions=instr)
+
+
+def describe_int8(ir: NetIR) -> str:
+    """One line: the int8 network, its arena and its agreement with the float model."""
+    kinds: dict[str, int] = {}
+    for op in ir.ops:
+        if op.kind not in ("quantize", "dequantize", "reshape"):
+            kinds[op.kind] = kinds.get(op.kind, 0) + 1
+    ops = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in kinds.items())
+    n_w = sum(t.size for t in ir.tensors.values() if t.data is not None and t.dtype == "int8")
+    macs, _ = macs_int8(ir)
+    shape = "x".join(str(d) for d in ir.input_shape) or str(ir.n_features)
+    text = (f"{ir.source}: int8 net (TFLite integer spec, bit-exact with TFLite Micro), "
+            f"input {shape}, {ops}, {n_w} int8 weights, {macs} MACs; arena "
+            f"{arena_bytes_int8(ir)} bytes")
+    rep = ir.quant_report
+    if rep:
+        text += (f"; vs the float model on {rep['rows']} calibration rows: max |diff| "
+                 f"{rep['max_abs_diff']:.3g}")
+        if "argmax_agreement" in rep:
+            text += f", same class {100 * rep['argmax_agreement']:.1f}%"
+    return text

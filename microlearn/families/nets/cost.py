@@ -1,0 +1,74 @@
+"""IR -> footprint estimate (flash, RAM, stack, instructions per inference).
+
+Calibrated by hand on QEMU measurements (``Model.footprint``) of four Keras nets (an MLP
+64-32-16-10, a tanh MLP 16-64-4, a Conv1D net on 32 x 3 windows, the depthwise/separable
+digits net of docs/families/nets.md): instructions within 10% on Cortex-M4F and 13% on
+Cortex-M0+ (soft float: timing depends on the values), flash within 8%. Cortex-M7 reuses
+the Cortex-M4F figures and rv32imc the Cortex-M0+ ones (not measured).
+
+Instructions: ``mac`` per multiply-add of dense (``cmac`` of conv / depthwise), ``tap``
+per kernel / pool window position (loop and index arithmetic, per output value),
+``elem`` per element of the other ops, ``act`` per output of an exp / tanh based
+activation, ``op`` per op. Flash: weights and op table, ``code`` per kernel kind used and
+``base`` (the engine, and soft-float routines on cores without an FPU). The stack holds
+the planned arena (4 bytes per float) plus a frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...family import Estimate
+from .c import data_bytes
+from .ir import NetIR
+from .lower import Record, records
+
+_M4 = dict(mac=7.0, cmac=12.0, tap=16.0, elem=10.0, act=60.0, op=40, code=300, base=400,
+           frame=48)
+_M0 = dict(mac=190.0, cmac=185.0, tap=30.0, elem=120.0, act=900.0, op=80, code=450,
+           base=3200, frame=96)
+_COST = {
+    "cortex-m4f": _M4,
+    "cortex-m7": _M4,
+    "cortex-m0plus": _M0,
+    "rv32imc": _M0,
+    "host": dict(mac=2.0, cmac=3.0, tap=8.0, elem=3.0, act=30.0, op=20, code=300, base=400,
+                 frame=48),
+}
+_WINDOW = ("conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d")
+
+
+def _instructions(r: Record, c: dict) -> float:
+    f = r.fields
+    n_out = f["oh"] * f["ow"] * f["oc"]
+    cost = float(c["op"])
+    if r.kind == "dense":
+        cost += c["mac"] * r.macs() + c["elem"] * n_out
+    elif r.kind in _WINDOW:
+        taps = n_out * f["kh"] * f["kw"]
+        cost += c["tap"] * taps
+        if r.kind in ("conv2d", "depthwise_conv2d"):
+            cost += c["cmac"] * r.macs()
+    else:
+        cost += c["elem"] * r.macs()
+    if r.act >= 4:  # elu, selu, sigmoid, hard_sigmoid, tanh, swish, hard_swish
+        cost += c["act"] * n_out
+    return cost
+
+
+def estimate(ir: NetIR, target: str, X: np.ndarray | None) -> Estimate:
+    """Flash (tables + kernels), RAM (none: tables are const), stack (arena) and
+    instructions (the same for every row: the work does not depend on the values)."""
+    if target not in _COST:
+        raise ValueError(f"target={target!r} is not one of {sorted(_COST)}")
+    c = _COST[target]
+    recs = records(ir)
+    kinds = {r.kind for r in recs}
+    flash = data_bytes(ir) + c["code"] * len(kinds) + c["base"]
+    stack = 4 * ir.plan.arena + c["frame"]
+    instructions = None
+    if X is not None:
+        per = sum(_instructions(r, c) for r in recs)
+        instructions = np.full(np.asarray(X).shape[0], per, dtype=np.float64)
+    return Estimate(flash_bytes=int(flash), ram_bytes=0, stack_bytes=int(stack),
+                    instructions=instructions)

@@ -1,0 +1,891 @@
+/* ml_nets.h - microlearn C runtime: neural networks (float32).
+ *
+ * Part of the microlearn header-only C99 runtime (MIT licence); see ml_common.h
+ * for the rules every runtime header follows.
+ *
+ * A network is a list of ops (ml_nets_op_t) run in order over one float arena whose
+ * size and every tensor's place in it were planned at conversion (no allocation):
+ *   in0 / in1 / out   offsets of the op's tensors in the arena, in floats;
+ *                     ML_NETS_INPUT (-1): the model input x (never written).
+ * Shapes are channels-last, (H, W, C); 1-D signals are H = 1. Kernels (usable alone):
+ *   ml_nets_dense       y[r][o] = act(sum_i x[r][i] w[o][i] + b[o])   (rows r = ih)
+ *   ml_nets_conv2d      w[oc][kh][kw][ic], strides, dilation, zero padding (pt, pl)
+ *   ml_nets_depthwise   w[kh][kw][ic * mult]: out channel o reads input channel o / mult
+ *   ml_nets_max_pool / ml_nets_avg_pool   window kh x kw over the valid (unpadded) cells
+ *   ml_nets_global_avg_pool / ml_nets_global_max_pool   over H x W per channel
+ *   ml_nets_pad         zero padding (pt top, pl left; oh x ow output)
+ *   ml_nets_add / ml_nets_mul   element-wise (+ activation); may run in place (out == in0)
+ *   ml_nets_concat      per outer index ih: ic floats of in0, then n1 floats of in1
+ *   ml_nets_scale_shift y[i] = x[i] a[i % ic] + b[i % ic]; may run in place
+ *   ml_nets_activation  y = act(x); may run in place
+ *   ml_nets_softmax     over rows of ic floats; may run in place
+ * Sums run in a fixed order (inputs / kernel rows / columns / channels, bias last) in
+ * float32; exp, tanh and division come from ml_math.h (no libm, same bits everywhere).
+ * Compile without -ffast-math and with -ffp-contract=off (see ml_math.h).
+ *
+ * Classifier: predict = first maximum of the outputs, or, with one sigmoid unit
+ * (binary), 1 when p > 0.5; predict_proba = the outputs ([1 - p, p] when binary).
+ * Regressor: regress = the outputs. scratch: info.scratch_floats = the arena.
+ *
+ * Usage with a model-file section (a generated header calls the kernels itself, with
+ * its arena on the stack):
+ *   ml_nets_t net;
+ *   ml_info_t info;
+ *   if (ml_nets_from_section(&net, sec, sec_size) != ML_OK) { ... corrupt ... }
+ *   ml_nets_info(&net, &info);                 // info.scratch_floats: arena floats
+ *   int32_t cls = ml_nets_predict(&net, x, arena);        // x: info.n_features floats
+ *   ml_nets_predict_proba(&net, x, out, arena);           // out: info.n_outputs floats
+ */
+#ifndef ML_NETS_H
+#define ML_NETS_H
+
+#include "ml_common.h"
+#include "ml_math.h"
+
+#define ML_NETS_INPUT (-1)
+
+/* op kinds (model-file values) */
+#define ML_NETS_OP_DENSE 1
+#define ML_NETS_OP_CONV2D 2
+#define ML_NETS_OP_DEPTHWISE 3
+#define ML_NETS_OP_MAX_POOL 4
+#define ML_NETS_OP_AVG_POOL 5
+#define ML_NETS_OP_GLOBAL_AVG 6
+#define ML_NETS_OP_GLOBAL_MAX 7
+#define ML_NETS_OP_PAD 8
+#define ML_NETS_OP_ADD 9
+#define ML_NETS_OP_MUL 10
+#define ML_NETS_OP_CONCAT 11
+#define ML_NETS_OP_SCALE_SHIFT 12
+#define ML_NETS_OP_ACTIVATION 13
+#define ML_NETS_OP_SOFTMAX 14
+#define ML_NETS_OP_LAST 14
+
+/* activations */
+#define ML_NETS_ACT_LINEAR 0
+#define ML_NETS_ACT_RELU 1
+#define ML_NETS_ACT_RELU6 2
+#define ML_NETS_ACT_LEAKY_RELU 3
+#define ML_NETS_ACT_ELU 4
+#define ML_NETS_ACT_SELU 5
+#define ML_NETS_ACT_SIGMOID 6
+#define ML_NETS_ACT_HARD_SIGMOID 7
+#define ML_NETS_ACT_TANH 8
+#define ML_NETS_ACT_SWISH 9
+#define ML_NETS_ACT_HARD_SWISH 10
+#define ML_NETS_ACT_LAST 10
+
+#define ML_NETS_SECTION_VERSION 1u
+#define ML_NETS_HEADER_BYTES 64u
+#define ML_NETS_RECORD_BYTES 128u
+#define ML_NETS_FLAG_BINARY 1u
+/* every dimension and count is below this (products are checked separately) */
+#define ML_NETS_MAX_DIM (1 << 24)
+
+typedef struct ml_nets_op {
+    int32_t kind;           /* ML_NETS_OP_* */
+    int32_t act;            /* ML_NETS_ACT_* (dense, conv, depthwise, add, mul, activation) */
+    float alpha;            /* leaky_relu negative slope, elu alpha */
+    int32_t in0, in1, out;  /* arena offsets (floats) or ML_NETS_INPUT */
+    int32_t ih, iw, ic;     /* input 0 shape (dense: rows, 1, inputs per row) */
+    int32_t oh, ow, oc;     /* output shape */
+    int32_t kh, kw;         /* kernel / pool window */
+    int32_t sh, sw;         /* strides */
+    int32_t dh, dw;         /* dilation */
+    int32_t pt, pl;         /* zero padding before the first row / column */
+    int32_t n1;             /* depthwise: channel multiplier; concat: floats of in1 */
+    const float *w;         /* weights (dense, conv, depthwise), scale a (scale_shift) */
+    const float *b;         /* bias or NULL; shift b (scale_shift) */
+} ml_nets_op_t;
+
+typedef struct ml_nets {
+    int32_t task;           /* ML_TASK_CLASSIFIER or ML_TASK_REGRESSOR */
+    int32_t n_features;     /* inputs per sample (the input tensor's size) */
+    int32_t n_outputs;      /* classes / regression outputs */
+    int32_t n_final;        /* floats of the output tensor (1: binary classifier) */
+    int32_t n_ops;
+    int32_t arena_floats;   /* scratch the functions need */
+    int32_t out;            /* arena offset of the output tensor */
+    const ml_nets_op_t *ops;     /* generated header: the op table; else NULL */
+    const uint8_t *records;      /* model file: validated op records; else NULL */
+    const uint8_t *base;         /* model file: section start (weight offsets) */
+} ml_nets_t;
+
+/* ------------------------------------------------------------------------ activations */
+
+#define ML_NETS_SELU_ALPHA 1.67326324f
+#define ML_NETS_SELU_SCALE 1.05070098f
+
+static inline float ml_nets_sigmoid(float v)
+{
+    if (v >= 0.0f) {
+        return ml_reciprocalf(1.0f + ml_expf(-v));
+    }
+    const float t = ml_expf(v);
+    return ml_divf(t, 1.0f + t);
+}
+
+static inline float ml_nets_relu6(float v)
+{
+    return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
+}
+
+static inline float ml_nets_act(float v, int32_t act, float alpha)
+{
+    switch (act) {
+    case ML_NETS_ACT_RELU:
+        return v > 0.0f ? v : 0.0f;
+    case ML_NETS_ACT_RELU6:
+        return ml_nets_relu6(v);
+    case ML_NETS_ACT_LEAKY_RELU:
+        return v >= 0.0f ? v : alpha * v;
+    case ML_NETS_ACT_ELU:
+        return v > 0.0f ? v : alpha * (ml_expf(v) - 1.0f);
+    case ML_NETS_ACT_SELU:
+        return ML_NETS_SELU_SCALE *
+               (v > 0.0f ? v : ML_NETS_SELU_ALPHA * (ml_expf(v) - 1.0f));
+    case ML_NETS_ACT_SIGMOID:
+        return ml_nets_sigmoid(v);
+    case ML_NETS_ACT_HARD_SIGMOID:
+        return ml_divf(ml_nets_relu6(v + 3.0f), 6.0f);
+    case ML_NETS_ACT_TANH:
+        return ml_tanhf(v);
+    case ML_NETS_ACT_SWISH:
+        return v * ml_nets_sigmoid(v);
+    case ML_NETS_ACT_HARD_SWISH:
+        return v * ml_divf(ml_nets_relu6(v + 3.0f), 6.0f);
+    default:
+        return v;
+    }
+}
+
+/* ------------------------------------------------------------------------ kernels */
+
+/* Fully connected over the last axis: ih rows of ic inputs -> ih rows of oc outputs. */
+static inline void ml_nets_dense(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                 float *ML_RESTRICT y)
+{
+    const int32_t ni = op->ic, no = op->oc;
+    for (int32_t r = 0; r < op->ih; r++) {
+        const float *xr = x + (size_t)r * (size_t)ni;
+        float *yr = y + (size_t)r * (size_t)no;
+        for (int32_t o = 0; o < no; o++) {
+            const float *w = op->w + (size_t)o * (size_t)ni;
+            float acc = 0.0f;
+            for (int32_t i = 0; i < ni; i++) {
+                acc += xr[i] * w[i];
+            }
+            if (op->b != NULL) {
+                acc += op->b[o];
+            }
+            yr[o] = ml_nets_act(acc, op->act, op->alpha);
+        }
+    }
+}
+
+/* Window taps [*k0, *k1) of one axis whose input index start + k * step lies in [0, n)
+ * (no division: a few steps at the borders only). */
+static inline void ml_nets__taps(int32_t start, int32_t step, int32_t k, int32_t n,
+                                 int32_t *k0, int32_t *k1)
+{
+    int32_t a = 0, b = k;
+    while (a < b && start + a * step < 0) {
+        a++;
+    }
+    while (b > a && start + (b - 1) * step >= n) {
+        b--;
+    }
+    *k0 = a;
+    *k1 = b;
+}
+
+/* 2-D convolution, channels last; taps falling in the zero padding are skipped. Sum order
+ * per output: kernel row, column, input channel, then the bias. */
+static inline void ml_nets_conv2d(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                  float *ML_RESTRICT y)
+{
+    const int32_t ic = op->ic, oc = op->oc, ih = op->ih, iw = op->iw, kh = op->kh;
+    const int32_t kw = op->kw, sh = op->sh, sw = op->sw, dh = op->dh, dw = op->dw;
+    const int32_t oh = op->oh, ow = op->ow, pt = op->pt, pl = op->pl;
+    const float *ML_RESTRICT w = op->w;
+    const float *ML_RESTRICT b = op->b;
+    const int32_t act = op->act;
+    const float alpha = op->alpha;
+    const size_t row = (size_t)iw * (size_t)ic;
+    const size_t w_row = (size_t)kw * (size_t)ic;
+    const size_t x_step = (size_t)dw * (size_t)ic;
+    for (int32_t oy = 0; oy < oh; oy++) {
+        const int32_t iy0 = oy * sh - pt;
+        int32_t ky0, ky1;
+        ml_nets__taps(iy0, dh, kh, ih, &ky0, &ky1);
+        for (int32_t ox = 0; ox < ow; ox++) {
+            const int32_t ix0 = ox * sw - pl;
+            int32_t kx0, kx1;
+            ml_nets__taps(ix0, dw, kw, iw, &kx0, &kx1);
+            float *yp = y + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)oc;
+            const float *xs = x + (size_t)(ix0 + kx0 * dw) * (size_t)ic;
+            for (int32_t o = 0; o < oc; o++) {
+                const float *wo = w + (size_t)o * (size_t)kh * w_row + (size_t)kx0 * (size_t)ic;
+                float acc = 0.0f;
+                for (int32_t ky = ky0; ky < ky1; ky++) {
+                    const float *xp = xs + (size_t)(iy0 + ky * dh) * row;
+                    const float *wp = wo + (size_t)ky * w_row;
+                    for (int32_t kx = kx0; kx < kx1; kx++) {
+                        for (int32_t c = 0; c < ic; c++) {
+                            acc += xp[c] * wp[c];
+                        }
+                        xp += x_step;
+                        wp += ic;
+                    }
+                }
+                if (b != NULL) {
+                    acc += b[o];
+                }
+                yp[o] = ml_nets_act(acc, act, alpha);
+            }
+        }
+    }
+}
+
+/* Depthwise convolution: oc = ic * n1 output channels, o reading input channel o / n1. */
+static inline void ml_nets_depthwise(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                     float *ML_RESTRICT y)
+{
+    const int32_t ic = op->ic, oc = op->oc, mult = op->n1;
+    const size_t row = (size_t)op->iw * (size_t)ic;
+    const size_t w_row = (size_t)op->kw * (size_t)oc;
+    for (int32_t oy = 0; oy < op->oh; oy++) {
+        const int32_t iy0 = oy * op->sh - op->pt;
+        int32_t ky0, ky1;
+        ml_nets__taps(iy0, op->dh, op->kh, op->ih, &ky0, &ky1);
+        for (int32_t ox = 0; ox < op->ow; ox++) {
+            const int32_t ix0 = ox * op->sw - op->pl;
+            int32_t kx0, kx1;
+            ml_nets__taps(ix0, op->dw, op->kw, op->iw, &kx0, &kx1);
+            float *yp = y + ((size_t)oy * (size_t)op->ow + (size_t)ox) * (size_t)oc;
+            for (int32_t o = 0, c = 0, j = 0; o < oc; o++) {
+                /* c = o / mult without a division (none on Armv6-M natmods) */
+                if (j == mult) {
+                    j = 0;
+                    c++;
+                }
+                j++;
+                float acc = 0.0f;
+                for (int32_t ky = ky0; ky < ky1; ky++) {
+                    const float *xr = x + (size_t)(iy0 + ky * op->dh) * row + (size_t)c;
+                    const float *wr = op->w + (size_t)ky * w_row + (size_t)o;
+                    for (int32_t kx = kx0; kx < kx1; kx++) {
+                        acc += xr[(size_t)(ix0 + kx * op->dw) * (size_t)ic] *
+                               wr[(size_t)kx * (size_t)oc];
+                    }
+                }
+                if (op->b != NULL) {
+                    acc += op->b[o];
+                }
+                yp[o] = ml_nets_act(acc, op->act, op->alpha);
+            }
+        }
+    }
+}
+
+/* Max (is_max) or average pooling over the valid cells of each window. */
+static inline void ml_nets__pool(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                 float *ML_RESTRICT y, int is_max)
+{
+    const int32_t c_n = op->ic;
+    const size_t row = (size_t)op->iw * (size_t)c_n;
+    for (int32_t oy = 0; oy < op->oh; oy++) {
+        const int32_t iy0 = oy * op->sh - op->pt;
+        int32_t ky0, ky1;
+        ml_nets__taps(iy0, 1, op->kh, op->ih, &ky0, &ky1);
+        for (int32_t ox = 0; ox < op->ow; ox++) {
+            const int32_t ix0 = ox * op->sw - op->pl;
+            int32_t kx0, kx1;
+            ml_nets__taps(ix0, 1, op->kw, op->iw, &kx0, &kx1);
+            const int32_t count = (ky1 - ky0) * (kx1 - kx0);
+            float *yp = y + ((size_t)oy * (size_t)op->ow + (size_t)ox) * (size_t)c_n;
+            for (int32_t c = 0; c < c_n; c++) {
+                float acc = 0.0f;
+                int first = 1;
+                for (int32_t ky = ky0; ky < ky1; ky++) {
+                    const float *xr = x + (size_t)(iy0 + ky) * row + (size_t)c;
+                    for (int32_t kx = kx0; kx < kx1; kx++) {
+                        const float v = xr[(size_t)(ix0 + kx) * (size_t)c_n];
+                        if (!is_max) {
+                            acc += v;
+                        } else if (first || v > acc) {
+                            acc = v;
+                        }
+                        first = 0;
+                    }
+                }
+                yp[c] = is_max ? acc : ml_divf(acc, (float)count);
+            }
+        }
+    }
+}
+
+static inline void ml_nets_max_pool(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                    float *ML_RESTRICT y)
+{
+    ml_nets__pool(op, x, y, 1);
+}
+
+static inline void ml_nets_avg_pool(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                    float *ML_RESTRICT y)
+{
+    ml_nets__pool(op, x, y, 0);
+}
+
+/* Mean (is_max 0) or maximum over the ih * iw positions, per channel. */
+static inline void ml_nets__global(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                   float *ML_RESTRICT y, int is_max)
+{
+    const int32_t n = op->ih * op->iw, c_n = op->ic;
+    for (int32_t c = 0; c < c_n; c++) {
+        float acc = x[c];
+        for (int32_t i = 1; i < n; i++) {
+            const float v = x[(size_t)i * (size_t)c_n + (size_t)c];
+            if (!is_max) {
+                acc += v;
+            } else if (v > acc) {
+                acc = v;
+            }
+        }
+        y[c] = is_max ? acc : ml_divf(acc, (float)n);
+    }
+}
+
+static inline void ml_nets_global_avg_pool(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                           float *ML_RESTRICT y)
+{
+    ml_nets__global(op, x, y, 0);
+}
+
+static inline void ml_nets_global_max_pool(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                           float *ML_RESTRICT y)
+{
+    ml_nets__global(op, x, y, 1);
+}
+
+/* Zero padding: input (ih, iw, ic) at row pt, column pl of the (oh, ow, ic) output. */
+static inline void ml_nets_pad(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                               float *ML_RESTRICT y)
+{
+    const size_t c_n = (size_t)op->ic;
+    ml_fill_f32(y, op->oh * op->ow * op->ic, 0.0f);
+    for (int32_t iy = 0; iy < op->ih; iy++) {
+        for (int32_t ix = 0; ix < op->iw; ix++) {
+            const float *xp = x + ((size_t)iy * (size_t)op->iw + (size_t)ix) * c_n;
+            float *yp = y + ((size_t)(iy + op->pt) * (size_t)op->ow + (size_t)(ix + op->pl)) *
+                                c_n;
+            for (size_t c = 0; c < c_n; c++) {
+                yp[c] = xp[c];
+            }
+        }
+    }
+}
+
+/* y = act(a + b) over ic floats; y may be a or b. */
+static inline void ml_nets_add(const ml_nets_op_t *op, const float *a, const float *b, float *y)
+{
+    for (int32_t i = 0; i < op->ic; i++) {
+        y[i] = ml_nets_act(a[i] + b[i], op->act, op->alpha);
+    }
+}
+
+/* y = act(a * b) over ic floats; y may be a or b. */
+static inline void ml_nets_mul(const ml_nets_op_t *op, const float *a, const float *b, float *y)
+{
+    for (int32_t i = 0; i < op->ic; i++) {
+        y[i] = ml_nets_act(a[i] * b[i], op->act, op->alpha);
+    }
+}
+
+/* For each of ih outer indices: ic floats of a, then n1 floats of b. */
+static inline void ml_nets_concat(const ml_nets_op_t *op, const float *ML_RESTRICT a,
+                                  const float *ML_RESTRICT b, float *ML_RESTRICT y)
+{
+    const size_t na = (size_t)op->ic, nb = (size_t)op->n1;
+    for (int32_t r = 0; r < op->ih; r++) {
+        float *yr = y + (size_t)r * (na + nb);
+        const float *ar = a + (size_t)r * na;
+        const float *br = b + (size_t)r * nb;
+        for (size_t i = 0; i < na; i++) {
+            yr[i] = ar[i];
+        }
+        for (size_t i = 0; i < nb; i++) {
+            yr[na + i] = br[i];
+        }
+    }
+}
+
+/* y[r][c] = x[r][c] * w[c] + b[c] for ih rows of ic; y may be x. */
+static inline void ml_nets_scale_shift(const ml_nets_op_t *op, const float *x, float *y)
+{
+    for (int32_t r = 0; r < op->ih; r++) {
+        const size_t base = (size_t)r * (size_t)op->ic;
+        for (int32_t c = 0; c < op->ic; c++) {
+            y[base + (size_t)c] = x[base + (size_t)c] * op->w[c] + op->b[c];
+        }
+    }
+}
+
+/* y = act(x) over ic floats; y may be x. */
+static inline void ml_nets_activation(const ml_nets_op_t *op, const float *x, float *y)
+{
+    for (int32_t i = 0; i < op->ic; i++) {
+        y[i] = ml_nets_act(x[i], op->act, op->alpha);
+    }
+}
+
+/* Softmax over each of ih rows of ic floats: exp(x - max) / sum; y may be x. */
+static inline void ml_nets_softmax(const ml_nets_op_t *op, const float *x, float *y)
+{
+    for (int32_t r = 0; r < op->ih; r++) {
+        const float *xr = x + (size_t)r * (size_t)op->ic;
+        float *yr = y + (size_t)r * (size_t)op->ic;
+        const float mx = xr[ml_argmax_f32(xr, op->ic)];
+        float sum = 0.0f;
+        for (int32_t i = 0; i < op->ic; i++) {
+            yr[i] = ml_expf(xr[i] - mx);
+            sum += yr[i];
+        }
+        for (int32_t i = 0; i < op->ic; i++) {
+            yr[i] = ml_divf(yr[i], sum);
+        }
+    }
+}
+
+/* Run one op: x the model input, a the arena. */
+static inline void ml_nets_op_run(const ml_nets_op_t *op, const float *x, float *a)
+{
+    const float *in0 = op->in0 == ML_NETS_INPUT ? x : a + op->in0;
+    const float *in1 = op->in1 == ML_NETS_INPUT ? x : a + op->in1;
+    float *out = a + op->out;
+    switch (op->kind) {
+    case ML_NETS_OP_DENSE: ml_nets_dense(op, in0, out); break;
+    case ML_NETS_OP_CONV2D: ml_nets_conv2d(op, in0, out); break;
+    case ML_NETS_OP_DEPTHWISE: ml_nets_depthwise(op, in0, out); break;
+    case ML_NETS_OP_MAX_POOL: ml_nets_max_pool(op, in0, out); break;
+    case ML_NETS_OP_AVG_POOL: ml_nets_avg_pool(op, in0, out); break;
+    case ML_NETS_OP_GLOBAL_AVG: ml_nets_global_avg_pool(op, in0, out); break;
+    case ML_NETS_OP_GLOBAL_MAX: ml_nets_global_max_pool(op, in0, out); break;
+    case ML_NETS_OP_PAD: ml_nets_pad(op, in0, out); break;
+    case ML_NETS_OP_ADD: ml_nets_add(op, in0, in1, out); break;
+    case ML_NETS_OP_MUL: ml_nets_mul(op, in0, in1, out); break;
+    case ML_NETS_OP_CONCAT: ml_nets_concat(op, in0, in1, out); break;
+    case ML_NETS_OP_SCALE_SHIFT: ml_nets_scale_shift(op, in0, out); break;
+    case ML_NETS_OP_ACTIVATION: ml_nets_activation(op, in0, out); break;
+    case ML_NETS_OP_SOFTMAX: ml_nets_softmax(op, in0, out); break;
+    default: break;
+    }
+}
+
+/* ------------------------------------------------------------------------ model */
+
+/* Op record i of a validated model-file section -> *op (see the layout below). */
+static inline void ml_nets__decode(const ml_nets_t *m, int32_t i, ml_nets_op_t *op)
+{
+    const uint8_t *r = m->records + (size_t)i * ML_NETS_RECORD_BYTES;
+    op->kind = (int32_t)ml_rd_u32(r);
+    op->act = (int32_t)ml_rd_u32(r + 4);
+    op->alpha = ml_rd_f32(r + 8);
+    op->in0 = (int32_t)ml_rd_u32(r + 12);
+    op->in1 = (int32_t)ml_rd_u32(r + 16);
+    op->out = (int32_t)ml_rd_u32(r + 20);
+    op->ih = (int32_t)ml_rd_u32(r + 24);
+    op->iw = (int32_t)ml_rd_u32(r + 28);
+    op->ic = (int32_t)ml_rd_u32(r + 32);
+    op->oh = (int32_t)ml_rd_u32(r + 36);
+    op->ow = (int32_t)ml_rd_u32(r + 40);
+    op->oc = (int32_t)ml_rd_u32(r + 44);
+    op->kh = (int32_t)ml_rd_u32(r + 48);
+    op->kw = (int32_t)ml_rd_u32(r + 52);
+    op->sh = (int32_t)ml_rd_u32(r + 56);
+    op->sw = (int32_t)ml_rd_u32(r + 60);
+    op->dh = (int32_t)ml_rd_u32(r + 64);
+    op->dw = (int32_t)ml_rd_u32(r + 68);
+    op->pt = (int32_t)ml_rd_u32(r + 72);
+    op->pl = (int32_t)ml_rd_u32(r + 76);
+    op->n1 = (int32_t)ml_rd_u32(r + 80);
+    {
+        const uint32_t w_off = ml_rd_u32(r + 84), b_off = ml_rd_u32(r + 92);
+        op->w = w_off != 0u ? (const float *)(const void *)(m->base + w_off) : NULL;
+        op->b = b_off != 0u ? (const float *)(const void *)(m->base + b_off) : NULL;
+    }
+}
+
+/* Run every op of the network: x the input, arena: m->arena_floats floats. */
+static inline void ml_nets_forward(const ml_nets_t *m, const float *x, float *arena)
+{
+    for (int32_t i = 0; i < m->n_ops; i++) {
+        if (m->ops != NULL) {
+            ml_nets_op_run(&m->ops[i], x, arena);
+        } else {
+            ml_nets_op_t op;
+            ml_nets__decode(m, i, &op);
+            ml_nets_op_run(&op, x, arena);
+        }
+    }
+}
+
+/* Class of a computed output (classifier). */
+static inline int32_t ml_nets_decide(const ml_nets_t *m, const float *y)
+{
+    if (m->n_final == 1) {
+        return y[0] > 0.5f ? 1 : 0;
+    }
+    return ml_argmax_f32(y, m->n_final);
+}
+
+/* Outputs of a computed output tensor: binary [1 - p, p], else a copy. */
+static inline void ml_nets_outputs(const ml_nets_t *m, const float *y, float *out)
+{
+    if (m->task == ML_TASK_CLASSIFIER && m->n_final == 1) {
+        out[0] = 1.0f - y[0];
+        out[1] = y[0];
+        return;
+    }
+    for (int32_t i = 0; i < m->n_final; i++) {
+        out[i] = y[i];
+    }
+}
+
+static inline int32_t ml_nets_predict(const ml_nets_t *m, const float *x, float *scratch)
+{
+    if (m->task != ML_TASK_CLASSIFIER) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    if (scratch == NULL) {
+        return ML_ERR_NULL;
+    }
+    ml_nets_forward(m, x, scratch);
+    return ml_nets_decide(m, scratch + m->out);
+}
+
+static inline int32_t ml_nets_predict_proba(const ml_nets_t *m, const float *x, float *out,
+                                            float *scratch)
+{
+    if (m->task != ML_TASK_CLASSIFIER) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    if (scratch == NULL) {
+        return ML_ERR_NULL;
+    }
+    ml_nets_forward(m, x, scratch);
+    ml_nets_outputs(m, scratch + m->out, out);
+    return ML_OK;
+}
+
+static inline int32_t ml_nets_regress(const ml_nets_t *m, const float *x, float *out,
+                                      float *scratch)
+{
+    if (m->task != ML_TASK_REGRESSOR) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    if (scratch == NULL) {
+        return ML_ERR_NULL;
+    }
+    ml_nets_forward(m, x, scratch);
+    ml_nets_outputs(m, scratch + m->out, out);
+    return ML_OK;
+}
+
+ML_DEFINE_UNSUPPORTED(nets, decision_function)
+
+ML_DEFINE_UNSUPPORTED(nets, score_samples)
+
+ML_DEFINE_UNSUPPORTED(nets, transform)
+
+static inline void ml_nets_info(const ml_nets_t *m, ml_info_t *info)
+{
+    const int classifier = m->task == ML_TASK_CLASSIFIER;
+    info->task = m->task;
+    info->n_features = m->n_features;
+    info->n_outputs = m->n_outputs;
+    info->n_decision = 0;
+    info->has_proba = classifier;
+    info->has_score_samples = 0;
+    info->scratch_floats = m->arena_floats;
+}
+
+/* ------------------------------------------------------------------------ model file */
+
+/* Section layout (little-endian, offsets from the section start; docs/families/nets.md):
+ *    0 u32 version (1)       4 u32 task             8 u32 n_features
+ *   12 u32 n_outputs        16 u32 n_final         20 u32 flags (bit 0: binary)
+ *   24 u32 n_ops            28 u32 arena_floats    32 u32 out (arena offset)
+ *   36 u32 off_ops (op records, 128 bytes each)    40 u32 record bytes (128)
+ *   44..63 reserved, 0
+ * Op record (u32 / i32 / f32 fields, in ml_nets_op_t's order): 0 kind, 4 act, 8 alpha,
+ *   12 in0, 16 in1, 20 out, 24 ih, 28 iw, 32 ic, 36 oh, 40 ow, 44 oc, 48 kh, 52 kw,
+ *   56 sh, 60 sw, 64 dh, 68 dw, 72 pt, 76 pl, 80 n1, 84 w offset, 88 w count,
+ *   92 b offset, 96 b count, 100..127 reserved 0. Unused fields are 0 (in1: -1 when
+ *   unused; sizes 1). */
+
+/* 1 when [off, off + n) (floats) lies in the arena, or is the input (off -1, n <= nf). */
+static inline int ml_nets__buf_ok(int32_t off, uint64_t n, uint32_t arena, uint32_t nf)
+{
+    if (off == ML_NETS_INPUT) {
+        return n <= (uint64_t)nf;
+    }
+    return off >= 0 && (uint64_t)(uint32_t)off + n <= (uint64_t)arena;
+}
+
+/* 1 when float ranges [a, a + na) and [b, b + nb) of the arena overlap (input: never). */
+static inline int ml_nets__overlap(int32_t a, uint64_t na, int32_t b, uint64_t nb)
+{
+    if (a < 0 || b < 0) {
+        return 0;
+    }
+    return (uint64_t)(uint32_t)a < (uint64_t)(uint32_t)b + nb &&
+           (uint64_t)(uint32_t)b < (uint64_t)(uint32_t)a + na;
+}
+
+/* Validate one decoded record (sizes, geometry, buffers, weight counts). */
+static inline int32_t ml_nets__check_op(const ml_nets_op_t *op, const uint8_t *r,
+                                        uint32_t size, uint32_t min_off, uint32_t arena,
+                                        uint32_t nf)
+{
+    const int32_t dims[13] = {op->ih, op->iw, op->ic, op->oh, op->ow, op->oc, op->kh,
+                              op->kw, op->sh, op->sw, op->dh, op->dw, op->n1};
+    if (op->pt < 0 || op->pl < 0 || op->pt >= ML_NETS_MAX_DIM || op->pl >= ML_NETS_MAX_DIM) {
+        return ML_ERR_MODEL;
+    }
+    for (int32_t i = 0; i < 13; i++) {
+        if (dims[i] < 1 || dims[i] >= ML_NETS_MAX_DIM) {
+            return ML_ERR_MODEL;
+        }
+    }
+    if (op->act < 0 || op->act > ML_NETS_ACT_LAST || !(op->alpha == op->alpha) ||
+        op->alpha > 1e30f || op->alpha < -1e30f) {
+        return ML_ERR_MODEL;
+    }
+    for (uint32_t k = 100u; k < ML_NETS_RECORD_BYTES; k += 4u) {
+        if (ml_rd_u32(r + k) != 0u) {
+            return ML_ERR_MODEL;
+        }
+    }
+    const uint64_t n_in = (uint64_t)op->ih * (uint64_t)op->iw * (uint64_t)op->ic;
+    const uint64_t n_out = (uint64_t)op->oh * (uint64_t)op->ow * (uint64_t)op->oc;
+    uint64_t n_in1 = 0u, n_w = 0u, n_b = 0u;
+    int in_place = 0, two_inputs = 0, bias_optional = 0;
+    const int32_t k = op->kind;
+    const int window = k == ML_NETS_OP_CONV2D || k == ML_NETS_OP_DEPTHWISE ||
+                       k == ML_NETS_OP_MAX_POOL || k == ML_NETS_OP_AVG_POOL;
+    if (!window && (op->kh != 1 || op->kw != 1 || op->sh != 1 || op->sw != 1 ||
+                    op->dh != 1 || op->dw != 1 || (k != ML_NETS_OP_PAD &&
+                                                   (op->pt != 0 || op->pl != 0)))) {
+        return ML_ERR_MODEL;
+    }
+    if (k != ML_NETS_OP_DEPTHWISE && k != ML_NETS_OP_CONCAT && op->n1 != 1) {
+        return ML_ERR_MODEL;
+    }
+    if (k != ML_NETS_OP_DENSE && k != ML_NETS_OP_CONV2D && k != ML_NETS_OP_DEPTHWISE &&
+        k != ML_NETS_OP_ADD && k != ML_NETS_OP_MUL && k != ML_NETS_OP_ACTIVATION &&
+        op->act != ML_NETS_ACT_LINEAR) {
+        return ML_ERR_MODEL;
+    }
+    switch (k) {
+    case ML_NETS_OP_DENSE:
+        if (op->iw != 1 || op->oh != op->ih || op->ow != 1) {
+            return ML_ERR_MODEL;
+        }
+        n_w = (uint64_t)op->oc * (uint64_t)op->ic;
+        n_b = (uint64_t)op->oc;
+        bias_optional = 1;
+        break;
+    case ML_NETS_OP_CONV2D:
+    case ML_NETS_OP_DEPTHWISE:
+    case ML_NETS_OP_MAX_POOL:
+    case ML_NETS_OP_AVG_POOL: {
+        /* the padding is smaller than the window's extent, every window starts inside
+         * the padded input and the output is no larger than the padded input allows */
+        const int64_t ext_h = (int64_t)(op->kh - 1) * op->dh + 1;
+        const int64_t ext_w = (int64_t)(op->kw - 1) * op->dw + 1;
+        if (ext_h >= ML_NETS_MAX_DIM || ext_w >= ML_NETS_MAX_DIM ||
+            (int64_t)op->pt >= ext_h || (int64_t)op->pl >= ext_w ||
+            (int64_t)(op->oh - 1) * op->sh - op->pt >= (int64_t)op->ih ||
+            (int64_t)(op->ow - 1) * op->sw - op->pl >= (int64_t)op->iw) {
+            return ML_ERR_MODEL;
+        }
+        if (k == ML_NETS_OP_CONV2D) {
+            n_w = (uint64_t)op->oc * (uint64_t)op->kh * (uint64_t)op->kw * (uint64_t)op->ic;
+            n_b = (uint64_t)op->oc;
+            bias_optional = 1;
+        } else if (k == ML_NETS_OP_DEPTHWISE) {
+            if ((int64_t)op->oc != (int64_t)op->ic * op->n1) {
+                return ML_ERR_MODEL;
+            }
+            n_w = (uint64_t)op->kh * (uint64_t)op->kw * (uint64_t)op->oc;
+            n_b = (uint64_t)op->oc;
+            bias_optional = 1;
+        } else if (op->oc != op->ic || op->dh != 1 || op->dw != 1) {
+            return ML_ERR_MODEL;
+        }
+        break;
+    }
+    case ML_NETS_OP_GLOBAL_AVG:
+    case ML_NETS_OP_GLOBAL_MAX:
+        if (op->oh != 1 || op->ow != 1 || op->oc != op->ic) {
+            return ML_ERR_MODEL;
+        }
+        break;
+    case ML_NETS_OP_PAD:
+        if (op->oc != op->ic || (int64_t)op->oh < (int64_t)op->ih + op->pt ||
+            (int64_t)op->ow < (int64_t)op->iw + op->pl) {
+            return ML_ERR_MODEL;
+        }
+        break;
+    case ML_NETS_OP_ADD:
+    case ML_NETS_OP_MUL:
+    case ML_NETS_OP_ACTIVATION:
+    case ML_NETS_OP_SOFTMAX:
+    case ML_NETS_OP_SCALE_SHIFT:
+        if (op->iw != 1 || op->ow != 1 || op->oh != op->ih || op->oc != op->ic) {
+            return ML_ERR_MODEL;
+        }
+        if (k != ML_NETS_OP_SOFTMAX && k != ML_NETS_OP_SCALE_SHIFT && op->ih != 1) {
+            return ML_ERR_MODEL;
+        }
+        in_place = 1;
+        if (k == ML_NETS_OP_ADD || k == ML_NETS_OP_MUL) {
+            two_inputs = 1;
+            n_in1 = n_in;
+        }
+        if (k == ML_NETS_OP_SCALE_SHIFT) {
+            n_w = (uint64_t)op->ic;
+            n_b = (uint64_t)op->ic;
+        }
+        break;
+    case ML_NETS_OP_CONCAT:
+        if (op->iw != 1 || op->ow != 1 || op->oh != op->ih ||
+            (int64_t)op->oc != (int64_t)op->ic + op->n1) {
+            return ML_ERR_MODEL;
+        }
+        two_inputs = 1;
+        n_in1 = (uint64_t)op->ih * (uint64_t)op->n1;
+        break;
+    default:
+        return ML_ERR_MODEL;
+    }
+    if (n_in >= (uint64_t)0x7FFFFFFF || n_out >= (uint64_t)0x7FFFFFFF) {
+        return ML_ERR_MODEL;
+    }
+    /* buffers: inside the arena (or the input), the output never the input, and no
+     * overlap between output and inputs except exactly in place for element-wise ops */
+    if (!ml_nets__buf_ok(op->in0, n_in, arena, nf) || op->out < 0 ||
+        !ml_nets__buf_ok(op->out, n_out, arena, nf)) {
+        return ML_ERR_MODEL;
+    }
+    if (two_inputs) {
+        if (!ml_nets__buf_ok(op->in1, n_in1, arena, nf)) {
+            return ML_ERR_MODEL;
+        }
+    } else if (op->in1 != -1) {
+        return ML_ERR_MODEL;
+    }
+    if (ml_nets__overlap(op->out, n_out, op->in0, n_in) && !(in_place && op->out == op->in0)) {
+        return ML_ERR_MODEL;
+    }
+    if (two_inputs && ml_nets__overlap(op->out, n_out, op->in1, n_in1) &&
+        !(in_place && op->out == op->in1)) {
+        return ML_ERR_MODEL;
+    }
+    /* weights: exact counts, 4-aligned spans after the op table, inside the section */
+    const uint32_t w_off = ml_rd_u32(r + 84), w_n = ml_rd_u32(r + 88);
+    const uint32_t b_off = ml_rd_u32(r + 92), b_n = ml_rd_u32(r + 96);
+    if ((uint64_t)w_n != n_w || (w_n == 0u) != (w_off == 0u) ||
+        (w_n != 0u && !ml_span_ok(w_off, w_n, 4u, 4u, min_off, size))) {
+        return ML_ERR_MODEL;
+    }
+    if (!((uint64_t)b_n == n_b || (bias_optional && b_n == 0u)) ||
+        (b_n == 0u) != (b_off == 0u) ||
+        (b_n != 0u && !ml_span_ok(b_off, b_n, 4u, 4u, min_off, size))) {
+        return ML_ERR_MODEL;
+    }
+    return ML_OK;
+}
+
+/* Validate a model-file section (4-byte aligned, size bytes) and fill *m in place.
+ * Checks every count, shape, offset, buffer and weight span; O(n_ops) work.
+ * ML_OK, ML_ERR_MODEL, ML_ERR_VERSION, ML_ERR_ALIGN or ML_ERR_NULL; *m zeroed on error. */
+static inline int32_t ml_nets_from_section(ml_nets_t *m, const uint8_t *sec, uint32_t size)
+{
+    static const ml_nets_t zero = {0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL};
+    if (m == NULL) {
+        return ML_ERR_NULL;
+    }
+    *m = zero;
+    if (sec == NULL) {
+        return ML_ERR_NULL;
+    }
+    if (((uintptr_t)sec & 3u) != 0u) {
+        return ML_ERR_ALIGN;
+    }
+    if (size < ML_NETS_HEADER_BYTES) {
+        return ML_ERR_MODEL;
+    }
+    if (ml_rd_u32(sec) != ML_NETS_SECTION_VERSION) {
+        return ML_ERR_VERSION;
+    }
+    const uint32_t task = ml_rd_u32(sec + 4), nf = ml_rd_u32(sec + 8);
+    const uint32_t n_outputs = ml_rd_u32(sec + 12), n_final = ml_rd_u32(sec + 16);
+    const uint32_t flags = ml_rd_u32(sec + 20), n_ops = ml_rd_u32(sec + 24);
+    const uint32_t arena = ml_rd_u32(sec + 28), out = ml_rd_u32(sec + 32);
+    const uint32_t off_ops = ml_rd_u32(sec + 36), rec = ml_rd_u32(sec + 40);
+    for (uint32_t k = 44u; k < ML_NETS_HEADER_BYTES; k += 4u) {
+        if (ml_rd_u32(sec + k) != 0u) {
+            return ML_ERR_MODEL;
+        }
+    }
+    if (task != (uint32_t)ML_TASK_CLASSIFIER && task != (uint32_t)ML_TASK_REGRESSOR) {
+        return ML_ERR_MODEL;
+    }
+    if (rec != ML_NETS_RECORD_BYTES || nf == 0u || nf >= 0x7FFFFFFFu || n_final == 0u ||
+        arena == 0u || arena >= 0x7FFFFFFFu || n_ops == 0u || (flags & ~1u) != 0u ||
+        (uint64_t)out + n_final > (uint64_t)arena) {
+        return ML_ERR_MODEL;
+    }
+    if (task == (uint32_t)ML_TASK_CLASSIFIER) {
+        const int binary = (flags & ML_NETS_FLAG_BINARY) != 0u;
+        if (binary ? (n_final != 1u || n_outputs != 2u)
+                   : (n_final < 2u || n_outputs != n_final)) {
+            return ML_ERR_MODEL;
+        }
+    } else if (flags != 0u || n_outputs != n_final) {
+        return ML_ERR_MODEL;
+    }
+    if (!ml_span_ok(off_ops, n_ops, ML_NETS_RECORD_BYTES, 4u, ML_NETS_HEADER_BYTES, size)) {
+        return ML_ERR_MODEL;
+    }
+    const uint32_t min_off = off_ops + n_ops * ML_NETS_RECORD_BYTES;
+    ml_nets_t tmp = zero;
+    tmp.records = sec + off_ops;
+    tmp.base = sec;
+    for (uint32_t i = 0; i < n_ops; i++) {
+        ml_nets_op_t op;
+        const uint8_t *r = sec + off_ops + i * ML_NETS_RECORD_BYTES;
+        if (ml_rd_u32(r) == 0u || ml_rd_u32(r) > (uint32_t)ML_NETS_OP_LAST) {
+            return ML_ERR_MODEL;
+        }
+        ml_nets__decode(&tmp, (int32_t)i, &op);
+        const int32_t rc = ml_nets__check_op(&op, r, size, min_off, arena, nf);
+        if (rc != ML_OK) {
+            return rc;
+        }
+    }
+    m->task = (int32_t)task;
+    m->n_features = (int32_t)nf;
+    m->n_outputs = (int32_t)n_outputs;
+    m->n_final = (int32_t)n_final;
+    m->n_ops = (int32_t)n_ops;
+    m->arena_floats = (int32_t)arena;
+    m->out = (int32_t)out;
+    m->records = sec + off_ops;
+    m->base = sec;
+    return ML_OK;
+}
+
+#endif /* ML_NETS_H */

@@ -1,0 +1,732 @@
+/* ml_nets_int8.h - microlearn C runtime: int8 neural-network kernels (TFLite integer spec).
+ *
+ * Part of the microlearn header-only C99 runtime (MIT licence). Usage:
+ *
+ *     #include "ml_nets_int8.h"
+ *     static const ml_nets_q7_op_t ops[] = { ... };      (written by microlearn)
+ *     int8_t arena[ARENA_BYTES];                          (caller-owned, e.g. on the stack)
+ *     ml_nets_q7_run(ops, n_ops, x, y, arena);            float in, float out
+ *
+ * The kernels compute exactly what TensorFlow Lite Micro's reference int8 kernels compute
+ * (bit for bit; microlearn's tests compare them with the TFLM interpreter on every op):
+ * int8 activations with a per-tensor (scale, zero point), int8 symmetric weights with a
+ * scale per output channel, int32 bias, and requantization by an int32 multiplier and a
+ * shift with TFLite's rounding (SaturatingRoundingDoublingHighMul, then
+ * RoundingDivideByPOT: "double rounding"). Softmax, logistic and tanh use gemmlowp's
+ * fixed-point exp / reciprocal as TFLite does. The multipliers, shifts, offsets and clamps
+ * are computed on the host (microlearn.families.nets.quantize.op_params) and stored in the
+ * op table, so no floating point is used except in QUANTIZE (float input -> int8, roundf)
+ * and DEQUANTIZE (int8 -> float output).
+ *
+ * Rules: no allocation, no globals, every function static inline; caller-owned buffers.
+ * Signed right shifts are arithmetic (as on every compiler microlearn targets: gcc, clang,
+ * arm-none-eabi-gcc); additions that TFLite lets wrap are done in uint32_t.
+ */
+#ifndef ML_NETS_INT8_H
+#define ML_NETS_INT8_H
+
+#include "ml_common.h"
+#include <math.h>
+#include <string.h>
+
+/* Cortex-M4/M7 (and any core with the 32-bit SIMD instructions): dot products with SMLAD,
+ * two multiply-adds per instruction. Integer sums are exact, so the results are the same
+ * bit for bit; define ML_NETS_NO_SIMD to use the portable loops only. */
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32 && !defined(ML_NETS_NO_SIMD)
+#include <arm_acle.h>
+#define ML_NETS_SIMD32 1
+#endif
+
+/* --- fixed-point primitives (TFLite / gemmlowp semantics) ----------------------------- */
+
+#define ML_NETS_Q_MIN32 ((int32_t)(-2147483647 - 1))
+#define ML_NETS_Q_MAX32 ((int32_t)2147483647)
+
+static inline int32_t ml_nets_q_add(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static inline int32_t ml_nets_q_sub(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
+static inline int32_t ml_nets_q_shl(int32_t x, int32_t s)
+{
+    return (int32_t)((uint32_t)x << s);
+}
+
+/* (a * b) / 2^31 rounded to nearest; -1 * -1 saturates (ARM VQRDMULH). */
+static inline int32_t ml_nets_q_srdhm(int32_t a, int32_t b)
+{
+    int64_t ab;
+    int64_t nudge;
+    if (a == b && a == ML_NETS_Q_MIN32) {
+        return ML_NETS_Q_MAX32;
+    }
+    ab = (int64_t)a * (int64_t)b;
+    nudge = ab >= 0 ? (int64_t)(1 << 30) : (int64_t)(1 - (1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* x / 2^e rounded to nearest, ties away from zero; 0 <= e <= 31. */
+static inline int32_t ml_nets_q_rdbpot(int32_t x, int32_t e)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
+    const int32_t rem = x & mask;
+    const int32_t thr = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (rem > thr ? 1 : 0);
+}
+
+/* x * m * 2^(shift - 31), TFLite's MultiplyByQuantizedMultiplier (double rounding). */
+static inline int32_t ml_nets_q_mbqm(int32_t x, int32_t m, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    return ml_nets_q_rdbpot(ml_nets_q_srdhm(ml_nets_q_shl(x, left), m), right);
+}
+
+/* gemmlowp SaturatingRoundingMultiplyByPOT<e>. */
+static inline int32_t ml_nets_q_sat_pot(int32_t x, int32_t e)
+{
+    int32_t thr;
+    if (e == 0) {
+        return x;
+    }
+    if (e < 0) {
+        return ml_nets_q_rdbpot(x, -e);
+    }
+    thr = (int32_t)((1u << (31 - e)) - 1u);
+    if (x > thr) {
+        return ML_NETS_Q_MAX32;
+    }
+    if (x < -thr) {
+        return ML_NETS_Q_MIN32;
+    }
+    return ml_nets_q_shl(x, e);
+}
+
+static inline int32_t ml_nets_q_clz(uint32_t x)
+{
+    int32_t n = 0;
+    if (x == 0u) {
+        return 32;
+    }
+    while ((x & 0x80000000u) == 0u) {
+        x <<= 1;
+        n++;
+    }
+    return n;
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31. */
+static inline int32_t ml_nets_q_exp_quarter(int32_t a)
+{
+    const int32_t c = 1895147668;      /* exp(-1/8) */
+    const int32_t third = 715827883;   /* 1/3 */
+    const int32_t x = ml_nets_q_add(a, (int32_t)1 << 28);
+    const int32_t x2 = ml_nets_q_srdhm(x, x);
+    const int32_t x3 = ml_nets_q_srdhm(x2, x);
+    const int32_t x4 = ml_nets_q_srdhm(x2, x2);
+    const int32_t x4_4 = ml_nets_q_sat_pot(x4, -2);
+    const int32_t poly = ml_nets_q_sat_pot(
+        ml_nets_q_add(ml_nets_q_srdhm(ml_nets_q_add(x4_4, x3), third), x2), -1);
+    return ml_nets_q_add(c, ml_nets_q_srdhm(c, ml_nets_q_add(x, poly)));
+}
+
+/* exp(a) for a <= 0 given with int_bits integer bits; result Q0.31 (gemmlowp). */
+static inline int32_t ml_nets_q_exp_neg(int32_t a, int32_t int_bits)
+{
+    static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                     39332535, 720401, 242};
+    const int32_t frac = 31 - int_bits;
+    const int32_t quarter = (int32_t)1 << (frac - 2);
+    const int32_t a_mod = ml_nets_q_sub(a & (quarter - 1), quarter);
+    const int32_t rem = ml_nets_q_sub(a_mod, a);
+    int32_t result = ml_nets_q_exp_quarter(ml_nets_q_sat_pot(a_mod, int_bits));
+    int32_t k;
+    for (k = 0; k < 7; k++) {
+        const int32_t exponent = k - 2;
+        if (int_bits > exponent) {
+            const int32_t bit = frac + exponent;
+            if ((rem & ((int32_t)1 << bit)) != 0) {
+                result = ml_nets_q_srdhm(result, mults[k]);
+            }
+        }
+    }
+    if (int_bits > 5 && a < -((int32_t)1 << (36 - int_bits))) {
+        result = 0;
+    }
+    return a == 0 ? ML_NETS_Q_MAX32 : result;
+}
+
+static inline int32_t ml_nets_q_half_sum(int32_t a, int32_t b)
+{
+    const int64_t s = (int64_t)a + (int64_t)b;
+    return (int32_t)((s + (s >= 0 ? 1 : -1)) / 2);
+}
+
+/* Newton-Raphson 1 / (2 * half_denominator) in Q2.29 (gemmlowp). */
+static inline int32_t ml_nets_q_newton(int32_t half_den)
+{
+    int32_t x = ml_nets_q_add(1515870810, ml_nets_q_srdhm(half_den, -1010580540));
+    int32_t i;
+    for (i = 0; i < 3; i++) {
+        const int32_t hdx = ml_nets_q_srdhm(half_den, x);
+        const int32_t one_minus = ml_nets_q_sub((int32_t)1 << 29, hdx);
+        x = ml_nets_q_add(x, ml_nets_q_sat_pot(ml_nets_q_srdhm(x, one_minus), 2));
+    }
+    return x;
+}
+
+/* 1 / (1 + a) for a in [0, 1), Q0.31. */
+static inline int32_t ml_nets_q_one_over_one_plus(int32_t a)
+{
+    return ml_nets_q_sat_pot(ml_nets_q_newton(ml_nets_q_half_sum(a, ML_NETS_Q_MAX32)), 1);
+}
+
+/* (1 - a) / (1 + a) for a in [0, 1), Q0.31. */
+static inline int32_t ml_nets_q_one_minus_over_one_plus(int32_t a)
+{
+    const int32_t x = ml_nets_q_newton(ml_nets_q_half_sum(a, ML_NETS_Q_MAX32));
+    return ml_nets_q_sat_pot(ml_nets_q_sub(x, (int32_t)1 << 29), 2);
+}
+
+/* logistic(a), a in Q4.27; Q0.31. */
+static inline int32_t ml_nets_q_logistic(int32_t a)
+{
+    int32_t r;
+    if (a == 0) {
+        return (int32_t)1 << 30;
+    }
+    r = ml_nets_q_one_over_one_plus(ml_nets_q_exp_neg(a > 0 ? ml_nets_q_sub(0, a) : a, 4));
+    return a > 0 ? r : ml_nets_q_sub(ML_NETS_Q_MAX32, r);
+}
+
+/* tanh(a), a in Q4.27; Q0.31. */
+static inline int32_t ml_nets_q_tanh(int32_t a)
+{
+    int32_t t;
+    if (a == 0) {
+        return 0;
+    }
+    t = ml_nets_q_one_minus_over_one_plus(
+        ml_nets_q_exp_neg(a < 0 ? a : ml_nets_q_sub(0, a), 5));
+    return a < 0 ? ml_nets_q_sub(0, t) : t;
+}
+
+static inline int8_t ml_nets_q_sat8(int32_t v, int32_t lo, int32_t hi)
+{
+    return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+}
+
+/* acc + sum_i (x[i] - zp) * w[i] over n int8 pairs. */
+static inline int32_t ml_nets_q7_dot(const int8_t *x, const int8_t *w, int32_t n, int32_t zp,
+                                     int32_t acc)
+{
+    int32_t i = 0;
+#ifdef ML_NETS_SIMD32
+    const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+    for (; i + 4 <= n; i += 4) {
+        uint32_t xv, wv;
+        memcpy(&xv, x + i, 4);
+        memcpy(&wv, w + i, 4);
+        acc = __smlad(__sxtab16(nzp, (int32_t)xv), __sxtb16((int32_t)wv), acc);
+        acc = __smlad(__sxtab16(nzp, (int32_t)((xv >> 8) | (xv << 24))),
+                      __sxtb16((int32_t)((wv >> 8) | (wv << 24))), acc);
+    }
+#endif
+    for (; i < n; i++) {
+        acc += ((int32_t)x[i] - zp) * (int32_t)w[i];
+    }
+    return acc;
+}
+
+/* --- the op table ------------------------------------------------------------------------ */
+
+/* Op kinds (ml_nets_q7_op_t.kind). */
+#define ML_NETS_Q7_QUANTIZE       1   /* float input -> int8: roundf(x / scale) + zp */
+#define ML_NETS_Q7_DEQUANTIZE     2   /* int8 -> float output: scale * (q - zp) */
+#define ML_NETS_Q7_REQUANTIZE     3   /* int8 -> int8 with new parameters (also RELU) */
+#define ML_NETS_Q7_DENSE          4
+#define ML_NETS_Q7_CONV2D         5
+#define ML_NETS_Q7_DEPTHWISE      6
+#define ML_NETS_Q7_MAX_POOL       7
+#define ML_NETS_Q7_AVG_POOL       8
+#define ML_NETS_Q7_MEAN           9   /* global average pooling (TFLite MEAN over H, W) */
+#define ML_NETS_Q7_PAD            10
+#define ML_NETS_Q7_ADD            11
+#define ML_NETS_Q7_MUL            12
+#define ML_NETS_Q7_COPY           13  /* concatenation: one input into a column range */
+#define ML_NETS_Q7_SOFTMAX        14
+#define ML_NETS_Q7_LOGISTIC       15
+#define ML_NETS_Q7_TANH           16
+#define ML_NETS_Q7_CLAMP          17  /* RELU6 on unchanged parameters; global max pool 1x1 */
+#define ML_NETS_Q7_LEAKY_RELU     18
+#define ML_NETS_Q7_GLOBAL_MAX     19
+#define ML_NETS_Q7_HARD_SWISH     20  /* m0/s0: output int16 multiplier / exponent,
+                                         m1/s1: "relu-ish" multiplier / exponent */
+
+/* Geometry (ml_nets_q7_op_t.g) of the image kernels. */
+#define ML_NETS_G_IN_H   0
+#define ML_NETS_G_IN_W   1
+#define ML_NETS_G_IN_C   2
+#define ML_NETS_G_OUT_H  3
+#define ML_NETS_G_OUT_W  4
+#define ML_NETS_G_OUT_C  5
+#define ML_NETS_G_K_H    6   /* kernel / pool height */
+#define ML_NETS_G_K_W    7
+#define ML_NETS_G_S_H    8   /* strides */
+#define ML_NETS_G_S_W    9
+#define ML_NETS_G_D_H    10  /* dilation */
+#define ML_NETS_G_D_W    11
+#define ML_NETS_G_PAD_T  12  /* padding before (top, left) */
+#define ML_NETS_G_PAD_L  13
+#define ML_NETS_G_MULT   14  /* depthwise channel multiplier */
+/* Element-wise kinds use g[0] = elements; ADD/MUL g[1] = elements of the second operand
+ * (repeated: 1 or the channel count broadcast); DENSE g[0] = inputs, g[1] = outputs,
+ * g[2] = rows;
+ * SOFTMAX g[0] = rows, g[1] = classes per row; COPY g[0] = outer rows, g[1] = columns of
+ * the input, g[2] = columns of the output, g[3] = first output column. */
+
+/* One int8 operation. Offsets are bytes into the caller's arena; in = -1 for QUANTIZE
+ * (reads the float input), out = -1 for DEQUANTIZE (writes the float output). */
+typedef struct ml_nets_q7_op {
+    int32_t kind;
+    int32_t in;
+    int32_t in2;            /* second operand (ADD, MUL), -1: the constant `w` */
+    int32_t out;
+    int32_t g[15];
+    int32_t in_zp;
+    int32_t in2_zp;
+    int32_t out_zp;
+    int32_t act_min;        /* output clamp */
+    int32_t act_max;
+    int32_t m0;             /* scalar multipliers and shifts (meaning per kind) */
+    int32_t s0;
+    int32_t m1;
+    int32_t s1;
+    int32_t m2;
+    int32_t s2;
+    float scale;            /* QUANTIZE / DEQUANTIZE */
+    const int8_t *w;        /* weights, or the constant second operand of ADD / MUL */
+    const int32_t *bias;    /* per output channel */
+    const int32_t *mult;    /* per output channel */
+    const int32_t *shift;   /* per output channel */
+} ml_nets_q7_op_t;
+
+/* --- kernels ---------------------------------------------------------------------------- */
+
+static inline void ml_nets_q7_quantize(const ml_nets_q7_op_t *op, const float *x, int8_t *y)
+{
+    int32_t i;
+    for (i = 0; i < op->g[0]; i++) {
+        float v = x[i] / op->scale;
+        int32_t q;
+        if (!(v == v)) {
+            v = 0.0f; /* NaN -> the zero point */
+        }
+        v = v > 1.0e6f ? 1.0e6f : (v < -1.0e6f ? -1.0e6f : v);
+        q = (int32_t)roundf(v) + op->out_zp;
+        y[i] = ml_nets_q_sat8(q, -128, 127);
+    }
+}
+
+static inline void ml_nets_q7_dequantize(const ml_nets_q7_op_t *op, const int8_t *x, float *y)
+{
+    int32_t i;
+    for (i = 0; i < op->g[0]; i++) {
+        y[i] = op->scale * (float)((int32_t)x[i] - op->in_zp);
+    }
+}
+
+/* y = clamp(mbqm(x - in_zp, m0, s0) + out_zp): QUANTIZE int8 -> int8, RELU. */
+static inline void ml_nets_q7_requantize(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    int32_t i;
+    for (i = 0; i < op->g[0]; i++) {
+        const int32_t v = ml_nets_q_mbqm((int32_t)x[i] - op->in_zp, op->m0, op->s0);
+        y[i] = ml_nets_q_sat8(v + op->out_zp, op->act_min, op->act_max);
+    }
+}
+
+static inline void ml_nets_q7_clamp(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    int32_t i;
+    for (i = 0; i < op->g[0]; i++) {
+        y[i] = ml_nets_q_sat8((int32_t)x[i], op->act_min, op->act_max);
+    }
+}
+
+static inline void ml_nets_q7_leaky_relu(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    int32_t i;
+    for (i = 0; i < op->g[0]; i++) {
+        const int32_t v = (int32_t)x[i] - op->in_zp;
+        const int32_t r = v >= 0 ? ml_nets_q_mbqm(v, op->m0, op->s0)
+                                 : ml_nets_q_mbqm(v, op->m1, op->s1);
+        y[i] = ml_nets_q_sat8(r + op->out_zp, -128, 127);
+    }
+}
+
+/* Fully connected over the last axis: g[2] rows of g[0] inputs -> rows of g[1] outputs
+ * (w[out][in]). */
+static inline void ml_nets_q7_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    const int32_t n_in = op->g[0];
+    const int32_t n_out = op->g[1];
+    const int32_t rows = op->g[2] > 0 ? op->g[2] : 1;
+    int32_t r, o;
+    for (r = 0; r < rows; r++) {
+        const int8_t *xr = x + (size_t)r * (size_t)n_in;
+        int8_t *yr = y + (size_t)r * (size_t)n_out;
+        for (o = 0; o < n_out; o++) {
+            const int8_t *w = op->w + (size_t)o * (size_t)n_in;
+            int32_t acc = ml_nets_q7_dot(xr, w, n_in, op->in_zp, 0);
+            acc += op->bias[o];
+            acc = ml_nets_q_mbqm(acc, op->mult[o], op->shift[o]);
+            yr[o] = ml_nets_q_sat8(acc + op->out_zp, op->act_min, op->act_max);
+        }
+    }
+}
+
+/* The taps k in [*k0, *k1) of a kernel of size k_n (dilation d) starting at input
+ * position p0 that fall inside [0, size). */
+static inline void ml_nets_q7_taps(int32_t p0, int32_t d, int32_t k_n, int32_t size,
+                                   int32_t *k0, int32_t *k1)
+{
+    const int32_t lo = p0 < 0 ? (-p0 + d - 1) / d : 0;
+    const int32_t hi = size - p0 > 0 ? (size - p0 + d - 1) / d : 0;
+    *k0 = lo;
+    *k1 = hi < k_n ? hi : k_n;
+}
+
+/* CONV2D (w[out_c][k_h][k_w][in_c]) and DEPTHWISE (w[k_h][k_w][in_c * mult]); taps in
+ * the padding are skipped (they contribute 0 in TFLite's arithmetic). */
+static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    const int32_t *g = op->g;
+    const int32_t in_w = g[ML_NETS_G_IN_W], in_c = g[ML_NETS_G_IN_C];
+    const int32_t out_c = g[ML_NETS_G_OUT_C], k_h = g[ML_NETS_G_K_H], k_w = g[ML_NETS_G_K_W];
+    const int32_t d_h = g[ML_NETS_G_D_H], d_w = g[ML_NETS_G_D_W];
+    const int32_t depthwise = op->kind == ML_NETS_Q7_DEPTHWISE;
+    const int32_t mult = g[ML_NETS_G_MULT] > 0 ? g[ML_NETS_G_MULT] : 1;
+    const size_t x_step = (size_t)d_w * (size_t)in_c;
+    int32_t oy, ox, oc;
+    for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
+        const int32_t y0 = oy * g[ML_NETS_G_S_H] - g[ML_NETS_G_PAD_T];
+        int32_t ky0, ky1;
+        ml_nets_q7_taps(y0, d_h, k_h, g[ML_NETS_G_IN_H], &ky0, &ky1);
+        for (ox = 0; ox < g[ML_NETS_G_OUT_W]; ox++) {
+            const int32_t x0 = ox * g[ML_NETS_G_S_W] - g[ML_NETS_G_PAD_L];
+            int8_t *dst = y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] + (size_t)ox) *
+                              (size_t)out_c;
+            int32_t kx0, kx1;
+            ml_nets_q7_taps(x0, d_w, k_w, in_w, &kx0, &kx1);
+            for (oc = 0; oc < out_c; oc++) {
+                int32_t acc = 0;
+                int32_t ky, kx;
+                for (ky = ky0; ky < ky1; ky++) {
+                    /* the first valid tap of this kernel row, in the input */
+                    const int8_t *src = x + ((size_t)(y0 + ky * d_h) * (size_t)in_w +
+                                             (size_t)(x0 + kx0 * d_w)) * (size_t)in_c;
+                    if (depthwise) {
+                        const int8_t *wr = op->w + ((size_t)ky * (size_t)k_w + (size_t)kx0) *
+                                                       (size_t)out_c + (size_t)oc;
+                        src += oc / mult;
+                        for (kx = 0; kx < kx1 - kx0; kx++) {
+                            acc += ((int32_t)src[(size_t)kx * x_step] - op->in_zp) *
+                                   (int32_t)wr[(size_t)kx * (size_t)out_c];
+                        }
+                    } else {
+                        const int8_t *wr = op->w + (((size_t)oc * (size_t)k_h + (size_t)ky) *
+                                                    (size_t)k_w + (size_t)kx0) * (size_t)in_c;
+                        if (d_w == 1) { /* the row's taps are contiguous */
+                            acc = ml_nets_q7_dot(src, wr, (kx1 - kx0) * in_c, op->in_zp, acc);
+                        } else {
+                            for (kx = 0; kx < kx1 - kx0; kx++) {
+                                acc = ml_nets_q7_dot(src + (size_t)kx * x_step,
+                                                     wr + (size_t)kx * (size_t)in_c, in_c,
+                                                     op->in_zp, acc);
+                            }
+                        }
+                    }
+                }
+                acc += op->bias[oc];
+                acc = ml_nets_q_mbqm(acc, op->mult[oc], op->shift[oc]);
+                dst[oc] = ml_nets_q_sat8(acc + op->out_zp, op->act_min, op->act_max);
+            }
+        }
+    }
+}
+
+/* MAX_POOL / AVG_POOL over the valid (unpadded) cells of each window. */
+static inline void ml_nets_q7_pool(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    const int32_t *g = op->g;
+    const int32_t in_h = g[ML_NETS_G_IN_H], in_w = g[ML_NETS_G_IN_W], c_n = g[ML_NETS_G_IN_C];
+    int32_t oy, ox, c;
+    for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
+        const int32_t y0 = oy * g[ML_NETS_G_S_H] - g[ML_NETS_G_PAD_T];
+        const int32_t ky0 = y0 < 0 ? -y0 : 0;
+        const int32_t ky1 = in_h - y0 < g[ML_NETS_G_K_H] ? in_h - y0 : g[ML_NETS_G_K_H];
+        for (ox = 0; ox < g[ML_NETS_G_OUT_W]; ox++) {
+            const int32_t x0 = ox * g[ML_NETS_G_S_W] - g[ML_NETS_G_PAD_L];
+            const int32_t kx0 = x0 < 0 ? -x0 : 0;
+            const int32_t kx1 = in_w - x0 < g[ML_NETS_G_K_W] ? in_w - x0 : g[ML_NETS_G_K_W];
+            int8_t *dst = y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] + (size_t)ox) *
+                              (size_t)c_n;
+            for (c = 0; c < c_n; c++) {
+                int32_t acc = op->kind == ML_NETS_Q7_MAX_POOL ? -128 : 0;
+                int32_t count = 0;
+                int32_t ky, kx;
+                for (ky = ky0; ky < ky1; ky++) {
+                    for (kx = kx0; kx < kx1; kx++) {
+                        const int32_t v = (int32_t)x[((size_t)(y0 + ky) * (size_t)in_w +
+                                                      (size_t)(x0 + kx)) * (size_t)c_n +
+                                                     (size_t)c];
+                        if (op->kind == ML_NETS_Q7_MAX_POOL) {
+                            acc = v > acc ? v : acc;
+                        } else {
+                            acc += v;
+                        }
+                        count++;
+                    }
+                }
+                if (op->kind == ML_NETS_Q7_AVG_POOL && count > 0) {
+                    acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                }
+                dst[c] = ml_nets_q_sat8(acc, op->act_min, op->act_max);
+            }
+        }
+    }
+}
+
+/* TFLite int8 MEAN over height and width (and GLOBAL_MAX: the maximum). */
+static inline void ml_nets_q7_global(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    const int32_t hw = op->g[ML_NETS_G_IN_H] * op->g[ML_NETS_G_IN_W];
+    const int32_t c_n = op->g[ML_NETS_G_IN_C];
+    int32_t c, i;
+    for (c = 0; c < c_n; c++) {
+        int32_t acc = op->kind == ML_NETS_Q7_GLOBAL_MAX ? -128 : 0;
+        for (i = 0; i < hw; i++) {
+            const int32_t v = (int32_t)x[(size_t)i * (size_t)c_n + (size_t)c];
+            if (op->kind == ML_NETS_Q7_GLOBAL_MAX) {
+                acc = v > acc ? v : acc;
+            } else {
+                acc += v - op->in_zp;
+            }
+        }
+        if (op->kind == ML_NETS_Q7_MEAN) {
+            acc = ml_nets_q_mbqm(acc, op->m0, op->s0) + op->out_zp;
+        }
+        y[c] = ml_nets_q_sat8(acc, -128, 127);
+    }
+}
+
+/* Zero padding of height and width (the pad value is the zero point). */
+static inline void ml_nets_q7_pad(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    const int32_t *g = op->g;
+    const int32_t c_n = g[ML_NETS_G_IN_C];
+    int32_t oy, ox, c;
+    for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
+        const int32_t iy = oy - g[ML_NETS_G_PAD_T];
+        for (ox = 0; ox < g[ML_NETS_G_OUT_W]; ox++) {
+            const int32_t ix = ox - g[ML_NETS_G_PAD_L];
+            int8_t *dst = y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] + (size_t)ox) *
+                              (size_t)c_n;
+            if (iy < 0 || iy >= g[ML_NETS_G_IN_H] || ix < 0 || ix >= g[ML_NETS_G_IN_W]) {
+                for (c = 0; c < c_n; c++) {
+                    dst[c] = (int8_t)op->out_zp;
+                }
+            } else {
+                memmove(dst, x + ((size_t)iy * (size_t)g[ML_NETS_G_IN_W] + (size_t)ix) *
+                                     (size_t)c_n, (size_t)c_n);
+            }
+        }
+    }
+}
+
+/* ADD (TFLite: both inputs shifted left by 20 and rescaled) and MUL; the second operand
+ * repeats every g[1] elements (a scalar or a per-channel vector broadcast). */
+static inline void ml_nets_q7_binary(const ml_nets_q7_op_t *op, const int8_t *a,
+                                     const int8_t *b, int8_t *y)
+{
+    const int32_t n2 = op->g[1] > 0 ? op->g[1] : 1;
+    int32_t i, j = 0;
+    for (i = 0; i < op->g[0]; i++) {
+        const int32_t va = (int32_t)a[i] - op->in_zp;
+        const int32_t vb = (int32_t)b[j] - op->in2_zp;
+        int32_t r;
+        if (op->kind == ML_NETS_Q7_ADD) {
+            const int32_t sa = ml_nets_q_mbqm(va * (1 << 20), op->m1, op->s1);
+            const int32_t sb = ml_nets_q_mbqm(vb * (1 << 20), op->m2, op->s2);
+            r = ml_nets_q_mbqm(sa + sb, op->m0, op->s0);
+        } else {
+            r = ml_nets_q_mbqm(va * vb, op->m0, op->s0);
+        }
+        y[i] = ml_nets_q_sat8(r + op->out_zp, op->act_min, op->act_max);
+        j = j + 1 == n2 ? 0 : j + 1;
+    }
+}
+
+/* One input of a concatenation into its columns of the output. */
+static inline void ml_nets_q7_copy(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    int32_t o;
+    for (o = 0; o < op->g[0]; o++) {
+        memmove(y + (size_t)o * (size_t)op->g[2] + (size_t)op->g[3],
+                x + (size_t)o * (size_t)op->g[1], (size_t)op->g[1]);
+    }
+}
+
+/* TFLite int8 softmax (output scale 1/256, zero point -128); m0/s0: the input multiplier
+ * and left shift, m1: diff_min. In place (y == x) is allowed. */
+static inline void ml_nets_q7_softmax(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    const int32_t depth = op->g[1];
+    int32_t r, c;
+    for (r = 0; r < op->g[0]; r++) {
+        const int8_t *xr = x + (size_t)r * (size_t)depth;
+        int8_t *yr = y + (size_t)r * (size_t)depth;
+        int32_t mx = -128;
+        int32_t sum = 0;
+        int32_t clz, nbou, recip, exponent;
+        for (c = 0; c < depth; c++) {
+            mx = (int32_t)xr[c] > mx ? (int32_t)xr[c] : mx;
+        }
+        for (c = 0; c < depth; c++) {
+            const int32_t diff = (int32_t)xr[c] - mx;
+            if (diff >= op->m1) {
+                const int32_t s = ml_nets_q_srdhm(ml_nets_q_shl(diff, op->s0), op->m0);
+                sum = ml_nets_q_add(sum, ml_nets_q_rdbpot(ml_nets_q_exp_neg(s, 5), 12));
+            }
+        }
+        clz = ml_nets_q_clz((uint32_t)sum);
+        nbou = 12 - clz;
+        recip = ml_nets_q_one_over_one_plus(
+            (int32_t)(((uint32_t)sum << clz) - 0x80000000u));
+        exponent = nbou + 31 - 8;
+        for (c = 0; c < depth; c++) {
+            const int32_t diff = (int32_t)xr[c] - mx;
+            if (diff >= op->m1) {
+                const int32_t s = ml_nets_q_srdhm(ml_nets_q_shl(diff, op->s0), op->m0);
+                const int32_t e = ml_nets_q_exp_neg(s, 5);
+                const int32_t v = ml_nets_q_rdbpot(ml_nets_q_srdhm(recip, e), exponent);
+                yr[c] = ml_nets_q_sat8(v - 128, -128, 127);
+            } else {
+                yr[c] = -128;
+            }
+        }
+    }
+}
+
+/* LOGISTIC (output 1/256, -128) and TANH (1/128, 0); m0/s0: the input multiplier and
+ * left shift, m1: the input range radius. */
+static inline void ml_nets_q7_sigmoid_tanh(const ml_nets_q7_op_t *op, const int8_t *x,
+                                           int8_t *y)
+{
+    int32_t i;
+    for (i = 0; i < op->g[0]; i++) {
+        const int32_t v = (int32_t)x[i] - op->in_zp;
+        if (v <= -op->m1) {
+            y[i] = -128;
+        } else if (v >= op->m1) {
+            y[i] = 127;
+        } else {
+            const int32_t q = ml_nets_q_mbqm(v, op->m0, op->s0);
+            int32_t r;
+            if (op->kind == ML_NETS_Q7_LOGISTIC) {
+                r = ml_nets_q_rdbpot(ml_nets_q_logistic(q), 23) - 128;
+            } else {
+                r = ml_nets_q_rdbpot(ml_nets_q_tanh(q), 24);
+            }
+            y[i] = ml_nets_q_sat8(r, -128, 127);
+        }
+    }
+}
+
+/* int16 (a * b) / 2^15 rounded to nearest (gemmlowp, int16). */
+static inline int32_t ml_nets_q_srdhm16(int32_t a, int32_t b)
+{
+    const int32_t ab = a * b;
+    if (a == -32768 && b == -32768) {
+        return 32767;
+    }
+    return (ab + (ab >= 0 ? (1 << 14) : 1 - (1 << 14))) / (1 << 15);
+}
+
+static inline int32_t ml_nets_q_sat_shl16(int32_t x, int32_t amount)
+{
+    const int64_t r = (int64_t)x * ((int64_t)1 << amount);
+    return (int32_t)(r > 32767 ? 32767 : (r < -32768 ? -32768 : r));
+}
+
+/* TFLite's int8 HARD_SWISH (x * relu6(x + 3) / 6 in int16 fixed point). */
+static inline void ml_nets_q7_hard_swish(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    int32_t i;
+    for (i = 0; i < op->g[0]; i++) {
+        const int32_t hires = ((int32_t)x[i] - op->in_zp) * 128;
+        const int32_t pre = ml_nets_q_srdhm16(hires, op->m0);
+        int32_t r = hires;
+        if (op->s1 > 0) {
+            r = ml_nets_q_sat_shl16(r, op->s1 - 1);
+        }
+        r = ml_nets_q_srdhm16(r, op->m1);
+        if (op->s1 > 0) {
+            r = ml_nets_q_sat_shl16(r, 1);
+        }
+        if (op->s1 < 0) {
+            r = ml_nets_q_rdbpot(r, -op->s1);
+        }
+        r = (r + (1 << 15)) >> 1;
+        r = (r * pre) / (1 << 15); /* rounding toward zero (SQDMULH) */
+        r = ml_nets_q_rdbpot(r, -op->s0) + op->out_zp;
+        y[i] = ml_nets_q_sat8(r, -128, 127);
+    }
+}
+
+/* Run an op table: x (float input) -> y (float output), activations in `arena`.
+ * Returns ML_OK, or ML_ERR_MODEL for an unknown op kind. */
+static inline int32_t ml_nets_q7_run(const ml_nets_q7_op_t *ops, int32_t n_ops,
+                                     const float *x, float *y, int8_t *arena)
+{
+    int32_t k;
+    for (k = 0; k < n_ops; k++) {
+        const ml_nets_q7_op_t *op = &ops[k];
+        const int8_t *a = op->in >= 0 ? arena + op->in : (const int8_t *)0;
+        int8_t *o = op->out >= 0 ? arena + op->out : (int8_t *)0;
+        switch (op->kind) {
+        case ML_NETS_Q7_QUANTIZE: ml_nets_q7_quantize(op, x, o); break;
+        case ML_NETS_Q7_DEQUANTIZE: ml_nets_q7_dequantize(op, a, y); break;
+        case ML_NETS_Q7_REQUANTIZE: ml_nets_q7_requantize(op, a, o); break;
+        case ML_NETS_Q7_DENSE: ml_nets_q7_dense(op, a, o); break;
+        case ML_NETS_Q7_CONV2D:
+        case ML_NETS_Q7_DEPTHWISE: ml_nets_q7_conv(op, a, o); break;
+        case ML_NETS_Q7_MAX_POOL:
+        case ML_NETS_Q7_AVG_POOL: ml_nets_q7_pool(op, a, o); break;
+        case ML_NETS_Q7_MEAN:
+        case ML_NETS_Q7_GLOBAL_MAX: ml_nets_q7_global(op, a, o); break;
+        case ML_NETS_Q7_PAD: ml_nets_q7_pad(op, a, o); break;
+        case ML_NETS_Q7_ADD:
+        case ML_NETS_Q7_MUL:
+            ml_nets_q7_binary(op, a, op->in2 >= 0 ? arena + op->in2 : op->w, o);
+            break;
+        case ML_NETS_Q7_COPY: ml_nets_q7_copy(op, a, o); break;
+        case ML_NETS_Q7_SOFTMAX: ml_nets_q7_softmax(op, a, o); break;
+        case ML_NETS_Q7_LOGISTIC:
+        case ML_NETS_Q7_TANH: ml_nets_q7_sigmoid_tanh(op, a, o); break;
+        case ML_NETS_Q7_CLAMP: ml_nets_q7_clamp(op, a, o); break;
+        case ML_NETS_Q7_LEAKY_RELU: ml_nets_q7_leaky_relu(op, a, o); break;
+        case ML_NETS_Q7_HARD_SWISH: ml_nets_q7_hard_swish(op, a, o); break;
+        default: return ML_ERR_MODEL;
+        }
+    }
+    return ML_OK;
+}
+
+#endif /* ML_NETS_INT8_H */

@@ -1,0 +1,571 @@
+"""int8 nets: TFLite reader/writer, post-training quantization, and bit-exactness of the C
+kernels (runtime/ml_nets_int8.h) and of the numpy reference with TensorFlow Lite Micro.
+
+For each op a tiny float graph is quantized, written as .tflite (batch = all rows, so TFLM
+runs them in one invoke) and run by the TFLM interpreter, by the numpy reference and by the
+generated C compiled on the host: the three outputs must be identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from microlearn.errors import ConversionError
+from microlearn.families.nets.c_int8 import arena_bytes_int8, c_body_int8
+from microlearn.families.nets.ir import NetIR, Op, Tensor
+from microlearn.families.nets.quantize import (
+    choose_qparams,
+    mbqm,
+    quantize_multiplier,
+    quantize_net,
+    rdbpot,
+    run_float,
+    run_int8,
+    srdhm,
+)
+from microlearn.families.nets.tflite import SUPPORTED_OPS, read_tflite, write_tflite
+
+runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
+from support.nets_int8_host import compile_int8  # noqa: E402
+
+ARENA = 1 << 24
+
+
+def C(name, data):
+    return Tensor(name, tuple(np.shape(data)), "float32", np.asarray(data, np.float32))
+
+
+def A(name, shape):
+    return Tensor(name, tuple(shape), "float32")
+
+
+def net(tensors, ops, kind="regressor", inp="x", out="y"):
+    return NetIR("test", kind, {t.name: t for t in tensors}, ops, inp, out,
+                 classes=None, input_shape=next(t.shape for t in tensors if t.name == inp))
+
+
+def tflm_run(model: bytes, X: np.ndarray, shape) -> np.ndarray:
+    it = runtime.Interpreter.from_bytes(model, arena_size=ARENA)
+    it.set_input(np.ascontiguousarray(X.reshape(X.shape[0], *shape)), 0)
+    it.invoke()
+    return it.get_output(0).reshape(X.shape[0], -1)
+
+
+def check_bit_exact(ir: NetIR, X: np.ndarray) -> NetIR:
+    """Quantize, then TFLM == numpy reference == host C, bit for bit."""
+    q = quantize_net(ir, X)
+    shape = ir.tensors[ir.input].shape
+    ref = run_int8(q, X)
+    tflm = tflm_run(write_tflite(q, batch=X.shape[0]), X.astype(np.float32), shape)
+    c = compile_int8(q)(X)
+    assert tflm.shape == ref.shape == c.shape
+    np.testing.assert_array_equal(ref, tflm, err_msg="numpy reference != TFLM")
+    np.testing.assert_array_equal(c, tflm, err_msg="C != TFLM")
+    return q
+
+
+rng = np.random.default_rng(42)
+H, W, CIN = 7, 6, 3
+
+
+def _conv_case(pad, stride, act, dilation=(1, 1)):
+    w = rng.normal(size=(4, 3, 3, CIN))
+    eh, ew = 2 * dilation[0] + 1, 2 * dilation[1] + 1
+    oh = (H + sum(pad[0]) - eh) // stride[0] + 1
+    ow = (W + sum(pad[1]) - ew) // stride[1] + 1
+    return net([A("x", (H, W, CIN)), C("w", w), C("b", rng.normal(size=4) * 0.1),
+                A("y", (oh, ow, 4))],
+               [Op("conv2d", ("x", "w", "b"), ("y",),
+                   {"strides": stride, "dilation": dilation, "padding": pad,
+                    "activation": act})])
+
+
+def _dw_case(m, act, stride=(1, 1)):
+    oh, ow = (H + 2 - 3) // stride[0] + 1, (W + 2 - 3) // stride[1] + 1
+    return net([A("x", (H, W, CIN)), C("w", rng.normal(size=(1, 3, 3, CIN * m))),
+                C("b", rng.normal(size=CIN * m) * 0.1), A("y", (oh, ow, CIN * m))],
+               [Op("depthwise_conv2d", ("x", "w", "b"), ("y",),
+                   {"strides": stride, "dilation": (1, 1), "padding": ((1, 1), (1, 1)),
+                    "multiplier": m, "activation": act})])
+
+
+def _pool_case(kind, pool, strides, pad, out_hw):
+    return net([A("x", (H, W, CIN)), A("y", (*out_hw, CIN))],
+               [Op(kind, ("x",), ("y",), {"pool": pool, "strides": strides,
+                                          "padding": pad})])
+
+
+def _two_branch(kind, act="linear"):
+    wa, wb = rng.normal(size=(6, 5)), rng.normal(size=(6, 5)) * 3
+    out = 12 if kind == "concat" else 6
+    attrs = {"axis": 0} if kind == "concat" else {"activation": act}
+    return net([A("x", (5,)), C("wa", wa), C("ba", np.zeros(6)), C("wb", wb),
+                C("bb", np.ones(6)), A("a", (6,)), A("b", (6,)), A("y", (out,))],
+               [Op("dense", ("x", "wa", "ba"), ("a",), {"activation": "linear"}),
+                Op("dense", ("x", "wb", "bb"), ("b",), {"activation": "linear"}),
+                Op(kind, ("a", "b"), ("y",), attrs)])
+
+
+def _act_case(act, alpha=0.2):
+    return net([A("x", (6,)), A("y", (6,))],
+               [Op("activation", ("x",), ("y",), {"activation": act, "alpha": alpha})])
+
+
+def _mlp_softmax():
+    return net([A("x", (8,)), C("w1", rng.normal(size=(16, 8))), C("b1", rng.normal(size=16)),
+                A("h", (16,)), C("w2", rng.normal(size=(5, 16))), C("b2", np.zeros(5)),
+                A("z", (5,)), A("y", (5,))],
+               [Op("dense", ("x", "w1", "b1"), ("h",), {"activation": "relu"}),
+                Op("dense", ("h", "w2", "b2"), ("z",), {"activation": "linear"}),
+                Op("softmax", ("z",), ("y",), {"beta": 1.0})], kind="classifier")
+
+
+CASES = {
+    "conv2d_same_relu": lambda: _conv_case(((1, 1), (1, 1)), (1, 1), "relu"),
+    "conv2d_stride2_relu6": lambda: _conv_case(((0, 1), (0, 1)), (2, 2), "relu6"),
+    "conv2d_valid_dilated": lambda: _conv_case(((0, 0), (0, 0)), (1, 1), "linear", (2, 1)),
+    "depthwise_m1": lambda: _dw_case(1, "relu6"),
+    "depthwise_m2_stride2": lambda: _dw_case(2, "linear", (2, 2)),
+    "max_pool2d": lambda: _pool_case("max_pool2d", (2, 2), (2, 2), ((0, 1), (0, 0)), (4, 3)),
+    "avg_pool2d_same": lambda: _pool_case("avg_pool2d", (3, 3), (2, 2), ((1, 1), (0, 1)),
+                                          (4, 3)),
+    "global_avg_pool": lambda: net([A("x", (H, W, CIN)), A("y", (CIN,))],
+                                   [Op("global_avg_pool", ("x",), ("y",), {})]),
+    "pad": lambda: net([A("x", (H, W, CIN)), A("y", (H + 3, W + 1, CIN))],
+                       [Op("pad", ("x",), ("y",), {"padding": ((1, 2), (0, 1))})]),
+    "add": lambda: _two_branch("add"),
+    "add_relu": lambda: _two_branch("add", "relu"),
+    "mul": lambda: _two_branch("mul"),
+    "concat": lambda: _two_branch("concat"),
+    "sigmoid": lambda: _act_case("sigmoid"),
+    "tanh": lambda: _act_case("tanh"),
+    "relu": lambda: _act_case("relu"),
+    "relu6": lambda: _act_case("relu6"),
+    "leaky_relu": lambda: _act_case("leaky_relu", 0.1),
+    "hard_swish": lambda: _act_case("hard_swish"),
+    "dense_softmax": _mlp_softmax,
+    "concat_requantized": lambda: net(
+        [A("x", (5,)), C("wa", rng.normal(size=(6, 5)) * 3), C("ba", np.zeros(6)),
+         C("wb", rng.normal(size=(4, 5))), C("bb", np.zeros(4)), A("a", (6,)), A("b", (4,)),
+         A("s", (4,)), A("y", (10,))],
+        [Op("dense", ("x", "wa", "ba"), ("a",), {"activation": "linear"}),
+         Op("dense", ("x", "wb", "bb"), ("b",), {"activation": "linear"}),
+         Op("activation", ("b",), ("s",), {"activation": "sigmoid"}),
+         Op("concat", ("a", "s"), ("y",), {"axis": 0})]),
+    "scale_shift_per_channel": lambda: net(
+        [A("x", (4, 5, 3)), C("a", rng.normal(size=3)), C("b", rng.normal(size=3)),
+         A("y", (4, 5, 3))], [Op("scale_shift", ("x", "a", "b"), ("y",), {})]),
+    "scale_shift_scalar": lambda: net(
+        [A("x", (6,)), C("a", [1 / 255.0]), C("b", [-1.0]), A("y", (6,))],
+        [Op("scale_shift", ("x", "a", "b"), ("y",), {})]),
+    "reshape_dense_sigmoid": lambda: net(
+        [A("x", (2, 3, 2)), A("f", (12,)), C("w", rng.normal(size=(3, 12))),
+         C("b", np.zeros(3)), A("y", (3,))],
+        [Op("reshape", ("x",), ("f",), {}),
+         Op("dense", ("f", "w", "b"), ("y",), {"activation": "sigmoid"})]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_op_bit_exact_with_tflm(case):
+    ir = CASES[case]()
+    n = ir.n_features
+    X = (rng.normal(size=(160, n)) * 2.5 + 0.3).astype(np.float32)
+    check_bit_exact(ir, X)
+
+
+def test_small_cnn_end_to_end():
+    """conv -> depthwise -> max pool -> conv -> global average -> dense -> softmax."""
+    ts = [A("x", (12, 10, 1)), C("w1", rng.normal(size=(6, 3, 3, 1))), C("b1", np.zeros(6)),
+          A("c1", (12, 10, 6)), C("w2", rng.normal(size=(1, 3, 3, 6)) * 0.5),
+          C("b2", rng.normal(size=6) * 0.1), A("c2", (12, 10, 6)), A("p", (6, 5, 6)),
+          C("w3", rng.normal(size=(8, 3, 3, 6)) * 0.3), C("b3", rng.normal(size=8) * 0.1),
+          A("c3", (3, 3, 8)), A("g", (8,)), C("w4", rng.normal(size=(4, 8))),
+          C("b4", np.zeros(4)), A("z", (4,)), A("y", (4,))]
+    ops = [Op("conv2d", ("x", "w1", "b1"), ("c1",), {"strides": (1, 1), "dilation": (1, 1),
+                                                      "padding": ((1, 1), (1, 1)),
+                                                      "activation": "relu"}),
+           Op("depthwise_conv2d", ("c1", "w2", "b2"), ("c2",),
+              {"strides": (1, 1), "dilation": (1, 1), "padding": ((1, 1), (1, 1)),
+               "multiplier": 1, "activation": "relu6"}),
+           Op("max_pool2d", ("c2",), ("p",), {"pool": (2, 2), "strides": (2, 2),
+                                              "padding": ((0, 0), (0, 0))}),
+           Op("conv2d", ("p", "w3", "b3"), ("c3",), {"strides": (2, 2), "dilation": (1, 1),
+                                                     "padding": ((1, 1), (1, 1)),
+                                                     "activation": "relu"}),
+           Op("global_avg_pool", ("c3",), ("g",), {}),
+           Op("dense", ("g", "w4", "b4"), ("z",), {"activation": "linear"}),
+           Op("softmax", ("z",), ("y",), {"beta": 1.0})]
+    ir = net(ts, ops, kind="classifier")
+    X = rng.normal(size=(100, 120)).astype(np.float32)
+    q = check_bit_exact(ir, X)
+    # agreement with the float model
+    f = run_float(ir, X)
+    assert (f.argmax(1) == run_int8(q, X).argmax(1)).mean() >= 0.9
+    assert np.abs(f - run_int8(q, X)).max() < 0.1
+
+
+# --- fixed-point primitives -----------------------------------------------------------
+
+def test_fixed_point_primitives():
+    assert quantize_multiplier(0.5) == (1 << 30, 0)
+    assert quantize_multiplier(1.0) == (1 << 30, 1)
+    assert quantize_multiplier(0.0) == (0, 0)
+    m, s = quantize_multiplier(1e-12)  # below 2**-31: flushed to zero
+    assert (m, s) == (0, 0)
+    m, s = quantize_multiplier(0.3)
+    assert (1 << 30) <= m < (1 << 31) and abs(m * 2.0 ** (s - 31) - 0.3) < 1e-9
+    assert srdhm(-(1 << 31), -(1 << 31)) == (1 << 31) - 1
+    assert list(rdbpot(np.array([5, -5, 6, -6, 7]), 1)) == [3, -3, 3, -3, 4]
+    # mbqm approximates x * real within one unit
+    x = np.arange(-5000, 5000, 7)
+    np.testing.assert_allclose(mbqm(x, m, s), x * 0.3, atol=1.0)
+
+
+def test_choose_qparams_includes_zero():
+    s, z = choose_qparams(1.0, 3.0)  # widened to [0, 3]
+    assert z == -128 and np.isclose(s, 3 / 255)
+    s, z = choose_qparams(-2.0, -1.0)  # widened to [-2, 0]
+    assert z == 127
+    s, z = choose_qparams(0.0, 0.0)
+    assert s > 0
+
+
+# --- TFLite files: round trip, files built by TFLM's own model builder ------------------
+
+def test_write_read_roundtrip():
+    ir = quantize_net(_mlp_softmax(), rng.normal(size=(50, 8)))
+    b1 = write_tflite(ir)
+    r = read_tflite(b1)
+    assert r.kind == "classifier" and r.quantized
+    assert [o.kind for o in r.ops] == [o.kind for o in ir.ops]
+    b2 = write_tflite(r)
+    assert b2 == b1
+    X = rng.normal(size=(40, 8)).astype(np.float32)
+    np.testing.assert_array_equal(run_int8(r, X), run_int8(ir, X))
+    np.testing.assert_array_equal(compile_int8(r)(X), run_int8(ir, X))
+
+
+def _editor():
+    from tflite_micro.tensorflow.lite.micro.compression import model_editor as me
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
+    return me, s
+
+
+def test_read_model_editor_int8_cnn(tmp_path):
+    """An int8 model written by TFLM's model builder (SAME padding, int8 input and output,
+    a FULLY_CONNECTED without bias and per-tensor weights) -> our C == TFLM."""
+    me, s = _editor()
+    T = s.TensorType
+    q = me.Quantization
+    wc = rng.integers(-127, 128, size=(4, 3, 3, 2)).astype(np.int8)
+    bc = rng.integers(-500, 500, size=4).astype(np.int32)
+    wf = rng.integers(-127, 128, size=(3, 16)).astype(np.int8)
+    x = me.Tensor(shape=(1, 4, 4, 2), dtype=T.INT8, name="in",
+                  quantization=q(0.05, 3))
+    c = me.Tensor(shape=(1, 2, 2, 4), dtype=T.INT8, name="conv", quantization=q(0.1, -5))
+    f = me.Tensor(shape=(1, 16), dtype=T.INT8, name="flat", quantization=q(0.1, -5))
+    y = me.Tensor(shape=(1, 3), dtype=T.INT8, name="out", quantization=q(0.4, 2))
+    wct = me.Tensor(shape=wc.shape, dtype=T.INT8, data=wc, name="wc",
+                    quantization=q([0.01, 0.02, 0.015, 0.03], [0, 0, 0, 0], axis=0))
+    bct = me.Tensor(shape=(4,), dtype=T.INT32, data=bc, name="bc",
+                    quantization=q([5e-4, 1e-3, 7.5e-4, 1.5e-3], [0, 0, 0, 0], axis=0))
+    wft = me.Tensor(shape=wf.shape, dtype=T.INT8, data=wf, name="wf", quantization=q(0.02, 0))
+    shp = me.Tensor(shape=(2,), dtype=T.INT32, data=np.array([1, 16], np.int32), name="shp")
+    conv_opt = s.Conv2DOptionsT()
+    conv_opt.padding = s.Padding.SAME
+    conv_opt.strideW = conv_opt.strideH = 2
+    conv_opt.fusedActivationFunction = s.ActivationFunctionType.RELU
+    ops = [me.Operator(opcode=s.BuiltinOperator.CONV_2D, inputs=[x, wct, bct], outputs=[c]),
+           me.Operator(opcode=s.BuiltinOperator.RESHAPE, inputs=[c, shp], outputs=[f]),
+           me.Operator(opcode=s.BuiltinOperator.FULLY_CONNECTED, inputs=[f, wft, None],
+                       outputs=[y])]
+    ops[0]._fb.builtinOptionsType = s.BuiltinOptions.Conv2DOptions
+    ops[0]._fb.builtinOptions = conv_opt
+    fc_opt = s.FullyConnectedOptionsT()
+    ops[2]._fb.builtinOptionsType = s.BuiltinOptions.FullyConnectedOptions
+    ops[2]._fb.builtinOptions = fc_opt
+    model = me.Model(subgraphs=[me.Subgraph(tensors=[x, c, f, y, wct, bct, wft, shp],
+                                            operators=ops, inputs=[x], outputs=[y])])
+    data = bytes(model.build())
+    path = tmp_path / "cnn.tflite"
+    path.write_bytes(data)
+    ir = read_tflite(path)
+    assert ir.quantized and ir.kind == "regressor"
+    assert [o.kind for o in ir.ops] == ["conv2d", "reshape", "dense"]
+    assert ir.ops[0].attrs["padding"] == ((0, 1), (0, 1))
+    # TFLM on int8 input; ours takes float and quantizes with the input parameters
+    xq = rng.integers(-128, 128, size=(60, 32)).astype(np.int8)
+    xf = ((xq.astype(np.float32) - 3) * np.float32(0.05)).astype(np.float32)
+    out = []
+    for row in xq:
+        it = runtime.Interpreter.from_bytes(data, arena_size=ARENA)
+        it.set_input(row.reshape(1, 4, 4, 2), 0)
+        it.invoke()
+        out.append(it.get_output(0).reshape(-1))
+    tflm = (np.array(out).astype(np.float32) - 2) * np.float32(0.4)
+    np.testing.assert_array_equal(compile_int8(ir)(xf), tflm)
+
+
+def test_read_float_model_matches_tflm():
+    me, s = _editor()
+    T = s.TensorType
+    w = rng.normal(size=(5, 4)).astype(np.float32)
+    b = rng.normal(size=5).astype(np.float32)
+    x = me.Tensor(shape=(1, 4), dtype=T.FLOAT32, name="x")
+    h = me.Tensor(shape=(1, 5), dtype=T.FLOAT32, name="h")
+    y = me.Tensor(shape=(1, 5), dtype=T.FLOAT32, name="y")
+    wt = me.Tensor(shape=w.shape, dtype=T.FLOAT32, data=w, name="w")
+    bt = me.Tensor(shape=b.shape, dtype=T.FLOAT32, data=b, name="b")
+    fc = me.Operator(opcode=s.BuiltinOperator.FULLY_CONNECTED, inputs=[x, wt, bt],
+                     outputs=[h])
+    fc._fb.builtinOptionsType = s.BuiltinOptions.FullyConnectedOptions
+    fc._fb.builtinOptions = s.FullyConnectedOptionsT()
+    fc._fb.builtinOptions.fusedActivationFunction = s.ActivationFunctionType.RELU
+    sm = me.Operator(opcode=s.BuiltinOperator.SOFTMAX, inputs=[h], outputs=[y])
+    sm._fb.builtinOptionsType = s.BuiltinOptions.SoftmaxOptions
+    sm._fb.builtinOptions = s.SoftmaxOptionsT()
+    sm._fb.builtinOptions.beta = 1.0
+    data = bytes(me.Model(subgraphs=[me.Subgraph(tensors=[x, h, y, wt, bt], operators=[fc, sm],
+                                                 inputs=[x], outputs=[y])]).build())
+    ir = read_tflite(data)
+    assert ir.kind == "classifier" and not ir.quantized
+    assert ir.ops[0].attrs["activation"] == "relu"
+    X = rng.normal(size=(20, 4)).astype(np.float32)
+    out = np.array([tflm_run(data, r[None], (4,))[0] for r in X])
+    np.testing.assert_allclose(run_float(ir, X), out, rtol=1e-5, atol=1e-6)
+    # and the IR writes back to a file TFLM runs identically
+    np.testing.assert_allclose(tflm_run(write_tflite(ir, batch=20), X, (4,)), out,
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_unsupported_op_is_named():
+    me, s = _editor()
+    T = s.TensorType
+    a = me.Tensor(shape=(1, 4), dtype=T.FLOAT32, name="a")
+    b = me.Tensor(shape=(1, 4), dtype=T.FLOAT32, name="b")
+    op = me.Operator(opcode=s.BuiltinOperator.EXP, inputs=[a], outputs=[b])
+    data = bytes(me.Model(subgraphs=[me.Subgraph(tensors=[a, b], operators=[op], inputs=[a],
+                                                 outputs=[b])]).build())
+    with pytest.raises(ConversionError) as e:
+        read_tflite(data)
+    assert "builtin operator 47" in str(e.value) and "CONV_2D" in str(e.value)
+    assert "FULLY_CONNECTED" in SUPPORTED_OPS
+    with pytest.raises(ConversionError, match="not a .tflite"):
+        read_tflite(b"\0" * 64)
+
+
+def test_simd_path_on_emulated_cortex_m4f():
+    """The SMLAD dot products (Cortex-M4F, QEMU) give the host's (portable) outputs."""
+    import microlearn
+    from microlearn import targets
+
+    try:
+        targets.check_toolchain("cortex-m4f")
+    except Exception as e:  # toolchain or QEMU missing
+        pytest.skip(str(e))
+    ir = _conv_case(((1, 1), (1, 1)), (1, 1), "relu")
+    X = rng.normal(size=(40, ir.n_features)).astype(np.float32)
+    fb = write_tflite(ir)
+    m = microlearn.convert(fb, quantize="int8", calibration=X)
+    r = m.verify_on_target("cortex-m4f", X[:10])
+    assert r.agreement == 1.0 and r.max_abs_diff == 0.0
+
+
+def test_quantize_rejects_what_has_no_int8_kernel():
+    ir = _act_case("elu")
+    with pytest.raises(ConversionError, match="elu"):
+        quantize_net(ir, rng.normal(size=(10, 6)))
+    with pytest.raises(ValueError, match="calibration"):
+        quantize_net(_act_case("relu"), rng.normal(size=(10, 5)))
+
+
+def test_arena_smaller_than_tflm(capfd):
+    """The int8 arena of the generated C against TFLM's arena (same model)."""
+    ir = _conv_case(((1, 1), (1, 1)), (1, 1), "relu")
+    q = quantize_net(ir, rng.normal(size=(50, H * W * CIN)))
+    ours = arena_bytes_int8(q)
+    it = runtime.Interpreter.from_bytes(write_tflite(q), arena_size=1 << 20)
+    it.set_input(np.zeros((1, H, W, CIN), np.float32), 0)
+    it.invoke()
+    capfd.readouterr()
+    it.print_allocations()
+    err = capfd.readouterr().err
+    import re
+    m = re.search(r"Arena allocation total (\d+) bytes", err)
+    assert m, err
+    tflm = int(m.group(1))
+    assert ours <= 0.6 * tflm, (ours, tflm)
+    body, plan = c_body_int8(q, "m")
+    assert plan.arena_bytes == ours and "m__run" in body
+
+
+# --- integration: microlearn.convert ----------------------------------------------------
+
+def test_save_tflite_is_what_tflm_runs_bit_exactly(tmp_path):
+    """Model.save_tflite writes the quantized model; TFLite Micro running that file gives
+    exactly the outputs of this model's C. Only single net models can be written."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    import microlearn
+
+    ir = _mlp_softmax()
+    X = rng.normal(size=(60, 8)).astype(np.float32)
+    model = microlearn.convert(write_tflite(ir), quantize="int8", calibration=X)
+    path = model.save_tflite(tmp_path / "q.tflite")
+    it = runtime.Interpreter.from_file(str(path), arena_size=ARENA)
+    got = []
+    for row in X:
+        it.set_input(row.reshape(1, 8), 0)
+        it.invoke()
+        got.append(it.get_output(0).reshape(-1))
+    np.testing.assert_array_equal(np.array(got), model.predict_proba(X))
+    tree = microlearn.convert(DecisionTreeClassifier().fit(X, X[:, 0] > 0))
+    with pytest.raises(TypeError, match="single neural-net"):
+        tree.save_tflite(tmp_path / "t.tflite")
+
+
+def test_convert_keras_int8_bit_exact_with_tflm(capfd):
+    import keras
+
+    import microlearn
+
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(6, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(),
+        keras.layers.DepthwiseConv2D(3, padding="same", activation="relu"),
+        keras.layers.Conv2D(8, 3, strides=2, activation="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(4, activation="softmax")])
+    X = rng.uniform(0, 1, size=(300, 64)).astype(np.float32)
+    model = microlearn.convert(m, quantize="int8", calibration=X[:200])
+    ir = model.steps[0].ir
+    assert ir.quantized and "bit-exact with TensorFlow Lite Micro" in model.describe()
+    rep = ir.quant_report
+    assert rep["rows"] == 200 and rep["max_abs_diff"] < 0.1 and "argmax_agreement" in rep
+    proba = model.predict_proba(X)
+    tflm = tflm_run(write_tflite(ir, batch=len(X)), X, (8, 8, 1))
+    np.testing.assert_array_equal(proba, tflm)
+    np.testing.assert_array_equal(model.predict(X), tflm.argmax(axis=1))
+    # agreement with the float conversion on rows it was not calibrated on
+    f = microlearn.convert(m).predict_proba(X[200:])
+    assert np.abs(f - proba[200:]).max() < 0.1
+    # arena: ours against TFLM's total
+    it = runtime.Interpreter.from_bytes(write_tflite(ir), arena_size=1 << 20)
+    it.set_input(X[:1].reshape(1, 8, 8, 1), 0)
+    it.invoke()
+    capfd.readouterr()
+    it.print_allocations()
+    import re
+    tflm_arena = int(re.search(r"Arena allocation total (\d+)", capfd.readouterr().err)[1])
+    assert arena_bytes_int8(ir) <= 0.6 * tflm_arena
+
+
+def test_convert_tflite_path_and_bytes(tmp_path):
+    import microlearn
+
+    ir = _mlp_softmax()
+    X = rng.normal(size=(80, 8)).astype(np.float32)
+    q = quantize_net(ir, X)
+    path = tmp_path / "mlp.tflite"
+    write_tflite(q, path)
+    for src in (path, str(path), path.read_bytes()):
+        m = microlearn.convert(src)
+        np.testing.assert_array_equal(m.predict_proba(X), run_int8(q, X))
+    labelled = microlearn.convert(path.read_bytes(), classes=list("abcde"))
+    assert set(labelled.predict(X)) <= set("abcde")
+    # a float .tflite, as float32 C, or quantized here to the same int8 graph
+    fb = write_tflite(ir)
+    mf = microlearn.convert(fb)
+    np.testing.assert_allclose(mf.predict_proba(X), run_float(ir, X), atol=1e-5)
+    mq = microlearn.convert(fb, quantize="int8", calibration=X)
+    np.testing.assert_array_equal(mq.predict_proba(X), run_int8(q, X))
+    with pytest.raises(ValueError, match="quantize"):
+        microlearn.convert(fb, quantize="int4")
+    with pytest.raises(ValueError, match="calibration"):
+        microlearn.convert(fb, quantize="int8")
+
+
+@pytest.mark.parametrize("cc, flags", [
+    ("gcc", ("-std=c99",)),
+    ("clang", ("-std=c99",)),
+    ("arm-none-eabi-gcc", ("-std=c99", "-Os", "-mcpu=cortex-m4", "-mthumb",
+                           "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16")),
+    ("arm-none-eabi-gcc", ("-std=c99", "-Os", "-mcpu=cortex-m0plus", "-mthumb")),
+    ("g++", ("-x", "c++", "-std=c++11")),
+])
+def test_generated_c_compiles_strict(cc, flags, tmp_path):
+    import shutil
+    import subprocess
+
+    from support.nets_int8_host import c_source
+
+    if shutil.which(cc) is None:
+        pytest.skip(f"{cc} not installed")
+    ir = quantize_net(CASES["dense_softmax"](), rng.normal(size=(30, 8)))
+    src = tmp_path / "m.c"
+    src.write_text(c_source(ir) + c_source(quantize_net(_dw_case(2, "relu"),
+                                                        rng.normal(size=(30, H * W * CIN))),
+                                           prefix="n").split("\n", 1)[1]
+                   .replace("shim_run", "shim_run2"))
+    warn = ["-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Werror"]
+    if "++" not in cc:
+        warn.append("-Wdouble-promotion")
+    proc = subprocess.run([cc, *flags, *warn, "-c", str(src), "-o", str(tmp_path / "m.o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_reader_rejects_corrupt_files_cleanly():
+    """Truncated or mutated files: a NetIR or a ConversionError, never another error."""
+    good = write_tflite(quantize_net(CASES["conv2d_same_relu"](),
+                                     rng.normal(size=(20, H * W * CIN))))
+    r = np.random.default_rng(7)
+    outcomes = {"ok": 0, "rejected": 0}
+    for i in range(300):
+        b = bytearray(good)
+        if i % 3 == 0:
+            b = b[: int(r.integers(0, len(b)))]
+        else:
+            for _ in range(int(r.integers(1, 8))):
+                b[int(r.integers(0, len(b)))] = int(r.integers(0, 256))
+        try:
+            c_body_int8(read_tflite(bytes(b)), "m")  # the C trusts what passes here
+            outcomes["ok"] += 1
+        except ConversionError:
+            outcomes["rejected"] += 1
+    assert outcomes["rejected"] > 0
+
+
+@pytest.mark.parametrize("act", ["hard_swish", "tanh"])
+def test_activation_input_ranges(act):
+    """Narrow and wide input ranges (the multipliers' shifts change sign)."""
+    for scale in (0.05, 40.0):
+        X = (rng.normal(size=(200, 6)) * scale).astype(np.float32)
+        check_bit_exact(_act_case(act, 0.3), X)
+
+
+def test_tensorflow_converter_file_sine_float():
+    """A file written by TensorFlow's converter (TFLM's sine example, shipped in the wheel)."""
+    from pathlib import Path
+
+    import tflite_micro
+
+    import microlearn
+
+    path = Path(tflite_micro.__file__).parent / "python" / "tflite_micro" / "sine_float.tflite"
+    if not path.exists():
+        pytest.skip("sine_float.tflite is not in this tflite-micro wheel")
+    ir = read_tflite(path)
+    assert [o.kind for o in ir.ops] == ["dense"] * 3 and ir.kind == "regressor"
+    X = np.linspace(0, 2 * np.pi, 40, dtype=np.float32)[:, None]
+    ref = np.array([tflm_run(path.read_bytes(), x[None], (1,))[0] for x in X])
+    m = microlearn.convert(path)
+    np.testing.assert_allclose(m.predict(X).reshape(-1, 1), ref, rtol=1e-6, atol=1e-6)
+    q = microlearn.convert(path, quantize="int8", calibration=X)
+    out = q.predict(X).reshape(-1, 1)
+    np.testing.assert_array_equal(out, tflm_run(write_tflite(q.steps[0].ir, batch=40), X, (1,)))
+    assert np.abs(out - ref).max() < 0.1
