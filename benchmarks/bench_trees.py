@@ -51,6 +51,7 @@ HOST_CFLAGS = ("-std=c99", "-O2", "-ffp-contract=off")
 HOST_RUNS = 5  # timing runs per program start
 HOST_ROUNDS = 3  # program starts per tool/model; the median of all runs is reported
 HOST_MIN_SECONDS = 0.03  # length of one timing run (the program calibrates its loop count)
+ML_METHODS = ("loadable", "inline", "fast")  # microlearn's tree methods, one row each
 
 
 def _ensure_venv() -> None:
@@ -182,7 +183,7 @@ def microlearn_variants(case: Case) -> list[Variant]:
     import microlearn
 
     out = []
-    for method in ("loadable", "inline"):
+    for method in ML_METHODS:
         m = microlearn.convert(case.estimator, method=method)
         out.append(Variant("microlearn", method, m.c_source(PREFIX), model=m))
     return out
@@ -608,8 +609,27 @@ def _get(v: Variant, target: str, attr: str) -> Any:
     return None if run is None else getattr(run, attr)
 
 
+def _host_line(case: Case, ml: list[Variant], peers: list[Variant]) -> list[str]:
+    """microlearn's fastest method vs the fastest peer setting on the host, and vs the
+    fastest emlearn float setting (the int16 ones are a different model)."""
+    mine = [(v.host_ns, v) for v in ml if v.host_ns is not None]
+    out = []
+    for label, group in (("fastest peer setting", peers),
+                         ("fastest emlearn float setting",
+                          [v for v in peers if v.tool == "emlearn" and "float" in v.setting])):
+        theirs = [(v.host_ns, v) for v in group if v.host_ns is not None]
+        if not mine or not theirs:
+            out.append(f"- {case.name} vs {label}: incomplete host timings")
+            continue
+        (a, va), (b, vb) = min(mine, key=lambda x: x[0]), min(theirs, key=lambda x: x[0])
+        out.append(f"- {case.name} vs {label}: microlearn {va.setting} {a:.0f} ns vs "
+                   f"{vb.tool} {vb.setting} {b:.0f} ns = {a / b:.2f}x "
+                   f"{'<=' if a <= b else '>'} 1.0x")
+    return out
+
+
 def _bar(case: Case, ml: list[Variant], em: list[Variant], ml_flash: float | None,
-         ml_instr: float | None) -> list[str]:
+         ml_instr: float | None, label: str = "") -> list[str]:
     """The bar on Cortex-M4F: microlearn 100% agreement, its smallest flash <= 0.8x and its
     fewest instructions <= 1.0x emlearn's best setting: against every emlearn setting (as
     asked) and against emlearn's float settings only (the int16 ones change the model)."""
@@ -623,19 +643,21 @@ def _bar(case: Case, ml: list[Variant], em: list[Variant], ml_flash: float | Non
         exact = bool(scores) and not failed
         agree_txt = f"max err {max(scores or [float('nan')]):.3g} (float32 rounding)"
     out = []
-    for label, peers in (("all emlearn settings", em),
-                         ("emlearn float settings", [v for v in em if "float" in v.setting])):
+    sets = (((f"{label} vs emlearn float settings", em),) if label else
+            (("vs all emlearn settings", em),
+             ("vs emlearn float settings", [v for v in em if "float" in v.setting])))
+    for label, peers in sets:
         flash = [(_get(v, m4, "flash_bytes"), v) for v in peers if m4 in v.results]
         instr = [(_get(v, m4, "instructions_mean"), v) for v in peers if m4 in v.results]
         if ml_flash is None or ml_instr is None or not flash or not instr:
-            out.append(f"- {case.name} vs {label}: incomplete measurements, not evaluated")
+            out.append(f"- {case.name} {label}: incomplete measurements, not evaluated")
             continue
         (bf, vf), (bi, vi) = min(flash, key=lambda x: x[0]), min(instr, key=lambda x: x[0])
         rf, ri = ml_flash / bf, ml_instr / bi
         ok_f, ok_i = rf <= 0.8, ri <= 1.0
         verdict = "MET" if (exact and ok_f and ok_i) else "NOT MET"
         out.append(
-            f"- **{case.name} vs {label}: {verdict}** — {agree_txt}; flash {ml_flash:,} vs "
+            f"- **{case.name} {label}: {verdict}** — {agree_txt}; flash {ml_flash:,} vs "
             f"{bf:,} ({vf.setting}; {_agreement(case, vf.results[m4])[1]}) = {rf:.2f}x "
             f"{'<=' if ok_f else '>'} 0.8x; instructions {ml_instr:,.0f} vs {bi:,.0f} "
             f"({vi.setting}; {_agreement(case, vi.results[m4])[1]}) = {ri:.2f}x "
@@ -657,6 +679,7 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
             "est. M4F flash / instr (err)", "est. M0+ flash / instr (err)"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     bar: list[str] = []
+    host: list[str] = []
     m4 = "cortex-m4f"
     for case in cases:
         vs = variants[case.name]
@@ -692,6 +715,12 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
             lines.append("| " + " | ".join(row) + " |")
 
         bar += _bar(case, ml, em, ml_flash, ml_instr)
+        fast = [v for v in ml if v.setting == "fast"]
+        if fast:
+            bar += _bar(case, fast, [v for v in em if "float" in v.setting],
+                        _get(fast[0], m4, "flash_bytes"),
+                        _get(fast[0], m4, "instructions_mean"), label="method fast")
+        host += _host_line(case, ml, [v for v in vs if v.tool != "microlearn"])
     lines += [
         "",
         "Columns: *agreement* = % of test rows whose predicted class equals scikit-learn's "
@@ -705,7 +734,7 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
         f"each run >= {HOST_MIN_SECONDS * 1000:.0f} ms), `gcc {' '.join(HOST_CFLAGS)}`, one "
         "program per tool and model looping over the test rows, timed while nothing else "
         "of the benchmark runs (other load on the machine still shows). *ml/peer* = "
-        "microlearn's best (smallest flash / fewest instructions over loadable and inline) "
+        "microlearn's best (smallest flash / fewest instructions over its methods) "
         "divided by this row's value, "
         "on Cortex-M4F (< 1: microlearn is smaller/faster). *est.* = microlearn's own "
         "footprint estimate (`Model.footprint(target, estimate=True)`) and its error vs "
@@ -732,12 +761,19 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
         "",
         "## The bar (Cortex-M4F; emlearn's best setting of each metric)",
         "",
-        "microlearn's smallest flash / fewest instructions (over loadable and inline) "
+        "microlearn's smallest flash / fewest instructions (over its methods) "
         "against emlearn's smallest / fewest over all its settings, and over its "
         "`dtype='float'` settings only (its int16 settings truncate thresholds and "
-        "features: a different model, see the agreement).",
+        "features: a different model, see the agreement). Then method `fast` alone: "
+        "both at once from one method.",
         "",
         *bar,
+        "",
+        "Host speed: microlearn's fastest method vs the fastest peer setting and vs "
+        "emlearn's fastest float setting (host ns, median; +-20 % or worse on this shared "
+        "machine):",
+        "",
+        *host,
         "",
         conversion_line,
         "",
@@ -759,7 +795,7 @@ def conversion_timing() -> str:
         rf = RandomForestClassifier(n_estimators=n_trees, random_state=0).fit(X, y)
         nodes = sum(e.tree_.node_count for e in rf.estimators_)
         cells = []
-        for method in ("loadable", "inline"):
+        for method in ML_METHODS:
             best = float("inf")
             for _ in range(3):
                 t0 = time.perf_counter()

@@ -34,6 +34,12 @@ def _pipeline_steps(estimator: Any) -> list[tuple[str, Any]] | None:
     return [(n, s) for n, s in estimator.steps if s is not None and s != "passthrough"]
 
 
+def _is_sklearn(estimator: Any) -> bool:
+    from sklearn.base import BaseEstimator
+
+    return isinstance(estimator, BaseEstimator)
+
+
 def convert(estimator: Any, **options: Any) -> Model:
     """Convert a fitted estimator (or a Pipeline of them) to C code for microcontrollers.
 
@@ -94,7 +100,8 @@ def convert(estimator: Any, **options: Any) -> Model:
         )
     steps = []
     for i, (step_name, est, fam) in enumerate(found):
-        check_is_fitted(est)
+        if _is_sklearn(est):  # other libraries' models (Keras) are checked by their family
+            check_is_fitted(est)
         opts = {k: options.get(k, v) for k, v in fam.options.items()}
         ir = fam.convert(est, opts)
         sig = fam.signature(ir)

@@ -78,6 +78,10 @@ class Signature:
     output_2d : bool
         A single-output regressor fitted on y of shape (n, 1): ``predict`` returns
         (n_samples, 1), like scikit-learn.
+    input_shape : tuple of int or None
+        Shape of one sample when it is not a vector (a Keras model's ``(28, 28, 1)``):
+        the Python methods also accept X of shape ``(n_samples, *input_shape)``, flattened
+        in C order (``n_features`` is its product).
     """
 
     estimator: str
@@ -92,6 +96,7 @@ class Signature:
     exactness: str = ""
     feature_names: tuple[str, ...] | None = None
     output_2d: bool = False
+    input_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -175,6 +180,9 @@ class Family:
         Bytes of constant tables in its C.
     synthetic_rows : callable (IR, n: int) -> ndarray, optional
         Rows exercising the model when the user gives none (footprint).
+    exporters : dict of str to callable (IR, options: dict, path or None) -> bytes, optional
+        Other file formats the family can write, by name (nets: ``"tflite"``, used by
+        ``Model.save_tflite``).
     """
 
     name: str
@@ -189,4 +197,5 @@ class Family:
     describe: Callable[[Any, dict], str]
     data_bytes: Callable[[Any, dict], int]
     synthetic_rows: Callable[[Any, int], np.ndarray] | None = None
+    exporters: dict[str, Callable[[Any, dict, Any], bytes]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)

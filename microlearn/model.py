@@ -41,6 +41,13 @@ def _is_predictor(model: Model) -> bool:
     return model.signature.task != "transformer"
 
 
+def _option_text(value: Any, quote: bool = True) -> str:
+    """An option value for describe/repr: arrays (e.g. calibration data) by shape only."""
+    if isinstance(value, np.ndarray) or (hasattr(value, "shape") and hasattr(value, "dtype")):
+        return f"<array {tuple(value.shape)} {value.dtype}>"
+    return repr(value) if quote else str(value)
+
+
 class Model:
     """A converted model: its steps, the C generated from them, and host verification.
 
@@ -154,7 +161,7 @@ class Model:
         else:
             outputs = f"{self.n_outputs} transformed features"
         fams = "+".join(dict.fromkeys(s.family.name for s in self.steps))
-        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items()) or "-"
+        opts = ", ".join(f"{k}={_option_text(v)}" for k, v in self.options.items()) or "-"
         methods = ", ".join(m for m in ("predict", "predict_proba", "decision_function",
                                         "score_samples", "transform") if hasattr(self, m))
         return (
@@ -164,14 +171,14 @@ class Model:
             f"  outputs   : {outputs}\n"
             f"  methods   : {methods}\n"
             f"  options   : {opts}\n"
-            + (f"  predict   : {'equals sklearn for every float32 input' if self.exact_predict else 'may differ from sklearn at float32 near-ties'}\n"  # noqa: E501
+            + (f"  predict   : {'equals sklearn for every float32 input' if self.exact_predict else 'may differ from the source model at near-ties (see exactness)'}\n"  # noqa: E501
                if self.kind in ("classifier", "outlier_detector") else "")
             + (f"  exactness : {self.exactness}\n" if self.exactness else "")
             + f"  tables    : {self.data_bytes:,} bytes of constant data"
         )
 
     def __repr__(self) -> str:
-        opts = "".join(f" {k}={v}" for k, v in self.options.items())
+        opts = "".join(f" {k}={_option_text(v, quote=False)}" for k, v in self.options.items())
         return (
             f"<microlearn.Model {self.signature.estimator} family={self.family} "
             f"kind={self.kind} n_features={self.n_features} n_outputs={self.n_outputs}"
@@ -241,6 +248,31 @@ class Model:
         if unknown:
             raise TypeError(f"to_blob() got unknown option(s) {', '.join(unknown)}")
         return blob.write(sections)
+
+    def save_tflite(self, path: str | os.PathLike) -> Path:
+        """Write a neural-net model as a TFLite flatbuffer (``.tflite``).
+
+        An int8 model (``convert(net, quantize="int8", calibration=X)``) is written with its
+        quantization parameters, so the TFLite Micro interpreter runs the very integer
+        model whose C this object generates (bit-exact, tested); a float model as float32.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            Output file.
+
+        Returns
+        -------
+        Path
+            The path written.
+        """
+        if len(self.steps) != 1 or "tflite" not in self.steps[0].family.exporters:
+            fams = "+".join(s.family.name for s in self.steps)
+            raise TypeError(f"save_tflite() writes a single neural-net model; this model is "
+                            f"{fams} ({len(self.steps)} step(s))")
+        step = self.steps[0]
+        step.family.exporters["tflite"](step.ir, step.options, Path(path))
+        return Path(path)
 
     def save_blob(self, path: str | os.PathLike, **options: Any) -> Path:
         """Write :meth:`to_blob` to ``path`` (conventionally ``model.mlb``)."""
@@ -408,6 +440,9 @@ class Model:
             X = np.asarray(arr, dtype=np.float32)
         except (TypeError, ValueError) as e:
             raise ValueError(f"X must be numeric: {e}") from e
+        shape = self.signature.input_shape
+        if shape is not None and X.ndim == len(shape) + 1 and tuple(X.shape[1:]) == shape:
+            X = X.reshape(X.shape[0], -1)  # samples of the model's input shape, C order
         if X.ndim != 2:
             raise ValueError(
                 f"Expected a 2D array of shape (n_samples, {self.n_features}), got a "

@@ -46,7 +46,7 @@ BOARD_ARCH = {
 #: engines use ml_math.h's ml_expf / ml_logf / ml_sqrtf / ml_divf ... instead, which MicroPython
 #: v1.23's natmod linker can link) and no libgcc float / double division on Armv6-M
 NATIVE_FAMILIES = ("trees", "linear", "svm", "naive_bayes", "mixture", "preprocessing",
-                   "neighbors")
+                   "neighbors", "nets", "dsp")
 
 
 def family_set(families: str | list[str] | None = None,

@@ -250,6 +250,8 @@ def test_fuzz_blob_loader(tmp_path):
     for i, (est, _) in enumerate(_models()):
         (corpus / f"seed{i}.mlb").write_bytes(microlearn.convert(est).to_blob(compact=False))
         (corpus / f"seed{i}c.mlb").write_bytes(microlearn.convert(est).to_blob(compact=True))
+    from families.test_dsp import fuzz_seed  # a raw-audio pipeline (dsp family)
+    (corpus / "seed_dsp.mlb").write_bytes(fuzz_seed())
     run = subprocess.run([str(exe), "-runs=150000", "-seed=1", "-max_len=30000", str(corpus)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from support import mp_qemu, mp_unix
 
+import microlearn
 from microlearn import micropython_build as mb
 from microlearn import targets
 
@@ -416,3 +417,19 @@ def test_icount_log_parsing():
     with pytest.raises(targets.TargetRunError, match="without bench_start"):
         targets.parse_icount_log("U\nT 5\n")
     assert re.fullmatch(r"[0-9a-f]{16}", mp_qemu._port_hash("m4"))
+
+
+def test_split_dispatcher_knows_every_family():
+    """The split build's dispatcher maps section ids to module names; it must list every
+    family of the registry with the registry's id (else such model files fail to load)."""
+    import ast
+
+    from microlearn import families as fams
+
+    src = (Path(microlearn.__file__).parent / "runtime" / "micropython"
+           / "microlearn_mp_split.py").read_text()
+    table = next(
+        ast.literal_eval(node.value) for node in ast.walk(ast.parse(src))
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "FAMILY_NAMES"
+    )
+    assert table == {fams.family(n).section_id: n for n in fams.FAMILIES}

@@ -257,6 +257,50 @@ def test_unix_port_family(family, tmp_path):
         assert np.all(err <= tol), (family, name, float(err.max()), np.max(tol))
 
 
+# --- boosted tree ensembles (post transforms through ml_math.h) ---------------------------
+
+
+def _boosted_cases():
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        IsolationForest,
+    )
+    X, y = _iris()
+    Xb, _ = load_breast_cancer(return_X_y=True)
+    rng = np.random.default_rng(0)
+    Xc = np.c_[rng.integers(0, 6, 300), rng.normal(size=300)].astype(np.float32)
+    Xc[::9, 1] = np.nan
+    yc = np.exp(0.3 * Xc[:, 0] + np.nan_to_num(Xc[:, 1]))
+    Xct = Xc.copy()
+    Xct[::7, 0] = 9.0  # unknown category: missing
+    return {
+        "gb_softmax": (GradientBoostingClassifier(n_estimators=10, random_state=0).fit(X, y), X),
+        "hgb_categorical_poisson": (HistGradientBoostingRegressor(
+            loss="poisson", max_iter=10, categorical_features=[0]).fit(Xc, yc), Xct),
+        "isolation_forest": (IsolationForest(n_estimators=10, random_state=0).fit(Xb),
+                             Xb.astype(np.float32)),
+    }
+
+
+@pytest.mark.parametrize("case", ["gb_softmax", "hgb_categorical_poisson", "isolation_forest"])
+def test_unix_port_boosted_trees(case, tmp_path):
+    from microlearn.families.trees.ir import tolerances as trees_tolerances
+    est, X = _boosted_cases()[case]
+    m = microlearn.convert(est)
+    host, dev = _run_unix(m, X, tmp_path)
+    _assert_bit_identical(host, dev, m, est)
+    if "predict" in dev and hasattr(est, "classes_"):
+        np.testing.assert_array_equal(est.classes_[dev["predict"]], est.predict(X))
+    elif "predict" in dev:
+        np.testing.assert_array_equal(dev["predict"], est.predict(X))
+    for name, tol in trees_tolerances(m.steps[0].ir, X).items():
+        key = "regress" if name == "predict" else name
+        got = dev[key].reshape(host[key].shape).astype(np.float64)
+        err = np.abs(got - _sk(est, name, X).reshape(got.shape))
+        assert np.all(err <= tol), (case, name, float(err.max()), tol)
+
+
 # --- a pipeline: unix port and emulated Cortex-M4F / Cortex-M0 ---------------------------
 
 

@@ -24,6 +24,8 @@ FAMILIES = {
     "mixture": "microlearn.families.mixture",
     "preprocessing": "microlearn.families.preprocessing",
     "naive_bayes": "microlearn.families.naive_bayes",
+    "nets": "microlearn.families.nets",
+    "dsp": "microlearn.families.dsp",
 }
 
 
@@ -79,6 +81,22 @@ def lookup(estimator: Any) -> Family | None:
     return None
 
 
+#: registry keys that are not estimator classes but model files (the nets family reads
+#: ``.tflite`` flatbuffers given as a path or as bytes): listed once, under one name
+_FILE_SOURCES = {"builtins": ".tflite file", "pathlib": ".tflite file"}
+
+
 def supported_estimators() -> list[str]:
-    """Class names of every supported estimator, sorted."""
-    return sorted({key.split(".", 1)[1] for key in registry()})
+    """Names of every supported estimator, sorted: scikit-learn (and microlearn.features)
+    classes by class name, other libraries' as ``package.ClassName`` (``xgboost.Booster``,
+    ``keras.Sequential``), and ``".tflite file"`` for TFLite flatbuffers (path or bytes)."""
+    names = set()
+    for key in registry():
+        package, name = key.split(".", 1)
+        if package in _FILE_SOURCES:
+            names.add(_FILE_SOURCES[package])
+        elif package in ("sklearn", "microlearn"):
+            names.add(name)
+        else:
+            names.add(key)
+    return sorted(names)

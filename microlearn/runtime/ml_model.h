@@ -28,9 +28,11 @@
 #include "ml_mixture.h"
 #include "ml_neighbors.h"
 #include "ml_preprocessing.h"
+#include "ml_nets.h"
+#include "ml_dsp.h"
 
 #ifndef ML_MODEL_FAMILIES
-#define ML_MODEL_FAMILIES(X) X(1, trees) X(2, linear) X(3, svm) X(4, naive_bayes) X(5, mixture) X(6, neighbors) X(7, preprocessing)
+#define ML_MODEL_FAMILIES(X) X(1, trees) X(2, linear) X(3, svm) X(4, naive_bayes) X(5, mixture) X(6, neighbors) X(7, preprocessing) X(8, nets) X(9, dsp)
 #endif
 
 #ifndef ML_MODEL_MAX_STEPS

@@ -18,7 +18,7 @@ import array
 import struct
 
 FAMILY_NAMES = {1: "trees", 2: "linear", 3: "svm", 4: "naive_bayes", 5: "mixture",
-                6: "neighbors", 7: "preprocessing"}
+                6: "neighbors", 7: "preprocessing", 8: "nets", 9: "dsp"}
 _modules = {}
 
 
