@@ -75,11 +75,26 @@ def main() -> int:
                 ("rom", "microlearn_mp native, load_at (file in flash), compact=False", blob),
                 ("file", "microlearn_mp native, load(file), compact=False", blob),
                 ("rom", "microlearn_mp native, load_at (file in flash), compact (default)",
-                 compact)):
+                 compact),
+                ("file", "microlearn_mp native, load(file), compact (default)", compact)):
             r = mp_bench.run_predict(data, Xt, m.n_outputs, cpu="m4", mode=mode, module=native)
             rows.append((label, r.instructions, len(native), len(data), r.heap_import,
                          r.heap_after_load,
                          float(np.mean(rf.classes_[r.predictions] == ref))))
+        # the same native module for Cortex-M0 (armv6m: no FPU, integer-key comparisons)
+        m0_rows = []
+        native_m0 = mp_module.build("armv6m", Path(tmp) / "m0",
+                                    mp_module.family_set(for_model=blob))[0].read_bytes()
+        for mode, label, data in (
+                ("rom", "microlearn_mp native (armv6m), load_at, compact=False", blob),
+                ("file", "microlearn_mp native (armv6m), load(file), compact=False", blob),
+                ("file", "microlearn_mp native (armv6m), load(file), compact (default)",
+                 compact)):
+            r = mp_bench.run_predict(data, Xt, m.n_outputs, cpu="m0", mode=mode,
+                                     module=native_m0)
+            m0_rows.append((label, r.instructions, len(native_m0), len(data), r.heap_import,
+                            r.heap_after_load,
+                            float(np.mean(rf.classes_[r.predictions] == ref))))
         files = {"microlearn_mp.py": fallback, "model.mlb": blob, "x.bin": Xt.tobytes()}
         ins, imported, heap, pred = _run_py(files, "import microlearn_mp as ml",
                                             'model = ml.load("model.mlb")', "model")
@@ -120,6 +135,18 @@ def main() -> int:
         ratio = None if ins is None else ins / base
         lines.append(f"| {label} | {fmt(ins)} | {fmt(ratio, '{:.1f}x')} | {fmt(code)} | "
                      f"{fmt(mbytes)} | {fmt(imported)} | {fmt(heap)} | {fmt(agree, '{:.0%}')} |")
+    lines += [
+        "",
+        "The same native module built for Cortex-M0 (armv6m), emulated (QEMU mps2-an385, "
+        "MicroPython v1.23):",
+        "",
+        "| implementation | instructions / predict | module/code bytes | model file bytes "
+        "| heap: import (B) | heap: model load (B) | agreement with sklearn |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, ins, code, mbytes, imported, heap, agree in m0_rows:
+        lines.append(f"| {label} | {fmt(ins)} | {fmt(code)} | {fmt(mbytes)} | {fmt(imported)} | "
+                     f"{fmt(heap)} | {fmt(agree, '{:.0%}')} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

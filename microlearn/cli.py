@@ -12,7 +12,7 @@ from .codegen import check_name
 from .convert import convert
 from .errors import MicrolearnError
 
-TREE_METHODS = ("loadable", "inline")
+TREE_METHODS = ("fast", "loadable", "inline")  # as microlearn.families.trees.c.METHODS
 
 
 def load_estimator(path: str) -> Any:

@@ -19,18 +19,19 @@ def test_quickstart(tmp_path):
                         str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "OK: the C agrees with scikit-learn" in r.stdout
-    assert r.stdout.count("class agreement with sklearn 100.00%") == 2
-    # probabilities of both methods: the mean of 10 trees' float32 rows (printed with 3
+    assert r.stdout.count("class agreement with sklearn 100.00%") == 3
+    # probabilities of the three methods: the mean of 10 trees' float32 rows (printed with 3
     # significant digits: 1% slack for the printing)
     dproba = [float(v) for v in re.findall(r"max \|proba difference\| ([0-9.e+-]+)", r.stdout)]
-    assert len(dproba) == 2
+    assert len(dproba) == 3
     assert max(dproba) <= 1.01 * mean_tolerance(10, 1.0), dproba
     # regression: 10 trees, leaf values at most max |y|
     diff = float(re.search(r"max \|C - sklearn\| = ([0-9.e+-]+)", r.stdout).group(1))
     _, yd = load_diabetes(return_X_y=True)
     assert diff <= 1.01 * mean_tolerance(10, float(abs(yd).max())), diff
     assert "cortex-m4f" in r.stdout
-    assert (tmp_path / "digits_rf_loadable.h").is_file()
+    for method in ("fast", "loadable", "inline"):
+        assert (tmp_path / f"digits_rf_{method}.h").is_file()
 
 
 def test_pipeline_example(tmp_path):

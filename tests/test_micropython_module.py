@@ -239,7 +239,8 @@ def test_qemu_parity(cpu, arch, case, variant):
 def test_qemu_budget_m4f_digits_forest(digits_rf_blob):
     """The issue's benchmark: RandomForest(10 trees, depth 10) on digits rows 0-999,
     predicting rows 1000-1019 on emulated Cortex-M4F under MicroPython v1.23: instructions
-    per predict() call (deterministic, QEMU-counted) and heap held by the loaded model."""
+    per predict() call (deterministic, QEMU-counted), heap held by the import and by the
+    loaded model."""
     if shutil.which("qemu-system-arm") is None:
         pytest.skip("tool missing: qemu-system-arm")
     rf, m, X = digits_rf_blob
@@ -248,19 +249,46 @@ def test_qemu_budget_m4f_digits_forest(digits_rf_blob):
     fast = m.to_blob(compact=False)
     rom = mp_bench.run_predict(fast, X, m.n_outputs, cpu="m4", mode="rom", module=module)
     np.testing.assert_array_equal(rf.classes_[rom.predictions], rf.predict(X))
-    assert rom.instructions <= 1550  # measured 1,539.6
-    assert rom.heap_after_load <= 2048  # read in place from (emulated) flash; measured 240 B
+    assert rom.instructions <= 1550  # measured 1,540.6
+    # the model object alone (scratch of <= 32 floats lives on the C stack of each call);
+    # measured 240 B, of which 16 B is the script's new global `model`
+    assert rom.heap_after_load <= 256
+    # code of the native module on the heap: measured 24,368 B (the specialised table
+    # engines at -O2 are ~11 KB of it). Issue 9's bar of 3,000 B is NOT met yet: a guard
+    # against growth until the lean module lands
+    assert rom.heap_import <= 25_000
     f = mp_bench.run_predict(fast, X, m.n_outputs, cpu="m4", mode="file", module=module)
     # same engine either way (the few instructions of difference come from MicroPython's
     # heap layout, e.g. object addresses in its dict lookups)
     assert abs(f.instructions - rom.instructions) <= 0.01 * rom.instructions
-    assert f.heap_after_load <= len(fast) + 512  # the file's bytes + the model object
-    # the default (compact) file: smaller, slower per node (measured 1,869.1)
+    assert f.instructions <= 1550  # measured 1,542.9
+    # load(path) reads the file into one heap block of its size: file + model object
+    assert f.heap_after_load <= len(fast) + 256  # measured + 240
+    # the default (compact) file: smaller, slower per node (measured 1,870.1)
     small = m.to_blob()
     assert len(small) < len(fast)
     c = mp_bench.run_predict(small, X, m.n_outputs, cpu="m4", mode="rom", module=module)
     np.testing.assert_array_equal(rf.classes_[c.predictions], rf.predict(X))
     assert c.instructions <= 1900
+    cf = mp_bench.run_predict(small, X, m.n_outputs, cpu="m4", mode="file", module=module)
+    np.testing.assert_array_equal(rf.classes_[cf.predictions], rf.predict(X))
+    # issue 9: load("model.mlb") holds at most the compact file + 256 B (measured + 240)
+    assert cf.heap_after_load <= len(small) + 256
+
+
+def test_qemu_budget_m0_digits_forest(digits_rf_blob):
+    """The same benchmark on emulated Cortex-M0 (armv6m module, no FPU: integer-key
+    comparisons): heap held by the import and by load(file), instructions per predict."""
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("tool missing: qemu-system-arm")
+    rf, m, X = digits_rf_blob
+    module = _qemu_or_skip("armv6m")
+    small = m.to_blob()
+    r = mp_bench.run_predict(small, X, m.n_outputs, cpu="m0", mode="file", module=module)
+    np.testing.assert_array_equal(rf.classes_[r.predictions], rf.predict(X))
+    assert r.heap_after_load <= len(small) + 256  # measured + 240
+    assert r.instructions <= 3900  # measured 3,810.7 (the fast layout: 3,536.5)
+    assert r.heap_import <= 33_500  # measured 32,704 B; issue 9's 3,000 B bar not met yet
 
 
 def test_mip_install_from_url(native_x64, tmp_path):

@@ -361,10 +361,9 @@ def test_simd_path_on_emulated_cortex_m4f():
     import microlearn
     from microlearn import targets
 
-    try:
-        targets.check_toolchain("cortex-m4f")
-    except Exception as e:  # toolchain or QEMU missing
-        pytest.skip(str(e))
+    reason = targets.unavailable_reason("cortex-m4f")  # toolchain or QEMU missing
+    if reason:
+        pytest.skip(reason)
     ir = _conv_case(((1, 1), (1, 1)), (1, 1), "relu")
     X = rng.normal(size=(40, ir.n_features)).astype(np.float32)
     fb = write_tflite(ir)

@@ -3,7 +3,7 @@ boosting, hist gradient boosting, AdaBoost, isolation forests; XGBoost and Light
 ``raw.RawEnsemble`` and ``convert.from_raw``).
 
 ``convert.py`` (scikit-learn -> :class:`TreeEnsembleIR`), ``c.py`` (tables and kernels,
-methods ``loadable`` and ``inline``), ``section.py`` (model-file section), ``cost.py``
+methods ``loadable`` and ``inline``; ``c_fast.py``: method ``fast``, the default), ``section.py`` (model-file section), ``cost.py``
 (footprint estimate); C engine and section loader in ``runtime/ml_trees.h``.
 """
 
@@ -21,7 +21,7 @@ from .ir import TreeEnsembleIR, exact_predict
 
 __all__ = ["FAMILY", "TreeEnsembleIR"]
 
-OPTIONS = {"method": "loadable", "compact": True}
+OPTIONS = {"method": "fast", "compact": True}
 
 
 def _check_options(options: dict) -> None:

@@ -1,8 +1,9 @@
 // microlearn_mp: MicroPython native module (dynruntime) running microlearn model files.
 //
 //   import array, microlearn_mp as ml
-//   model = ml.load("model.mlb")       # path, or a buffer (bytes: used in place; other
-//                                      # buffers are copied, so later changes cannot reach it)
+//   model = ml.load("model.mlb")       # path (read into one heap block of the file's size),
+//                                      # or a buffer (bytes: used in place; other buffers are
+//                                      # copied, so later changes cannot reach it)
 //   model = ml.load_at(address, size)  # a file in memory-mapped flash: read in place
 //   x = array.array("f", features)
 //   model.predict(x)                   # class index (classifier) or +1/-1 (outlier detector)
@@ -14,22 +15,48 @@
 //   model.n_features(), model.n_outputs(), model.n_steps(), model.task(), model.is_classifier()
 //
 // The file is validated by the C loader (ml_model.h: every family's section loader) and
-// used in place. Every method allocates nothing; a method the model does not have raises
-// TypeError. Built from the same C runtime as the generated headers.
+// used in place. Heap held by a model: its file (or nothing with load_at) and one block for
+// the model struct (plus the scratch when a model needs more than MLMP_STACK_FLOATS floats;
+// less is on the C stack of each call). Every method allocates nothing; a method the model
+// does not have raises TypeError. Built from the same C runtime as the generated headers.
 #include "py/dynruntime.h"
 #if defined(MLMP_FAMILIES)
 // written by `microlearn micropython build --families ... / --for model.mlb`:
 // #define ML_MODEL_FAMILIES(X) X(1, trees) ... (only the engines this module carries)
 #include "mlmp_families.h"
 #endif
+// Native modules link no libc: the int8 nets kernels (ml_nets_int8.h: pad, concatenation
+// copies; SIMD loads) call memmove / memcpy, provided here under the runtime's names.
+#include <string.h>
+static void *mlmp_memmove(void *dst, const void *src, size_t n) {
+    volatile unsigned char *d = (volatile unsigned char *)dst; // volatile: never turned
+    const unsigned char *s = (const unsigned char *)src;      // back into a memmove call
+    if (d < s) {
+        for (size_t i = 0; i < n; i++) {
+            d[i] = s[i];
+        }
+    } else {
+        for (size_t i = n; i > 0; i--) {
+            d[i - 1] = s[i - 1];
+        }
+    }
+    return dst;
+}
+#define memmove mlmp_memmove
+#define memcpy mlmp_memmove
 #include "ml_model.h"
 
 typedef struct _mlmp_model_t {
     mp_obj_base_t base;
-    mp_obj_t buffer;  // keeps the file alive while the model is used
-    float *scratch;   // ml_model_scratch_floats() floats
+    const void *keep; // the file's object or heap buffer: the GC scans this block, so the
+                      // file stays alive while the model is used
+    float *scratch;   // ml_model_scratch_floats() floats, in this block after steps[n_steps-1];
+                      // NULL: at most MLMP_STACK_FLOATS, on the C stack of each call
     ml_model_t model; // only steps[0 .. n_steps-1] are allocated
 } mlmp_model_t;
+
+// a model needing at most this much scratch gets it on the C stack of each call (no heap)
+#define MLMP_STACK_FLOATS 32
 
 mp_obj_full_type_t mlmp_model_type;
 
@@ -49,25 +76,43 @@ static NORETURN void mlmp_raise_memory(void) {
                  MP_ERROR_TEXT("not enough heap for the model"));
 }
 
-// obj.name() with no arguments
-static mp_obj_t mlmp_call0(mp_obj_t obj, qstr name) {
-    mp_obj_t dest[2];
+// obj.name(a0, a1)[:n args]
+static mp_obj_t mlmp_call(mp_obj_t obj, qstr name, size_t n, mp_obj_t a0, mp_obj_t a1) {
+    mp_obj_t dest[4];
     mp_load_method(obj, name, dest);
-    return dest[1] == MP_OBJ_NULL ? mp_call_function_n_kw(dest[0], 0, 0, NULL)
-                                  : mp_call_function_n_kw(dest[0], 1, 0, &dest[1]);
+    dest[2] = a0;
+    dest[3] = a1;
+    return dest[1] == MP_OBJ_NULL ? mp_call_function_n_kw(dest[0], n, 0, &dest[2])
+                                  : mp_call_function_n_kw(dest[0], n + 1u, 0, &dest[1]);
 }
 
-static mp_obj_t mlmp_read_file(mp_obj_t path) {
+// The file at `path` read straight into one heap block of its size (heap blocks are 8-byte
+// aligned; no bytes object, no copy): the model then holds the file's bytes and no more.
+static void *mlmp_read_file(mp_obj_t path, size_t *len) {
+    const mp_obj_t zero = MP_OBJ_NEW_SMALL_INT(0);
     mp_obj_t args[2] = { path, MP_OBJ_NEW_QSTR(MP_QSTR_rb) };
     mp_obj_t f = mp_call_function_n_kw(mp_load_global(MP_QSTR_open), 2, 0, args);
-    mp_obj_t data = mlmp_call0(f, MP_QSTR_read);
-    mlmp_call0(f, MP_QSTR_close);
-    return data;
+    const mp_int_t n = mp_obj_get_int(mlmp_call(f, MP_QSTR_seek, 2, zero, MP_OBJ_NEW_SMALL_INT(2)));
+    mlmp_call(f, MP_QSTR_seek, 1, zero, zero);
+    void *buf = m_malloc(n > 0 ? (size_t)n : 1u);
+    if (buf == NULL) {
+        mlmp_raise_memory();
+    }
+    // readinto a temporary bytearray over the block (garbage afterwards)
+    const mp_obj_t got = mlmp_call(f, MP_QSTR_readinto, 1,
+                                   mp_obj_new_bytearray_by_ref(n > 0 ? (size_t)n : 0u, buf), zero);
+    mlmp_call(f, MP_QSTR_close, 0, zero, zero);
+    if (n < 0 || got == mp_const_none || mp_obj_get_int(got) != n) {
+        mp_raise_ValueError(MP_ERROR_TEXT("model blob: cannot read the whole file"));
+    }
+    *len = (size_t)n;
+    return buf;
 }
 
 // index < 0: the whole file; else only section `index` (a step of a pipeline whose steps
-// belong to different family modules: `micropython build --split`)
-static mp_obj_t mlmp_new_model(mp_obj_t buffer, const void *data, size_t size, mp_int_t index) {
+// belong to different family modules: `micropython build --split`). `keep`: what must stay
+// alive while the model is used (the file's object or heap block; NULL for load_at).
+static mp_obj_t mlmp_new_model(const void *keep, const void *data, size_t size, mp_int_t index) {
     uint32_t version = 0, n_steps = 0, total = 0;
     int32_t status = ml_blob_check(data, size, &version, &n_steps, &total);
     if (status != ML_OK) {
@@ -79,31 +124,40 @@ static mp_obj_t mlmp_new_model(mp_obj_t buffer, const void *data, size_t size, m
     if (n_steps > (uint32_t)ML_MODEL_MAX_STEPS) {
         mlmp_raise_load_error(ML_ERR_UNSUPPORTED);
     }
-    // the model struct with room for n_steps steps only
+    // one heap block: the model struct with room for n_steps steps only, then the scratch
     const size_t bytes = sizeof(mlmp_model_t) -
                          (size_t)(ML_MODEL_MAX_STEPS - (int32_t)n_steps) * sizeof(ml_model_step_t);
     mlmp_model_t *self = (mlmp_model_t *)m_malloc(bytes);
-    if (self == NULL) {
-        mlmp_raise_memory();
-    }
-    self->base.type = (mp_obj_type_t *)&mlmp_model_type;
-    self->buffer = buffer;
-    self->scratch = NULL;
-    status = index >= 0 ? ml_model_load_step(&self->model, data, size, (uint32_t)index)
-                        : ml_model_load(&self->model, data, size);
-    if (status != ML_OK) {
-        mlmp_raise_load_error(status);
-    }
-    const int32_t n = ml_model_scratch_floats(&self->model);
-    if (n > 0) {
+    size_t have = bytes;
+    int32_t n = 0;
+    for (;;) {
+        if (self == NULL) {
+            mlmp_raise_memory();
+        }
+        status = index >= 0 ? ml_model_load_step(&self->model, data, size, (uint32_t)index)
+                            : ml_model_load(&self->model, data, size);
+        if (status != ML_OK) {
+            mlmp_raise_load_error(status);
+        }
+        n = ml_model_scratch_floats(&self->model);
         if ((uint32_t)n > (uint32_t)0x3FFFFFFF / sizeof(float)) {
             mlmp_raise_memory();
         }
-        self->scratch = (float *)m_malloc((size_t)n * sizeof(float));
-        if (self->scratch == NULL) {
-            mlmp_raise_memory();
+        const size_t need = bytes + (n > MLMP_STACK_FLOATS ? (size_t)n * sizeof(float) : 0u);
+        if (need <= have) {
+            break;
         }
+        // grow the block by the scratch; if it moved, load again (same file, same checks)
+        mlmp_model_t *grown = (mlmp_model_t *)m_realloc(self, need);
+        have = need;
+        if (grown == self) {
+            break;
+        }
+        self = grown;
     }
+    self->base.type = (mp_obj_type_t *)&mlmp_model_type;
+    self->keep = keep;
+    self->scratch = n > MLMP_STACK_FLOATS ? (float *)(void *)((uint8_t *)self + bytes) : NULL;
     return MP_OBJ_FROM_PTR(self);
 }
 
@@ -118,7 +172,7 @@ static mp_obj_t mlmp_load_at(size_t n_args, const mp_obj_t *args) {
     if (size < 0 || (addr & 7u) != 0u) {
         mp_raise_ValueError(MP_ERROR_TEXT("load_at: address must be 8-byte aligned, size >= 0"));
     }
-    return mlmp_new_model(mp_const_none, (const void *)addr, (size_t)size, index);
+    return mlmp_new_model(NULL, (const void *)addr, (size_t)size, index);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mlmp_load_at_obj, 2, 3, mlmp_load_at);
 
@@ -126,30 +180,33 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mlmp_load_at_obj, 2, 3, mlmp_load_at)
 static mp_obj_t mlmp_load(size_t n_args, const mp_obj_t *args) {
     mp_obj_t src = args[0];
     mp_int_t index = n_args > 1 ? mp_obj_get_int(args[1]) : -1;
-    mp_obj_t buffer = mp_obj_is_str(src) ? mlmp_read_file(src) : src;
+    if (mp_obj_is_str(src)) {
+        size_t len = 0;
+        const void *file = mlmp_read_file(src, &len);
+        return mlmp_new_model(file, file, len, index);
+    }
     mp_buffer_info_t bi;
-    mp_get_buffer_raise(buffer, &bi, MP_BUFFER_READ);
+    mp_get_buffer_raise(src, &bi, MP_BUFFER_READ);
     // bytes cannot change: read in place when aligned. Anything else (bytearray, array,
     // memoryview) could be changed after the checks: copy it.
-    const int immutable = mp_obj_get_type(buffer) == &mp_type_bytes;
-    if (!immutable || ((uintptr_t)bi.buf & 7u) != 0u) {
-        // heap blocks are at least 8-byte aligned (float64 tables of some families)
-        uint32_t *copy = (uint32_t *)m_malloc((bi.len + 7u) & ~(size_t)7u);
-        if (copy == NULL) {
-            mlmp_raise_memory();
-        }
-        const uint8_t *src_bytes = (const uint8_t *)bi.buf;
-        for (size_t i = 0; i < bi.len; i++) {
-            ((uint8_t *)copy)[i] = src_bytes[i];
-        }
-        buffer = mp_obj_new_bytearray_by_ref(bi.len, copy);
-        bi.buf = copy;
+    if (mp_obj_get_type(src) == &mp_type_bytes && ((uintptr_t)bi.buf & 7u) == 0u) {
+        return mlmp_new_model(MP_OBJ_TO_PTR(src), bi.buf, bi.len, index);
     }
-    return mlmp_new_model(buffer, bi.buf, bi.len, index);
+    // heap blocks are at least 8-byte aligned (float64 tables of some families)
+    uint8_t *copy = (uint8_t *)m_malloc(bi.len > 0u ? bi.len : 1u);
+    if (copy == NULL) {
+        mlmp_raise_memory();
+    }
+    const uint8_t *src_bytes = (const uint8_t *)bi.buf;
+    for (size_t i = 0; i < bi.len; i++) {
+        copy[i] = src_bytes[i];
+    }
+    return mlmp_new_model(copy, copy, bi.len, index);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mlmp_load_obj, 1, 2, mlmp_load);
 
-static const float *mlmp_features(mlmp_model_t *self, mp_obj_t x_obj) {
+// inlined into predict() (the call that runs most); the other methods call mlmp_features
+static inline const float *mlmp_features_inline(mlmp_model_t *self, mp_obj_t x_obj) {
     mp_buffer_info_t bi;
     // not a buffer (list, tuple, ...): ValueError like a wrong buffer type (as the fallback)
     if (!mp_get_buffer(x_obj, &bi, MP_BUFFER_READ) || bi.typecode != 'f' ||
@@ -157,6 +214,13 @@ static const float *mlmp_features(mlmp_model_t *self, mp_obj_t x_obj) {
         mp_raise_ValueError(MP_ERROR_TEXT("x must be array('f') of n_features values"));
     }
     return (const float *)bi.buf;
+}
+
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static const float *mlmp_features(mlmp_model_t *self, mp_obj_t x_obj) {
+    return mlmp_features_inline(self, x_obj);
 }
 
 static float *mlmp_out(mp_obj_t out_obj, int32_t width) {
@@ -180,12 +244,14 @@ static mp_obj_t mlmp_predict(mp_obj_t self_obj, mp_obj_t x_obj) {
         mp_raise_TypeError(MP_ERROR_TEXT("predict() is for classifiers and outlier detectors; "
                                          "use regress(x, out) / transform(x, out)"));
     }
-    const float *x = mlmp_features(self, x_obj);
+    const float *x = mlmp_features_inline(self, x_obj);
+    float local[MLMP_STACK_FLOATS];
+    float *scratch = self->scratch != NULL ? self->scratch : local;
     // one step (the common case): straight to the family's predict; the model, x and the
     // scratch are known valid here
     const int32_t r = self->model.n_steps == 1
-                          ? ml_model__predict(&self->model.steps[0], x, NULL, self->scratch)
-                          : ml_model_predict(&self->model, x, self->scratch);
+                          ? ml_model__predict(&self->model.steps[0], x, NULL, scratch)
+                          : ml_model_predict(&self->model, x, scratch);
     if (task == ML_TASK_CLASSIFIER ? r < 0 : (r != 1 && r != -1)) {
         mlmp_raise_load_error(r < 0 ? r : ML_ERR_MODEL);
     }
@@ -201,7 +267,9 @@ static MP_DEFINE_CONST_FUN_OBJ_2(mlmp_predict_obj, mlmp_predict);
             mlmp_no_method();                                                            \
         }                                                                                \
         const float *x = mlmp_features(self, x_obj);                                     \
-        if (ml_model_##NAME(&self->model, x, mlmp_out(out_obj, (WIDTH)), self->scratch)  \
+        float local[MLMP_STACK_FLOATS];                                                  \
+        float *scratch = self->scratch != NULL ? self->scratch : local;                  \
+        if (ml_model_##NAME(&self->model, x, mlmp_out(out_obj, (WIDTH)), scratch)        \
             != ML_OK) {                                                                  \
             mlmp_no_method();                                                            \
         }                                                                                \

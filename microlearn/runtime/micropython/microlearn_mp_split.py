@@ -113,6 +113,12 @@ def _load(data, loader):
 def load(src):
     if isinstance(src, str):
         with open(src, "rb") as f:
+            head = f.read(16 + 16 * 16)  # the header and the largest section table
+        fams = _families(head)
+        if all(f == fams[0] for f in fams):
+            # the family module reads the file itself, into one block of the file's size
+            return _module(fams[0]).load(src)
+        with open(src, "rb") as f:  # a mixed pipeline: read once, every step reads in place
             src = f.read()
     return _load(src, lambda mod, i: mod.load(src) if i < 0 else mod.load(src, i))
 
