@@ -41,6 +41,11 @@
 
 #include "ml_common.h"
 #include "ml_math.h"
+/* int8 model-file sections (layout 2, dtype 1) run ml_nets_int8.h's kernels; define
+ * ML_NETS_NO_INT8 to leave them out (such sections then load as ML_ERR_UNSUPPORTED). */
+#ifndef ML_NETS_NO_INT8
+#include "ml_nets_int8.h"
+#endif
 
 #define ML_NETS_INPUT (-1)
 
@@ -76,6 +81,8 @@
 #define ML_NETS_ACT_LAST 10
 
 #define ML_NETS_SECTION_VERSION 1u
+#define ML_NETS_SECTION_VERSION_2 2u  /* + dtype (44) and arena_bytes (48) */
+#define ML_NETS_DTYPE_INT8 1u
 #define ML_NETS_HEADER_BYTES 64u
 #define ML_NETS_RECORD_BYTES 128u
 #define ML_NETS_FLAG_BINARY 1u
@@ -161,24 +168,63 @@ static inline float ml_nets_act(float v, int32_t act, float alpha)
 
 /* ------------------------------------------------------------------------ kernels */
 
-/* Fully connected over the last axis: ih rows of ic inputs -> ih rows of oc outputs. */
+/* ml_nets_act with linear and relu (the common cases) tested first: a macro, so that
+ * -Os keeps them in the kernels' loops instead of calling the whole switch. */
+#define ML_NETS__ACT_OUT(v, act, alpha)                                                   \
+    ((act) == ML_NETS_ACT_LINEAR ? (v)                                                    \
+     : (act) == ML_NETS_ACT_RELU ? ((v) > 0.0f ? (v) : 0.0f)                              \
+                                  : ml_nets_act((v), (act), (alpha)))
+
+/* Fully connected over the last axis: ih rows of ic inputs -> ih rows of oc outputs.
+ * Four outputs share each input load; every output still sums its products in input
+ * order, the bias last (the same bits as one output at a time). */
 static inline void ml_nets_dense(const ml_nets_op_t *op, const float *ML_RESTRICT x,
                                  float *ML_RESTRICT y)
 {
     const int32_t ni = op->ic, no = op->oc;
+    const float *ML_RESTRICT b = op->b;
+    const int32_t act = op->act;
+    const float alpha = op->alpha;
     for (int32_t r = 0; r < op->ih; r++) {
-        const float *xr = x + (size_t)r * (size_t)ni;
-        float *yr = y + (size_t)r * (size_t)no;
-        for (int32_t o = 0; o < no; o++) {
-            const float *w = op->w + (size_t)o * (size_t)ni;
+        const float *ML_RESTRICT xr = x + (size_t)r * (size_t)ni;
+        float *ML_RESTRICT yr = y + (size_t)r * (size_t)no;
+        int32_t o = 0;
+        for (; o + 4 <= no; o += 4) {
+            const float *ML_RESTRICT w0 = op->w + (size_t)o * (size_t)ni;
+            const float *ML_RESTRICT w1 = w0 + ni;
+            const float *ML_RESTRICT w2 = w1 + ni;
+            const float *ML_RESTRICT w3 = w2 + ni;
+            const float *ML_RESTRICT xp = xr;
+            const float *const xe = xr + ni;
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+            do { /* ni >= 1; test at the bottom */
+                const float v = *xp++;
+                a0 += v * *w0++;
+                a1 += v * *w1++;
+                a2 += v * *w2++;
+                a3 += v * *w3++;
+            } while (xp != xe);
+            if (b != NULL) {
+                a0 += b[o];
+                a1 += b[o + 1];
+                a2 += b[o + 2];
+                a3 += b[o + 3];
+            }
+            yr[o] = ML_NETS__ACT_OUT(a0, act, alpha);
+            yr[o + 1] = ML_NETS__ACT_OUT(a1, act, alpha);
+            yr[o + 2] = ML_NETS__ACT_OUT(a2, act, alpha);
+            yr[o + 3] = ML_NETS__ACT_OUT(a3, act, alpha);
+        }
+        for (; o < no; o++) {
+            const float *ML_RESTRICT w = op->w + (size_t)o * (size_t)ni;
             float acc = 0.0f;
             for (int32_t i = 0; i < ni; i++) {
                 acc += xr[i] * w[i];
             }
-            if (op->b != NULL) {
-                acc += op->b[o];
+            if (b != NULL) {
+                acc += b[o];
             }
-            yr[o] = ml_nets_act(acc, op->act, op->alpha);
+            yr[o] = ML_NETS__ACT_OUT(acc, act, alpha);
         }
     }
 }
@@ -199,8 +245,35 @@ static inline void ml_nets__taps(int32_t start, int32_t step, int32_t k, int32_t
     *k1 = b;
 }
 
+/* acc[j] += sum over k < n of x[k] w[j * ws + k], j < 4, k in order (one x load, four
+ * products per step). */
+static inline void ml_nets__dot4(const float *ML_RESTRICT x, const float *ML_RESTRICT w,
+                                 size_t ws, int32_t n, float *ML_RESTRICT acc)
+{
+    const float *ML_RESTRICT w0 = w;
+    const float *ML_RESTRICT w1 = w0 + ws;
+    const float *ML_RESTRICT w2 = w1 + ws;
+    const float *ML_RESTRICT w3 = w2 + ws;
+    const float *const xe = x + n;
+    float a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    if (n > 0) {
+        do { /* test at the bottom: one compare and branch per step */
+            const float v = *x++;
+            a0 += v * *w0++;
+            a1 += v * *w1++;
+            a2 += v * *w2++;
+            a3 += v * *w3++;
+        } while (x != xe);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
 /* 2-D convolution, channels last; taps falling in the zero padding are skipped. Sum order
- * per output: kernel row, column, input channel, then the bias. */
+ * per output: kernel row, column, input channel, then the bias. Four output channels
+ * share each input load; without dilation a kernel row's taps are one contiguous run. */
 static inline void ml_nets_conv2d(const ml_nets_op_t *op, const float *ML_RESTRICT x,
                                   float *ML_RESTRICT y)
 {
@@ -213,6 +286,7 @@ static inline void ml_nets_conv2d(const ml_nets_op_t *op, const float *ML_RESTRI
     const float alpha = op->alpha;
     const size_t row = (size_t)iw * (size_t)ic;
     const size_t w_row = (size_t)kw * (size_t)ic;
+    const size_t w_out = (size_t)kh * w_row;
     const size_t x_step = (size_t)dw * (size_t)ic;
     for (int32_t oy = 0; oy < oh; oy++) {
         const int32_t iy0 = oy * sh - pt;
@@ -224,8 +298,35 @@ static inline void ml_nets_conv2d(const ml_nets_op_t *op, const float *ML_RESTRI
             ml_nets__taps(ix0, dw, kw, iw, &kx0, &kx1);
             float *yp = y + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)oc;
             const float *xs = x + (size_t)(ix0 + kx0 * dw) * (size_t)ic;
-            for (int32_t o = 0; o < oc; o++) {
-                const float *wo = w + (size_t)o * (size_t)kh * w_row + (size_t)kx0 * (size_t)ic;
+            const int32_t run = (kx1 - kx0) * ic; /* dw == 1: one row's taps */
+            int32_t o = 0;
+            for (; o + 4 <= oc; o += 4) {
+                const float *wo = w + (size_t)o * w_out + (size_t)kx0 * (size_t)ic;
+                float acc[4];
+                acc[0] = acc[1] = acc[2] = acc[3] = 0.0f; /* no memset call */
+                for (int32_t ky = ky0; ky < ky1; ky++) {
+                    const float *xp = xs + (size_t)(iy0 + ky * dh) * row;
+                    const float *wp = wo + (size_t)ky * w_row;
+                    if (dw == 1) {
+                        ml_nets__dot4(xp, wp, w_out, run, acc);
+                    } else {
+                        for (int32_t kx = kx0; kx < kx1; kx++) {
+                            ml_nets__dot4(xp, wp, w_out, ic, acc);
+                            xp += x_step;
+                            wp += ic;
+                        }
+                    }
+                }
+                for (int32_t j = 0; j < 4; j++) {
+                    float v = acc[j];
+                    if (b != NULL) {
+                        v += b[o + j];
+                    }
+                    yp[o + j] = ML_NETS__ACT_OUT(v, act, alpha);
+                }
+            }
+            for (; o < oc; o++) {
+                const float *wo = w + (size_t)o * w_out + (size_t)kx0 * (size_t)ic;
                 float acc = 0.0f;
                 for (int32_t ky = ky0; ky < ky1; ky++) {
                     const float *xp = xs + (size_t)(iy0 + ky * dh) * row;
@@ -241,19 +342,26 @@ static inline void ml_nets_conv2d(const ml_nets_op_t *op, const float *ML_RESTRI
                 if (b != NULL) {
                     acc += b[o];
                 }
-                yp[o] = ml_nets_act(acc, act, alpha);
+                yp[o] = ML_NETS__ACT_OUT(acc, act, alpha);
             }
         }
     }
 }
 
-/* Depthwise convolution: oc = ic * n1 output channels, o reading input channel o / n1. */
+/* Depthwise convolution: oc = ic * n1 output channels, o reading input channel o / n1.
+ * Sum order per output: kernel row, column, then the bias. With multiplier 1, four
+ * neighbouring channels are computed together by walking pointers over the taps. */
 static inline void ml_nets_depthwise(const ml_nets_op_t *op, const float *ML_RESTRICT x,
                                      float *ML_RESTRICT y)
 {
     const int32_t ic = op->ic, oc = op->oc, mult = op->n1;
+    const float *ML_RESTRICT b = op->b;
+    const int32_t act = op->act;
+    const float alpha = op->alpha;
     const size_t row = (size_t)op->iw * (size_t)ic;
     const size_t w_row = (size_t)op->kw * (size_t)oc;
+    const size_t x_step = (size_t)op->dw * (size_t)ic;
+    const size_t y_step = (size_t)op->dh * row;
     for (int32_t oy = 0; oy < op->oh; oy++) {
         const int32_t iy0 = oy * op->sh - op->pt;
         int32_t ky0, ky1;
@@ -263,26 +371,71 @@ static inline void ml_nets_depthwise(const ml_nets_op_t *op, const float *ML_RES
             int32_t kx0, kx1;
             ml_nets__taps(ix0, op->dw, op->kw, op->iw, &kx0, &kx1);
             float *yp = y + ((size_t)oy * (size_t)op->ow + (size_t)ox) * (size_t)oc;
-            for (int32_t o = 0, c = 0, j = 0; o < oc; o++) {
-                /* c = o / mult without a division (none on Armv6-M natmods) */
+            /* the first valid tap, channel 0 */
+            const float *x00 = x + (size_t)(iy0 + ky0 * op->dh) * row +
+                               (size_t)(ix0 + kx0 * op->dw) * (size_t)ic;
+            const float *w00 = op->w + (size_t)ky0 * w_row + (size_t)kx0 * (size_t)oc;
+            int32_t o = 0;
+            if (mult == 1) {
+                for (; o + 4 <= oc; o += 4) {
+                    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+                    const float *xr = x00 + o;
+                    const float *wr = w00 + o;
+                    for (int32_t ky = ky0; ky < ky1; ky++) {
+                        const float *xp = xr;
+                        const float *wp = wr;
+                        for (int32_t kx = kx0; kx < kx1; kx++) {
+                            a0 += xp[0] * wp[0];
+                            a1 += xp[1] * wp[1];
+                            a2 += xp[2] * wp[2];
+                            a3 += xp[3] * wp[3];
+                            xp += x_step;
+                            wp += oc;
+                        }
+                        xr += y_step;
+                        wr += w_row;
+                    }
+                    if (b != NULL) {
+                        a0 += b[o];
+                        a1 += b[o + 1];
+                        a2 += b[o + 2];
+                        a3 += b[o + 3];
+                    }
+                    yp[o] = ML_NETS__ACT_OUT(a0, act, alpha);
+                    yp[o + 1] = ML_NETS__ACT_OUT(a1, act, alpha);
+                    yp[o + 2] = ML_NETS__ACT_OUT(a2, act, alpha);
+                    yp[o + 3] = ML_NETS__ACT_OUT(a3, act, alpha);
+                }
+            }
+            /* c = o / mult without a division (none on Armv6-M natmods) */
+            int32_t c = 0, j = 0;
+            if (mult == 1) {
+                c = o;
+            }
+            for (; o < oc; o++) {
                 if (j == mult) {
                     j = 0;
                     c++;
                 }
                 j++;
                 float acc = 0.0f;
+                const float *xr = x00 + c;
+                const float *wr = w00 + o;
                 for (int32_t ky = ky0; ky < ky1; ky++) {
-                    const float *xr = x + (size_t)(iy0 + ky * op->dh) * row + (size_t)c;
-                    const float *wr = op->w + (size_t)ky * w_row + (size_t)o;
+                    const float *xp = xr;
+                    const float *wp = wr;
                     for (int32_t kx = kx0; kx < kx1; kx++) {
-                        acc += xr[(size_t)(ix0 + kx * op->dw) * (size_t)ic] *
-                               wr[(size_t)kx * (size_t)oc];
+                        acc += *xp * *wp;
+                        xp += x_step;
+                        wp += oc;
                     }
+                    xr += y_step;
+                    wr += w_row;
                 }
-                if (op->b != NULL) {
-                    acc += op->b[o];
+                if (b != NULL) {
+                    acc += b[o];
                 }
-                yp[o] = ml_nets_act(acc, op->act, op->alpha);
+                yp[o] = ML_NETS__ACT_OUT(acc, act, alpha);
             }
         }
     }
@@ -519,6 +672,13 @@ static inline void ml_nets__decode(const ml_nets_t *m, int32_t i, ml_nets_op_t *
 /* Run every op of the network: x the input, arena: m->arena_floats floats. */
 static inline void ml_nets_forward(const ml_nets_t *m, const float *x, float *arena)
 {
+#ifndef ML_NETS_NO_INT8
+    if (m->ops == NULL && m->base != NULL && ml_rd_u32(m->base) == ML_NETS_SECTION_VERSION_2 &&
+        ml_rd_u32(m->base + 44) == ML_NETS_DTYPE_INT8) { /* int8 section: ml_nets_int8.h */
+        ml_nets_q7_forward(m->base, arena, x);
+        return;
+    }
+#endif
     for (int32_t i = 0; i < m->n_ops; i++) {
         if (m->ops != NULL) {
             ml_nets_op_run(&m->ops[i], x, arena);
@@ -617,7 +777,10 @@ static inline void ml_nets_info(const ml_nets_t *m, ml_info_t *info)
  *   12 u32 n_outputs        16 u32 n_final         20 u32 flags (bit 0: binary)
  *   24 u32 n_ops            28 u32 arena_floats    32 u32 out (arena offset)
  *   36 u32 off_ops (op records, 128 bytes each)    40 u32 record bytes (128)
- *   44..63 reserved, 0
+ *   44..63 reserved, 0 (layout 2: 44 u32 dtype: 0 float32, 1 int8; 48 u32 arena_bytes
+ *   (int8 arena; float 0); 52..63 reserved, 0. An int8 section (dtype 1) has 160-byte
+ *   records checked and run by ml_nets_int8.h (ml_nets_q7_check_section /
+ *   ml_nets_q7_forward), out = 0 and arena_floats = n_final + ceil(arena_bytes / 4).)
  * Op record (u32 / i32 / f32 fields, in ml_nets_op_t's order): 0 kind, 4 act, 8 alpha,
  *   12 in0, 16 in1, 20 out, 24 ih, 28 iw, 32 ic, 36 oh, 40 ow, 44 oc, 48 kh, 52 kw,
  *   56 sh, 60 sw, 64 dh, 68 dw, 72 pt, 76 pl, 80 n1, 84 w offset, 88 w count,
@@ -827,23 +990,33 @@ static inline int32_t ml_nets_from_section(ml_nets_t *m, const uint8_t *sec, uin
     if (size < ML_NETS_HEADER_BYTES) {
         return ML_ERR_MODEL;
     }
-    if (ml_rd_u32(sec) != ML_NETS_SECTION_VERSION) {
+    const uint32_t version = ml_rd_u32(sec);
+    if (version != ML_NETS_SECTION_VERSION && version != ML_NETS_SECTION_VERSION_2) {
         return ML_ERR_VERSION;
     }
+    /* layout 2: 44 dtype (0 float32, 1 int8), 48 arena_bytes (int8 arena; float: 0) */
+    const uint32_t dtype = version == ML_NETS_SECTION_VERSION_2 ? ml_rd_u32(sec + 44) : 0u;
+    const uint32_t arena_bytes = version == ML_NETS_SECTION_VERSION_2 ? ml_rd_u32(sec + 48)
+                                                                      : 0u;
     const uint32_t task = ml_rd_u32(sec + 4), nf = ml_rd_u32(sec + 8);
     const uint32_t n_outputs = ml_rd_u32(sec + 12), n_final = ml_rd_u32(sec + 16);
     const uint32_t flags = ml_rd_u32(sec + 20), n_ops = ml_rd_u32(sec + 24);
     const uint32_t arena = ml_rd_u32(sec + 28), out = ml_rd_u32(sec + 32);
     const uint32_t off_ops = ml_rd_u32(sec + 36), rec = ml_rd_u32(sec + 40);
-    for (uint32_t k = 44u; k < ML_NETS_HEADER_BYTES; k += 4u) {
+    for (uint32_t k = version == ML_NETS_SECTION_VERSION_2 ? 52u : 44u;
+         k < ML_NETS_HEADER_BYTES; k += 4u) {
         if (ml_rd_u32(sec + k) != 0u) {
             return ML_ERR_MODEL;
         }
     }
+    if (dtype > ML_NETS_DTYPE_INT8 || (dtype == 0u && arena_bytes != 0u)) {
+        return ML_ERR_MODEL;
+    }
     if (task != (uint32_t)ML_TASK_CLASSIFIER && task != (uint32_t)ML_TASK_REGRESSOR) {
         return ML_ERR_MODEL;
     }
-    if (rec != ML_NETS_RECORD_BYTES || nf == 0u || nf >= 0x7FFFFFFFu || n_final == 0u ||
+    if (rec != (dtype == ML_NETS_DTYPE_INT8 ? 160u : ML_NETS_RECORD_BYTES) ||
+        nf == 0u || nf >= 0x7FFFFFFFu || n_final == 0u ||
         arena == 0u || arena >= 0x7FFFFFFFu || n_ops == 0u || (flags & ~1u) != 0u ||
         (uint64_t)out + n_final > (uint64_t)arena) {
         return ML_ERR_MODEL;
@@ -857,23 +1030,40 @@ static inline int32_t ml_nets_from_section(ml_nets_t *m, const uint8_t *sec, uin
     } else if (flags != 0u || n_outputs != n_final) {
         return ML_ERR_MODEL;
     }
-    if (!ml_span_ok(off_ops, n_ops, ML_NETS_RECORD_BYTES, 4u, ML_NETS_HEADER_BYTES, size)) {
+    if (!ml_span_ok(off_ops, n_ops, rec, 4u, ML_NETS_HEADER_BYTES, size)) {
         return ML_ERR_MODEL;
     }
-    const uint32_t min_off = off_ops + n_ops * ML_NETS_RECORD_BYTES;
-    ml_nets_t tmp = zero;
-    tmp.records = sec + off_ops;
-    tmp.base = sec;
-    for (uint32_t i = 0; i < n_ops; i++) {
-        ml_nets_op_t op;
-        const uint8_t *r = sec + off_ops + i * ML_NETS_RECORD_BYTES;
-        if (ml_rd_u32(r) == 0u || ml_rd_u32(r) > (uint32_t)ML_NETS_OP_LAST) {
+    if (dtype == ML_NETS_DTYPE_INT8) {
+#ifdef ML_NETS_NO_INT8
+        return ML_ERR_UNSUPPORTED;
+#else
+        /* scratch: the n_final float outputs, then the int8 arena */
+        if (out != 0u || arena_bytes == 0u || arena_bytes >= 0x7FFFFFF0u ||
+            (uint64_t)arena != (uint64_t)n_final + (arena_bytes + 3u) / 4u) {
             return ML_ERR_MODEL;
         }
-        ml_nets__decode(&tmp, (int32_t)i, &op);
-        const int32_t rc = ml_nets__check_op(&op, r, size, min_off, arena, nf);
+        const int32_t rc = ml_nets_q7_check_section(sec, size, off_ops, n_ops, arena_bytes,
+                                                    nf, n_final);
         if (rc != ML_OK) {
             return rc;
+        }
+#endif
+    } else {
+        const uint32_t min_off = off_ops + n_ops * ML_NETS_RECORD_BYTES;
+        ml_nets_t tmp = zero;
+        tmp.records = sec + off_ops;
+        tmp.base = sec;
+        for (uint32_t i = 0; i < n_ops; i++) {
+            ml_nets_op_t op;
+            const uint8_t *r = sec + off_ops + i * ML_NETS_RECORD_BYTES;
+            if (ml_rd_u32(r) == 0u || ml_rd_u32(r) > (uint32_t)ML_NETS_OP_LAST) {
+                return ML_ERR_MODEL;
+            }
+            ml_nets__decode(&tmp, (int32_t)i, &op);
+            const int32_t rc = ml_nets__check_op(&op, r, size, min_off, arena, nf);
+            if (rc != ML_OK) {
+                return rc;
+            }
         }
     }
     m->task = (int32_t)task;

@@ -26,6 +26,7 @@
 #define ML_NETS_INT8_H
 
 #include "ml_common.h"
+#include "ml_math.h"
 #include <math.h>
 #include <string.h>
 
@@ -243,6 +244,52 @@ static inline int32_t ml_nets_q7_dot(const int8_t *x, const int8_t *w, int32_t n
     return acc;
 }
 
+/* acc[j] += sum over i < n of (x[i] - zp) * w[j * ws + i] for the four rows j < 4: each
+ * input is loaded (and on Cortex-M4/M7 widened) once for the four rows. Integer sums
+ * are exact, so the order does not change the result. */
+static inline void ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, int32_t n,
+                                   int32_t zp, int32_t *acc)
+{
+    const int8_t *w0 = w;
+    const int8_t *w1 = w0 + ws;
+    const int8_t *w2 = w1 + ws;
+    const int8_t *w3 = w2 + ws;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t i = 0;
+#ifdef ML_NETS_SIMD32
+    const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+    for (; i + 4 <= n; i += 4) {
+        uint32_t xv, wv;
+        memcpy(&xv, x + i, 4);
+        const int32_t xa = __sxtab16(nzp, (int32_t)xv);
+        const int32_t xb = __sxtab16(nzp, (int32_t)((xv >> 8) | (xv << 24)));
+        memcpy(&wv, w0 + i, 4);
+        a0 = __smlad(xa, __sxtb16((int32_t)wv), a0);
+        a0 = __smlad(xb, __sxtb16((int32_t)((wv >> 8) | (wv << 24))), a0);
+        memcpy(&wv, w1 + i, 4);
+        a1 = __smlad(xa, __sxtb16((int32_t)wv), a1);
+        a1 = __smlad(xb, __sxtb16((int32_t)((wv >> 8) | (wv << 24))), a1);
+        memcpy(&wv, w2 + i, 4);
+        a2 = __smlad(xa, __sxtb16((int32_t)wv), a2);
+        a2 = __smlad(xb, __sxtb16((int32_t)((wv >> 8) | (wv << 24))), a2);
+        memcpy(&wv, w3 + i, 4);
+        a3 = __smlad(xa, __sxtb16((int32_t)wv), a3);
+        a3 = __smlad(xb, __sxtb16((int32_t)((wv >> 8) | (wv << 24))), a3);
+    }
+#endif
+    for (; i < n; i++) {
+        const int32_t v = (int32_t)x[i] - zp;
+        a0 += v * (int32_t)w0[i];
+        a1 += v * (int32_t)w1[i];
+        a2 += v * (int32_t)w2[i];
+        a3 += v * (int32_t)w3[i];
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
 /* --- the op table ------------------------------------------------------------------------ */
 
 /* Op kinds (ml_nets_q7_op_t.kind). */
@@ -377,16 +424,28 @@ static inline void ml_nets_q7_dense(const ml_nets_q7_op_t *op, const int8_t *x, 
     const int32_t n_in = op->g[0];
     const int32_t n_out = op->g[1];
     const int32_t rows = op->g[2] > 0 ? op->g[2] : 1;
-    int32_t r, o;
+    int32_t r, o, j;
     for (r = 0; r < rows; r++) {
         const int8_t *xr = x + (size_t)r * (size_t)n_in;
         int8_t *yr = y + (size_t)r * (size_t)n_out;
-        for (o = 0; o < n_out; o++) {
-            const int8_t *w = op->w + (size_t)o * (size_t)n_in;
-            int32_t acc = ml_nets_q7_dot(xr, w, n_in, op->in_zp, 0);
-            acc += op->bias[o];
-            acc = ml_nets_q_mbqm(acc, op->mult[o], op->shift[o]);
-            yr[o] = ml_nets_q_sat8(acc + op->out_zp, op->act_min, op->act_max);
+        for (o = 0; o < n_out; o += 4) {
+            int32_t acc[4];
+            acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
+            const int32_t k = n_out - o < 4 ? n_out - o : 4;
+            if (k == 4) {
+                ml_nets_q7_dot4(xr, op->w + (size_t)o * (size_t)n_in, (size_t)n_in, n_in,
+                                op->in_zp, acc);
+            } else {
+                for (j = 0; j < k; j++) {
+                    acc[j] = ml_nets_q7_dot(xr, op->w + (size_t)(o + j) * (size_t)n_in, n_in,
+                                            op->in_zp, 0);
+                }
+            }
+            for (j = 0; j < k; j++) {
+                const int32_t v = ml_nets_q_mbqm(acc[j] + op->bias[o + j], op->mult[o + j],
+                                                 op->shift[o + j]);
+                yr[o + j] = ml_nets_q_sat8(v + op->out_zp, op->act_min, op->act_max);
+            }
         }
     }
 }
@@ -412,8 +471,12 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
     const int32_t d_h = g[ML_NETS_G_D_H], d_w = g[ML_NETS_G_D_W];
     const int32_t depthwise = op->kind == ML_NETS_Q7_DEPTHWISE;
     const int32_t mult = g[ML_NETS_G_MULT] > 0 ? g[ML_NETS_G_MULT] : 1;
+    const int32_t zp = op->in_zp;
     const size_t x_step = (size_t)d_w * (size_t)in_c;
-    int32_t oy, ox, oc;
+    const size_t x_row = (size_t)d_h * (size_t)in_w * (size_t)in_c;
+    const size_t w_row = (size_t)k_w * (size_t)(depthwise ? out_c : in_c);
+    const size_t w_out = (size_t)k_h * w_row; /* conv: weights per output channel */
+    int32_t oy, ox, oc, j;
     for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
         const int32_t y0 = oy * g[ML_NETS_G_S_H] - g[ML_NETS_G_PAD_T];
         int32_t ky0, ky1;
@@ -424,38 +487,76 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                               (size_t)out_c;
             int32_t kx0, kx1;
             ml_nets_q7_taps(x0, d_w, k_w, in_w, &kx0, &kx1);
-            for (oc = 0; oc < out_c; oc++) {
-                int32_t acc = 0;
+            const int32_t n_kx = kx1 - kx0;
+            /* the first valid tap (row ky0, column kx0, channel 0) in the input */
+            const int8_t *src0 = x + ((size_t)(y0 + ky0 * d_h) * (size_t)in_w +
+                                      (size_t)(x0 + kx0 * d_w)) * (size_t)in_c;
+            for (oc = 0; oc < out_c; oc += 4) {
+                int32_t acc[4];
+            acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
+                const int32_t n_oc = out_c - oc < 4 ? out_c - oc : 4;
                 int32_t ky, kx;
-                for (ky = ky0; ky < ky1; ky++) {
-                    /* the first valid tap of this kernel row, in the input */
-                    const int8_t *src = x + ((size_t)(y0 + ky * d_h) * (size_t)in_w +
-                                             (size_t)(x0 + kx0 * d_w)) * (size_t)in_c;
-                    if (depthwise) {
-                        const int8_t *wr = op->w + ((size_t)ky * (size_t)k_w + (size_t)kx0) *
-                                                       (size_t)out_c + (size_t)oc;
-                        src += oc / mult;
-                        for (kx = 0; kx < kx1 - kx0; kx++) {
-                            acc += ((int32_t)src[(size_t)kx * x_step] - op->in_zp) *
-                                   (int32_t)wr[(size_t)kx * (size_t)out_c];
-                        }
+                if (depthwise) {
+                    /* c = (oc + j) / mult without a division */
+                    int32_t c = 0, q = 0, t;
+                    if (mult == 1) {
+                        c = oc;
                     } else {
-                        const int8_t *wr = op->w + (((size_t)oc * (size_t)k_h + (size_t)ky) *
-                                                    (size_t)k_w + (size_t)kx0) * (size_t)in_c;
-                        if (d_w == 1) { /* the row's taps are contiguous */
-                            acc = ml_nets_q7_dot(src, wr, (kx1 - kx0) * in_c, op->in_zp, acc);
-                        } else {
-                            for (kx = 0; kx < kx1 - kx0; kx++) {
-                                acc = ml_nets_q7_dot(src + (size_t)kx * x_step,
-                                                     wr + (size_t)kx * (size_t)in_c, in_c,
-                                                     op->in_zp, acc);
+                        for (t = 0; t < oc; t++) {
+                            if (++q == mult) {
+                                q = 0;
+                                c++;
                             }
                         }
                     }
+                    for (j = 0; j < n_oc; j++) {
+                        const int8_t *xr = src0 + c;
+                        const int8_t *wr = op->w + (size_t)ky0 * w_row +
+                                           (size_t)kx0 * (size_t)out_c + (size_t)(oc + j);
+                        int32_t a = 0;
+                        for (ky = ky0; ky < ky1; ky++) {
+                            const int8_t *xp = xr;
+                            const int8_t *wp = wr;
+                            for (kx = 0; kx < n_kx; kx++) {
+                                a += ((int32_t)*xp - zp) * (int32_t)*wp;
+                                xp += x_step;
+                                wp += out_c;
+                            }
+                            xr += x_row;
+                            wr += w_row;
+                        }
+                        acc[j] = a;
+                        if (++q == mult) {
+                            q = 0;
+                            c++;
+                        }
+                    }
+                } else {
+                    const int8_t *wo = op->w + (size_t)oc * w_out + (size_t)ky0 * w_row +
+                                       (size_t)kx0 * (size_t)in_c;
+                    const int8_t *xr = src0;
+                    for (ky = ky0; ky < ky1; ky++) {
+                        if (n_oc == 4 && d_w == 1) { /* the row's taps are contiguous */
+                            ml_nets_q7_dot4(xr, wo, w_out, n_kx * in_c, zp, acc);
+                        } else {
+                            for (j = 0; j < n_oc; j++) {
+                                const int8_t *wj = wo + (size_t)j * w_out;
+                                for (kx = 0; kx < n_kx; kx++) {
+                                    acc[j] = ml_nets_q7_dot(xr + (size_t)kx * x_step,
+                                                            wj + (size_t)kx * (size_t)in_c,
+                                                            in_c, zp, acc[j]);
+                                }
+                            }
+                        }
+                        xr += x_row;
+                        wo += w_row;
+                    }
                 }
-                acc += op->bias[oc];
-                acc = ml_nets_q_mbqm(acc, op->mult[oc], op->shift[oc]);
-                dst[oc] = ml_nets_q_sat8(acc + op->out_zp, op->act_min, op->act_max);
+                for (j = 0; j < n_oc; j++) {
+                    const int32_t v = ml_nets_q_mbqm(acc[j] + op->bias[oc + j],
+                                                     op->mult[oc + j], op->shift[oc + j]);
+                    dst[oc + j] = ml_nets_q_sat8(v + op->out_zp, op->act_min, op->act_max);
+                }
             }
         }
     }
@@ -727,6 +828,427 @@ static inline int32_t ml_nets_q7_run(const ml_nets_q7_op_t *ops, int32_t n_ops,
         }
     }
     return ML_OK;
+}
+
+/* --- model-file section (int8 op records) ------------------------------------------------
+ *
+ * ml_nets_from_section (ml_nets.h) hands a layout-2 section of dtype 1 to
+ * ml_nets_q7_check_section; ml_nets_forward then runs it with ml_nets_q7_forward. Record
+ * layout (160 bytes; i32 unless noted; docs/families/nets_int8.md):
+ *     0 kind   4 in   8 in2   12 out   16..72 g[15]   76 in_zp   80 in2_zp   84 out_zp
+ *    88 act_min   92 act_max   96 m0  100 s0  104 m1  108 s1  112 m2  116 s2
+ *   120 scale (f32)   124 w offset (u32)   128 w count (int8 values)   132 bias offset
+ *   136 mult offset   140 shift offset (int32 arrays of n_ch)   144 n_ch   148..159 0.
+ * The caller's scratch holds the float output (n_final floats) and then the int8 arena.
+ * Everything the kernels trust is checked: kinds, geometry, every buffer inside the arena
+ * (or the float input / output), exact weight and channel counts inside the section, zero
+ * points and clamps in int8, every requantization (multiplier, shift) such that the int32
+ * arithmetic cannot overflow for any input, softmax depth <= 511 and shifts in range. */
+
+#define ML_NETS_Q7_RECORD_BYTES 160u
+#define ML_NETS_Q7_MAX_DIM (1 << 24)
+
+/* Record i -> *op (pointers into the section at base). */
+static inline void ml_nets_q7_decode(const uint8_t *r, const uint8_t *base, ml_nets_q7_op_t *op)
+{
+    int32_t i;
+    uint32_t off;
+    op->kind = (int32_t)ml_rd_u32(r);
+    op->in = (int32_t)ml_rd_u32(r + 4);
+    op->in2 = (int32_t)ml_rd_u32(r + 8);
+    op->out = (int32_t)ml_rd_u32(r + 12);
+    for (i = 0; i < 15; i++) {
+        op->g[i] = (int32_t)ml_rd_u32(r + 16 + 4 * i);
+    }
+    op->in_zp = (int32_t)ml_rd_u32(r + 76);
+    op->in2_zp = (int32_t)ml_rd_u32(r + 80);
+    op->out_zp = (int32_t)ml_rd_u32(r + 84);
+    op->act_min = (int32_t)ml_rd_u32(r + 88);
+    op->act_max = (int32_t)ml_rd_u32(r + 92);
+    op->m0 = (int32_t)ml_rd_u32(r + 96);
+    op->s0 = (int32_t)ml_rd_u32(r + 100);
+    op->m1 = (int32_t)ml_rd_u32(r + 104);
+    op->s1 = (int32_t)ml_rd_u32(r + 108);
+    op->m2 = (int32_t)ml_rd_u32(r + 112);
+    op->s2 = (int32_t)ml_rd_u32(r + 116);
+    op->scale = ml_rd_f32(r + 120);
+    off = ml_rd_u32(r + 124);
+    op->w = off != 0u ? (const int8_t *)(const void *)(base + off) : (const int8_t *)0;
+    off = ml_rd_u32(r + 132);
+    op->bias = off != 0u ? (const int32_t *)(const void *)(base + off) : (const int32_t *)0;
+    off = ml_rd_u32(r + 136);
+    op->mult = off != 0u ? (const int32_t *)(const void *)(base + off) : (const int32_t *)0;
+    off = ml_rd_u32(r + 140);
+    op->shift = off != 0u ? (const int32_t *)(const void *)(base + off) : (const int32_t *)0;
+}
+
+/* 1 when ml_nets_q_mbqm(v, m, s) cannot overflow for |v| <= vmax and its result plus a zero
+ * point fits in int32; *bound: the largest |result|. */
+static inline int ml_nets_q7__mbqm_ok(uint64_t vmax, int32_t m, int32_t s, uint64_t *bound)
+{
+    uint64_t xs, am, p;
+    if (s < -31 || s > 31 || vmax > 0x7FFFFFFFu) {
+        return 0;
+    }
+    xs = vmax << (s > 0 ? s : 0);
+    if (xs > 0x7FFFFFFFu) {
+        return 0;
+    }
+    am = m < 0 ? (uint64_t)(-(int64_t)m) : (uint64_t)m;
+    p = ((xs * am) >> 31) + 1u;
+    *bound = (p >> (s > 0 ? 0 : -s)) + 1u;
+    return *bound + 256u <= 0x7FFFFFFFu;
+}
+
+/* 1 when the int8 buffer [off, off + n) lies inside the arena. */
+static inline int ml_nets_q7__buf_ok(int32_t off, uint64_t n, uint32_t arena)
+{
+    return off >= 0 && n >= 1u && (uint64_t)(uint32_t)off + n <= (uint64_t)arena;
+}
+
+static inline int ml_nets_q7__overlap(int32_t a, uint64_t na, int32_t b, uint64_t nb)
+{
+    return (uint64_t)(uint32_t)a < (uint64_t)(uint32_t)b + nb &&
+           (uint64_t)(uint32_t)b < (uint64_t)(uint32_t)a + na;
+}
+
+static inline int ml_nets_q7__is_i8(int32_t v)
+{
+    return v >= -128 && v <= 127;
+}
+
+/* Validate one record r (decoded into *op). size: section bytes; min_off: first byte after
+ * the records; arena: int8 arena bytes; nf: float inputs; n_final: float outputs. */
+static inline int32_t ml_nets_q7_check_op(const ml_nets_q7_op_t *op, const uint8_t *r,
+                                          const uint8_t *base, uint32_t size, uint32_t min_off,
+                                          uint32_t arena, uint32_t nf, uint32_t n_final)
+{
+    const int32_t *g = op->g;
+    const int32_t k = op->kind;
+    const uint32_t w_off = ml_rd_u32(r + 124), w_n = ml_rd_u32(r + 128);
+    const uint32_t b_off = ml_rd_u32(r + 132), m_off = ml_rd_u32(r + 136);
+    const uint32_t s_off = ml_rd_u32(r + 140), n_ch = ml_rd_u32(r + 144);
+    int32_t ng = 1, i;
+    uint64_t n_in = 0u, n_out = 0u, n_in2 = 0u, n_w = 0u, n_c = 0u, k_acc = 0u, bound;
+    int in_place = 0;
+    for (i = 148; i < (int32_t)ML_NETS_Q7_RECORD_BYTES; i += 4) {
+        if (ml_rd_u32(r + i) != 0u) {
+            return ML_ERR_MODEL;
+        }
+    }
+    if (!ml_nets_q7__is_i8(op->in_zp) || !ml_nets_q7__is_i8(op->in2_zp) ||
+        !ml_nets_q7__is_i8(op->out_zp) || !ml_nets_q7__is_i8(op->act_min) ||
+        !ml_nets_q7__is_i8(op->act_max) || op->act_min > op->act_max ||
+        !(op->scale == op->scale) || op->scale > 3.0e38f || op->scale < -3.0e38f) {
+        return ML_ERR_MODEL;
+    }
+    for (i = 0; i < 15; i++) {
+        if (g[i] < 0 || g[i] >= ML_NETS_Q7_MAX_DIM) {
+            return ML_ERR_MODEL;
+        }
+    }
+    switch (k) {
+    case ML_NETS_Q7_QUANTIZE:
+    case ML_NETS_Q7_DEQUANTIZE:
+        n_in = n_out = (uint64_t)g[0];
+        if (!(op->scale > 0.0f) || n_in == 0u ||
+            (k == ML_NETS_Q7_QUANTIZE ? (op->in != -1 || n_in > nf)
+                                      : (op->out != -1 || n_in > n_final))) {
+            return ML_ERR_MODEL;
+        }
+        break;
+    case ML_NETS_Q7_REQUANTIZE:
+    case ML_NETS_Q7_CLAMP:
+    case ML_NETS_Q7_LEAKY_RELU:
+    case ML_NETS_Q7_LOGISTIC:
+    case ML_NETS_Q7_TANH:
+    case ML_NETS_Q7_HARD_SWISH:
+        n_in = n_out = (uint64_t)g[0];
+        in_place = 1;
+        if (k == ML_NETS_Q7_REQUANTIZE && !ml_nets_q7__mbqm_ok(255u, op->m0, op->s0, &bound)) {
+            return ML_ERR_MODEL;
+        }
+        if (k == ML_NETS_Q7_LEAKY_RELU && (!ml_nets_q7__mbqm_ok(255u, op->m0, op->s0, &bound) ||
+                                           !ml_nets_q7__mbqm_ok(255u, op->m1, op->s1, &bound))) {
+            return ML_ERR_MODEL;
+        }
+        if ((k == ML_NETS_Q7_LOGISTIC || k == ML_NETS_Q7_TANH) &&
+            (op->s0 < -31 || op->s0 > 31 || op->m1 < 0)) {
+            return ML_ERR_MODEL;
+        }
+        if (k == ML_NETS_Q7_HARD_SWISH &&
+            (op->m0 < -32768 || op->m0 > 32767 || op->m1 < -32768 || op->m1 > 32767 ||
+             op->s0 < -31 || op->s0 > 0 || op->s1 < -31 || op->s1 > 31)) {
+            return ML_ERR_MODEL;
+        }
+        break;
+    case ML_NETS_Q7_DENSE:
+        ng = 3;
+        if (g[0] < 1 || g[1] < 1 || g[2] < 1) {
+            return ML_ERR_MODEL;
+        }
+        n_in = (uint64_t)g[2] * (uint64_t)g[0];
+        n_out = (uint64_t)g[2] * (uint64_t)g[1];
+        n_w = (uint64_t)g[1] * (uint64_t)g[0];
+        n_c = (uint64_t)g[1];
+        k_acc = (uint64_t)g[0];
+        break;
+    case ML_NETS_Q7_CONV2D:
+    case ML_NETS_Q7_DEPTHWISE:
+    case ML_NETS_Q7_MAX_POOL:
+    case ML_NETS_Q7_AVG_POOL:
+    case ML_NETS_Q7_PAD: {
+        int64_t ext_h, ext_w;
+        ng = k == ML_NETS_Q7_CONV2D || k == ML_NETS_Q7_DEPTHWISE ? 15 : 14;
+        for (i = 0; i < 12; i++) {
+            if (g[i] < 1) {
+                return ML_ERR_MODEL;
+            }
+        }
+        ext_h = (int64_t)(g[ML_NETS_G_K_H] - 1) * g[ML_NETS_G_D_H] + 1;
+        ext_w = (int64_t)(g[ML_NETS_G_K_W] - 1) * g[ML_NETS_G_D_W] + 1;
+        n_in = (uint64_t)g[0] * (uint64_t)g[1] * (uint64_t)g[2];
+        n_out = (uint64_t)g[3] * (uint64_t)g[4] * (uint64_t)g[5];
+        if (k == ML_NETS_Q7_PAD) {
+            if (g[5] != g[2] || (int64_t)g[3] < (int64_t)g[0] + g[12] ||
+                (int64_t)g[4] < (int64_t)g[1] + g[13]) {
+                return ML_ERR_MODEL;
+            }
+            for (i = 6; i < 12; i++) {
+                if (g[i] != 1) {
+                    return ML_ERR_MODEL;
+                }
+            }
+            break;
+        }
+        if (ext_h >= ML_NETS_Q7_MAX_DIM || ext_w >= ML_NETS_Q7_MAX_DIM ||
+            (int64_t)g[12] >= ext_h || (int64_t)g[13] >= ext_w ||
+            (int64_t)(g[3] - 1) * g[8] - g[12] >= (int64_t)g[0] ||
+            (int64_t)(g[4] - 1) * g[9] - g[13] >= (int64_t)g[1]) {
+            return ML_ERR_MODEL;
+        }
+        if (k == ML_NETS_Q7_CONV2D) {
+            if (g[14] != 1) {
+                return ML_ERR_MODEL;
+            }
+            n_w = (uint64_t)g[5] * (uint64_t)g[6] * (uint64_t)g[7] * (uint64_t)g[2];
+            k_acc = (uint64_t)g[6] * (uint64_t)g[7] * (uint64_t)g[2];
+            n_c = (uint64_t)g[5];
+        } else if (k == ML_NETS_Q7_DEPTHWISE) {
+            if (g[14] < 1 || (int64_t)g[5] != (int64_t)g[2] * g[14]) {
+                return ML_ERR_MODEL;
+            }
+            n_w = (uint64_t)g[6] * (uint64_t)g[7] * (uint64_t)g[5];
+            k_acc = (uint64_t)g[6] * (uint64_t)g[7];
+            n_c = (uint64_t)g[5];
+        } else if (g[5] != g[2] || g[10] != 1 || g[11] != 1 ||
+                   (uint64_t)g[6] * (uint64_t)g[7] >= (uint64_t)ML_NETS_Q7_MAX_DIM) {
+            return ML_ERR_MODEL;
+        }
+        break;
+    }
+    case ML_NETS_Q7_MEAN:
+    case ML_NETS_Q7_GLOBAL_MAX:
+        ng = 3;
+        if (g[0] < 1 || g[1] < 1 || g[2] < 1) {
+            return ML_ERR_MODEL;
+        }
+        n_in = (uint64_t)g[0] * (uint64_t)g[1] * (uint64_t)g[2];
+        n_out = (uint64_t)g[2];
+        if (k == ML_NETS_Q7_MEAN &&
+            !ml_nets_q7__mbqm_ok((uint64_t)g[0] * (uint64_t)g[1] * 255u, op->m0, op->s0,
+                                 &bound)) {
+            return ML_ERR_MODEL;
+        }
+        break;
+    case ML_NETS_Q7_ADD:
+    case ML_NETS_Q7_MUL: {
+        uint64_t b1, b2;
+        ng = 2;
+        if (g[1] < 1 || g[0] % g[1] != 0) {
+            return ML_ERR_MODEL;
+        }
+        n_in = n_out = (uint64_t)g[0];
+        n_in2 = (uint64_t)g[1];
+        in_place = 1;
+        if (k == ML_NETS_Q7_ADD) {
+            if (!ml_nets_q7__mbqm_ok((uint64_t)255u << 20, op->m1, op->s1, &b1) ||
+                !ml_nets_q7__mbqm_ok((uint64_t)255u << 20, op->m2, op->s2, &b2) ||
+                !ml_nets_q7__mbqm_ok(b1 + b2, op->m0, op->s0, &bound)) {
+                return ML_ERR_MODEL;
+            }
+        } else if (!ml_nets_q7__mbqm_ok(255u * 255u, op->m0, op->s0, &bound)) {
+            return ML_ERR_MODEL;
+        }
+        if (op->in2 == -1) {
+            n_w = n_in2;
+        } else if (!ml_nets_q7__buf_ok(op->in2, n_in2, arena) ||
+                   (ml_nets_q7__overlap(op->out, n_out, op->in2, n_in2) &&
+                    !(op->in2 == op->out && n_in2 == n_out))) {
+            return ML_ERR_MODEL;
+        }
+        break;
+    }
+    case ML_NETS_Q7_COPY:
+        ng = 4;
+        if (g[0] < 1 || g[1] < 1 || (int64_t)g[3] + g[1] > (int64_t)g[2]) {
+            return ML_ERR_MODEL;
+        }
+        n_in = (uint64_t)g[0] * (uint64_t)g[1];
+        n_out = (uint64_t)g[0] * (uint64_t)g[2];
+        break;
+    case ML_NETS_Q7_SOFTMAX:
+        ng = 2;
+        if (g[0] < 1 || g[1] < 1 || g[1] > 511 || op->s0 < 0 || op->s0 > 31 || op->m1 > 0) {
+            return ML_ERR_MODEL;
+        }
+        n_in = n_out = (uint64_t)g[0] * (uint64_t)g[1];
+        in_place = 1;
+        break;
+    default:
+        return ML_ERR_MODEL;
+    }
+    for (i = ng; i < 15; i++) {
+        if (g[i] != 0) {
+            return ML_ERR_MODEL;
+        }
+    }
+    if (n_in == 0u || n_in >= 0x7FFFFFFFu || n_out == 0u || n_out >= 0x7FFFFFFFu) {
+        return ML_ERR_MODEL;
+    }
+    if (k != ML_NETS_Q7_ADD && k != ML_NETS_Q7_MUL && op->in2 != -1) {
+        return ML_ERR_MODEL;
+    }
+    /* buffers: inside the arena; the output overlaps an input only exactly in place */
+    if (k != ML_NETS_Q7_QUANTIZE && !ml_nets_q7__buf_ok(op->in, n_in, arena)) {
+        return ML_ERR_MODEL;
+    }
+    if (k != ML_NETS_Q7_DEQUANTIZE && !ml_nets_q7__buf_ok(op->out, n_out, arena)) {
+        return ML_ERR_MODEL;
+    }
+    if (k != ML_NETS_Q7_QUANTIZE && k != ML_NETS_Q7_DEQUANTIZE &&
+        ml_nets_q7__overlap(op->out, n_out, op->in, n_in) &&
+        !(in_place && op->out == op->in && n_in == n_out)) {
+        return ML_ERR_MODEL;
+    }
+    /* constants: exact counts, aligned spans after the records, inside the section */
+    if ((uint64_t)w_n != n_w || (w_n == 0u) != (w_off == 0u) ||
+        (w_n != 0u && !ml_span_ok(w_off, w_n, 1u, 4u, min_off, size))) {
+        return ML_ERR_MODEL;
+    }
+    if ((uint64_t)n_ch != n_c || (n_ch == 0u) != (b_off == 0u) ||
+        (n_ch == 0u) != (m_off == 0u) || (n_ch == 0u) != (s_off == 0u)) {
+        return ML_ERR_MODEL;
+    }
+    if (n_ch != 0u) {
+        const uint64_t acc_max = k_acc * 255u * 128u;
+        uint32_t c;
+        if (!ml_span_ok(b_off, n_ch, 4u, 4u, min_off, size) ||
+            !ml_span_ok(m_off, n_ch, 4u, 4u, min_off, size) ||
+            !ml_span_ok(s_off, n_ch, 4u, 4u, min_off, size) || acc_max > 0x7FFFFFFFu) {
+            return ML_ERR_MODEL;
+        }
+        for (c = 0u; c < n_ch; c++) {
+            const int32_t b = (int32_t)ml_rd_u32(base + b_off + 4u * c);
+            const uint64_t ab = b < 0 ? (uint64_t)(-(int64_t)b) : (uint64_t)b;
+            if (acc_max + ab > 0x7FFFFFFFu ||
+                !ml_nets_q7__mbqm_ok(acc_max + ab, (int32_t)ml_rd_u32(base + m_off + 4u * c),
+                                     (int32_t)ml_rd_u32(base + s_off + 4u * c), &bound)) {
+                return ML_ERR_MODEL;
+            }
+        }
+    }
+    return ML_OK;
+}
+
+/* Validate the records of an int8 section (the header already checked by
+ * ml_nets_from_section): n_ops records of 160 bytes at off_ops, constants after them.
+ * The last op is the DEQUANTIZE that writes the n_final float outputs. */
+static inline int32_t ml_nets_q7_check_section(const uint8_t *sec, uint32_t size,
+                                               uint32_t off_ops, uint32_t n_ops,
+                                               uint32_t arena, uint32_t nf, uint32_t n_final)
+{
+    const uint32_t min_off = off_ops + n_ops * ML_NETS_Q7_RECORD_BYTES;
+    uint32_t i;
+    for (i = 0u; i < n_ops; i++) {
+        const uint8_t *r = sec + off_ops + i * ML_NETS_Q7_RECORD_BYTES;
+        ml_nets_q7_op_t op;
+        int32_t rc;
+        ml_nets_q7_decode(r, sec, &op);
+        rc = ml_nets_q7_check_op(&op, r, sec, size, min_off, arena, nf, n_final);
+        if (rc != ML_OK) {
+            return rc;
+        }
+        if (i + 1u == n_ops && (op.kind != ML_NETS_Q7_DEQUANTIZE ||
+                                (uint32_t)op.g[0] != n_final)) {
+            return ML_ERR_MODEL;
+        }
+    }
+    return ML_OK;
+}
+
+/* QUANTIZE of the model-file path: the same values as ml_nets_q7_quantize (x / scale,
+ * NaN -> the zero point, clamp to +-1e6, round half away from zero) without libm:
+ * ml_divf is IEEE division and |v| <= 1e6 < 2^23 makes v - trunc(v) exact. */
+static inline void ml_nets_q7_quantize_nolibm(const ml_nets_q7_op_t *op, const float *x,
+                                              int8_t *y)
+{
+    int32_t i;
+    for (i = 0; i < op->g[0]; i++) {
+        float v = ml_divf(x[i], op->scale);
+        int32_t q;
+        float f;
+        if (!(v == v)) {
+            v = 0.0f;
+        }
+        v = v > 1.0e6f ? 1.0e6f : (v < -1.0e6f ? -1.0e6f : v);
+        q = (int32_t)v;
+        f = v - (float)q;
+        q += f >= 0.5f ? 1 : (f <= -0.5f ? -1 : 0);
+        y[i] = ml_nets_q_sat8(q + op->out_zp, -128, 127);
+    }
+}
+
+/* Run a validated int8 section: x (float input) -> y (n_final floats), then the int8
+ * arena right after y (scratch of n_final + ceil(arena_bytes / 4) floats). */
+static inline void ml_nets_q7_forward(const uint8_t *sec, float *y, const float *x)
+{
+    const uint32_t n_ops = ml_rd_u32(sec + 24), off_ops = ml_rd_u32(sec + 36);
+    int8_t *arena = (int8_t *)(void *)(y + ml_rd_u32(sec + 16));
+    uint32_t i;
+    for (i = 0u; i < n_ops; i++) {
+        ml_nets_q7_op_t op;
+        const int8_t *a;
+        int8_t *o;
+        ml_nets_q7_decode(sec + off_ops + i * ML_NETS_Q7_RECORD_BYTES, sec, &op);
+        a = op.in >= 0 ? arena + op.in : (const int8_t *)0;
+        o = op.out >= 0 ? arena + op.out : (int8_t *)0;
+        switch (op.kind) {
+        case ML_NETS_Q7_QUANTIZE: ml_nets_q7_quantize_nolibm(&op, x, o); break;
+        case ML_NETS_Q7_DEQUANTIZE: ml_nets_q7_dequantize(&op, a, y); break;
+        case ML_NETS_Q7_REQUANTIZE: ml_nets_q7_requantize(&op, a, o); break;
+        case ML_NETS_Q7_DENSE: ml_nets_q7_dense(&op, a, o); break;
+        case ML_NETS_Q7_CONV2D:
+        case ML_NETS_Q7_DEPTHWISE: ml_nets_q7_conv(&op, a, o); break;
+        case ML_NETS_Q7_MAX_POOL:
+        case ML_NETS_Q7_AVG_POOL: ml_nets_q7_pool(&op, a, o); break;
+        case ML_NETS_Q7_MEAN:
+        case ML_NETS_Q7_GLOBAL_MAX: ml_nets_q7_global(&op, a, o); break;
+        case ML_NETS_Q7_PAD: ml_nets_q7_pad(&op, a, o); break;
+        case ML_NETS_Q7_ADD:
+        case ML_NETS_Q7_MUL:
+            ml_nets_q7_binary(&op, a, op.in2 >= 0 ? arena + op.in2 : op.w, o);
+            break;
+        case ML_NETS_Q7_COPY: ml_nets_q7_copy(&op, a, o); break;
+        case ML_NETS_Q7_SOFTMAX: ml_nets_q7_softmax(&op, a, o); break;
+        case ML_NETS_Q7_LOGISTIC:
+        case ML_NETS_Q7_TANH: ml_nets_q7_sigmoid_tanh(&op, a, o); break;
+        case ML_NETS_Q7_CLAMP: ml_nets_q7_clamp(&op, a, o); break;
+        case ML_NETS_Q7_LEAKY_RELU: ml_nets_q7_leaky_relu(&op, a, o); break;
+        case ML_NETS_Q7_HARD_SWISH: ml_nets_q7_hard_swish(&op, a, o); break;
+        default: break;
+        }
+    }
 }
 
 #endif /* ML_NETS_INT8_H */

@@ -628,7 +628,7 @@ def test_corrupt_sections(fuzz_exe, tmp_path):
     cases = [sec]
     cases += [sec[:cut] for cut in (0, 10, 63, 64, 64 + 128 * n_ops - 1, len(sec) // 2,
                                     len(sec) - 12)]
-    cases += [_patch(sec, 0, 2)]
+    cases += [_patch(sec, 0, 3)]  # layout 2 is the int8-capable one: 3 is unknown
     for off in range(4, 64, 4):
         for v in (0, 1, 2, 3, 0x7FFFFFFF, 0xFFFFFFFF, 0x80000000, 64, len(sec)):
             cases.append(_patch(sec, off, v))

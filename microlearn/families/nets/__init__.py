@@ -115,10 +115,7 @@ def _c_code(ir: NetIR, prefix: str, options: dict) -> CCode:
 
 def _section(ir: NetIR, options: dict) -> bytes:
     if ir.quantized:
-        from ...errors import ConversionError
-
-        raise ConversionError("model files (save_blob) of int8 networks are not supported "
-                              "yet; use the C header (save)")
+        return section.section_int8(ir)
     return section.section(ir)
 
 

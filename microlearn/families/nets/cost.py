@@ -1,10 +1,12 @@
 """IR -> footprint estimate (flash, RAM, stack, instructions per inference).
 
-Calibrated by hand on QEMU measurements (``Model.footprint``) of four Keras nets (an MLP
-64-32-16-10, a tanh MLP 16-64-4, a Conv1D net on 32 x 3 windows, the depthwise/separable
-digits net of docs/families/nets.md): instructions within 10% on Cortex-M4F and 13% on
-Cortex-M0+ (soft float: timing depends on the values), flash within 8%. Cortex-M7 reuses
-the Cortex-M4F figures and rv32imc the Cortex-M0+ ones (not measured).
+Calibrated (least squares, 2026-11-30, after the four-outputs-per-load kernels) on QEMU
+measurements (``Model.footprint``) of four Keras nets: an MLP 64-32-16-10, the 16x16x1
+depthwise/pointwise CNN of benchmarks/bench_nets.py, the depthwise/separable digits net
+of docs/families/nets.md and a Conv1D net on 32 x 3 windows: instructions within 5% on
+Cortex-M4F and 8% on Cortex-M0+ (soft float: timing depends on the values), flash within
+8%. Cortex-M7 reuses the Cortex-M4F figures and rv32imc the Cortex-M0+ ones (measured by
+bench_nets.py: within 1% and 3% of them).
 
 Instructions: ``mac`` per multiply-add of dense (``cmac`` of conv / depthwise), ``tap``
 per kernel / pool window position (loop and index arithmetic, per output value),
@@ -23,10 +25,10 @@ from .c import data_bytes
 from .ir import NetIR
 from .lower import Record, records
 
-_M4 = dict(mac=7.0, cmac=12.0, tap=16.0, elem=10.0, act=60.0, op=40, code=300, base=400,
+_M4 = dict(mac=3.9, cmac=6.2, tap=3.2, elem=10.0, act=60.0, op=40, code=230, base=1520,
            frame=48)
-_M0 = dict(mac=190.0, cmac=185.0, tap=30.0, elem=120.0, act=900.0, op=80, code=450,
-           base=3200, frame=96)
+_M0 = dict(mac=165.0, cmac=166.0, tap=0.0, elem=120.0, act=900.0, op=80, code=317,
+           base=4820, frame=96)
 _COST = {
     "cortex-m4f": _M4,
     "cortex-m7": _M4,

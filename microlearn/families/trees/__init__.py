@@ -3,7 +3,8 @@ boosting, hist gradient boosting, AdaBoost, isolation forests; XGBoost and Light
 ``raw.RawEnsemble`` and ``convert.from_raw``).
 
 ``convert.py`` (scikit-learn -> :class:`TreeEnsembleIR`), ``c.py`` (tables and kernels,
-methods ``loadable`` and ``inline``; ``c_fast.py``: method ``fast``, the default), ``section.py`` (model-file section), ``cost.py``
+methods ``loadable`` and ``inline``; ``c_fast.py``: method ``fast``, the default),
+``section.py`` (model-file section), ``cost.py``
 (footprint estimate); C engine and section loader in ``runtime/ml_trees.h``.
 """
 
