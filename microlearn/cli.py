@@ -180,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated families the module carries (default: all), "
                           "e.g. trees,preprocessing")
     sel.add_argument("--for", dest="for_model", default=None, metavar="MODEL.mlb",
-                     help="carry exactly the families this model file needs")
+                     help="carry exactly the families this model file needs (a file without "
+                          "boosted ensembles also leaves the boosted-tree engine out)")
     b.add_argument("--split", action="store_true",
                    help="one native module per family (microlearn_mp_<family>.mpy) plus the "
                         "microlearn_mp.py dispatcher: install only the families you use")

@@ -49,24 +49,55 @@ NATIVE_FAMILIES = ("trees", "linear", "svm", "naive_bayes", "mixture", "preproce
                    "neighbors", "nets", "dsp")
 
 
+class FamilySet(list):
+    """:func:`family_set`'s answer: a list of (section id, name), plus ``cflags``, the C
+    macros that leave engine parts out of the module (``-DML_TREES_BOOSTED=0`` when a
+    ``for_model`` file has no boosted tree ensemble). :func:`build` passes them to the
+    compiler; :func:`build_split` builds every family complete."""
+
+    def __init__(self, items=(), cflags: tuple[str, ...] = ()):
+        super().__init__(items)
+        self.cflags = tuple(cflags)
+
+
+def _has_boosted_trees(data: bytes, sections: list[dict], trees_id: int) -> bool:
+    """True when a trees section of the model file is a boosted ensemble: tree-section
+    layout 2 (the u32 at byte 88 of its header, see families/trees/section.py)."""
+    import struct
+
+    for s in sections:
+        at = s["offset"] + s["header"] + 88
+        if s["family_id"] == trees_id and (at + 4 > len(data)
+                                           or struct.unpack_from("<I", data, at)[0] != 0):
+            return True  # layout 2 (or unreadable: keep the complete engine)
+    return False
+
+
 def family_set(families: str | list[str] | None = None,
-               for_model: str | Path | bytes | None = None) -> list[tuple[int, str]]:
+               for_model: str | Path | bytes | None = None) -> FamilySet:
     """(section id, name) of the families a module carries: ``families`` (names, or a
     comma-separated string), the families of the model file ``for_model``, or (both None)
-    every family ``ml_model.h`` knows."""
+    every family ``ml_model.h`` knows. With ``for_model`` the result's ``cflags`` also
+    leave out the boosted-ensemble tree engine when the file's tree sections are all plain
+    forests (``-DML_TREES_BOOSTED=0``: 10 KB less module code on armv7emsp)."""
     from . import blob
     from . import families as fams
 
     known = {fams.family(n).section_id: n for n in fams.FAMILIES}
     in_c = _c_families()
+    cflags: tuple[str, ...] = ()
     if for_model is not None:
-        data = for_model if isinstance(for_model, (bytes, bytearray)) else Path(
+        data = bytes(for_model) if isinstance(for_model, (bytes, bytearray)) else Path(
             for_model).read_bytes()
-        ids = sorted({s["family_id"] for s in blob.read(bytes(data))})
+        sections = blob.read(data)
+        ids = sorted({s["family_id"] for s in sections})
         unknown = [i for i in ids if i not in known]
         if unknown:
             raise ValueError(f"the model file has sections of unknown family ids {unknown}")
         names = [known[i] for i in ids]
+        if "trees" in names and not _has_boosted_trees(
+                data, sections, fams.family("trees").section_id):
+            cflags = ("-DML_TREES_BOOSTED=0",)
     elif families is not None:
         names = ([f.strip() for f in families.split(",") if f.strip()]
                  if isinstance(families, str) else list(families))
@@ -75,7 +106,7 @@ def family_set(families: str | list[str] | None = None,
             raise ValueError(f"families={families!r}: unknown {bad}; known: "
                              f"{', '.join(fams.FAMILIES)}")
     else:
-        return sorted(p for p in in_c if p[1] in NATIVE_FAMILIES)
+        return FamilySet(sorted(p for p in in_c if p[1] in NATIVE_FAMILIES))
     out = []
     for n in names:
         sid = fams.family(n).section_id
@@ -86,7 +117,7 @@ def family_set(families: str | list[str] | None = None,
                              "engine calls libm functions (expf, logf, sqrtf) that MicroPython "
                              "v1.23's native-module linker cannot link")
         out.append((sid, n))
-    return sorted(set(out))
+    return FamilySet(sorted(set(out)), cflags)
 
 
 def _c_families() -> list[tuple[int, str]]:
@@ -132,7 +163,7 @@ def _package_json(urls: list[list[str]]) -> str:
 
 
 def _build_module(arch: str, out: Path, module: str,
-                  families: list[tuple[int, str]]) -> Path:
+                  families: list[tuple[int, str]], cflags: tuple[str, ...] = ()) -> Path:
     import tempfile
 
     from . import micropython_build
@@ -145,7 +176,8 @@ def _build_module(arch: str, out: Path, module: str,
             + " ".join(f"X({i}, {n})" for i, n in families) + "\n")
         return micropython_build.build_natmod(
             [NATIVE_C], module, arch, out,
-            extra_cflags=(f"-I{runtime}", f"-I{cfg}", "-DMLMP_FAMILIES=1", *NATIVE_CFLAGS))
+            extra_cflags=(f"-I{runtime}", f"-I{cfg}", "-DMLMP_FAMILIES=1", *NATIVE_CFLAGS,
+                          *cflags))
 
 
 def build_split(arch: str, out_dir: str | Path,
@@ -162,7 +194,9 @@ def build_split(arch: str, out_dir: str | Path,
     out_dir : path
         Output folder (created).
     families : list of (section id, name), optional
-        The families to build (:func:`family_set`); default all.
+        The families to build (:func:`family_set`); default all. Each family module is
+        built complete (a :class:`FamilySet`'s ``cflags`` are not applied), so it runs any
+        model of its family.
 
     Returns
     -------
@@ -196,7 +230,8 @@ def build(arch: str, out_dir: str | Path, families: list[tuple[int, str]] | None
         Output folder (created).
     families : list of (section id, name), optional
         The family engines the module carries (:func:`family_set`); default all. A
-        device pays flash/heap only for the engines in its module.
+        device pays flash/heap only for the engines in its module. A :class:`FamilySet`'s
+        ``cflags`` (from ``family_set(for_model=...)``) are passed to the compiler.
 
     Returns
     -------
@@ -210,7 +245,7 @@ def build(arch: str, out_dir: str | Path, families: list[tuple[int, str]] | None
         shutil.copyfile(FALLBACK_PY, target)
     else:
         chosen = family_set() if families is None else families
-        target = _build_module(arch, out, MODULE, chosen)
+        target = _build_module(arch, out, MODULE, chosen, getattr(chosen, "cflags", ()))
     pkg = out / "package.json"
     pkg.write_text(_package_json([[target.name, target.name]]))
     return [target, pkg]

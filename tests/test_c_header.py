@@ -111,3 +111,43 @@ def test_runtime_headers_compile_strict(tmp_path, cc, lang):
     runtime = Path(microlearn.__file__).resolve().parent / "runtime"
     _run([cc, *_flags(lang), f"-I{runtime}", "-c", str(C_DIR / "runtime_all.c"),
           "-o", str(tmp_path / "rt.o")])
+
+
+TREES_METHODS_C = """#include "ml_trees.h"
+int trees_methods(const uint8_t *sec, uint32_t size, const float *x, float *out, float *s);
+int trees_methods(const uint8_t *sec, uint32_t size, const float *x, float *out, float *s)
+{
+    ml_trees_t m;
+    ml_info_t info;
+    int32_t r = ml_trees_from_section(&m, sec, size);
+    if (r != ML_OK) {
+        return (int)r;
+    }
+    ml_trees_info(&m, &info);
+    r += ml_trees_predict(&m, x, s) + ml_trees_predict_proba(&m, x, out, s);
+    r += ml_trees_regress(&m, x, out, s) + ml_trees_decision_function(&m, x, out, s);
+    r += ml_trees_score_samples(&m, x, out, s) + ml_trees_transform(&m, x, out, s);
+    return (int)r + info.n_outputs;
+}
+"""
+
+
+def _trees_compilers():
+    found = [(cc, lang, []) for cc, lang in _compilers()]
+    if shutil.which("arm-none-eabi-gcc"):
+        found += [("arm-none-eabi-gcc", "c", ["-mcpu=cortex-m4", "-mthumb",
+                                              "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]),
+                  ("arm-none-eabi-gcc", "c", ["-mcpu=cortex-m0plus", "-mthumb"])]
+    return found
+
+
+@pytest.mark.parametrize("boosted", [0, 1])
+@pytest.mark.parametrize("cc,lang,target", _trees_compilers())
+def test_trees_boosted_macro_compiles_strict(tmp_path, cc, lang, target, boosted):
+    """ml_trees.h with and without the boosted-ensemble engine (ML_TREES_BOOSTED), every
+    method called, under the strict warning set (and soft-float Cortex-M0+: integer keys)."""
+    runtime = Path(microlearn.__file__).resolve().parent / "runtime"
+    src = tmp_path / "trees_methods.c"
+    src.write_text(TREES_METHODS_C)
+    _run([cc, *_flags(lang), *target, "-O2", f"-DML_TREES_BOOSTED={boosted}", f"-I{runtime}",
+          "-c", str(src), "-o", str(tmp_path / "t.o")])

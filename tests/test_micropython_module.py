@@ -356,3 +356,90 @@ except ValueError as e:
     r = mp_unix.run_unix(script, tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "ValueError model blob: boosted trees need the native module" in r.stdout
+
+
+def _forest_and_boosted_blobs() -> tuple[bytes, bytes]:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    X, y = load_iris(return_X_y=True)
+    rf = RandomForestClassifier(n_estimators=4, random_state=0).fit(X, y)
+    gb = GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X, y)
+    return microlearn.convert(rf).to_blob(), microlearn.convert(gb).to_blob()
+
+
+def test_family_set_leaves_boosting_out_only_for_forest_files():
+    """`build --for` a file of plain forests compiles without the boosted-tree engine; a
+    boosted file, the default (no --for) and a --families list keep it."""
+    forest, boosted = _forest_and_boosted_blobs()
+    assert mp_module.family_set(for_model=forest).cflags == ("-DML_TREES_BOOSTED=0",)
+    assert mp_module.family_set(for_model=boosted).cflags == ()
+    assert mp_module.family_set().cflags == ()
+    assert mp_module.family_set("trees").cflags == ()
+    assert mp_module.family_set(for_model=forest) == mp_module.family_set("trees")
+
+
+def _build_or_skip(arch: str, out: Path, fams) -> Path:
+    try:
+        return mp_module.build(arch, out, fams)[0]
+    except mb.ToolNotFoundError as e:
+        pytest.skip(f"tool missing: {arch} native module toolchain: {e}")
+
+
+@pytest.mark.parametrize("arch", ["x64", "armv7emsp"])
+def test_forest_only_module_is_smaller(arch, tmp_path):
+    """Without the boosted engine (ML_TREES_BOOSTED=0) a trees module is >= 8 KB smaller:
+    on bare-metal ports that code would sit on the heap."""
+    if arch != "x64" and arch not in mb.available_natmod_arches():
+        pytest.skip(f"no {arch} toolchain")
+    forest, _ = _forest_and_boosted_blobs()
+    lean = _build_or_skip(arch, tmp_path / "lean", mp_module.family_set(for_model=forest))
+    full = _build_or_skip(arch, tmp_path / "full", mp_module.family_set("trees"))
+    assert full.stat().st_size - lean.stat().st_size >= 8 * 1024, (
+        lean.stat().st_size, full.stat().st_size)
+
+
+@pytest.mark.parametrize("case", ["rf_digits", "rf_diabetes", "dt_breast_cancer"])
+def test_forest_only_module_is_bit_identical(case, native_x64, tmp_path):
+    """The module built --for a forest file (no boosted engine) gives exactly the bytes
+    of the complete module, and sklearn's answers."""
+    make, load = MODELS[case]
+    X, y = load(return_X_y=True)
+    X = X.astype(np.float32)
+    est = make().fit(X, y)
+    Xq = X[:100].copy()
+    Xq[::7, 3] = np.nan
+    lean_fams = mp_module.family_set(for_model=microlearn.convert(est).to_blob())
+    assert lean_fams.cflags == ("-DML_TREES_BOOSTED=0",)
+    lean = _build_or_skip("x64", tmp_path / "lean", lean_fams)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    m, cls, out, alloc = _run_module(lean, tmp_path / "a", est, Xq)
+    _, cls_full, out_full, _ = _run_module(native_x64, tmp_path / "b", est, Xq)
+    assert cls.tobytes() == cls_full.tobytes()
+    assert out.tobytes() == out_full.tobytes()
+    assert alloc == 0
+    assert_sklearn_parity(est, m, Xq, cls, out)
+
+
+def test_forest_only_module_refuses_boosted_file(tmp_path):
+    """A module built without the boosted engine raises ValueError for a boosted file (the
+    loader returns ML_ERR_UNSUPPORTED), and still loads forests."""
+    forest, boosted = _forest_and_boosted_blobs()
+    lean = _build_or_skip("x64", tmp_path / "lean", mp_module.family_set(for_model=forest))
+    mp_unix.require_unix()
+    shutil.copy(lean, tmp_path / lean.name)
+    (tmp_path / "gb.mlb").write_bytes(boosted)
+    (tmp_path / "rf.mlb").write_bytes(forest)
+    script = """
+import microlearn_mp as ml
+try:
+    ml.load("gb.mlb")
+    print("LOADED")
+except ValueError as e:
+    print("ValueError", e)
+print("FOREST", ml.load("rf.mlb").n_outputs())
+"""
+    r = mp_unix.run_unix(script, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ValueError model blob: model family or method not supported" in r.stdout
+    assert "FOREST 3" in r.stdout

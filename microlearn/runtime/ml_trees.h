@@ -63,12 +63,22 @@
  * in flags: exact integers, or truncated); the sample goes left iff c is in the left set;
  * otherwise right, except that it is missing when c is not a known category
  * (ML_TREES_F_UNKNOWN_MISSING) or x is not a valid category (ML_TREES_F_INVALID_MISSING).
+ *
+ * ML_TREES_BOOSTED (default 1): define it to 0 to leave the boosted-ensemble engine out
+ * (traversal copies, post transforms, the layout-2 parser), for a build that only ever
+ * runs plain forests. Forests then give exactly the same results; ml_trees_from_section
+ * rejects a boosted (layout-2) section with ML_ERR_UNSUPPORTED, and the boosted methods
+ * (post != ML_TREES_POST_MEAN) return ML_ERR_UNSUPPORTED.
  */
 #ifndef ML_TREES_H
 #define ML_TREES_H
 
 #include "ml_common.h"
 #include "ml_math.h"
+
+#if !defined(ML_TREES_BOOSTED)
+#define ML_TREES_BOOSTED 1
+#endif
 
 #define ML_TREES_POST_MEAN 0 /* plain forest: mean of the leaf rows */
 #define ML_TREES_POST_IDENTITY 1
@@ -157,6 +167,7 @@ static inline void ml_trees_add_leaf(const ml_trees_t *m, float *acc, int32_t le
     }
 }
 
+#if ML_TREES_BOOSTED
 /* acc[0..w-1] += row r of the leaf table (w values per row, dense or sparse). */
 static inline void ml_trees__add_row(const ml_trees_t *m, float *acc, int32_t r, int32_t w)
 {
@@ -182,6 +193,7 @@ static inline void ml_trees_add_raw(const ml_trees_t *m, float *raw, int32_t t, 
         ml_trees__add_row(m, raw, leaf, m->n_raw);
     }
 }
+#endif /* ML_TREES_BOOSTED */
 
 /* Table-driven engine, one variant per pair of table widths:
  *   ml_trees_route_<feature type>_<child type>(m, tree, x): follows tree `tree`
@@ -242,6 +254,7 @@ static inline void ml_trees_add_raw(const ml_trees_t *m, float *raw, int32_t t, 
     }
 
 /* ml_trees_bsum_<SUFFIX>(m, x, raw): raw += the leaf values of all trees (boosted). */
+#if ML_TREES_BOOSTED
 #define ML_TREES_DEFINE_BSUM(SUFFIX)                                          \
     static inline void ml_trees_bsum_##SUFFIX(const ml_trees_t *m,           \
                                               const float *x, float *raw)    \
@@ -250,6 +263,9 @@ static inline void ml_trees_add_raw(const ml_trees_t *m, float *raw, int32_t t, 
             ml_trees_add_raw(m, raw, t, ml_trees_route_##SUFFIX(m, t, x));   \
         }                                                                    \
     }
+#else
+#define ML_TREES_DEFINE_BSUM(SUFFIX)
+#endif
 
 #define ML_TREES_DEFINE_ROUTE(SUFFIX, FT, CT, THRESHOLD)                      \
     static inline int32_t ml_trees_route_##SUFFIX(const ml_trees_t *m,       \
@@ -399,6 +415,7 @@ static inline int32_t ml_trees_run(const ml_trees_t *m, const float *x, float *o
 }
 
 /* ---- boosted ensembles ----------------------------------------------------------------- */
+#if ML_TREES_BOOSTED
 
 /* Feature index, threshold and child codes of decision node n, any table widths. */
 static inline int32_t ml_trees__feature_at(const ml_trees_t *m, int32_t n)
@@ -680,6 +697,7 @@ static inline int32_t ml_trees__boost_raw(const ml_trees_t *m, const float *x, f
     }
     return ml_trees_raw(m, x, raw);
 }
+#endif /* ML_TREES_BOOSTED */
 
 /* Predicted class of a classifier for one sample, table-driven; scratch holds
  * n_outputs floats. Returns the class index, or ML_ERR_UNSUPPORTED (a regressor, or
@@ -687,6 +705,7 @@ static inline int32_t ml_trees__boost_raw(const ml_trees_t *m, const float *x, f
 static inline int32_t ml_trees_predict(const ml_trees_t *m, const float *x, float *scratch)
 {
     if (m->post != ML_TREES_POST_MEAN) {
+#if ML_TREES_BOOSTED
         const int32_t status = ml_trees__boost_raw(m, x, scratch, scratch + m->n_raw);
         if (status != ML_OK) {
             return status;
@@ -696,6 +715,9 @@ static inline int32_t ml_trees_predict(const ml_trees_t *m, const float *x, floa
         }
         return m->task == ML_TASK_CLASSIFIER ? ml_trees_raw_class(m, scratch)
                                              : ML_ERR_UNSUPPORTED;
+#else
+        return ML_ERR_UNSUPPORTED;
+#endif
     }
     if (m->leaf_base <= 0) {
         return ML_ERR_UNSUPPORTED;
@@ -801,7 +823,13 @@ static inline int32_t ml_trees__parse(ml_trees_t *m, const uint8_t *sec, uint32_
         return ML_ERR_MODEL;
     }
     /* boosted block (layout 2) */
-    uint32_t post = 0u, n_raw = 0u, flags = 0u, o_base = 0u, o_tout = 0u, o_cat = 0u;
+    uint32_t n_raw = 0u, o_tout = 0u;
+#if !ML_TREES_BOOSTED
+    if (layout == 2u) {
+        return ML_ERR_UNSUPPORTED; /* built without the boosted-ensemble engine */
+    }
+#else
+    uint32_t post = 0u, flags = 0u, o_base = 0u, o_cat = 0u;
     uint32_t n_cat_words = 0u, o_cat_bits = 0u, o_weights = 0u;
     if (layout == 2u) {
         if (!ml_span_ok(o_ext, 16u, 4u, 4u, lo, size)) {
@@ -863,6 +891,7 @@ static inline int32_t ml_trees__parse(ml_trees_t *m, const uint8_t *sec, uint32_
             }
         }
     }
+#endif /* ML_TREES_BOOSTED */
     const uint32_t rw = layout == 2u ? (o_tout != 0u ? 1u : n_raw) : n_outputs; /* row width */
     if ((fb != 1u && fb != 2u && fb != 4u) || (cb > 2u && cb != 4u)) {
         return ML_ERR_MODEL;
@@ -993,6 +1022,7 @@ static inline int32_t ml_trees__parse(ml_trees_t *m, const uint8_t *sec, uint32_
     m->right = n_nodes > 0u ? (const void *)(b + o_right) : NULL;
     m->roots = (const void *)(b + o_roots);
     m->nan_left = (n_nodes > 0u && has_nan) ? b + o_nan : NULL;
+#if ML_TREES_BOOSTED
     if (layout == 2u) {
         const uint8_t *e = b + o_ext;
         m->post = (int32_t)post;
@@ -1009,6 +1039,7 @@ static inline int32_t ml_trees__parse(ml_trees_t *m, const uint8_t *sec, uint32_
         m->cat_bits = o_cat != 0u ? (const uint32_t *)(const void *)(b + o_cat_bits) : NULL;
         m->tree_weights = o_weights != 0u ? (const float *)(const void *)(b + o_weights) : NULL;
     }
+#endif
     return ML_OK;
 }
 
@@ -1059,11 +1090,16 @@ static inline int32_t ml_trees_predict_proba(const ml_trees_t *m, const float *x
     if (m->post == ML_TREES_POST_MEAN) {
         return ml_trees_run(m, x, out);
     }
+#if ML_TREES_BOOSTED
     const int32_t status = ml_trees__boost_raw(m, x, out, scratch);
     if (status == ML_OK) {
         ml_trees_raw_proba(m, out);
     }
     return status;
+#else
+    (void)scratch;
+    return ML_ERR_UNSUPPORTED;
+#endif
 }
 
 static inline int32_t ml_trees_regress(const ml_trees_t *m, const float *x, float *out,
@@ -1072,6 +1108,7 @@ static inline int32_t ml_trees_regress(const ml_trees_t *m, const float *x, floa
     if (m->post == ML_TREES_POST_MEAN) {
         return ml_trees_is_classifier(m) ? ML_ERR_UNSUPPORTED : ml_trees_run(m, x, out);
     }
+#if ML_TREES_BOOSTED
     if (m->task != ML_TASK_REGRESSOR) {
         return ML_ERR_UNSUPPORTED;
     }
@@ -1080,12 +1117,17 @@ static inline int32_t ml_trees_regress(const ml_trees_t *m, const float *x, floa
         ml_trees_raw_regress(m, out);
     }
     return status;
+#else
+    (void)scratch;
+    return ML_ERR_UNSUPPORTED;
+#endif
 }
 
 /* Boosted classifiers: the raw scores (n_raw); isolation forests: score - offset. */
 static inline int32_t ml_trees_decision_function(const ml_trees_t *m, const float *x,
                                                  float *out, float *scratch)
 {
+#if ML_TREES_BOOSTED
     if (m->post == ML_TREES_POST_MEAN || m->task == ML_TASK_REGRESSOR) {
         return ML_ERR_UNSUPPORTED;
     }
@@ -1094,12 +1136,17 @@ static inline int32_t ml_trees_decision_function(const ml_trees_t *m, const floa
         out[0] = ml_trees_isolation_score(m, out[0]) - m->score_offset;
     }
     return status;
+#else
+    (void)m, (void)x, (void)out, (void)scratch;
+    return ML_ERR_UNSUPPORTED;
+#endif
 }
 
 /* Isolation forests: -2^(-raw / norm). */
 static inline int32_t ml_trees_score_samples(const ml_trees_t *m, const float *x, float *out,
                                              float *scratch)
 {
+#if ML_TREES_BOOSTED
     if (m->post != ML_TREES_POST_ISOLATION) {
         return ML_ERR_UNSUPPORTED;
     }
@@ -1108,6 +1155,10 @@ static inline int32_t ml_trees_score_samples(const ml_trees_t *m, const float *x
         out[0] = ml_trees_isolation_score(m, out[0]);
     }
     return status;
+#else
+    (void)m, (void)x, (void)out, (void)scratch;
+    return ML_ERR_UNSUPPORTED;
+#endif
 }
 
 ML_DEFINE_UNSUPPORTED(trees, transform)
