@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""Neural nets: instructions per multiply-accumulate, flash, arena; int8 arena vs TFLite
+Micro's; an sklearn MLPClassifier vs emlearn 0.23.2 - on emulated MCUs.
+
+Models (fixed seeds, random Keras initialisation: the work per inference does not depend
+on the weights' values):
+
+* ``MLP 64-32-16-10``: Keras Dense relu / relu / softmax on sklearn digits (8x8 inputs).
+* ``CNN 16x16x1``: Conv2D 8 3x3 relu -> DepthwiseConv2D 3x3 relu -> Conv2D 16 1x1 relu ->
+  MaxPooling 2 -> DepthwiseConv2D 3x3 -> Conv2D 32 1x1 relu (a separable block) ->
+  GlobalAveragePooling -> Dense 10 softmax, on digits upsampled to 16x16.
+* ``sklearn MLPClassifier(32, 16)`` on digits / 16 (microlearn float32 vs emlearn).
+
+Each is converted to float32 C and (Keras nets) to int8 C (``quantize="int8"``,
+calibration = 200 training rows) and measured by ``microlearn.targets.measure`` in the
+same bare-metal harness, flags and calling code as every other benchmark (QEMU
+instruction-counting plugin, ``arm-none-eabi-size`` against a stub build, stack
+painting). MACs are counted from the IR (dense, conv, depthwise multiply-adds);
+"instr/MAC" = instructions per ``predict`` call / MACs, i.e. everything (quantize,
+pooling, softmax, call overhead) charged to the MACs. TFLite Micro's arena: the
+``tflite-micro`` interpreter's ``print_allocations()`` total for the same int8 model
+(``Model.save_tflite``). emlearn runs in benchmarks/.venv (``bash benchmarks/setup.sh``):
+a subprocess converts the same fitted MLP with ``emlearn.convert`` defaults; its
+runtime headers are inlined into the adapter as bench_families.py does.
+
+Run with the repository's .venv (Keras on jax, tflite-micro):
+``KERAS_BACKEND=jax .venv/bin/python benchmarks/bench_nets.py [--write] [--targets ...]``.
+``--write`` writes benchmarks/RESULTS_nets.md (protocol and table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import pickle
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS_nets.md"
+PEER_PY = HERE / ".venv" / "bin" / "python"
+PREFIX = "bm"
+TARGETS = ("cortex-m4f", "cortex-m0plus", "cortex-m7", "rv32imc")
+ROWS = 5  # rows per model: instruction counts do not depend on the values
+BARS = {"float32": 2.5, "int8": 1.5}  # instructions / MAC on Cortex-M4F
+ARENA_BAR = 0.6  # int8 arena / TFLM arena
+EMLEARN_BAR = 0.6  # instructions and flash / emlearn's
+
+
+@dataclass
+class Case:
+    name: str
+    dtype: str  # float32 / int8 / emlearn
+    header: str
+    kind: str
+    X: Any
+    n_features: int
+    n_outputs: int
+    macs: int
+    arena_bytes: int | None = None
+    tflm_arena: int | None = None
+    results: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------- models
+
+
+def _digits():
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(np.float32), y
+
+
+def keras_mlp():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+    return keras.Sequential([keras.Input((64,)), L.Dense(32, activation="relu"),
+                             L.Dense(16, activation="relu"),
+                             L.Dense(10, activation="softmax")])
+
+
+def keras_cnn():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input((16, 16, 1)),
+        L.Conv2D(8, 3, padding="same", activation="relu"),
+        L.DepthwiseConv2D(3, padding="same", activation="relu"),
+        L.Conv2D(16, 1, activation="relu"),
+        L.MaxPooling2D(2),
+        # a separable block written out (DepthwiseConv2D + 1x1 Conv2D, both with bias):
+        # quantize="int8" of SeparableConv2D (no depthwise bias) fails in
+        # quantize.run_float
+        L.DepthwiseConv2D(3, padding="same"),
+        L.Conv2D(32, 1, activation="relu"),
+        L.GlobalAveragePooling2D(),
+        L.Dense(10, activation="softmax")])
+
+
+def float_macs(ir) -> int:
+    """Multiply-adds of dense / conv / depthwise ops of a float NetIR."""
+    from microlearn.families.nets.lower import records
+
+    return sum(r.macs() for r in records(ir)
+               if r.kind in ("dense", "conv2d", "depthwise_conv2d"))
+
+
+def int8_macs(ir) -> int:
+    from microlearn.families.nets.c_int8 import macs_int8
+
+    return macs_int8(ir)[0]
+
+
+def tflm_arena(m) -> int:
+    """TFLite Micro's arena total for the model saved by ``m.save_tflite``."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.tflite"
+        m.save_tflite(path)
+        log = Path(tmp) / "err.txt"
+        saved = os.dup(2)
+        with open(log, "w") as f:
+            os.dup2(f.fileno(), 2)
+            try:
+                it = runtime.Interpreter.from_bytes(path.read_bytes(), arena_size=1 << 20)
+                it.print_allocations()
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+        text = log.read_text()
+    return int(re.search(r"Arena allocation total (\d+)", text)[1])
+
+
+def net_cases(which: str) -> list[Case]:
+    import numpy as np
+
+    import microlearn
+    from microlearn.families.nets.c_int8 import arena_bytes_int8
+
+    X, _ = _digits()
+    if which == "mlp":
+        name, model, Xs = "MLP 64-32-16-10", keras_mlp(), X
+    else:
+        name, model = "CNN 16x16x1 dw/separable", keras_cnn()
+        Xs = np.kron(X.reshape(-1, 8, 8), np.ones((2, 2), np.float32)).reshape(-1, 256)
+        Xs = np.ascontiguousarray(Xs, dtype=np.float32)
+    calib = Xs[:200].reshape((200, *model.input_shape[1:]))
+    rows = Xs[-ROWS:]
+    out = []
+    mf = microlearn.convert(model)
+    out.append(Case(name, "float32", mf.c_source(PREFIX), "classifier", rows, rows.shape[1],
+                    10, float_macs(mf.ir), arena_bytes=4 * mf.ir.plan.arena))
+    mq = microlearn.convert(model, quantize="int8", calibration=calib)
+    out.append(Case(name, "int8", mq.c_source(PREFIX), "classifier", rows, rows.shape[1], 10,
+                    int8_macs(mq.ir), arena_bytes=arena_bytes_int8(mq.ir),
+                    tflm_arena=tflm_arena(mq)))
+    return out
+
+
+EMLEARN_SCRIPT = r"""
+import pickle, re, sys
+from pathlib import Path
+import numpy as np
+old = np.geterr()
+import emlearn
+np.seterr(**old)
+est = pickle.load(open(sys.argv[1], "rb"))
+code = emlearn.convert(est).save(name="em")
+inc = Path(emlearn.includedir)
+seen = set()
+def inline(name):
+    if name in seen:
+        return ""
+    seen.add(name)
+    text = (inc / name).read_text()
+    return re.sub(r'^\s*#include\s*[<"](eml_[a-z0-9_]+\.h)[>"]\s*$',
+                  lambda m: inline(m.group(1)) if (inc / m.group(1)).is_file() else m.group(0),
+                  text, flags=re.M)
+code = code.replace("#include <eml_net.h>", "")
+sys.stdout.write(emlearn.__version__ + "\n" + inline("eml_net.h") + "\n" + code)
+"""
+
+# the same warning pragmas bench_trees.py wraps peers' code in
+_PEER_PRAGMAS = (
+    "-Wconversion", "-Wsign-conversion", "-Wfloat-conversion", "-Wdouble-promotion",
+    "-Wunused-parameter", "-Wunused-function", "-Wunused-variable",
+    "-Wunused-but-set-variable", "-Wsign-compare", "-Wmissing-field-initializers",
+    "-Wpedantic", "-Wcast-qual", "-Wint-in-bool-context", "-Wtype-limits",
+)
+
+
+def emlearn_header(est, n_features: int, n_outputs: int) -> tuple[str, str]:
+    """emlearn's C for ``est`` behind microlearn's header contract (prefix bm)."""
+    if not PEER_PY.exists():
+        subprocess.run(["bash", str(HERE / "setup.sh")], check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "est.pkl"
+        p.write_bytes(pickle.dumps(est))
+        proc = subprocess.run([str(PEER_PY), "-c", EMLEARN_SCRIPT, str(p)],
+                              capture_output=True, text=True, check=True, timeout=300)
+    version, code = proc.stdout.split("\n", 1)
+    pragmas = "\n".join(f'#pragma GCC diagnostic ignored "{w}"' for w in _PEER_PRAGMAS)
+    header = f"""/* benchmark adapter: emlearn {version} (convert defaults) */
+#ifndef BM_ADAPTER_H
+#define BM_ADAPTER_H
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#pragma GCC diagnostic push
+{pragmas}
+{code}
+#pragma GCC diagnostic pop
+#define {PREFIX}_N_FEATURES {n_features}
+#define {PREFIX}_N_OUTPUTS {n_outputs}
+#define {PREFIX}_TASK 0
+static inline int32_t {PREFIX}_predict(const float *features, int32_t n_features)
+{{
+    return (int32_t)em_predict(features, n_features);
+}}
+static inline int32_t {PREFIX}_predict_proba(const float *features, int32_t n_features,
+                                           float *out, int32_t n_out)
+{{
+    return (int32_t)eml_net_predict_proba(&em, features, n_features, out, n_out);
+}}
+#endif
+"""
+    return version, header
+
+
+def sklearn_cases() -> list[Case]:
+    import warnings
+
+    from sklearn.neural_network import MLPClassifier
+
+    import microlearn
+
+    X, y = _digits()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MLPClassifier((32, 16), max_iter=300, random_state=0).fit(X[:1200], y[:1200])
+    rows = X[-ROWS:]
+    m = microlearn.convert(est)
+    macs = float_macs(m.ir)
+    name = "sklearn MLPClassifier(32, 16) digits"
+    version, em = emlearn_header(est, 64, 10)
+    return [Case(name, "float32", m.c_source(PREFIX), "classifier", rows, 64, 10, macs,
+                 arena_bytes=4 * m.ir.plan.arena),
+            Case(name, f"emlearn {version}", em, "classifier", rows, 64, 10, macs)]
+
+
+# ---------------------------------------------------------------------------------- running
+
+
+def run_all(cases: list[Case], targets_: tuple[str, ...], jobs: int) -> None:
+    from microlearn import targets
+
+    targets.qemu_plugin_path()
+    tasks = [(c, t) for c in cases for t in targets_]
+
+    def one(task):
+        c, t = task
+        try:
+            c.results[t] = targets.measure(t, c.header, PREFIX, c.kind, c.X,
+                                           n_outputs=c.n_outputs, n_features=c.n_features,
+                                           timeout=900)
+        except Exception as exc:  # reported in the table
+            c.errors[t] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:100]}"
+            if os.environ.get("BENCH_NETS_DEBUG"):
+                print(str(exc)[-3000:], file=sys.stderr)
+            print(f"  ! {c.name} {c.dtype} {t}: {c.errors[t]}", file=sys.stderr)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, tasks))
+
+
+def _short(t: str) -> str:
+    return {"cortex-m4f": "M4F", "cortex-m0plus": "M0+", "cortex-m7": "M7",
+            "rv32imc": "rv32imc"}.get(t, t)
+
+
+def _n(v) -> str:
+    return "—" if v is None else f"{int(round(v)):,}"
+
+
+def table(cases: list[Case], targets_: tuple[str, ...]) -> list[str]:
+    head = ["model", "C", "MACs"]
+    for t in targets_:
+        head += [f"instr {_short(t)}", f"instr/MAC {_short(t)}"]
+    head += ["flash M4F", "stack M4F", "arena (plan)", "TFLM arena", "arena / TFLM"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for c in cases:
+        row = [c.name, c.dtype, f"{c.macs:,}"]
+        for t in targets_:
+            r = c.results.get(t)
+            if r is None:
+                row += [f"fails: {c.errors.get(t, '?')}", "—"]
+                continue
+            row += [_n(r.instructions_mean), f"{r.instructions_mean / c.macs:.2f}"]
+        m4 = c.results.get("cortex-m4f")
+        row += [_n(m4.flash_bytes) if m4 else "—", _n(m4.stack_bytes) if m4 else "—",
+                _n(c.arena_bytes), _n(c.tflm_arena),
+                f"{c.arena_bytes / c.tflm_arena:.2f}" if c.tflm_arena else ""]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def bars(cases: list[Case]) -> list[str]:
+    out = []
+    for c in cases:
+        r = c.results.get("cortex-m4f")
+        if r is None:
+            continue
+        if c.dtype in BARS and not c.name.startswith("sklearn"):
+            v = r.instructions_mean / c.macs
+            ok = "met" if v <= BARS[c.dtype] else "MISSED"
+            out.append(f"- {c.name} {c.dtype}: {v:.2f} instructions/MAC on Cortex-M4F "
+                       f"(bar <= {BARS[c.dtype]}): **{ok}**")
+        if c.tflm_arena:
+            v = c.arena_bytes / c.tflm_arena
+            ok = "met" if v <= ARENA_BAR else "MISSED"
+            out.append(f"- {c.name} int8 arena {c.arena_bytes:,} B vs TFLite Micro "
+                       f"{c.tflm_arena:,} B: {v:.2f}x (bar <= {ARENA_BAR}): **{ok}**")
+    ml = next((c for c in cases if c.name.startswith("sklearn") and c.dtype == "float32"),
+              None)
+    em = next((c for c in cases if c.dtype.startswith("emlearn")), None)
+    if ml and em and "cortex-m4f" in ml.results and "cortex-m4f" in em.results:
+        a, b = ml.results["cortex-m4f"], em.results["cortex-m4f"]
+        ri = a.instructions_mean / b.instructions_mean
+        rf = a.flash_bytes / b.flash_bytes
+        for what, v in (("instructions", ri), ("flash", rf)):
+            ok = "met" if v <= EMLEARN_BAR else "MISSED"
+            out.append(f"- {ml.name}: microlearn / {em.dtype} {what} on Cortex-M4F "
+                       f"{v:.2f}x (bar <= {EMLEARN_BAR}): **{ok}**")
+        for t in ml.results:
+            if t in em.results and t != "cortex-m4f":
+                p, q = ml.results[t], em.results[t]
+                out.append(f"  - {_short(t)}: instructions "
+                           f"{p.instructions_mean / q.instructions_mean:.2f}x, "
+                           f"flash {p.flash_bytes / q.flash_bytes:.2f}x")
+        agree = [float((ml.results[t].outputs == em.results[t].outputs).mean())
+                 for t in ml.results if t in em.results]
+        if agree:
+            out.append(f"  - same predicted class as emlearn on {100 * min(agree):.0f}% of "
+                       "the measured rows")
+    return out
+
+
+PROTOCOL = __doc__.split("\n\n", 1)[1].rsplit("\n\nRun with", 1)[0]
+
+
+# Cortex-M4F before the kernel work of 2026-11-30 (one output at a time, per-tap index
+# arithmetic, the activation switch called per output; same models, same harness):
+# (model, C) -> (instructions, flash)
+BEFORE = {
+    ("MLP 64-32-16-10", "float32"): (21_528, 12_652),
+    ("MLP 64-32-16-10", "int8"): (25_286, 8_140),
+    ("CNN 16x16x1 dw/separable", "float32"): (2_580_055, 8_556),
+    ("CNN 16x16x1 dw/separable", "int8"): (2_743_814, 7_772),
+    ("sklearn MLPClassifier(32, 16) digits", "float32"): (21_490, 12_652),
+}
+
+
+def before_table(cases: list[Case]) -> list[str]:
+    lines = ["| model | C | instr M4F before | instr/MAC before | instr M4F now | "
+             "instr/MAC now | speed-up | flash before | flash now |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for c in cases:
+        if (c.name, c.dtype) not in BEFORE or "cortex-m4f" not in c.results:
+            continue
+        bi, bf = BEFORE[(c.name, c.dtype)]
+        r = c.results["cortex-m4f"]
+        lines.append(f"| {c.name} | {c.dtype} | {bi:,} | {bi / c.macs:.2f} | "
+                     f"{_n(r.instructions_mean)} | {r.instructions_mean / c.macs:.2f} | "
+                     f"{bi / r.instructions_mean:.2f}x | {bf:,} | {_n(r.flash_bytes)} |")
+    return lines
+
+
+NOTES = """Where the instructions go (Cortex-M4F, gcc -Os, measured 2026-11-30):
+
+* float32 dense / pointwise conv inner loop: one input load, four weight loads, four
+  `vmla.f32` (not fused: the same bits as `vmul` + `vadd`), compare, branch = 11
+  instructions per 4 MACs (2.75/MAC) before any per-output work (bias, activation, store,
+  loop set-up). With the sum order fixed and FMA contraction off (bit-identical on every
+  platform), 2 instructions per MAC is the floor of a scalar-FPU kernel, so <= 2.5
+  overall needs wider register blocking (8 outputs or 2 inputs per load, `vldm` pairs)
+  than gcc -Os emits from portable C; the MLP (4.19/MAC) also pays softmax (10 `ml_expf`)
+  and the per-output work of 58 outputs.
+* float32 CNN (8.43/MAC): the 1-channel first conv (3 MACs per kernel row), the
+  depthwise convolutions (9 MACs per output, 2 loads per MAC) and max pooling carry most
+  of the per-output overhead.
+* int8: quantizing each float input costs ~100 instructions (`x / scale`, `roundf`,
+  clamps); each output's TFLite requantization (`MultiplyByQuantizedMultiplier`, 64-bit
+  product, double rounding, clamp) ~35-45. The MLP has 58 outputs for 2,720 MACs and 64
+  quantized inputs; the CNN's depthwise (9 MACs per output) and 1x1 convs (8-16 MACs per
+  output) are dominated by requantization, so <= 1.5/MAC is out of reach for nets this
+  narrow whatever the dot-product speed (SMLAD over four weight rows: ~1.9/MAC in the
+  dot product itself). Pre-widened int16 weights (two loads + two SMLAD per 4 MACs and row)
+  need a weight-layout change in c_int8.py.
+* int8 arena vs TFLite Micro on the CNN (0.63x): the plan's 6,144 bytes are the depthwise
+  output (2,048 B) live with the 1x1 conv's output (4,096 B); TFLM's activation plan holds
+  the same two tensors and adds ~3.6 KB of interpreter state. Going lower needs op fusion
+  (1x1 conv + max pool) or an overlapping in-place pointwise conv in the planner
+  (c_int8.plan_int8). On the MLP (and the docs' digits CNN, 0.19x) the bar is met.
+* Flash vs emlearn (0.91x): both store the 2,720 float32 weights (10.9 KB of the 13 KB);
+  <= 0.6x is impossible for float32 weights. `quantize="int8"` stores 2.7 KB of weights
+  (flash 8.8 KB for the Keras MLP of the same shape: 0.62x emlearn's 14.3 KB).
+"""
+
+
+def report(cases, targets_, elapsed: float) -> str:
+    import numpy as np
+    import sklearn
+
+    import microlearn
+
+    env = (f"microlearn {getattr(microlearn, '__version__', '?')}, numpy {np.__version__}, "
+           f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}; "
+           f"{len(cases)} builds x {len(targets_)} targets in {elapsed:.0f} s")
+    return "\n".join([
+        "# Neural nets: instructions per MAC, flash, arena (benchmarks/bench_nets.py)", "",
+        PROTOCOL, "", f"Environment: {env}.", "",
+        "Flash = model firmware minus the stub firmware (tables + kernels + libgcc it pulls "
+        "in); stack = painted stack of the predict call (the header puts the planned arena "
+        "on the stack); arena (plan) = the memory plan's bytes (float: 4 x arena floats).",
+        "", *table(cases, targets_), "", "Bars (issue 10):", "", *bars(cases), "",
+        "Cortex-M4F before and after the kernel work (dense: four outputs per input load; "
+        "conv: four output channels per input load over a kernel row's contiguous taps; "
+        "depthwise: four channels with walking pointers; relu / linear inlined; int8: "
+        "SMLAD over four weight rows per widened input word). Flash now includes "
+        "ml_nets_int8.h's loader (another change of the same day):", "",
+        *before_table(cases), "", NOTES])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="write benchmarks/RESULTS_nets.md")
+    ap.add_argument("--targets", nargs="*", default=list(TARGETS))
+    ap.add_argument("--only", choices=("mlp", "cnn", "sklearn"), nargs="*",
+                    default=["mlp", "cnn", "sklearn"])
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    cases: list[Case] = []
+    for which in args.only:
+        cases += sklearn_cases() if which == "sklearn" else net_cases(which)
+    tg = tuple(args.targets)
+    run_all(cases, tg, args.jobs)
+    text = report(cases, tg, time.perf_counter() - t0)
+    print(text)
+    if args.write:
+        RESULTS.write_text(text)
+        print(f"wrote {RESULTS}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Neural-net budgets on emulated Cortex-M4F (QEMU instruction counts and flash are
+deterministic): instructions per multiply-accumulate and flash of the float32 and int8
+kernels, the sklearn MLP against emlearn's figures recorded by benchmarks/bench_nets.py
+(benchmarks/RESULTS_nets.md), and the static memory plan against the arena the firmware
+actually touches (painted arena).
+
+The budgets are the measured figures of the current kernels plus a small margin (see
+benchmarks/RESULTS_nets.md): a kernel change that makes a net slower or bigger fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import microlearn  # noqa: E402
+from microlearn import targets  # noqa: E402
+
+keras = pytest.importorskip("keras")
+L = keras.layers
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "RESULTS_nets.md"
+M4 = "cortex-m4f"
+
+pytestmark = pytest.mark.skipif(targets.unavailable_reason(M4) is not None,
+                                reason=f"toolchain missing: {targets.unavailable_reason(M4)}")
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(np.float32), y
+
+
+def _mlp():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((64,)), L.Dense(32, activation="relu"),
+                             L.Dense(16, activation="relu"),
+                             L.Dense(10, activation="softmax")])
+
+
+def _cnn():
+    """A small image net with depthwise / pointwise (separable) blocks, 16x16x1."""
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([
+        keras.Input((16, 16, 1)),
+        L.Conv2D(8, 3, padding="same", activation="relu"),
+        L.DepthwiseConv2D(3, padding="same", activation="relu"),
+        L.Conv2D(16, 1, activation="relu"),
+        L.MaxPooling2D(2),
+        L.DepthwiseConv2D(3, padding="same"),
+        L.Conv2D(32, 1, activation="relu"),
+        L.GlobalAveragePooling2D(),
+        L.Dense(10, activation="softmax")])
+
+
+def _images(n):
+    X, _ = _digits()
+    X = np.kron(X[:n].reshape(-1, 8, 8), np.ones((2, 2), np.float32))
+    return np.ascontiguousarray(X.reshape(n, 256), dtype=np.float32)
+
+
+def _macs(m, dtype: str) -> int:
+    """Multiply-adds of the dense / conv / depthwise ops, counted from the IR."""
+    if dtype == "int8":
+        from microlearn.families.nets.c_int8 import macs_int8
+
+        return macs_int8(m.ir)[0]
+    from microlearn.families.nets.lower import records
+
+    return sum(r.macs() for r in records(m.ir)
+               if r.kind in ("dense", "conv2d", "depthwise_conv2d"))
+
+
+def _convert(which: str, dtype: str):
+    model, X = (_mlp(), _digits()[0][:200]) if which == "mlp" else (_cnn(), _images(200))
+    if dtype == "int8":
+        return microlearn.convert(model, quantize="int8",
+                                  calibration=X.reshape((len(X), *model.input_shape[1:])))
+    return microlearn.convert(model)
+
+
+# (net, dtype): (instructions per MAC, flash bytes) on Cortex-M4F, gcc -Os
+BUDGETS = {
+    ("mlp", "float32"): (4.4, 13_700),   # measured 4.19, 13,028 B
+    ("mlp", "int8"): (8.0, 9_300),       # 7.65, 8,832 B
+    ("cnn", "float32"): (8.9, 10_100),   # 8.43, 9,600 B
+    ("cnn", "int8"): (19.4, 8_900),      # 18.49, 8,460 B
+}
+
+
+@pytest.mark.parametrize("which,dtype", sorted(BUDGETS))
+def test_instructions_per_mac_and_flash(which, dtype):
+    m = _convert(which, dtype)
+    X = _digits()[0][-2:] if which == "mlp" else _images(2)
+    fp = m.footprint(M4, X)
+    assert not fp.estimated
+    per_mac = float(np.mean(fp.instructions)) / _macs(m, dtype)
+    budget, flash = BUDGETS[(which, dtype)]
+    assert per_mac <= budget, (per_mac, budget)
+    assert fp.flash_bytes <= flash, (fp.flash_bytes, flash)
+
+
+def _emlearn_row() -> tuple[int, int] | None:
+    """(instructions, flash) of emlearn's MLP on Cortex-M4F from RESULTS_nets.md."""
+    if not RESULTS.exists():
+        return None
+    for line in RESULTS.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) > 5 and cells[0].startswith("sklearn MLPClassifier") and \
+                cells[1].startswith("emlearn"):
+            flash = next(c for c, h in zip(cells, _header(), strict=False) if h == "flash M4F")
+            return int(cells[3].replace(",", "")), int(flash.replace(",", ""))
+    return None
+
+
+def _header() -> list[str]:
+    for line in RESULTS.read_text().splitlines():
+        if line.startswith("| model |"):
+            return [c.strip() for c in line.strip().strip("|").split("|")]
+    return []
+
+
+def test_sklearn_mlp_against_emlearn():
+    """The benchmark's model: MLPClassifier(32, 16) on digits; microlearn's instructions at
+    most 0.6x emlearn 0.23.2's (measured by bench_nets.py in the same harness)."""
+    import warnings
+
+    from sklearn.neural_network import MLPClassifier
+
+    row = _emlearn_row()
+    if row is None:
+        pytest.skip("benchmarks/RESULTS_nets.md has no emlearn row")
+    X, y = _digits()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MLPClassifier((32, 16), max_iter=300, random_state=0).fit(X[:1200], y[:1200])
+    fp = microlearn.convert(est).footprint(M4, X[-2:])
+    em_instr, _ = row
+    assert float(np.mean(fp.instructions)) <= 0.6 * em_instr, (fp.instructions, em_instr)
+
+
+# ----------------------------------------------------------------------- painted arena
+
+GUARD = 16  # arena units painted past the plan's end
+
+_PAINT_FLOAT = r"""
+static inline int32_t bm_predict(const float *x, int32_t n) {{ return nm_predict(x, n); }}
+static inline int32_t bm_decision_function(const float *x, int32_t n, float *out,
+                                           int32_t n_out)
+{{
+    /* the arena painted twice with two NaN patterns; a float is touched when it differs
+     * from the paint after either run */
+    static const uint32_t paint[2] = {{0x7FC0DEADu, 0x7FA1BEEFu}};
+    float a[{arena} + {guard}];
+    int32_t touched = 0, top = 0;
+    uint8_t hit[{arena} + {guard}];
+    (void)n; (void)n_out;
+    for (int32_t i = 0; i < {arena} + {guard}; i++) {{
+        hit[i] = 0;
+    }}
+    for (int32_t k = 0; k < 2; k++) {{
+        for (int32_t i = 0; i < {arena} + {guard}; i++) {{
+            memcpy(&a[i], &paint[k], 4);
+        }}
+        nm__forward(x, a);
+        for (int32_t i = 0; i < {arena} + {guard}; i++) {{
+            uint32_t v;
+            memcpy(&v, &a[i], 4);
+            if (v != paint[k]) {{
+                hit[i] = 1;
+            }}
+        }}
+    }}
+    for (int32_t i = 0; i < {arena} + {guard}; i++) {{
+        if (hit[i]) {{
+            touched++;
+            top = i + 1;
+        }}
+    }}
+    out[0] = (float)touched;
+    out[1] = (float)top;
+    return 0;
+}}
+"""
+
+_PAINT_INT8 = r"""
+static inline int32_t bm_predict(const float *x, int32_t n) {{ return nm_predict(x, n); }}
+static inline int32_t bm_decision_function(const float *x, int32_t n, float *out,
+                                           int32_t n_out)
+{{
+    /* painted with 0xA5 and with 0x5A: a byte is touched when it differs from the paint
+     * after either run (no value equals both) */
+    static const uint8_t paint[2] = {{0xA5u, 0x5Au}};
+    int8_t a[{arena} + {guard}];
+    uint8_t hit[{arena} + {guard}];
+    float o[{n_out}];
+    int32_t touched = 0, top = 0;
+    (void)n; (void)n_out;
+    for (int32_t i = 0; i < {arena} + {guard}; i++) {{
+        hit[i] = 0;
+    }}
+    for (int32_t k = 0; k < 2; k++) {{
+        memset(a, paint[k], sizeof a);
+        (void)ml_nets_q7_run(nm__ops, nm__N_OPS, x, o, a);
+        for (int32_t i = 0; i < {arena} + {guard}; i++) {{
+            if ((uint8_t)a[i] != paint[k]) {{
+                hit[i] = 1;
+            }}
+        }}
+    }}
+    for (int32_t i = 0; i < {arena} + {guard}; i++) {{
+        if (hit[i]) {{
+            touched++;
+            top = i + 1;
+        }}
+    }}
+    out[0] = (float)touched;
+    out[1] = (float)top;
+    return 0;
+}}
+"""
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_painted_arena_matches_plan(dtype):
+    """The plan's arena is exactly what the kernels use: on the emulated MCU the highest
+    arena unit written is the plan's last one, nothing past it is touched, and most of it
+    is written (the plan is not padded)."""
+    from microlearn.families.nets.c_int8 import arena_bytes_int8
+
+    m = _convert("cnn", dtype)
+    header = m.c_source("nm")
+    if dtype == "float32":
+        arena = m.ir.plan.arena
+        body = _PAINT_FLOAT.format(arena=arena, guard=GUARD)
+    else:
+        arena = arena_bytes_int8(m.ir)
+        assert re.search(rf"nm__ARENA_BYTES = {arena}\b", header)
+        body = _PAINT_INT8.format(arena=arena, guard=GUARD, n_out=10)
+    adapter = (header + "\n#include <string.h>\n#define bm_N_FEATURES 256\n"
+               "#define bm_N_OUTPUTS 10\n#define bm_TASK 0\n" + body)
+    X = _images(2)
+    run = targets.measure(M4, adapter, "bm", "classifier", X, n_outputs=10, n_features=256,
+                          values="decision_function", n_values=2, count_instructions=False,
+                          timeout=300)
+    touched, top = run.proba[:, 0], run.proba[:, 1]
+    assert np.all(top == arena), (top, arena)  # nothing past the plan, its end is used
+    assert np.all(touched >= 0.9 * arena), (touched, arena)
+    # the stack holds the arena (and the paint bookkeeping of this adapter)
+    assert run.stack_bytes >= (4 if dtype == "float32" else 1) * arena
