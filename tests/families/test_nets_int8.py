@@ -463,6 +463,76 @@ def test_convert_keras_int8_bit_exact_with_tflm(capfd):
     assert arena_bytes_int8(ir) <= 0.6 * tflm_arena
 
 
+def _keras_int8_matches_tflm(m, shape, n_rows=200):
+    """convert(quantize="int8"): the model's C (predict_proba) == TFLM on the written file."""
+    import microlearn
+
+    X = rng.uniform(-1, 1, size=(n_rows, int(np.prod(shape)))).astype(np.float32)
+    model = microlearn.convert(m, quantize="int8", calibration=X[:150])
+    ir = model.steps[0].ir
+    assert ir.quantized and ir.quant_report["max_abs_diff"] < 0.1
+    proba = model.predict_proba(X)
+    np.testing.assert_array_equal(proba, tflm_run(write_tflite(ir, batch=len(X)), X, shape))
+    np.testing.assert_array_equal(proba, compile_int8(ir)(X))
+    return ir
+
+
+def test_convert_keras_separable_conv_int8_bit_exact_with_tflm():
+    """SeparableConv2D: its depthwise half has no bias; the int8 path gives it a zero one."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    m = keras.Sequential([
+        keras.Input((8, 8, 2)),
+        keras.layers.SeparableConv2D(5, 3, padding="same", depth_multiplier=2,
+                                     activation="relu"),
+        keras.layers.SeparableConv2D(4, 3, strides=2, use_bias=False),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(3, activation="softmax")])
+    ir = _keras_int8_matches_tflm(m, (8, 8, 2))
+    dw = [op for op in ir.ops if op.kind == "depthwise_conv2d"]
+    assert len(dw) == 2 and all(len(op.inputs) == 3 for op in dw)
+
+
+def test_convert_keras_concatenate_int8_bit_exact_with_tflm():
+    """Two branches joined by Concatenate (channels axis, counted from the end); the
+    sigmoid branch's fixed 1/256 scale differs from the shared one, so it is requantized."""
+    import keras
+
+    keras.utils.set_random_seed(2)
+    x = keras.Input((6, 6, 1))
+    a = keras.layers.Conv2D(3, 3, padding="same", activation="relu")(x)
+    b = keras.layers.Conv2D(2, 1, activation="sigmoid")(x)
+    c = keras.layers.Concatenate()([a, b])
+    c = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(c)
+    y = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(c))
+    ir = _keras_int8_matches_tflm(keras.Model(x, y), (6, 6, 1))
+    cat = next(op for op in ir.ops if op.kind == "concat")
+    assert cat.attrs["axis"] == 2
+    assert any(op.kind == "quantize" and op.name == cat.name for op in ir.ops)
+
+
+def test_float_concat_written_and_read_back():
+    """A Keras Concatenate (axis from the end) written as float .tflite concatenates the
+    channels in TFLM; read back (axis from the start) its certified tolerance holds."""
+    import keras
+
+    import microlearn
+    from microlearn.families.nets.convert import tolerance
+
+    keras.utils.set_random_seed(4)
+    x = keras.Input((5, 5, 1))
+    c = keras.layers.Concatenate()([keras.layers.Conv2D(3, 3, padding="same")(x),
+                                    keras.layers.Conv2D(2, 1)(x)])
+    m = microlearn.convert(keras.Model(x, keras.layers.Dense(2)(keras.layers.Flatten()(c))))
+    X = rng.normal(size=(20, 25)).astype(np.float32)
+    data = write_tflite(m.ir, batch=len(X))
+    np.testing.assert_allclose(tflm_run(data, X, (5, 5, 1)), m.predict(X), atol=1e-5)
+    back = microlearn.convert(data)
+    assert next(op for op in back.ir.ops if op.kind == "concat").attrs["axis"] == 2
+    assert (np.abs(back.predict(X) - m.predict(X)) <= tolerance(back.ir, X)).all()
+
+
 def test_convert_tflite_path_and_bytes(tmp_path):
     import microlearn
 

@@ -259,6 +259,17 @@ def _qp(t: Tensor) -> tuple[float, int]:
     return s, z
 
 
+def _concat_axis(op: Op, y: Tensor) -> int:
+    """The concat axis as a non-negative index into the (batchless) output shape; Keras
+    imports write it negative (from the end), TFLite reads non-negative."""
+    rank = len(y.shape)
+    axis = int(op.attrs["axis"])
+    if not -rank <= axis < rank:
+        raise ConversionError(f"{op.name or 'concat'}: axis {axis} is out of range for an "
+                              f"output of shape {y.shape}")
+    return axis % rank
+
+
 def op_params(ir: NetIR, op: Op) -> dict:
     """The integer parameters of one op of an int8 graph, as TFLite Micro computes them.
 
@@ -377,7 +388,7 @@ def op_params(ir: NetIR, op: Op) -> dict:
             if _qp(T[n]) != (so, zo):
                 raise ConversionError(f"{op.name or k}: int8 concat needs the same "
                                       "quantization on every input and the output")
-        p["axis"] = int(op.attrs["axis"])
+        p["axis"] = _concat_axis(op, y)
         return p
     if k == "softmax":
         if (so, zo) != (1.0 / 256, -128):
@@ -727,7 +738,9 @@ def run_float(ir: NetIR, X: np.ndarray, record: dict | None = None) -> np.ndarra
             else:
                 win = np.repeat(win, a.get("multiplier", 1), axis=-1)
                 y = np.einsum("nhwijc,ijc->nhwc", win, w[0], optimize=True)
-            y = _act_f(y + c(op.inputs[2]), a.get("activation", "linear"))
+            if len(op.inputs) > 2:
+                y = y + c(op.inputs[2])
+            y = _act_f(y, a.get("activation", "linear"))
         elif k == "max_pool2d":
             y = _windows(_pad_hw(x, a["padding"], -np.inf), *a["pool"], a["strides"],
                          (1, 1)).max(axis=(3, 4))
@@ -755,7 +768,8 @@ def run_float(ir: NetIR, X: np.ndarray, record: dict | None = None) -> np.ndarra
             y = xv + o if k == "add" else xv * o
             y = _act_f(y, a.get("activation", "linear"))
         elif k == "concat":
-            y = np.concatenate([vals[i] for i in op.inputs], axis=a["axis"] + 1)
+            y = np.concatenate([vals[i] for i in op.inputs],
+                               axis=_concat_axis(op, T[op.outputs[0]]) + 1)
         elif k == "scale_shift":
             y = x * c(op.inputs[1]) + c(op.inputs[2])
         elif k == "activation":
@@ -793,10 +807,22 @@ def choose_qparams(lo: float, hi: float) -> tuple[np.float32, int]:
 
 def _split_activations(ir: NetIR) -> NetIR:
     """Fused activations the int8 kernels cannot clamp become separate ops; a scale_shift
-    becomes MUL and ADD by constant per-channel vectors (as TFLite writes them)."""
+    becomes MUL and ADD by constant per-channel vectors (as TFLite writes them); a dense /
+    conv without bias (Keras ``use_bias=False``, the depthwise half of SeparableConv2D) gets
+    a zero one (the int8 kernels take an int32 bias); a concat axis becomes non-negative."""
     tensors = dict(ir.tensors)
     ops: list[Op] = []
     for op in ir.ops:
+        if op.kind in ("dense", "conv2d", "depthwise_conv2d") and len(op.inputs) == 2:
+            w = tensors[op.inputs[1]]
+            n_out = w.shape[-1] if op.kind == "depthwise_conv2d" else w.shape[0]
+            zero = Tensor(f"{op.outputs[0]}__zero_bias", (n_out,), "float32",
+                          np.zeros(n_out, np.float32))
+            tensors[zero.name] = zero
+            op = replace(op, inputs=(*op.inputs, zero.name))
+        if op.kind == "concat":
+            axis = _concat_axis(op, tensors[op.outputs[0]])
+            op = replace(op, attrs={**op.attrs, "axis": axis})
         if op.kind == "scale_shift":
             y = tensors[op.outputs[0]]
             mid = Tensor(y.name + "__scaled", y.shape)

@@ -265,7 +265,7 @@ def evaluate(ir: NetIR, X: np.ndarray, bounds: bool = False,
             y = activate(z, act, alpha)
             ey = _act_bound(ez, y, act, alpha)
         elif k == "concat":
-            ax = int(op.attrs["axis"])
+            ax = int(op.attrs["axis"]) % len(shape) + 1  # Keras: from the end; TFLite: from 0
             y = np.concatenate([x, vals[op.inputs[1]]], axis=ax)
             ey = np.concatenate([e, errs[op.inputs[1]]], axis=ax)
         elif k == "scale_shift":

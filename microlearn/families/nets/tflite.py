@@ -772,7 +772,8 @@ def _write_op(w: _Writer, ir: NetIR, op: Op, k: int) -> None:
     elif op.kind in ("add", "mul"):
         w.op(op.kind.upper(), [w.tensor(x), w.tensor(op.inputs[1])], [y], {"act": act_code})
     elif op.kind == "concat":
-        w.op("CONCATENATION", [w.tensor(n) for n in op.inputs], [y], {"axis": a["axis"] + 1})
+        axis = int(a["axis"]) % len(T[y_name].shape)  # Keras imports count from the end
+        w.op("CONCATENATION", [w.tensor(n) for n in op.inputs], [y], {"axis": axis + 1})
     elif op.kind == "softmax":
         w.op("SOFTMAX", [w.tensor(x)], [y], {"beta": float(a.get("beta", 1.0))})
     elif op.kind == "activation":
