@@ -701,6 +701,17 @@ def write_tflite(ir: NetIR, path: str | os.PathLike | None = None, batch: int = 
     return data
 
 
+def _write_bias(w: _Writer, ir: NetIR, op: Op) -> int:
+    """The bias tensor of a dense/conv op; a float layer without one (Keras
+    ``use_bias=False``, the depthwise half of SeparableConv2D) gets a zero bias, which
+    every TFLite kernel accepts (int8 ops always carry an int32 bias from quantization)."""
+    if len(op.inputs) > 2:
+        return w.tensor(op.inputs[2])
+    wt = ir.tensors[op.inputs[1]].shape
+    n_out = wt[-1] if op.kind == "depthwise_conv2d" else wt[0]
+    return w.const(f"{op.outputs[0]}__zero_bias", np.zeros(n_out, np.float32))
+
+
 def _write_op(w: _Writer, ir: NetIR, op: Op, k: int) -> None:
     T = ir.tensors
     a = op.attrs
@@ -715,7 +726,7 @@ def _write_op(w: _Writer, ir: NetIR, op: Op, k: int) -> None:
     act_code = _FUSED_CODE.get(act, 0)
     x = op.inputs[0]
     if op.kind == "dense":
-        w.op("FULLY_CONNECTED", [w.tensor(x), w.tensor(op.inputs[1]), w.tensor(op.inputs[2])],
+        w.op("FULLY_CONNECTED", [w.tensor(x), w.tensor(op.inputs[1]), _write_bias(w, ir, op)],
              [y], {"act": act_code})
     elif op.kind in ("conv2d", "depthwise_conv2d"):
         wt = T[op.inputs[1]]
@@ -736,7 +747,7 @@ def _write_op(w: _Writer, ir: NetIR, op: Op, k: int) -> None:
         if op.kind == "depthwise_conv2d":
             opts["multiplier"] = a.get("multiplier", 1)
         w.op("CONV_2D" if op.kind == "conv2d" else "DEPTHWISE_CONV_2D",
-             [xi, w.tensor(op.inputs[1]), w.tensor(op.inputs[2])], [y], opts)
+             [xi, w.tensor(op.inputs[1]), _write_bias(w, ir, op)], [y], opts)
     elif op.kind in ("max_pool2d", "avg_pool2d"):
         ph, pw = a["pool"]
         code = _padding_code(a, T[x].shape, ph, pw)
