@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConversionError
+from .boosting import BOOSTING
 from .ir import TreeEnsembleIR, exact_predict  # noqa: F401 (re-exported)
 
 #: scikit-learn classes handled by this module (by name, for error messages).
@@ -48,13 +49,7 @@ SUPPORTED = (
     "RandomForestRegressor",
     "ExtraTreesClassifier",
     "ExtraTreesRegressor",
-    "GradientBoostingClassifier",
-    "GradientBoostingRegressor",
-    "HistGradientBoostingClassifier",
-    "HistGradientBoostingRegressor",
-    "AdaBoostClassifier",
-    "AdaBoostRegressor",
-    "IsolationForest",
+    *BOOSTING,  # read by boosting.py into a RawEnsemble
 )
 
 
@@ -104,7 +99,7 @@ def from_sklearn(estimator) -> TreeEnsembleIR:
     :class:`TreeEnsembleIR` (boosting: via ``boosting.read`` and :func:`from_raw`)."""
     from sklearn.base import is_classifier
 
-    from .boosting import BOOSTING, read
+    from .boosting import read
 
     name = type(estimator).__name__
     if name in BOOSTING:
