@@ -53,6 +53,7 @@ from .errors import CompileError, MicrolearnError
 from .host_build import WARNING_FLAGS, cache_dir, find_compiler
 
 __all__ = [
+    "AppRun",
     "CORES",
     "NATMOD_CORES",
     "TARGETS",
@@ -69,6 +70,7 @@ __all__ = [
     "measure",
     "parse_icount_log",
     "qemu_plugin_path",
+    "run_app",
     "run_qemu",
     "toolchain_available",
     "unavailable_reason",
@@ -1293,3 +1295,107 @@ def measure(target: str, header_text: str, prefix: str, kind: str, X: np.ndarray
         ram_bytes=fp.ram_bytes,
         stack_bytes=int(stack.max()),
     )
+
+
+# ---------------------------------------------------------------------------------------
+# application firmware (examples/*/main.c: a whole device application on an emulated MCU)
+
+
+@dataclass(frozen=True, eq=False)
+class AppRun:
+    """An application firmware built and run on an emulated MCU (:func:`run_app`).
+
+    Attributes
+    ----------
+    console : str
+        What the firmware printed on the semihosting console.
+    returncode : int
+        The firmware's exit status.
+    instructions : list of int or None
+        Instructions of each ``bench_start()`` .. ``bench_stop()`` region, in order; None
+        when not counted (not asked, or the counting plugin is not available).
+    text_bytes, data_bytes, bss_bytes : int
+        The ELF's sizes (Berkeley format: text includes .rodata and the vector table).
+    """
+
+    console: str
+    returncode: int
+    instructions: list[int] | None
+    text_bytes: int
+    data_bytes: int
+    bss_bytes: int
+
+
+def run_app(target: str, sources: Sequence[str | os.PathLike[str]],
+            build_dir: str | os.PathLike[str], *, name: str = "app",
+            include_dirs: Sequence[str | os.PathLike[str]] = (),
+            defines: Sequence[str] = (), count_instructions: bool = False,
+            timeout: float = 600.0) -> AppRun:
+    """Build an application firmware for an emulated target and run it in QEMU.
+
+    The sources are compiled with the target's flags (as every footprint), linked with
+    microlearn's start-up code and linker script, and run with ``build_dir`` as QEMU's
+    working directory (the firmware's semihosting files are relative to it). Include
+    ``mlh_app.h`` (runtime/target) in one source for semihosting I/O and the
+    ``bench_start()`` / ``bench_stop()`` markers that ``count_instructions`` needs.
+
+    Parameters
+    ----------
+    target : str
+        An emulated target of :data:`TARGETS` (e.g. ``"cortex-m4f"``).
+    sources : sequence of path-like
+        The application's C files.
+    build_dir : path-like
+        Where the ELF is written and QEMU runs.
+    name : str
+        The ELF's name (``<name>.elf``).
+    include_dirs : sequence of path-like
+        More include directories; the runtime headers and runtime/target are always on
+        the path.
+    defines : sequence of str
+        Preprocessor definitions (``"NAME=value"`` or ``"NAME"``).
+    count_instructions : bool
+        Count the instructions of each marked region; falls back to an uncounted run
+        (``instructions=None``) when the counting plugin cannot be built.
+    timeout : float
+        Seconds before QEMU is killed.
+
+    Returns
+    -------
+    AppRun
+        The exit status is not checked.
+
+    Raises
+    ------
+    ToolchainNotFoundError
+        When the target's compiler or QEMU is missing.
+    CompileError
+        When the firmware does not build.
+    """
+    spec = _spec(target)
+    check_toolchain(target)
+    if not spec.runs or spec.core is None or spec.linker_script is None:
+        raise ValueError(f"target {target!r} is not emulated: nothing to run the firmware on")
+    build = Path(build_dir)
+    build.mkdir(parents=True, exist_ok=True)
+    elf = build / f"{name}.elf"
+    cmd = [_cc(spec), *spec.cflags, *(f"-D{d}" for d in defines),
+           *(f"-I{d}" for d in include_dirs), f"-I{RUNTIME_DIR.parent}", f"-I{RUNTIME_DIR}",
+           *map(str, sources), str(STARTUP_C), *spec.ldflags,
+           "-T", str(RUNTIME_DIR / spec.linker_script), *spec.libs, "-o", str(elf)]
+    _run_all([(cmd, f"building the application firmware {elf.name} for {spec.name}")], build)
+    text_b, data_b, bss_b = _sizes(spec, elf)
+    counts: list[int] | None = None
+    if count_instructions:
+        try:
+            run = run_qemu(spec.core, elf, cwd=build, count_instructions=True, timeout=timeout)
+            if run.icount_log is not None:
+                counts, _ = parse_icount_log(run.icount_log)
+        except ToolchainNotFoundError:  # no plugin: run without counting
+            run = run_qemu(spec.core, elf, cwd=build, timeout=timeout)
+    else:
+        run = run_qemu(spec.core, elf, cwd=build, timeout=timeout)
+    # the semihosting console: QEMU writes it to stdout or stderr (version dependent)
+    console = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    return AppRun(console=console, returncode=run.returncode, instructions=counts,
+                  text_bytes=text_b, data_bytes=data_b, bss_bytes=bss_b)

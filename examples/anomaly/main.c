@@ -35,12 +35,9 @@
 #include "app_config.h"
 #include "ml_mel.h"   /* ml_frames_f32: windows of a stream */
 #include "ml_post.h"  /* ml_hysteresis_f32, ml_events */
-#include "mlh_semihost.h"
+#include "mlh_app.h"   /* semihosting I/O */
 
 #define APP_BLOCK 64
-#define APP_SYS_WRITE0 0x04u
-#define APP_SYS_READ 0x06u
-#define APP_OPEN_MODE_RB 1u
 #define APP_EXIT_SETUP 5
 
 /* -score_samples of one window, per detector */
@@ -73,73 +70,10 @@ static float app_scores[APP_BLOCK];
 static uint32_t app_n_scores;
 static int32_t app_scores_handle;
 
-/* ------------------------------------------------------------------------------------ */
-/* semihosting I/O */
-
-static void app_puts(const char *s)
-{
-    (void)mlh_semihost_call(APP_SYS_WRITE0, s);
-}
-
-/* s followed by the decimal value of v (>= 0 expected; negative printed with '-') */
-static void app_put_int(const char *s, int32_t v)
-{
-    char buf[16];
-    int32_t i = (int32_t)sizeof buf - 1;
-    uint32_t u = v < 0 ? (uint32_t)0 - (uint32_t)v : (uint32_t)v;
-    buf[i] = '\0';
-    do {
-        buf[--i] = (char)('0' + (int32_t)(u % 10u));
-        u /= 10u;
-    } while (u != 0u && i > 1);
-    if (v < 0) {
-        buf[--i] = '-';
-    }
-    app_puts(s);
-    app_puts(&buf[i]);
-}
-
-static int32_t app_open(const char *name, uint32_t name_len, uint32_t mode)
-{
-    uint32_t block[3];
-    block[0] = (uint32_t)(uintptr_t)name;
-    block[1] = mode;
-    block[2] = name_len;
-    return mlh_semihost_call(MLH_SYS_OPEN, block);
-}
-
-/* bytes read (0 at the end of the file) */
-static uint32_t app_read(int32_t handle, void *buf, uint32_t len)
-{
-    uint32_t block[3];
-    block[0] = (uint32_t)handle;
-    block[1] = (uint32_t)(uintptr_t)buf;
-    block[2] = len;
-    return len - (uint32_t)mlh_semihost_call(APP_SYS_READ, block); /* returns bytes NOT read */
-}
-
-static void app_write(int32_t handle, const void *buf, uint32_t len)
-{
-    uint32_t block[3];
-    block[0] = (uint32_t)handle;
-    block[1] = (uint32_t)(uintptr_t)buf;
-    block[2] = len;
-    if (mlh_semihost_call(MLH_SYS_WRITE, block) != 0) {
-        mlh_exit(MLH_EXIT_WRITE_FAILED);
-    }
-}
-
-static void app_close(int32_t handle)
-{
-    uint32_t block[1];
-    block[0] = (uint32_t)handle;
-    (void)mlh_semihost_call(MLH_SYS_CLOSE, block);
-}
-
 static void app_record_score(float s)
 {
     if (app_n_scores == APP_BLOCK) {
-        app_write(app_scores_handle, app_scores, (uint32_t)sizeof app_scores);
+        mlh_write(app_scores_handle, app_scores, (uint32_t)sizeof app_scores);
         app_n_scores = 0u;
     }
     app_scores[app_n_scores++] = s;
@@ -150,11 +84,11 @@ static void app_record_score(float s)
 
 static void app_print_event(const app_detector_t *d, int32_t onset, int32_t offset)
 {
-    app_puts("event ");
-    app_puts(d->name);
-    app_put_int(" ", onset);
-    app_put_int(" ", offset);
-    app_puts("\n");
+    mlh_puts("event ");
+    mlh_puts(d->name);
+    mlh_put_int(" ", onset);
+    mlh_put_int(" ", offset);
+    mlh_puts("\n");
 }
 
 /* one complete window: every detector's score, hysteresis and event state */
@@ -194,14 +128,13 @@ int main(void)
     if (ml_frames_f32_init(&frames, APP_WINDOW, APP_HOP, app_window) != ML_OK) {
         return APP_EXIT_SETUP;
     }
-    series = app_open(series_name, (uint32_t)(sizeof series_name - 1u), APP_OPEN_MODE_RB);
-    app_scores_handle = app_open(scores_name, (uint32_t)(sizeof scores_name - 1u),
-                                 MLH_OPEN_MODE_WB);
+    series = mlh_open(series_name, MLH_OPEN_MODE_RB);
+    app_scores_handle = mlh_open(scores_name, MLH_OPEN_MODE_WB);
     if (series < 0 || app_scores_handle < 0) {
         return MLH_EXIT_OPEN_FAILED;
     }
     /* the sensor driver's loop: blocks of samples as they arrive */
-    while ((got = app_read(series, app_block, (uint32_t)sizeof app_block)) > 0u) {
+    while ((got = mlh_read(series, app_block, (uint32_t)sizeof app_block)) > 0u) {
         const float *x = app_block;
         int32_t n = (int32_t)(got / sizeof app_block[0]);
         while (n > 0) {
@@ -221,12 +154,12 @@ int main(void)
             app_print_event(d, d->events.onset, d->events.last_active + 1);
         }
     }
-    app_put_int("windows ", n_windows);
-    app_puts("\n");
+    mlh_put_int("windows ", n_windows);
+    mlh_puts("\n");
     if (app_n_scores > 0u) {
-        app_write(app_scores_handle, app_scores, app_n_scores * (uint32_t)sizeof app_scores[0]);
+        mlh_write(app_scores_handle, app_scores, app_n_scores * (uint32_t)sizeof app_scores[0]);
     }
-    app_close(app_scores_handle);
-    app_close(series);
+    mlh_close(app_scores_handle);
+    mlh_close(series);
     return 0;
 }

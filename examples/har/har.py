@@ -166,39 +166,22 @@ def run_c_on_qemu(m: microlearn.Model, Xte: np.ndarray, out: Path,
     if reason:
         print(f"C on emulated Cortex-M4F: skipped ({reason})")
         return None
-    spec = targets.TARGETS["cortex-m4f"]
     build = out / f"m4f{tag}"
     build.mkdir(parents=True, exist_ok=True)
     m.save(build / "har_model.h", name="har")
-    rt = Path(microlearn.__file__).resolve().parent / "runtime"
-    cmd = [spec.cc, *spec.cflags, f"-DHAR_VOTE={VOTE}", f"-I{build}", f"-I{rt}",
-           f"-I{rt / 'target'}", str(HERE / "main.c"), str(rt / "target" / "startup.c"),
-           *spec.ldflags, "-T", str(rt / "target" / "mps2.ld"), *spec.libs,
-           "-o", str(build / "har.elf")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building main.c failed:\n{' '.join(cmd)}\n{proc.stderr}")
     (build / "har_in.bin").write_bytes(np.ascontiguousarray(Xte, dtype="<f4").tobytes())
-    try:
-        run = targets.run_qemu("cortex-m4f", build / "har.elf", cwd=build,
-                               count_instructions=True, timeout=600)
-    except targets.ToolchainNotFoundError as e:   # no plugin: run without counting
-        print(f"  (instruction counting unavailable: {e})")
-        run = targets.run_qemu("cortex-m4f", build / "har.elf", cwd=build, timeout=600)
-    # semihosting console output: QEMU writes it to stderr or stdout depending on version
-    text = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
-    if run.returncode != 0 or f"done {len(Xte)}" not in text:
-        raise RuntimeError(f"the firmware failed (status {run.returncode}):\n{text[-3000:]}")
-    rows = np.array([[int(v) for v in line.split()] for line in text.splitlines()
+    run = targets.run_app("cortex-m4f", [HERE / "main.c"], build, name="har",
+                          include_dirs=[build], defines=[f"HAR_VOTE={VOTE}"],
+                          count_instructions=True)
+    if run.returncode != 0 or f"done {len(Xte)}" not in run.console:
+        raise RuntimeError(f"the firmware failed (status {run.returncode}):\n"
+                           f"{run.console[-3000:]}")
+    rows = np.array([[int(v) for v in line.split()] for line in run.console.splitlines()
                      if line[:1].isdigit()], dtype=np.int64)
-    counts = None
-    if run.icount_log is not None:
-        counts, _ = targets.parse_icount_log(run.icount_log)
-    size = subprocess.run([spec.size_tool, "-B", str(build / "har.elf")], capture_output=True,
-                          text=True, timeout=60).stdout.splitlines()[1].split()
+    counts = run.instructions
     return {"cls": rows[:, 1], "vote": rows[:, 2],
             "instructions": None if not counts else np.asarray(counts, dtype=np.int64),
-            "elf_text": int(size[0]), "elf_data": int(size[1]), "elf_bss": int(size[2])}
+            "elf_text": run.text_bytes, "elf_data": run.data_bytes, "elf_bss": run.bss_bytes}
 
 
 # ---------------------------------------------------------------------------------------

@@ -27,79 +27,18 @@
 
 #include "har_model.h" /* the pipeline: har_predict, har_N_FEATURES, har_N_OUTPUTS */
 #include "ml_post.h"   /* ml_majority_i32 */
-#include "mlh_semihost.h"
+#include "mlh_app.h"   /* semihosting I/O, bench markers */
 
 #ifndef HAR_VOTE
 #define HAR_VOTE 5 /* windows in the majority vote */
 #endif
 
-/* semihosting operations used here (ARM semihosting specification) */
-#define HAR_SYS_OPEN 0x01u
-#define HAR_SYS_CLOSE 0x02u
-#define HAR_SYS_WRITE0 0x04u
-#define HAR_SYS_READ 0x06u
-#define HAR_OPEN_MODE_RB 1u /* "rb" */
-
-#if defined(__GNUC__) && !defined(__clang__)
-#define HAR_MARK __attribute__((noipa, noinline, used))
-#else
-#define HAR_MARK __attribute__((noinline, used))
-#endif
-
-/* markers around the work of one window (the instruction counter starts and stops here) */
-HAR_MARK void bench_start(void);
-HAR_MARK void bench_stop(void);
-void bench_start(void)
-{
-    __asm__ volatile("" ::: "memory");
-}
-void bench_stop(void)
-{
-    __asm__ volatile("" ::: "memory");
-}
-
-static void put(const char *s)
-{
-    (void)mlh_semihost_call(HAR_SYS_WRITE0, s);
-}
-
-/* decimal digits of v (>= 0) at the end of buf; returns the first character */
-static char *utoa_end(char *end, uint32_t v)
-{
-    *end = '\0';
-    do {
-        *--end = (char)('0' + (char)(v % 10u));
-        v /= 10u;
-    } while (v != 0u);
-    return end;
-}
-
 static void put_line(uint32_t i, int32_t cls, int32_t vote)
 {
-    char line[48];
-    char num[12];
-    uint32_t n = 0;
-    const uint32_t fields[3] = {i, (uint32_t)cls, (uint32_t)vote};
-    for (uint32_t f = 0; f < 3u; f++) {
-        const char *d = utoa_end(num + sizeof num - 1u, fields[f]);
-        while (*d != '\0') {
-            line[n++] = *d++;
-        }
-        line[n++] = f < 2u ? ' ' : '\n';
-    }
-    line[n] = '\0';
-    put(line);
-}
-
-/* read exactly `size` bytes from an open semihosting file: 1 done, 0 end of file */
-static int read_block(int32_t fd, void *buf, uint32_t size)
-{
-    uint32_t block[3];
-    block[0] = (uint32_t)fd;
-    block[1] = (uint32_t)(uintptr_t)buf;
-    block[2] = size;
-    /* SYS_READ returns the number of bytes NOT read */
-    return mlh_semihost_call(HAR_SYS_READ, block) == 0;
+    mlh_put_int("", (int32_t)i);
+    mlh_put_int(" ", cls);
+    mlh_put_int(" ", vote);
+    mlh_puts("\n");
 }
 
 static float window[har_N_FEATURES];
@@ -108,14 +47,9 @@ static int32_t vote_counts[har_N_OUTPUTS];
 
 int main(void)
 {
-    static const char name[] = "har_in.bin";
-    uint32_t open_block[3];
-    open_block[0] = (uint32_t)(uintptr_t)name;
-    open_block[1] = HAR_OPEN_MODE_RB;
-    open_block[2] = (uint32_t)(sizeof name - 1u);
-    const int32_t fd = mlh_semihost_call(HAR_SYS_OPEN, open_block);
+    const int32_t fd = mlh_open("har_in.bin", MLH_OPEN_MODE_RB);
     if (fd < 0) {
-        put("error: cannot open har_in.bin\n");
+        mlh_puts("error: cannot open har_in.bin\n");
         return MLH_EXIT_OPEN_FAILED;
     }
 
@@ -124,22 +58,19 @@ int main(void)
         return 1;
     }
     uint32_t n = 0;
-    while (read_block(fd, window, (uint32_t)sizeof window)) {
+    while (mlh_read(fd, window, (uint32_t)sizeof window) == (uint32_t)sizeof window) {
         bench_start();
         const int32_t cls = har_predict(window, har_N_FEATURES);
         const int32_t voted = cls < 0 ? cls : ml_majority_i32_update(&vote, cls);
         bench_stop();
         if (voted < 0) {
-            put("error: the model returned an error code\n");
+            mlh_puts("error: the model returned an error code\n");
             return 1;
         }
         put_line(n++, cls, voted);
     }
-    (void)mlh_semihost_call(HAR_SYS_CLOSE, &fd);
-
-    char num[12];
-    put("done ");
-    put(utoa_end(num + sizeof num - 1u, n));
-    put("\n");
+    mlh_close(fd);
+    mlh_put_int("done ", (int32_t)n);
+    mlh_puts("\n");
     return 0;
 }

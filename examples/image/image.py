@@ -204,38 +204,21 @@ def run_c_on_qemu(m: microlearn.Model, frames: np.ndarray, out: Path) -> dict | 
     if reason:
         print(f"C on emulated Cortex-M4F: skipped ({reason})")
         return None
-    spec = targets.TARGETS["cortex-m4f"]
     build = out / "m4f"
     build.mkdir(parents=True, exist_ok=True)
     m.save(build / "image_model.h", name="image")
-    rt = Path(microlearn.__file__).resolve().parent / "runtime"
-    cmd = [spec.cc, *spec.cflags, f"-I{build}", f"-I{rt}", f"-I{rt / 'target'}",
-           str(HERE / "main.c"), str(rt / "target" / "startup.c"), *spec.ldflags,
-           "-T", str(rt / "target" / "mps2.ld"), *spec.libs, "-o", str(build / "image.elf")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building main.c failed:\n{' '.join(cmd)}\n{proc.stderr}")
     (build / "image_in.bin").write_bytes(np.ascontiguousarray(frames, dtype=np.uint8).tobytes())
-    try:
-        run = targets.run_qemu("cortex-m4f", build / "image.elf", cwd=build,
-                               count_instructions=True, timeout=600)
-    except targets.ToolchainNotFoundError as e:   # no plugin: run without counting
-        print(f"  (instruction counting unavailable: {e})")
-        run = targets.run_qemu("cortex-m4f", build / "image.elf", cwd=build, timeout=600)
-    text = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
-    if run.returncode != 0 or f"done {len(frames)}" not in text:
-        raise RuntimeError(f"the firmware failed (status {run.returncode}):\n{text[-3000:]}")
-    rows = np.array([[int(v) for v in line.split()] for line in text.splitlines()
+    run = targets.run_app("cortex-m4f", [HERE / "main.c"], build, name="image",
+                          include_dirs=[build], count_instructions=True)
+    if run.returncode != 0 or f"done {len(frames)}" not in run.console:
+        raise RuntimeError(f"the firmware failed (status {run.returncode}):\n"
+                           f"{run.console[-3000:]}")
+    rows = np.array([[int(v) for v in line.split()] for line in run.console.splitlines()
                      if line[:1].isdigit()], dtype=np.int64)
-    counts = None
-    if run.icount_log is not None:
-        counts, _ = targets.parse_icount_log(run.icount_log)
-    size = subprocess.run([spec.size_tool, "-B", str(build / "image.elf")],
-                          capture_output=True, text=True, timeout=60).stdout.splitlines()[1]
-    text_b, data_b, bss_b = (int(v) for v in size.split()[:3])
+    counts = run.instructions
     return {"cls": rows[:, 1],
             "instructions": None if not counts else np.asarray(counts, dtype=np.int64),
-            "elf_text": text_b, "elf_data": data_b, "elf_bss": bss_b}
+            "elf_text": run.text_bytes, "elf_data": run.data_bytes, "elf_bss": run.bss_bytes}
 
 
 # ---------------------------------------------------------------------------------------

@@ -29,78 +29,9 @@
 #include <stdint.h>
 
 #include "image_model.h" /* the net: image_predict, image_N_FEATURES, image_N_OUTPUTS */
-#include "mlh_semihost.h"
+#include "mlh_app.h"     /* semihosting I/O, bench markers */
 
 #define IMG_N_PIXELS image_N_FEATURES /* one channel: a pixel is a feature */
-
-/* semihosting operations used here (ARM semihosting specification) */
-#define IMG_SYS_OPEN 0x01u
-#define IMG_SYS_CLOSE 0x02u
-#define IMG_SYS_WRITE0 0x04u
-#define IMG_SYS_READ 0x06u
-#define IMG_OPEN_MODE_RB 1u /* "rb" */
-
-#if defined(__GNUC__) && !defined(__clang__)
-#define IMG_MARK __attribute__((noipa, noinline, used))
-#else
-#define IMG_MARK __attribute__((noinline, used))
-#endif
-
-/* markers around the work of one frame (the instruction counter starts and stops here) */
-IMG_MARK void bench_start(void);
-IMG_MARK void bench_stop(void);
-void bench_start(void)
-{
-    __asm__ volatile("" ::: "memory");
-}
-void bench_stop(void)
-{
-    __asm__ volatile("" ::: "memory");
-}
-
-static void put(const char *s)
-{
-    (void)mlh_semihost_call(IMG_SYS_WRITE0, s);
-}
-
-/* decimal digits of v at the end of buf; returns the first character */
-static char *utoa_end(char *end, uint32_t v)
-{
-    *end = '\0';
-    do {
-        *--end = (char)('0' + (char)(v % 10u));
-        v /= 10u;
-    } while (v != 0u);
-    return end;
-}
-
-static void put_line(uint32_t i, int32_t cls)
-{
-    char line[32];
-    char num[12];
-    uint32_t n = 0;
-    const uint32_t fields[2] = {i, (uint32_t)cls};
-    for (uint32_t f = 0; f < 2u; f++) {
-        const char *d = utoa_end(num + sizeof num - 1u, fields[f]);
-        while (*d != '\0') {
-            line[n++] = *d++;
-        }
-        line[n++] = f < 1u ? ' ' : '\n';
-    }
-    line[n] = '\0';
-    put(line);
-}
-
-/* read exactly `size` bytes from an open semihosting file: 1 done, 0 end of file */
-static int read_block(int32_t fd, void *buf, uint32_t size)
-{
-    uint32_t block[3];
-    block[0] = (uint32_t)fd;
-    block[1] = (uint32_t)(uintptr_t)buf;
-    block[2] = size;
-    /* SYS_READ returns the number of bytes NOT read */
-    return mlh_semihost_call(IMG_SYS_READ, block) == 0;
-}
 
 /* the camera frame (what a driver's DMA fills) and the model's float input */
 static uint8_t frame[IMG_N_PIXELS];
@@ -116,34 +47,28 @@ static void frame_to_input(const uint8_t *pixels, float *x)
 
 int main(void)
 {
-    static const char name[] = "image_in.bin";
-    uint32_t open_block[3];
-    open_block[0] = (uint32_t)(uintptr_t)name;
-    open_block[1] = IMG_OPEN_MODE_RB;
-    open_block[2] = (uint32_t)(sizeof name - 1u);
-    const int32_t fd = mlh_semihost_call(IMG_SYS_OPEN, open_block);
+    const int32_t fd = mlh_open("image_in.bin", MLH_OPEN_MODE_RB);
     if (fd < 0) {
-        put("error: cannot open image_in.bin\n");
+        mlh_puts("error: cannot open image_in.bin\n");
         return MLH_EXIT_OPEN_FAILED;
     }
 
     uint32_t n = 0;
-    while (read_block(fd, frame, (uint32_t)sizeof frame)) {
+    while (mlh_read(fd, frame, (uint32_t)sizeof frame) == (uint32_t)sizeof frame) {
         bench_start();
         frame_to_input(frame, input);
         const int32_t cls = image_predict(input, image_N_FEATURES);
         bench_stop();
         if (cls < 0) {
-            put("error: the model returned an error code\n");
+            mlh_puts("error: the model returned an error code\n");
             return 1;
         }
-        put_line(n++, cls);
+        mlh_put_int("", (int32_t)n++);
+        mlh_put_int(" ", cls);
+        mlh_puts("\n");
     }
-    (void)mlh_semihost_call(IMG_SYS_CLOSE, &fd);
-
-    char num[12];
-    put("done ");
-    put(utoa_end(num + sizeof num - 1u, n));
-    put("\n");
+    mlh_close(fd);
+    mlh_put_int("done ", (int32_t)n);
+    mlh_puts("\n");
     return 0;
 }

@@ -40,12 +40,9 @@
 #include "app_config.h"
 #include "ml_mel.h"   /* ml_frames_f32: windows of a stream */
 #include "ml_post.h"  /* ml_hysteresis_f32, ml_events */
-#include "mlh_semihost.h"
+#include "mlh_app.h"   /* semihosting I/O */
 
 #define APP_BLOCK 256
-#define APP_SYS_WRITE0 0x04u
-#define APP_SYS_READ 0x06u
-#define APP_OPEN_MODE_RB 1u
 #define APP_EXIT_SETUP 5
 #define APP_EXIT_MODEL 6
 
@@ -54,69 +51,6 @@ static float app_window[APP_WINDOW];
 static float app_proba[APP_N_OUTPUTS];
 static float app_sum[APP_NOISE]; /* digit probabilities summed over the event's windows */
 static int32_t app_proba_handle;
-
-/* ------------------------------------------------------------------------------------ */
-/* semihosting I/O */
-
-static void app_puts(const char *s)
-{
-    (void)mlh_semihost_call(APP_SYS_WRITE0, s);
-}
-
-/* s followed by the decimal value of v */
-static void app_put_int(const char *s, int32_t v)
-{
-    char buf[16];
-    int32_t i = (int32_t)sizeof buf - 1;
-    uint32_t u = v < 0 ? (uint32_t)0 - (uint32_t)v : (uint32_t)v;
-    buf[i] = '\0';
-    do {
-        buf[--i] = (char)('0' + (int32_t)(u % 10u));
-        u /= 10u;
-    } while (u != 0u && i > 1);
-    if (v < 0) {
-        buf[--i] = '-';
-    }
-    app_puts(s);
-    app_puts(&buf[i]);
-}
-
-static int32_t app_open(const char *name, uint32_t name_len, uint32_t mode)
-{
-    uint32_t block[3];
-    block[0] = (uint32_t)(uintptr_t)name;
-    block[1] = mode;
-    block[2] = name_len;
-    return mlh_semihost_call(MLH_SYS_OPEN, block);
-}
-
-/* bytes read (0 at the end of the file) */
-static uint32_t app_read(int32_t handle, void *buf, uint32_t len)
-{
-    uint32_t block[3];
-    block[0] = (uint32_t)handle;
-    block[1] = (uint32_t)(uintptr_t)buf;
-    block[2] = len;
-    return len - (uint32_t)mlh_semihost_call(APP_SYS_READ, block); /* returns bytes NOT read */
-}
-
-static void app_write(int32_t handle, const void *buf, uint32_t len)
-{
-    uint32_t block[3];
-    block[0] = (uint32_t)handle;
-    block[1] = (uint32_t)(uintptr_t)buf;
-    block[2] = len;
-    if (mlh_semihost_call(MLH_SYS_WRITE, block) != 0) {
-        mlh_exit(MLH_EXIT_WRITE_FAILED);
-    }
-}
-
-static void app_close(int32_t handle)
-{
-    uint32_t block[1];
-    block[0] = (uint32_t)handle;
-    (void)mlh_semihost_call(MLH_SYS_CLOSE, block);
-}
 
 /* ------------------------------------------------------------------------------------ */
 /* the application */
@@ -143,10 +77,10 @@ static void app_print_event(int32_t onset, int32_t offset)
             best = c;
         }
     }
-    app_put_int("event ", onset);
-    app_put_int(" ", offset);
-    app_put_int(" ", best);
-    app_puts("\n");
+    mlh_put_int("event ", onset);
+    mlh_put_int(" ", offset);
+    mlh_put_int(" ", best);
+    mlh_puts("\n");
 }
 
 /* one complete window: probabilities, score, hysteresis, events, the event's digit */
@@ -156,7 +90,7 @@ static void app_on_window(app_state_t *s, const float *window)
     if (app_model_proba(window, app_proba) != ML_OK) {
         mlh_exit(APP_EXIT_MODEL);
     }
-    app_write(app_proba_handle, app_proba, (uint32_t)sizeof app_proba);
+    mlh_write(app_proba_handle, app_proba, (uint32_t)sizeof app_proba);
     active = ml_hysteresis_f32_update(&s->hysteresis, 1.0f - app_proba[APP_NOISE]);
     if (active) {
         for (c = 0; c < APP_NOISE; c++) {
@@ -191,14 +125,13 @@ int main(void)
         return APP_EXIT_SETUP;
     }
     app_clear_sum();
-    stream = app_open(stream_name, (uint32_t)(sizeof stream_name - 1u), APP_OPEN_MODE_RB);
-    app_proba_handle = app_open(proba_name, (uint32_t)(sizeof proba_name - 1u),
-                                MLH_OPEN_MODE_WB);
+    stream = mlh_open(stream_name, MLH_OPEN_MODE_RB);
+    app_proba_handle = mlh_open(proba_name, MLH_OPEN_MODE_WB);
     if (stream < 0 || app_proba_handle < 0) {
         return MLH_EXIT_OPEN_FAILED;
     }
     /* the audio driver's loop: blocks of samples as they arrive */
-    while ((got = app_read(stream, app_block, (uint32_t)sizeof app_block)) > 0u) {
+    while ((got = mlh_read(stream, app_block, (uint32_t)sizeof app_block)) > 0u) {
         const float *x = app_block;
         int32_t n = (int32_t)(got / sizeof app_block[0]);
         while (n > 0) {
@@ -215,9 +148,9 @@ int main(void)
     if (state.open) {
         app_print_event(state.events.onset, state.events.last_active + 1);
     }
-    app_put_int("windows ", n_windows);
-    app_puts("\n");
-    app_close(app_proba_handle);
-    app_close(stream);
+    mlh_put_int("windows ", n_windows);
+    mlh_puts("\n");
+    mlh_close(app_proba_handle);
+    mlh_close(stream);
     return 0;
 }

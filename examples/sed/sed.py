@@ -405,29 +405,17 @@ def run_qemu_app(host: dict, proba: np.ndarray, folder: Path) -> dict:
     reason = targets.unavailable_reason("cortex-m4f")
     if reason:
         return {"status": "skipped", "reason": reason}
-    spec = targets.TARGETS["cortex-m4f"]
-    rt = Path(microlearn.__file__).resolve().parent / "runtime"
-    elf = folder / "sed_m4f.elf"
-    cmd = [spec.cc, *spec.cflags, f"-I{folder}", f"-I{rt}", f"-I{targets.RUNTIME_DIR}",
-           str(HERE / "main.c"), str(targets.STARTUP_C), *spec.ldflags, "-T",
-           str(targets.RUNTIME_DIR / "mps2.ld"), *spec.libs, "-o", str(elf)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building main.c failed:\n{' '.join(cmd)}\n{proc.stderr}")
-    size = subprocess.run([spec.size_tool, "-B", str(elf)], capture_output=True, text=True,
-                          timeout=60).stdout.splitlines()[1].split()
     t0 = time.perf_counter()
-    r = targets.run_qemu("cortex-m4f", elf, cwd=folder, timeout=600)
+    r = targets.run_app("cortex-m4f", [HERE / "main.c"], folder, name="sed_m4f",
+                        include_dirs=[folder])
     if r.returncode != 0:
-        raise RuntimeError(f"the firmware failed in QEMU (exit {r.returncode}):\n"
-                           f"{r.stdout.decode(errors='replace')}{r.stderr.decode()}")
-    # the semihosting console: QEMU writes it to stderr or stdout (version dependent)
-    console = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+        raise RuntimeError(f"the firmware failed in QEMU (exit {r.returncode}):\n{r.console}")
+    console = r.console
     events, n = parse_events(console)
     out = compare(host, proba, events, n, folder / "device_proba.f32")
     out.update(status="ran", seconds=time.perf_counter() - t0,
-               firmware_text_bytes=int(size[0]), firmware_data_bytes=int(size[1]),
-               firmware_bss_bytes=int(size[2]))
+               firmware_text_bytes=r.text_bytes, firmware_data_bytes=r.data_bytes,
+               firmware_bss_bytes=r.bss_bytes)
     return out
 
 
