@@ -199,3 +199,25 @@ class Family:
     synthetic_rows: Callable[[Any, int], np.ndarray] | None = None
     exporters: dict[str, Callable[[Any, dict, Any], bytes]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def module_backends(c: Any, section: Any, cost: Any) -> dict[str, Callable[..., Any]]:
+    """The backend callables of a family whose backends take no options.
+
+    For families laid out as in ``families/README.md`` whose ``c.py`` has
+    ``c_code(ir, prefix)``, ``describe_line(ir)`` and ``data_bytes(ir)``, ``section.py``
+    has ``section(ir)`` and ``cost.py`` has ``estimate(ir, target, X)``: returns the
+    ``c_code``, ``section``, ``estimate``, ``describe`` and ``data_bytes`` entries of
+    :class:`Family` (with the contract's ``options`` argument, unused). A family that needs
+    its options in a backend, or another describe line, overrides that entry::
+
+        FAMILY = Family(name=..., ..., **{**module_backends(c, section, cost),
+                                          "describe": _describe})
+    """
+    return {
+        "c_code": lambda ir, prefix, options: c.c_code(ir, prefix),
+        "section": lambda ir, options: section.section(ir),
+        "estimate": lambda ir, target, X, options: cost.estimate(ir, target, X),
+        "describe": lambda ir, options: c.describe_line(ir),
+        "data_bytes": lambda ir, options: c.data_bytes(ir),
+    }

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ...family import CCode, Estimate, Family, Signature
+from ...family import Family, Signature, module_backends
 from . import c, cost, section
 from .convert import SUPPORTED, from_estimator
 from .ir import DspIR, signature
@@ -33,26 +31,6 @@ def _signature(ir: DspIR) -> Signature:
     return signature(ir)
 
 
-def _c_code(ir: DspIR, prefix: str, options: dict) -> CCode:
-    return c.c_code(ir, prefix)
-
-
-def _section(ir: DspIR, options: dict) -> bytes:
-    return section.section(ir)
-
-
-def _estimate(ir: DspIR, target: str, X: np.ndarray | None, options: dict) -> Estimate:
-    return cost.estimate(ir, target, X)
-
-
-def _describe(ir: DspIR, options: dict) -> str:
-    return c.describe_line(ir)
-
-
-def _data_bytes(ir: DspIR, options: dict) -> int:
-    return c.data_bytes(ir)
-
-
 FAMILY = Family(
     name="dsp",
     section_id=9,
@@ -60,10 +38,6 @@ FAMILY = Family(
     options={},
     convert=_convert,
     signature=_signature,
-    c_code=_c_code,
-    section=_section,
-    estimate=_estimate,
-    describe=_describe,
-    data_bytes=_data_bytes,
+    **module_backends(c, section, cost),
     synthetic_rows=lambda ir, n: cost.synthetic_rows(ir, n),
 )

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ...family import CCode, Estimate, Family, Signature
+from ...family import Family, Signature, module_backends
 from . import c, cost, section
 from .convert import SUPPORTED, from_sklearn, proba_atol, proba_tolerance32
 from .ir import NaiveBayesIR
@@ -53,26 +51,6 @@ def _signature(ir: NaiveBayesIR) -> Signature:
     )
 
 
-def _c_code(ir: NaiveBayesIR, prefix: str, options: dict) -> CCode:
-    return c.c_code(ir, prefix)
-
-
-def _section(ir: NaiveBayesIR, options: dict) -> bytes:
-    return section.section(ir)
-
-
-def _estimate(ir: NaiveBayesIR, target: str, X: np.ndarray | None, options: dict) -> Estimate:
-    return cost.estimate(ir, target, X)
-
-
-def _describe(ir: NaiveBayesIR, options: dict) -> str:
-    return c.describe_line(ir)
-
-
-def _data_bytes(ir: NaiveBayesIR, options: dict) -> int:
-    return c.data_bytes(ir)
-
-
 FAMILY = Family(
     name="naive_bayes",
     section_id=4,
@@ -80,10 +58,6 @@ FAMILY = Family(
     options=OPTIONS,
     convert=_convert,
     signature=_signature,
-    c_code=_c_code,
-    section=_section,
-    estimate=_estimate,
-    describe=_describe,
-    data_bytes=_data_bytes,
+    **module_backends(c, section, cost),
     synthetic_rows=cost.synthetic_rows,
 )

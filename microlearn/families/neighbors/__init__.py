@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ...family import CCode, Estimate, Family, Signature
+from ...family import Family, Signature, module_backends
 from . import c, cost, section
 from .convert import SUPPORTED, from_sklearn
 from .ir import NeighborsIR
@@ -73,24 +71,8 @@ def _signature(ir: NeighborsIR) -> Signature:
     )
 
 
-def _c_code(ir: NeighborsIR, prefix: str, options: dict) -> CCode:
-    return c.c_code(ir, prefix)
-
-
-def _section(ir: NeighborsIR, options: dict) -> bytes:
-    return section.section(ir)
-
-
-def _estimate(ir: NeighborsIR, target: str, X: np.ndarray | None, options: dict) -> Estimate:
-    return cost.estimate(ir, target, X)
-
-
 def _describe(ir: NeighborsIR, options: dict) -> str:
     return f"{c.describe_line(ir)}; brute-force scan, float32 points"
-
-
-def _data_bytes(ir: NeighborsIR, options: dict) -> int:
-    return c.data_bytes(ir)
 
 
 FAMILY = Family(
@@ -100,10 +82,6 @@ FAMILY = Family(
     options=OPTIONS,
     convert=_convert,
     signature=_signature,
-    c_code=_c_code,
-    section=_section,
-    estimate=_estimate,
-    describe=_describe,
-    data_bytes=_data_bytes,
+    **{**module_backends(c, section, cost), "describe": _describe},
     synthetic_rows=lambda ir, n: cost.synthetic_rows(ir, n),
 )

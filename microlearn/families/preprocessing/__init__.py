@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ...family import CCode, Estimate, Family, Signature
+from ...family import Family, Signature, module_backends
 from . import c, cost, section
 from .convert import SUPPORTED, from_sklearn, tolerance
 from .ir import PreprocessingIR, reference_transform, signature
@@ -30,27 +28,6 @@ def _signature(ir: PreprocessingIR) -> Signature:
     return signature(ir)
 
 
-def _c_code(ir: PreprocessingIR, prefix: str, options: dict) -> CCode:
-    return c.c_code(ir, prefix)
-
-
-def _section(ir: PreprocessingIR, options: dict) -> bytes:
-    return section.section(ir)
-
-
-def _estimate(ir: PreprocessingIR, target: str, X: np.ndarray | None,
-              options: dict) -> Estimate:
-    return cost.estimate(ir, target, X)
-
-
-def _describe(ir: PreprocessingIR, options: dict) -> str:
-    return c.describe_line(ir)
-
-
-def _data_bytes(ir: PreprocessingIR, options: dict) -> int:
-    return c.data_bytes(ir)
-
-
 FAMILY = Family(
     name="preprocessing",
     section_id=7,
@@ -58,10 +35,6 @@ FAMILY = Family(
     options=OPTIONS,
     convert=_convert,
     signature=_signature,
-    c_code=_c_code,
-    section=_section,
-    estimate=_estimate,
-    describe=_describe,
-    data_bytes=_data_bytes,
+    **module_backends(c, section, cost),
     synthetic_rows=lambda ir, n: cost.synthetic_rows(ir, n),
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ...family import CCode, Estimate, Family, Signature
+from ...family import Family, Signature, module_backends
 from . import c, cost, section
 from .convert import SUPPORTED, from_sklearn
 from .ir import SVMIR
@@ -65,24 +65,8 @@ def _signature(ir: SVMIR) -> Signature:
     )
 
 
-def _c_code(ir: SVMIR, prefix: str, options: dict) -> CCode:
-    return c.c_code(ir, prefix)
-
-
-def _section(ir: SVMIR, options: dict) -> bytes:
-    return section.section(ir)
-
-
-def _estimate(ir: SVMIR, target: str, X: np.ndarray | None, options: dict) -> Estimate:
-    return cost.estimate(ir, target, X)
-
-
 def _describe(ir: SVMIR, options: dict) -> str:
     return f"{c.describe_line(ir)}; float32 kernels"
-
-
-def _data_bytes(ir: SVMIR, options: dict) -> int:
-    return c.data_bytes(ir)
 
 
 def _synthetic_rows(ir: SVMIR, n: int) -> np.ndarray:
@@ -102,10 +86,6 @@ FAMILY = Family(
     options=OPTIONS,
     convert=_convert,
     signature=_signature,
-    c_code=_c_code,
-    section=_section,
-    estimate=_estimate,
-    describe=_describe,
-    data_bytes=_data_bytes,
+    **{**module_backends(c, section, cost), "describe": _describe},
     synthetic_rows=_synthetic_rows,
 )
