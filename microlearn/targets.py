@@ -64,6 +64,7 @@ __all__ = [
     "TargetRunError",
     "TargetSpec",
     "ToolchainNotFoundError",
+    "UnsupportedOnTargetError",
     "check_toolchain",
     "elf_symbols",
     "footprint",
@@ -106,6 +107,11 @@ class ToolchainNotFoundError(MicrolearnError, RuntimeError):
 
     The message names the packages to install.
     """
+
+
+class UnsupportedOnTargetError(MicrolearnError, ValueError):
+    """The model uses runtime code that is not ported to the target (AVR: neural nets and
+    the DSP headers); the message says which and what is supported."""
 
 
 class TargetRunError(MicrolearnError, RuntimeError):
@@ -224,7 +230,10 @@ class TargetSpec:
     apt_packages : tuple of str
         Debian/Ubuntu packages providing the toolchain, C library and QEMU.
     core : str or None
-        The core in :data:`CORES` (None: host).
+        The core in :data:`CORES` (None: host and AVR).
+    simulator : str or None
+        ``"simavr"``: an AVR target run in simavr instead of QEMU (:mod:`microlearn.avr`;
+        its counts are clock cycles).
     """
 
     name: str
@@ -240,11 +249,12 @@ class TargetSpec:
     qemu: tuple[str, ...] | None
     apt_packages: tuple[str, ...]
     core: str | None = None
+    simulator: str | None = None
 
     @property
     def runs(self) -> bool:
-        """True when the target runs in QEMU (outputs, instructions, stack)."""
-        return self.qemu is not None
+        """True when the target runs in QEMU or simavr (outputs, instructions, stack)."""
+        return self.qemu is not None or self.simulator is not None
 
     @property
     def cflags(self) -> tuple[str, ...]:
@@ -320,6 +330,26 @@ TARGETS: dict[str, TargetSpec] = {
         qemu=CORES["rv32imc"].qemu,
         apt_packages=_RISCV_PACKAGES,
         core="rv32imc",
+    ),
+    "atmega328p": TargetSpec(
+        name="atmega328p",
+        description=(
+            "AVR ATmega328P (Arduino Uno/Nano: 32 KB flash, 2 KB SRAM, 16 MHz, no FPU; "
+            "avr-gcc's double is 32 bits). Built with avr-gcc and avr-libc, run in simavr "
+            "at 16 MHz: the counts are clock cycles (simavr is cycle-counting), not "
+            "instructions. Tree models keep their tables in program memory there."
+        ),
+        cc="avr-gcc",
+        size_tool="avr-size",
+        nm_tool="avr-nm",
+        cpu_flags=("-mmcu=atmega328p",),
+        libc_flags=(),
+        ldflags=("-Wl,--gc-sections",),
+        libs=("-lm",),
+        linker_script=None,
+        qemu=None,
+        apt_packages=("gcc-avr", "avr-libc", "binutils-avr", "simavr", "libsimavr-dev"),
+        simulator="simavr",
     ),
     "host": TargetSpec(
         name="host",
@@ -402,6 +432,7 @@ class TargetRun:
         int32 value returned by ``predict_proba`` per row (classifiers).
     instructions : numpy.ndarray or None
         int64 instructions executed per row by one call of ``predict``/``regress``
+        (AVR targets run in simavr: clock cycles)
         (argument set-up, call, model, return), from the QEMU plugin; the cost of the
         bench markers themselves is subtracted.
     instructions_mean : float or None
@@ -490,6 +521,10 @@ def _unavailable_reason_cached(target: str, path_env: str) -> str | None:
                 return f"the C library for {spec.cc} ({name}) is not installed"
     if spec.qemu is not None and shutil.which(spec.qemu[0]) is None:
         return f"{spec.qemu[0]} is not installed"
+    if spec.simulator == "simavr":
+        from . import avr
+
+        return avr.unavailable_reason(spec.cc)
     return None
 
 
@@ -1111,6 +1146,12 @@ def footprint(target: str, header_text: str, prefix: str, kind: str, *, n_output
     check_toolchain(target)
     spec = _spec(target)
     with _build_dir(build_dir) as build:
+        if spec.simulator == "simavr":
+            from . import avr
+
+            fp, _ = avr.build(spec, build, header_text, _defines(
+                prefix, kind, n_outputs, n_features, values, n_rec), False, values)
+            return fp
         fp, _ = _build(spec, build, header_text, prefix, kind, n_outputs, n_features,
                        None, with_run=False, values=values, n_values=n_rec)
     return fp
@@ -1254,17 +1295,29 @@ def measure(target: str, header_text: str, prefix: str, kind: str, X: np.ndarray
             instructions_mean=None, instructions_max=None, flash_bytes=fp.flash_bytes,
             ram_bytes=fp.ram_bytes, stack_bytes=None,
         )
-    if count_instructions:
-        qemu_plugin_path()  # fail early (and build it once) before compiling firmware
-    assert spec.core is not None
-    machine = CORES[spec.core].qemu_machine
     n_rows = X.shape[0]
-    with _build_dir(build_dir) as build:
-        fp, run_elf = _build(spec, build, header_text, prefix, kind, n_outputs, n_features,
-                             X, with_run=True, values=values, n_values=n_rec)
-        assert run_elf is not None
-        regions = _run_qemu(spec, run_elf, build, count_instructions, timeout)
-        data = (build / "mlh_out.bin").read_bytes() if (build / "mlh_out.bin").exists() else b""
+    if spec.simulator == "simavr":
+        from . import avr
+
+        machine = f"simavr {spec.name} {avr.CLOCK_HZ // 1_000_000} MHz"
+        with _build_dir(build_dir) as build:
+            fp, run_elf = avr.build(spec, build, header_text, _defines(
+                prefix, kind, n_outputs, n_features, values, n_rec), True, values)
+            assert run_elf is not None
+            data, cycles = avr.run(spec, run_elf, build, X, timeout)
+        regions: list[int] | None = cycles if count_instructions else None
+    else:
+        if count_instructions:
+            qemu_plugin_path()  # fail early (and build it once) before compiling firmware
+        assert spec.core is not None
+        machine = CORES[spec.core].qemu_machine
+        with _build_dir(build_dir) as build:
+            fp, run_elf = _build(spec, build, header_text, prefix, kind, n_outputs,
+                                 n_features, X, with_run=True, values=values, n_values=n_rec)
+            assert run_elf is not None
+            regions = _run_qemu(spec, run_elf, build, count_instructions, timeout)
+            data = ((build / "mlh_out.bin").read_bytes()
+                    if (build / "mlh_out.bin").exists() else b"")
     ret, ret_proba, stack, vals = _parse_results(data, n_rows, int(n_features), n_rec, kind,
                                                  spec.name)
     if np.any(stack == 0xFFFFFFFF):

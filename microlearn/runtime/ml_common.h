@@ -82,6 +82,99 @@ typedef struct ml_info {
         return ML_ERR_UNSUPPORTED;                                                      \
     }
 
+/* Constant tables in program memory (AVR). On AVR (avr-gcc; Arduino Uno and other
+ * ATmega/ATtiny parts) data is in RAM unless it is placed in program memory and read
+ * with special instructions (LPM); elsewhere const data is already in flash.
+ *   ML_CONST           storage of a generated constant table: `static ML_CONST float t[] =`.
+ *                      `const PROGMEM` on AVR, plain `const` elsewhere.
+ *   ML_READ_AS(T, p)   *p for a pointer p into such a table, T one of float, double,
+ *                      uint8_t, int8_t, uint16_t, int16_t, uint32_t, int32_t (a type name);
+ *                      ML_READ_F32 / _U8 / _I8 / _U16 / _I16 / _U32 / _I32 spell them.
+ *   ML_FLASH_STRUCT(T, local, src)
+ *                      declares `const T *const local` pointing at the ML_CONST struct src
+ *                      (on AVR: at a copy of it on the stack).
+ * ML_PROGMEM is 1 on AVR (define ML_NO_PROGMEM to keep tables in RAM there), else 0.
+ * Plain dereferences off AVR: the compiled code of other targets is unchanged. Model files
+ * (ml_model.h) are not supported on AVR: the ml_*_from_section loaders return
+ * ML_ERR_UNSUPPORTED there. Neural nets and the DSP headers are not ported to AVR. */
+#if defined(__AVR__) && !defined(ML_NO_PROGMEM)
+#include <avr/pgmspace.h>
+#include <string.h>
+#define ML_PROGMEM 1
+#define ML_CONST const PROGMEM
+#define ML_READ_AS(T, p) ml_pgm_read_##T(p)
+#define ML_FLASH_STRUCT(T, local, src)                                                   \
+    T local##_copy_;                                                                     \
+    memcpy_P(&local##_copy_, &(src), sizeof local##_copy_);                              \
+    const T *const local = &local##_copy_
+
+static inline uint8_t ml_pgm_read_uint8_t(const uint8_t *p)
+{
+    return (uint8_t)pgm_read_byte(p);
+}
+
+static inline int8_t ml_pgm_read_int8_t(const int8_t *p)
+{
+    return (int8_t)pgm_read_byte(p);
+}
+
+static inline uint16_t ml_pgm_read_uint16_t(const uint16_t *p)
+{
+    return (uint16_t)pgm_read_word(p);
+}
+
+static inline int16_t ml_pgm_read_int16_t(const int16_t *p)
+{
+    return (int16_t)pgm_read_word(p);
+}
+
+static inline uint32_t ml_pgm_read_uint32_t(const uint32_t *p)
+{
+    return (uint32_t)pgm_read_dword(p);
+}
+
+static inline int32_t ml_pgm_read_int32_t(const int32_t *p)
+{
+    return (int32_t)pgm_read_dword(p);
+}
+
+static inline float ml_pgm_read_float(const float *p)
+{
+    return pgm_read_float(p);
+}
+
+static inline double ml_pgm_read_double(const double *p)
+{
+    double v;
+    memcpy_P(&v, p, sizeof v); /* 4 bytes with avr-gcc's default 32-bit double */
+    return v;
+}
+#else
+#define ML_PROGMEM 0
+#define ML_CONST const
+#define ML_READ_AS(T, p) (*(p))
+#define ML_FLASH_STRUCT(T, local, src) const T *const local = &(src)
+#endif
+
+/* avr-libc defines INFINITY and NAN as double constants (C99 wants float); double is float
+ * there, so the float spellings change no value and keep -Wdouble-promotion quiet. */
+#if defined(__AVR__)
+#include <math.h>
+#undef INFINITY
+#define INFINITY __builtin_inff()
+#undef NAN
+#define NAN __builtin_nanf("")
+#endif
+
+#define ML_READ_F32(p) ML_READ_AS(float, p)
+#define ML_READ_U8(p) ML_READ_AS(uint8_t, p)
+#define ML_READ_I8(p) ML_READ_AS(int8_t, p)
+#define ML_READ_U16(p) ML_READ_AS(uint16_t, p)
+#define ML_READ_I16(p) ML_READ_AS(int16_t, p)
+#define ML_READ_U32(p) ML_READ_AS(uint32_t, p)
+#define ML_READ_I32(p) ML_READ_AS(int32_t, p)
+#define ML_READ_F64(p) ML_READ_AS(double, p)
+
 /* Little-endian reads of model-file fields (any alignment). */
 static inline uint32_t ml_rd_u16(const uint8_t *p)
 {

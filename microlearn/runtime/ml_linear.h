@@ -80,17 +80,17 @@ static inline float ml_linear_row(const ml_linear_t *m, const float *ML_RESTRICT
                                   float *err)
 {
     const float *ML_RESTRICT w = m->coef + (size_t)j * (size_t)m->n_features;
-    const float b = m->intercept[j];
+    const float b = ML_READ_F32(&m->intercept[j]);
     float acc = 0.0f;
     if (err == NULL) {
         for (int32_t i = 0; i < m->n_features; i++) {
-            acc += x[i] * w[i];
+            acc += x[i] * ML_READ_F32(&w[i]);
         }
         return acc + b;
     }
     float sa = 0.0f;
     for (int32_t i = 0; i < m->n_features; i++) {
-        const float p = x[i] * w[i];
+        const float p = x[i] * ML_READ_F32(&w[i]);
         acc += p;
         sa += ml_linear_absf(p);
     }
@@ -105,9 +105,9 @@ static inline double ml_linear_row64(const ml_linear_t *m, const float *x, int32
     const double *w = m->coef64 + (size_t)j * (size_t)m->n_features;
     double acc = 0.0;
     for (int32_t i = 0; i < m->n_features; i++) {
-        acc += (double)x[i] * w[i];
+        acc += (double)x[i] * ML_READ_F64(&w[i]);
     }
-    return acc + m->intercept64[j];
+    return acc + ML_READ_F64(&m->intercept64[j]);
 }
 
 /* 1 when the bounds certify D_a > D_b (d, e: float32 values and bounds). */
@@ -315,6 +315,16 @@ static inline void ml_linear_info(const ml_linear_t *m, ml_info_t *info)
  *                                                     no exact fallback)
  *   56, 60: reserved, 0
  */
+#if defined(__AVR__)
+/* AVR: the section parser assumes a 32-bit int, and with ML_PROGMEM (ml_common.h) the
+ * engine reads its tables from program memory: model files are not supported there. */
+static inline int32_t ml_linear_from_section(ml_linear_t *m, const uint8_t *sec, uint32_t size)
+{
+    (void)sec;
+    (void)size;
+    return m == NULL ? ML_ERR_NULL : ML_ERR_UNSUPPORTED;
+}
+#else
 static inline int32_t ml_linear_from_section(ml_linear_t *m, const uint8_t *sec, uint32_t size)
 {
     static const ml_linear_t zero = {0, 0, 0, 0, 0, 0, 0.0f, 0.0f, 0.0f, NULL, NULL, NULL, NULL};
@@ -408,5 +418,6 @@ static inline int32_t ml_linear_from_section(ml_linear_t *m, const uint8_t *sec,
     }
     return ML_OK;
 }
+#endif /* __AVR__ */
 
 #endif /* ML_LINEAR_H */

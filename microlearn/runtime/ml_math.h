@@ -539,7 +539,7 @@ static inline float ml_math_two_prod_(float a, float b, float *err)
 static inline float ml_math_log_hilo_(uint32_t ux, float *lo)
 {
     /* 1/c_j, log(c_j) high and low parts */
-    static const float tab[16][3] = {
+    static ML_CONST float tab[16][3] = { /* program memory on AVR (ml_common.h) */
         {1.3989258e+00f, -3.3570465e-01f, 1.1465743e-08f},
         {1.340332e+00f, -2.9291737e-01f, 3.0119711e-09f},
         {1.2866211e+00f, -2.5201946e-01f, -9.8464294e-09f},
@@ -561,7 +561,7 @@ static inline float ml_math_log_hilo_(uint32_t ux, float *lo)
     const uint32_t j = (tmp >> 19) & 15u;
     const float kf = (float)ml_math_sra23_(tmp);
     const float m = ml_f32_from_bits(ux - (tmp & 0xFF800000u));
-    const float invc = tab[j][0];
+    const float invc = ML_READ_F32(&tab[j][0]);
     const float m1 = ml_math_hi12_(m);
     float zl, e1, e2, e3;
     const float zh = ml_math_two_sum_(m1 * invc - 1.0f, (m - m1) * invc, &zl);
@@ -573,12 +573,12 @@ static inline float ml_math_log_hilo_(uint32_t ux, float *lo)
     const float cube = zh * zh * zh * (3.33333343e-01f + zh * (-0.25f + zh * (2.00000003e-01f +
                        zh * -1.66666672e-01f)));
     float s = kf * ML_MATH_LN2_HI;
-    s = ml_math_two_sum_(s, tab[j][1], &e1);
+    s = ml_math_two_sum_(s, ML_READ_F32(&tab[j][1]), &e1);
     s = ml_math_two_sum_(s, zh, &e2);
     s = ml_math_two_sum_(s, sq_hi, &e3);
     {
         const float t = (((((cube + (zl - zh * zl)) + sq_lo) + kf * ML_MATH_LN2_LO) +
-                          tab[j][2]) + e3) + (e2 + e1);
+                          ML_READ_F32(&tab[j][2])) + e3) + (e2 + e1);
         const float hi = s + t;
         *lo = t - (hi - s);
         return hi;

@@ -111,7 +111,12 @@ typedef struct ml_mixture {
 static inline double ml_mixture_f64(const uint8_t *t, int32_t i)
 {
     double v;
+#if ML_PROGMEM
+    /* generated tables in program memory, of the compiler's double (4 bytes on AVR) */
+    memcpy_P(&v, t + (size_t)i * sizeof v, sizeof v);
+#else
     memcpy(&v, t + (size_t)i * 8u, sizeof v);
+#endif
     return v;
 }
 
@@ -128,7 +133,7 @@ static inline float ml_mixture_component(const ml_mixture_t *m, const float *x, 
     float dmax = 0.0f;
     float maha = 0.0f;
     for (int32_t j = 0; j < n; j++) {
-        d[j] = x[j] - mu[j];
+        d[j] = x[j] - ML_READ_F32(&mu[j]);
         if (bounded) {
             const float ad = ml_fabsf(d[j]);
             dmax = ad > dmax ? ad : dmax;
@@ -141,24 +146,24 @@ static inline float ml_mixture_component(const ml_mixture_t *m, const float *x, 
             const float *col = u + (size_t)i * (size_t)(i + 1) / 2u;
             float y = 0.0f;
             for (int32_t j = 0; j <= i; j++) {
-                y += d[j] * col[j];
+                y += d[j] * ML_READ_F32(&col[j]);
             }
             maha += y * y;
         }
     } else if (m->kind == ML_MIXTURE_DIAG) {
         const float *p = m->factor + (size_t)k * (size_t)n;
         for (int32_t j = 0; j < n; j++) {
-            const float y = d[j] * p[j];
+            const float y = d[j] * ML_READ_F32(&p[j]);
             maha += y * y;
         }
     } else {
-        const float p = m->factor[k];
+        const float p = ML_READ_F32(&m->factor[k]);
         for (int32_t j = 0; j < n; j++) {
             const float y = d[j] * p;
             maha += y * y;
         }
     }
-    const float c = m->constant[k];
+    const float c = ML_READ_F32(&m->constant[k]);
     const float s = c - m->h * maha;
     if (maha_out != NULL) {
         *maha_out = maha;
@@ -168,8 +173,9 @@ static inline float ml_mixture_component(const ml_mixture_t *m, const float *x, 
         return s;
     }
     const float *ek = m->err + (size_t)k * 3u;
-    const float e = m->g * dmax * ek[0] + ek[1];
-    const float bound = m->h * ((2.0f * (ml_sqrtf(maha) + e) + e) * e + m->a * maha + ek[2]) +
+    const float e = m->g * dmax * ML_READ_F32(&ek[0]) + ML_READ_F32(&ek[1]);
+    const float bound = m->h * ((2.0f * (ml_sqrtf(maha) + e) + e) * e + m->a * maha +
+                                ML_READ_F32(&ek[2])) +
                         5.9604645e-08f * (ml_fabsf(c) + ml_fabsf(s));
     *err = bound * 1.0625f + 1e-35f;
     return s;
@@ -429,6 +435,16 @@ ML_DEFINE_UNSUPPORTED(mixture, transform)
 #define ML_MIXTURE_SECTION_VERSION 1u
 #define ML_MIXTURE_HEADER_BYTES 96u
 
+#if defined(__AVR__)
+/* AVR: the section parser assumes a 32-bit int, and with ML_PROGMEM (ml_common.h) the
+ * engine reads its tables from program memory: model files are not supported there. */
+static inline int32_t ml_mixture_from_section(ml_mixture_t *m, const uint8_t *sec, uint32_t size)
+{
+    (void)sec;
+    (void)size;
+    return m == NULL ? ML_ERR_NULL : ML_ERR_UNSUPPORTED;
+}
+#else
 static inline int32_t ml_mixture_from_section(ml_mixture_t *m, const uint8_t *sec, uint32_t size)
 {
     memset(m, 0, sizeof *m);
@@ -519,5 +535,6 @@ static inline int32_t ml_mixture_from_section(ml_mixture_t *m, const uint8_t *se
     }
     return ML_OK;
 }
+#endif /* __AVR__ */
 
 #endif /* ML_MIXTURE_H */

@@ -89,8 +89,8 @@ static inline float ml_naive_bayes_pairwise(const float *x, const float *mu, con
     if (n < 8) {
         float res = 0.0f;
         for (int32_t i = 0; i < n; i++) {
-            const float d = x[i] - mu[i];
-            res += ml_divf(d * d, var[i]);
+            const float d = x[i] - ML_READ_F32(&mu[i]);
+            res += ml_divf(d * d, ML_READ_F32(&var[i]));
         }
         return res;
     }
@@ -98,19 +98,19 @@ static inline float ml_naive_bayes_pairwise(const float *x, const float *mu, con
         float r[8];
         int32_t i;
         for (i = 0; i < 8; i++) {
-            const float d = x[i] - mu[i];
-            r[i] = ml_divf(d * d, var[i]);
+            const float d = x[i] - ML_READ_F32(&mu[i]);
+            r[i] = ml_divf(d * d, ML_READ_F32(&var[i]));
         }
         for (i = 8; i < n - n % 8; i += 8) {
             for (int32_t k = 0; k < 8; k++) {
-                const float d = x[i + k] - mu[i + k];
-                r[k] += ml_divf(d * d, var[i + k]);
+                const float d = x[i + k] - ML_READ_F32(&mu[i + k]);
+                r[k] += ml_divf(d * d, ML_READ_F32(&var[i + k]));
             }
         }
         float res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
         for (; i < n; i++) {
-            const float d = x[i] - mu[i];
-            res += ml_divf(d * d, var[i]);
+            const float d = x[i] - ML_READ_F32(&mu[i]);
+            res += ml_divf(d * d, ML_READ_F32(&var[i]));
         }
         return res;
     }
@@ -129,29 +129,29 @@ static inline float ml_naive_bayes_class(const ml_naive_bayes_t *m, const float 
     if (m->kind == ML_NAIVE_BAYES_GAUSSIAN32) {
         const float p = ml_naive_bayes_pairwise(x, m->mean + (size_t)c * (size_t)nf, w, nf);
         *sum = 0.0f;
-        return m->constant[c] + (m->constant2[c] - 0.5f * p);
+        return ML_READ_F32(&m->constant[c]) + (ML_READ_F32(&m->constant2[c]) - 0.5f * p);
     }
     if (m->kind == ML_NAIVE_BAYES_GAUSSIAN) {
         const float *mu = m->mean + (size_t)c * (size_t)nf;
         float s = 0.0f;
         for (int32_t j = 0; j < nf; j++) {
-            const float d = x[j] - mu[j];
-            s += d * d * w[j];
+            const float d = x[j] - ML_READ_F32(&mu[j]);
+            s += d * d * ML_READ_F32(&w[j]);
         }
         *sum = s;
-        return m->constant[c] - s;
+        return ML_READ_F32(&m->constant[c]) - s;
     }
-    float s = m->constant[c];
+    float s = ML_READ_F32(&m->constant[c]);
     if (m->kind == ML_NAIVE_BAYES_BINARY) {
         const float t = m->threshold;
         for (int32_t j = 0; j < nf; j++) {
             if (x[j] > t) {
-                s += w[j];
+                s += ML_READ_F32(&w[j]);
             }
         }
     } else {
         for (int32_t j = 0; j < nf; j++) {
-            s += x[j] * w[j];
+            s += x[j] * ML_READ_F32(&w[j]);
         }
     }
     *sum = 0.0f;
@@ -166,12 +166,12 @@ static inline float ml_naive_bayes_row_bound(const ml_naive_bayes_t *m, const fl
     if (m->kind == ML_NAIVE_BAYES_BINARY) {
         for (int32_t j = 0; j < m->n_features; j++) {
             if (x[j] > m->threshold) {
-                a += wb[j];
+                a += ML_READ_F32(&wb[j]);
             }
         }
     } else if (m->kind == ML_NAIVE_BAYES_LINEAR) {
         for (int32_t j = 0; j < m->n_features; j++) {
-            a += ml_fabsf(x[j]) * wb[j];
+            a += ml_fabsf(x[j]) * ML_READ_F32(&wb[j]);
         }
     }
     return a;
@@ -182,10 +182,11 @@ static inline float ml_naive_bayes_bound(const ml_naive_bayes_t *m, int32_t c, f
                                          float sum, float a)
 {
     if (m->kind == ML_NAIVE_BAYES_GAUSSIAN) {
-        return m->k1 * sum + m->k2 * ml_sqrtf(m->bound_mean[c] * sum) + m->k3 * ml_fabsf(s) +
-               m->bound_class[c];
+        return m->k1 * sum + m->k2 * ml_sqrtf(ML_READ_F32(&m->bound_mean[c]) * sum) +
+               m->k3 * ml_fabsf(s) +
+               ML_READ_F32(&m->bound_class[c]);
     }
-    return m->k1 * a + m->bound_class[c];
+    return m->k1 * a + ML_READ_F32(&m->bound_class[c]);
 }
 
 /* Double-precision log likelihood of class c from hi + lo parameters (exact mode). */
@@ -195,13 +196,14 @@ static inline double ml_naive_bayes_class64(const ml_naive_bayes_t *m, const flo
     const int32_t nf = m->n_features;
     const size_t base = (size_t)c * (size_t)nf;
     const float *w = m->coef + base, *wl = m->coef_lo + base;
-    const double k = (double)m->constant[c] + (double)m->constant_lo[c];
+    const double k = (double)ML_READ_F32(&m->constant[c]) + (double)ML_READ_F32(&m->constant_lo[c]);
     if (m->kind == ML_NAIVE_BAYES_GAUSSIAN) {
         const float *mu = m->mean + base, *ml = m->mean_lo + base;
         double s = 0.0;
         for (int32_t j = 0; j < nf; j++) {
-            const double d = (double)x[j] - ((double)mu[j] + (double)ml[j]);
-            s += d * d * ((double)w[j] + (double)wl[j]);
+            const double d =
+                (double)x[j] - ((double)ML_READ_F32(&mu[j]) + (double)ML_READ_F32(&ml[j]));
+            s += d * d * ((double)ML_READ_F32(&w[j]) + (double)ML_READ_F32(&wl[j]));
         }
         return k - s;
     }
@@ -209,12 +211,12 @@ static inline double ml_naive_bayes_class64(const ml_naive_bayes_t *m, const flo
     if (m->kind == ML_NAIVE_BAYES_BINARY) {
         for (int32_t j = 0; j < nf; j++) {
             if (x[j] > m->threshold) {
-                s += (double)w[j] + (double)wl[j];
+                s += (double)ML_READ_F32(&w[j]) + (double)ML_READ_F32(&wl[j]);
             }
         }
     } else {
         for (int32_t j = 0; j < nf; j++) {
-            s += (double)x[j] * ((double)w[j] + (double)wl[j]);
+            s += (double)x[j] * ((double)ML_READ_F32(&w[j]) + (double)ML_READ_F32(&wl[j]));
         }
     }
     return s;
@@ -369,6 +371,17 @@ ML_DEFINE_UNSUPPORTED(naive_bayes, transform)
  * tables follow each other without gaps in the order of the header fields, from the end
  * of the header (*next: where the next one must start); absent ones (want == 0) have
  * offset 0. */
+#if defined(__AVR__)
+/* AVR: the section parser assumes a 32-bit int, and with ML_PROGMEM (ml_common.h) the
+ * engine reads its tables from program memory: model files are not supported there. */
+static inline int32_t ml_naive_bayes_from_section(ml_naive_bayes_t *m, const uint8_t *sec,
+                                                  uint32_t size)
+{
+    (void)sec;
+    (void)size;
+    return m == NULL ? ML_ERR_NULL : ML_ERR_UNSUPPORTED;
+}
+#else
 static inline const float *ml_naive_bayes__table(const uint8_t *sec, uint32_t size,
                                                  uint32_t o, uint64_t count, int want,
                                                  uint64_t *next, int *bad)
@@ -477,5 +490,6 @@ static inline int32_t ml_naive_bayes_from_section(ml_naive_bayes_t *m, const uin
     *m = r;
     return ML_OK;
 }
+#endif /* __AVR__ */
 
 #endif /* ML_NAIVE_BAYES_H */

@@ -108,18 +108,18 @@ static inline float ml_neighbors_rdist_f32(const ml_neighbors_t *m, const float 
     switch (m->metric) {
     case ML_NEIGHBORS_EUCLIDEAN:
         for (int32_t i = 0; i < n; i++) {
-            const float d = x[i] - y[i];
+            const float d = x[i] - ML_READ_F32(&y[i]);
             acc += d * d;
         }
         break;
     case ML_NEIGHBORS_MANHATTAN:
         for (int32_t i = 0; i < n; i++) {
-            acc += ml_fabsf(x[i] - y[i]);
+            acc += ml_fabsf(x[i] - ML_READ_F32(&y[i]));
         }
         break;
     case ML_NEIGHBORS_CHEBYSHEV:
         for (int32_t i = 0; i < n; i++) {
-            const float d = ml_fabsf(x[i] - y[i]);
+            const float d = ml_fabsf(x[i] - ML_READ_F32(&y[i]));
             if (!(d <= acc)) { /* NaN propagates */
                 acc = d;
             }
@@ -127,7 +127,7 @@ static inline float ml_neighbors_rdist_f32(const ml_neighbors_t *m, const float 
         break;
     default:
         for (int32_t i = 0; i < n; i++) {
-            acc += ml_powf(ml_fabsf(x[i] - y[i]), m->p);
+            acc += ml_powf(ml_fabsf(x[i] - ML_READ_F32(&y[i])), m->p);
         }
         break;
     }
@@ -143,18 +143,18 @@ static inline double ml_neighbors_rdist_f64(const ml_neighbors_t *m, const float
     switch (m->metric) {
     case ML_NEIGHBORS_EUCLIDEAN:
         for (int32_t i = 0; i < n; i++) {
-            const double d = (double)x[i] - (double)y[i];
+            const double d = (double)x[i] - (double)ML_READ_F32(&y[i]);
             acc += d * d;
         }
         break;
     case ML_NEIGHBORS_MANHATTAN:
         for (int32_t i = 0; i < n; i++) {
-            acc += ml_fabs((double)x[i] - (double)y[i]);
+            acc += ml_fabs((double)x[i] - (double)ML_READ_F32(&y[i]));
         }
         break;
     case ML_NEIGHBORS_CHEBYSHEV:
         for (int32_t i = 0; i < n; i++) {
-            const double d = ml_fabs((double)x[i] - (double)y[i]);
+            const double d = ml_fabs((double)x[i] - (double)ML_READ_F32(&y[i]));
             if (!(d <= acc)) {
                 acc = d;
             }
@@ -162,7 +162,7 @@ static inline double ml_neighbors_rdist_f64(const ml_neighbors_t *m, const float
         break;
     default:
         for (int32_t i = 0; i < n; i++) {
-            acc += ml_pow(ml_fabs((double)x[i] - (double)y[i]), (double)m->p);
+            acc += ml_pow(ml_fabs((double)x[i] - (double)ML_READ_F32(&y[i])), (double)m->p);
         }
         break;
     }
@@ -348,7 +348,7 @@ static inline void ml_neighbors_votes(const ml_neighbors_t *m, const float *rd,
     const int32_t zeros = m->weights == ML_NEIGHBORS_DISTANCE ? ml_neighbors_zeros(rd, k) : 0;
     ml_fill_f32(acc, m->n_outputs, 0.0f);
     for (int32_t i = 0; i < k; i++) {
-        acc[m->labels[(int32_t)idx[i]]] += ml_neighbors_weight(m, rd, i, zeros);
+        acc[ML_READ_U16(&m->labels[(int32_t)idx[i]])] += ml_neighbors_weight(m, rd, i, zeros);
     }
 }
 
@@ -394,7 +394,7 @@ static inline int32_t ml_neighbors_knn_class(const ml_neighbors_t *m, const floa
     for (int32_t i = 0; i < k; i++) {
         const double r = ml_neighbors_ld64(rd64 + 2 * i);
         const double w = zeros > 0 ? (r == 0.0 ? 1.0 : 0.0) : ml_div(1.0, ml_neighbors_dist_f64(m, r));
-        float *slot = acc64 + 2 * (int32_t)m->labels[(int32_t)idx[i]];
+        float *slot = acc64 + 2 * (int32_t)ML_READ_U16(&m->labels[(int32_t)idx[i]]);
         ml_neighbors_st64(slot, ml_neighbors_ld64(slot) + w);
     }
     int32_t b = 0;
@@ -419,16 +419,16 @@ static inline void ml_neighbors_centroid_scores(const ml_neighbors_t *m, const f
         float acc = 0.0f;
         if (m->metric == ML_NEIGHBORS_EUCLIDEAN) {
             for (int32_t i = 0; i < nf; i++) {
-                const float d = x[i] * m->inv_scale[i] - y[i];
+                const float d = x[i] * ML_READ_F32(&m->inv_scale[i]) - ML_READ_F32(&y[i]);
                 acc += d * d;
             }
         } else {
             for (int32_t i = 0; i < nf; i++) {
-                acc += ml_fabsf(x[i] * m->inv_scale[i] - y[i]);
+                acc += ml_fabsf(x[i] * ML_READ_F32(&m->inv_scale[i]) - ML_READ_F32(&y[i]));
             }
             acc *= acc;
         }
-        out[c] = m->bias[c] - acc;
+        out[c] = ML_READ_F32(&m->bias[c]) - acc;
     }
 }
 
@@ -468,8 +468,8 @@ static inline float ml_neighbors_lof_score(const ml_neighbors_t *m, const float 
     for (int32_t i = 0; i < k; i++) {
         const int32_t j = (int32_t)idx[i];
         const float d = ml_neighbors_dist_f32(m, rd[i]);
-        reach += d > m->k_distance[j] ? d : m->k_distance[j];
-        dens += m->lrd[j];
+        reach += d > ML_READ_F32(&m->k_distance[j]) ? d : ML_READ_F32(&m->k_distance[j]);
+        dens += ML_READ_F32(&m->lrd[j]);
     }
     const float kf = (float)k;
     return -ml_divf(dens, kf) * (ml_divf(reach, kf) + 1e-10f);
@@ -606,7 +606,8 @@ static inline void ml_neighbors_knn_regress(const ml_neighbors_t *m, const float
         const float *y = m->targets + (size_t)(int32_t)idx[i] * (size_t)no;
         total += w;
         for (int32_t o = 0; o < no; o++) {
-            out[o] += m->weights == ML_NEIGHBORS_UNIFORM ? y[o] : w * y[o];
+            const float v = ML_READ_F32(&y[o]);
+            out[o] += m->weights == ML_NEIGHBORS_UNIFORM ? v : w * v;
         }
     }
     for (int32_t o = 0; o < no; o++) {
@@ -646,6 +647,17 @@ static inline int ml_neighbors_finite(float v)
     return v - v == 0.0f; /* false for inf and NaN */
 }
 
+#if defined(__AVR__)
+/* AVR: the section parser assumes a 32-bit int, and with ML_PROGMEM (ml_common.h) the
+ * engine reads its tables from program memory: model files are not supported there. */
+static inline int32_t ml_neighbors_from_section(ml_neighbors_t *m, const uint8_t *sec,
+                                                uint32_t size)
+{
+    (void)sec;
+    (void)size;
+    return m == NULL ? ML_ERR_NULL : ML_ERR_UNSUPPORTED;
+}
+#else
 static inline int32_t ml_neighbors_from_section(ml_neighbors_t *m, const uint8_t *sec,
                                                 uint32_t size)
 {
@@ -747,5 +759,6 @@ static inline int32_t ml_neighbors_from_section(ml_neighbors_t *m, const uint8_t
     }
     return ML_OK;
 }
+#endif /* __AVR__ */
 
 #endif /* ML_NEIGHBORS_H */

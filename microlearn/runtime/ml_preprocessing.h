@@ -152,7 +152,7 @@ ML_PREPROCESSING_ALWAYS_INLINE int32_t ml_preprocessing_transform_inline(
     }
     if (m->gather != NULL) {
         for (int32_t k = 0; k < n; k++) {
-            buf[k] = x[m->gather[k]];
+            buf[k] = x[ML_READ_U16(&m->gather[k])];
         }
         src = buf;
     }
@@ -160,26 +160,26 @@ ML_PREPROCESSING_ALWAYS_INLINE int32_t ml_preprocessing_transform_inline(
         for (int32_t i = 0; i < n; i++) {
             double v = (double)src[i];
             if (m->center64 != NULL) {
-                v -= m->center64[i];
+                v -= ML_READ_F64(&m->center64[i]);
             }
             if (m->scale64 != NULL) {
-                v = m->scale_op == ML_PREPROCESSING_SCALE_DIV ? ml_div(v, m->scale64[i])
-                                                              : v * m->scale64[i];
+                const double sc = ML_READ_F64(&m->scale64[i]);
+                v = m->scale_op == ML_PREPROCESSING_SCALE_DIV ? ml_div(v, sc) : v * sc;
             }
             if (m->offset64 != NULL) {
-                v += m->offset64[i];
+                v += ML_READ_F64(&m->offset64[i]);
             }
             buf[i] = (float)v;
         }
         src = buf;
     } else if (m->center64 != NULL) {
         for (int32_t i = 0; i < n; i++) {
-            buf[i] = (float)((double)src[i] - m->center64[i]);
+            buf[i] = (float)((double)src[i] - ML_READ_F64(&m->center64[i]));
         }
         src = buf;
     } else if (m->center != NULL) {
         for (int32_t i = 0; i < n; i++) {
-            buf[i] = src[i] - m->center[i];
+            buf[i] = src[i] - ML_READ_F32(&m->center[i]);
         }
         src = buf;
     }
@@ -188,24 +188,24 @@ ML_PREPROCESSING_ALWAYS_INLINE int32_t ml_preprocessing_transform_inline(
     } else if (m->scale_op == ML_PREPROCESSING_SCALE_MUL) {
         if (m->scale64 != NULL) {
             for (int32_t i = 0; i < n; i++) {
-                buf[i] = (float)((double)src[i] * m->scale64[i]);
+                buf[i] = (float)((double)src[i] * ML_READ_F64(&m->scale64[i]));
             }
             src = buf;
         } else if (m->scale != NULL) {
             for (int32_t i = 0; i < n; i++) {
-                buf[i] = src[i] * m->scale[i];
+                buf[i] = src[i] * ML_READ_F32(&m->scale[i]);
             }
             src = buf;
         }
     } else if (m->scale_op == ML_PREPROCESSING_SCALE_DIV) {
         if (m->scale64 != NULL) {
             for (int32_t i = 0; i < n; i++) {
-                buf[i] = (float)ml_div((double)src[i], m->scale64[i]);
+                buf[i] = (float)ml_div((double)src[i], ML_READ_F64(&m->scale64[i]));
             }
             src = buf;
         } else if (m->scale != NULL) {
             for (int32_t i = 0; i < n; i++) {
-                buf[i] = ml_divf(src[i], m->scale[i]);
+                buf[i] = ml_divf(src[i], ML_READ_F32(&m->scale[i]));
             }
             src = buf;
         }
@@ -214,12 +214,12 @@ ML_PREPROCESSING_ALWAYS_INLINE int32_t ml_preprocessing_transform_inline(
         /* done above */
     } else if (m->offset64 != NULL) {
         for (int32_t i = 0; i < n; i++) {
-            buf[i] = (float)((double)src[i] + m->offset64[i]);
+            buf[i] = (float)((double)src[i] + ML_READ_F64(&m->offset64[i]));
         }
         src = buf;
     } else if (m->offset != NULL) {
         for (int32_t i = 0; i < n; i++) {
-            buf[i] = src[i] + m->offset[i];
+            buf[i] = src[i] + ML_READ_F32(&m->offset[i]);
         }
         src = buf;
     }
@@ -247,7 +247,7 @@ ML_PREPROCESSING_ALWAYS_INLINE int32_t ml_preprocessing_transform_inline(
         for (int32_t j = 0; j < m->n_outputs; j++) {
             float acc = 0.0f;
             for (int32_t i = 0; i < n; i++) {
-                acc += src[i] * row[i];
+                acc += src[i] * ML_READ_F32(&row[i]);
             }
             out[j] = acc;
             row += n;
@@ -296,6 +296,17 @@ static inline int32_t ml_preprocessing_transform(const ml_preprocessing_t *m, co
 
 /* Validate a parameter table (flag `present`, `wide`: f64) at header field `field`.
  * Returns ML_OK (*f or *d set, or both NULL when absent), ML_ERR_MODEL or ML_ERR_ALIGN. */
+#if defined(__AVR__)
+/* AVR: the section parser assumes a 32-bit int, and with ML_PROGMEM (ml_common.h) the
+ * engine reads its tables from program memory: model files are not supported there. */
+static inline int32_t ml_preprocessing_from_section(ml_preprocessing_t *m, const uint8_t *sec,
+                                                    uint32_t size)
+{
+    (void)sec;
+    (void)size;
+    return m == NULL ? ML_ERR_NULL : ML_ERR_UNSUPPORTED;
+}
+#else
 static inline int32_t ml_preprocessing_table(const uint8_t *sec, uint32_t size, uint32_t field,
                                              int present, int wide, uint32_t count,
                                              const float **f, const double **d)
@@ -430,6 +441,7 @@ static inline int32_t ml_preprocessing_from_section(ml_preprocessing_t *m, const
     *m = t;
     return ML_OK;
 }
+#endif /* __AVR__ */
 
 ML_DEFINE_UNSUPPORTED_PREDICT(preprocessing)
 

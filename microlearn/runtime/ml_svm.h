@@ -120,13 +120,13 @@ static inline float ml_svm_kernel(const ml_svm_t *m, const float *x, const float
     float sum = 0.0f;
     if (m->kernel == ML_SVM_RBF) {
         for (int32_t j = 0; j < n; j++) {
-            const float d = x[j] - s[j];
+            const float d = x[j] - ML_READ_F32(&s[j]);
             sum += d * d;
         }
         return ml_expf(-m->gamma * sum);
     }
     for (int32_t j = 0; j < n; j++) {
-        sum += x[j] * s[j];
+        sum += x[j] * ML_READ_F32(&s[j]);
     }
     switch (m->kernel) {
     case ML_SVM_POLY:
@@ -143,7 +143,7 @@ static inline float ml_svm_dot(const float *x, const float *w, int32_t n)
 {
     float sum = 0.0f;
     for (int32_t j = 0; j < n; j++) {
-        sum += x[j] * w[j];
+        sum += x[j] * ML_READ_F32(&w[j]);
     }
     return sum;
 }
@@ -156,7 +156,8 @@ static inline float ml_svm_sum1(const ml_svm_t *m, const float *x)
     }
     float sum = 0.0f;
     for (int32_t i = 0; i < m->n_sv; i++) {
-        sum += m->dual_coef[i] * ml_svm_kernel(m, x, m->sv + (size_t)i * (size_t)m->n_features);
+        sum += ML_READ_F32(&m->dual_coef[i]) *
+               ml_svm_kernel(m, x, m->sv + (size_t)i * (size_t)m->n_features);
     }
     return sum;
 }
@@ -172,29 +173,30 @@ static inline void ml_svm_pairs(const ml_svm_t *m, const float *x, float *dec)
     if (m->kernel == ML_SVM_PRIMAL) {
         for (int32_t p = 0; p < n_pairs; p++) {
             dec[p] = ml_svm_dot(x, m->sv + (size_t)p * (size_t)m->n_features, m->n_features) -
-                     m->rho[p];
+                     ML_READ_F32(&m->rho[p]);
         }
         return;
     }
     ml_fill_f32(dec, n_pairs, 0.0f);
     int32_t base_c = 0; /* index of pair (c, c + 1) */
     for (int32_t c = 0; c < k; c++) {
-        for (int32_t i = m->sv_start[c]; i < m->sv_start[c + 1]; i++) {
+        for (int32_t i = ML_READ_I32(&m->sv_start[c]); i < ML_READ_I32(&m->sv_start[c + 1]); i++) {
             const float kv = ml_svm_kernel(m, x, m->sv + (size_t)i * (size_t)m->n_features);
             int32_t base_o = 0;
             for (int32_t o = 0; o < c; o++) { /* pair (o, c): coefficient row o */
-                dec[base_o + (c - o - 1)] += m->dual_coef[(size_t)o * n_sv + (size_t)i] * kv;
+                dec[base_o + (c - o - 1)] +=
+                    ML_READ_F32(&m->dual_coef[(size_t)o * n_sv + (size_t)i]) * kv;
                 base_o += k - o - 1;
             }
             for (int32_t o = c + 1; o < k; o++) { /* pair (c, o): row o - 1 */
                 dec[base_c + (o - c - 1)] +=
-                    m->dual_coef[(size_t)(o - 1) * n_sv + (size_t)i] * kv;
+                    ML_READ_F32(&m->dual_coef[(size_t)(o - 1) * n_sv + (size_t)i]) * kv;
             }
         }
         base_c += k - c - 1;
     }
     for (int32_t p = 0; p < n_pairs; p++) {
-        dec[p] -= m->rho[p];
+        dec[p] -= ML_READ_F32(&m->rho[p]);
     }
 }
 
@@ -214,7 +216,7 @@ static inline void ml_svm_pairs(const ml_svm_t *m, const float *x, float *dec)
 static inline float ml_svm_g(float m)
 {
     const float mu = m * ML_SVM_U;
-    return mu < 0.5f ? ml_divf(mu, 1.0f - mu) : INFINITY;
+    return mu < 0.5f ? ml_divf(mu, 1.0f - mu) : (float)INFINITY;
 }
 
 /* e^z - 1 for z >= 0, rounded up generously: z (1 + z) for z <= 1 */
@@ -255,9 +257,9 @@ static inline float ml_svm_kernel_b(const ml_svm_t *m, const ml_svm_gk_t *gk, co
     float aux = 0.0f;
     if (m->kernel == ML_SVM_RBF) {
         for (int32_t j = 0; j < n; j++) {
-            const float d = x[j] - s[j];
+            const float d = x[j] - ML_READ_F32(&s[j]);
             sum += d * d;
-            aux += ml_fabsf(d) * ml_fabsf(s[j]);
+            aux += ml_fabsf(d) * ml_fabsf(ML_READ_F32(&s[j]));
         }
         const float k = ml_expf(-m->gamma * sum);
         const float ds = gk->g_n1 * sum + 2.1f * ML_SVM_U * (sum + aux);
@@ -267,8 +269,8 @@ static inline float ml_svm_kernel_b(const ml_svm_t *m, const ml_svm_gk_t *gk, co
         return k;
     }
     for (int32_t j = 0; j < n; j++) {
-        sum += x[j] * s[j];
-        aux += ml_fabsf(x[j] * s[j]);
+        sum += x[j] * ML_READ_F32(&s[j]);
+        aux += ml_fabsf(x[j] * ML_READ_F32(&s[j]));
     }
     const float dd = gk->g_n3 * aux;
     if (m->kernel == ML_SVM_LINEAR) {
@@ -312,11 +314,12 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
             const float *w = m->sv + (size_t)p * (size_t)n;
             float a = 0.0f;
             for (int32_t j = 0; j < n; j++) {
-                a += ml_fabsf(x[j] * w[j]);
+                a += ml_fabsf(x[j] * ML_READ_F32(&w[j]));
             }
-            dec[p] = ml_svm_dot(x, w, n) - m->rho[p];
-            bnd[p] = ML_SVM_SAFETY * (g_n3 * a + g2 * (ml_fabsf(m->rho[p]) + ml_fabsf(dec[p])) +
-                                      m->lin_err[p] * xmax);
+            dec[p] = ml_svm_dot(x, w, n) - ML_READ_F32(&m->rho[p]);
+            bnd[p] = ML_SVM_SAFETY * (g_n3 * a +
+                                      g2 * (ml_fabsf(ML_READ_F32(&m->rho[p])) + ml_fabsf(dec[p])) +
+                                      ML_READ_F32(&m->lin_err[p]) * xmax);
         }
         return;
     }
@@ -326,14 +329,14 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
     ml_fill_f32(bnd, n_pairs, 0.0f);
     int32_t base_c = 0;
     for (int32_t c = 0; c < k; c++) {
-        const int32_t nc = m->sv_start[c + 1] - m->sv_start[c];
+        const int32_t nc = ML_READ_I32(&m->sv_start[c + 1]) - ML_READ_I32(&m->sv_start[c]);
         if (nc > 0) {
             for (int32_t o = 0; o < k; o++) {
-                const int32_t no = m->sv_start[o + 1] - m->sv_start[o];
+                const int32_t no = ML_READ_I32(&m->sv_start[o + 1]) - ML_READ_I32(&m->sv_start[o]);
                 gw[o] = ml_svm_g((float)(nc + no) + 3.0f);
             }
         }
-        for (int32_t i = m->sv_start[c]; i < m->sv_start[c + 1]; i++) {
+        for (int32_t i = ML_READ_I32(&m->sv_start[c]); i < ML_READ_I32(&m->sv_start[c + 1]); i++) {
             float dk;
             const float kv =
                 ml_svm_kernel_b(m, &gk, x, m->sv + (size_t)i * (size_t)m->n_features, &dk);
@@ -344,7 +347,8 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
                     continue;
                 }
                 const int32_t p = o < c ? base_o + (c - o - 1) : base_c + (o - c - 1);
-                const float coef = m->dual_coef[(size_t)(o < c ? o : o - 1) * n_sv + (size_t)i];
+                const float coef =
+                    ML_READ_F32(&m->dual_coef[(size_t)(o < c ? o : o - 1) * n_sv + (size_t)i]);
                 dec[p] += coef * kv;
                 bnd[p] += ml_fabsf(coef) * (dk + gw[o] * kk);
                 if (o < c) {
@@ -355,8 +359,9 @@ static inline void ml_svm_pairs_b(const ml_svm_t *m, const float *x, float *dec,
         base_c += k - c - 1;
     }
     for (int32_t p = 0; p < n_pairs; p++) {
-        dec[p] -= m->rho[p];
-        bnd[p] = ML_SVM_SAFETY * (bnd[p] + gk.g2 * (ml_fabsf(m->rho[p]) + ml_fabsf(dec[p])));
+        dec[p] -= ML_READ_F32(&m->rho[p]);
+        bnd[p] = ML_SVM_SAFETY *
+                 (bnd[p] + gk.g2 * (ml_fabsf(ML_READ_F32(&m->rho[p])) + ml_fabsf(dec[p])));
     }
 }
 
@@ -372,10 +377,11 @@ static inline float ml_svm_sum1_b(const ml_svm_t *m, const float *x, float *bnd)
         float dk;
         const float kv =
             ml_svm_kernel_b(m, &gk, x, m->sv + (size_t)i * (size_t)m->n_features, &dk);
-        sum += m->dual_coef[i] * kv;
-        b += ml_fabsf(m->dual_coef[i]) * (dk + gm * (ml_fabsf(kv) + dk));
+        sum += ML_READ_F32(&m->dual_coef[i]) * kv;
+        b += ml_fabsf(ML_READ_F32(&m->dual_coef[i])) * (dk + gm * (ml_fabsf(kv) + dk));
     }
-    *bnd = ML_SVM_SAFETY * (b + gk.g2 * (ml_fabsf(m->rho[0]) + ml_fabsf(sum - m->rho[0])));
+    const float rho = ML_READ_F32(&m->rho[0]);
+    *bnd = ML_SVM_SAFETY * (b + gk.g2 * (ml_fabsf(rho) + ml_fabsf(sum - rho)));
     return sum;
 }
 
@@ -400,13 +406,13 @@ static inline double ml_svm_kernel64(const ml_svm_t *m, const float *x, const do
     double sum = 0.0;
     if (m->kernel == ML_SVM_RBF) {
         for (int32_t j = 0; j < n; j++) {
-            const double d = (double)x[j] - s[j];
+            const double d = (double)x[j] - ML_READ_F64(&s[j]);
             sum += d * d;
         }
         return ml_exp(-m->gamma64 * sum);
     }
     for (int32_t j = 0; j < n; j++) {
-        sum += (double)x[j] * s[j];
+        sum += (double)x[j] * ML_READ_F64(&s[j]);
     }
     switch (m->kernel) {
     case ML_SVM_POLY:
@@ -428,26 +434,27 @@ static inline double ml_svm_pair64(const ml_svm_t *m, const float *x, int32_t p,
     if (m->kernel == ML_SVM_PRIMAL) {
         const double *w = m->sv64 + (size_t)p * (size_t)n;
         for (int32_t f = 0; f < n; f++) {
-            sum += (double)x[f] * w[f];
+            sum += (double)x[f] * ML_READ_F64(&w[f]);
         }
-        return sum - m->rho64[p];
+        return sum - ML_READ_F64(&m->rho64[p]);
     }
     const size_t n_sv = (size_t)m->n_sv;
     if (m->task != ML_TASK_CLASSIFIER) {
         for (int32_t s = 0; s < m->n_sv; s++) {
-            sum += m->coef64[s] * ml_svm_kernel64(m, x, m->sv64 + (size_t)s * (size_t)n);
+            sum += ML_READ_F64(&m->coef64[s]) *
+                   ml_svm_kernel64(m, x, m->sv64 + (size_t)s * (size_t)n);
         }
-        return sum - m->rho64[0];
+        return sum - ML_READ_F64(&m->rho64[0]);
     }
-    for (int32_t s = m->sv_start[i]; s < m->sv_start[i + 1]; s++) {
-        sum += m->coef64[(size_t)(j - 1) * n_sv + (size_t)s] *
+    for (int32_t s = ML_READ_I32(&m->sv_start[i]); s < ML_READ_I32(&m->sv_start[i + 1]); s++) {
+        sum += ML_READ_F64(&m->coef64[(size_t)(j - 1) * n_sv + (size_t)s]) *
                ml_svm_kernel64(m, x, m->sv64 + (size_t)s * (size_t)n);
     }
-    for (int32_t s = m->sv_start[j]; s < m->sv_start[j + 1]; s++) {
-        sum += m->coef64[(size_t)i * n_sv + (size_t)s] *
+    for (int32_t s = ML_READ_I32(&m->sv_start[j]); s < ML_READ_I32(&m->sv_start[j + 1]); s++) {
+        sum += ML_READ_F64(&m->coef64[(size_t)i * n_sv + (size_t)s]) *
                ml_svm_kernel64(m, x, m->sv64 + (size_t)s * (size_t)n);
     }
-    return sum - m->rho64[p];
+    return sum - ML_READ_F64(&m->rho64[p]);
 }
 
 /* A float with the sign (and zero-ness) of v, for the votes. */
@@ -676,6 +683,16 @@ static inline int32_t ml_svm_break_ties_exact(const ml_svm_t *m, const float *x,
  * (0): zero when the table is absent (not a classifier / no probabilities). Tables are
  * 4-byte aligned (f64 tables 8-byte aligned in memory), at or after byte 96, read in
  * place (little-endian hosts). */
+#if defined(__AVR__)
+/* AVR: the section parser assumes a 32-bit int, and with ML_PROGMEM (ml_common.h) the
+ * engine reads its tables from program memory: model files are not supported there. */
+static inline int32_t ml_svm_from_section(ml_svm_t *m, const uint8_t *sec, uint32_t size)
+{
+    (void)sec;
+    (void)size;
+    return m == NULL ? ML_ERR_NULL : ML_ERR_UNSUPPORTED;
+}
+#else
 static inline double ml_svm_rd_f64(const uint8_t *p)
 {
     union {
@@ -874,6 +891,7 @@ static inline int32_t ml_svm_from_section(ml_svm_t *m, const uint8_t *sec, uint3
     *m = z;
     return ML_OK;
 }
+#endif /* __AVR__ */
 
 /* --- the family API ------------------------------------------------------------------- */
 
@@ -912,14 +930,14 @@ static inline int32_t ml_svm_predict(const ml_svm_t *m, const float *x, float *s
             if (m->kernel == ML_SVM_PRIMAL) {
                 ml_svm_pairs_b(m, x, &dec, &bnd, NULL); /* primal: no scratch */
             } else {
-                dec = ml_svm_sum1_b(m, x, &bnd) - m->rho[0];
+                dec = ml_svm_sum1_b(m, x, &bnd) - ML_READ_F32(&m->rho[0]);
             }
             if (!(ml_fabsf(dec) > bnd)) {
                 return ml_svm_pair64(m, x, 0, 0, 0) > 0.0 ? 1 : -1;
             }
             return dec > 0.0f ? 1 : -1;
         }
-        return ml_svm_sum1(m, x) - m->rho[0] > 0.0f ? 1 : -1;
+        return ml_svm_sum1(m, x) - ML_READ_F32(&m->rho[0]) > 0.0f ? 1 : -1;
     }
     if (m->task != ML_TASK_CLASSIFIER) {
         return ML_ERR_UNSUPPORTED;
@@ -952,7 +970,7 @@ static inline int32_t ml_svm_decision_function(const ml_svm_t *m, const float *x
                                                float *scratch)
 {
     if (m->task == ML_TASK_OUTLIER_DETECTOR) {
-        out[0] = ml_svm_sum1(m, x) - m->rho[0];
+        out[0] = ml_svm_sum1(m, x) - ML_READ_F32(&m->rho[0]);
         return ML_OK;
     }
     if (m->task != ML_TASK_CLASSIFIER) {
@@ -982,7 +1000,8 @@ static inline int32_t ml_svm_predict_proba(const ml_svm_t *m, const float *x, fl
     const float min_prob = 1e-7f;
     ml_svm_pairs(m, x, scratch);
     for (int32_t p = 0; p < n_pairs; p++) {
-        float r = ml_svm_sigmoid_predict(scratch[p], m->prob_a[p], m->prob_b[p]);
+        float r = ml_svm_sigmoid_predict(scratch[p], ML_READ_F32(&m->prob_a[p]),
+                                         ML_READ_F32(&m->prob_b[p]));
         r = r > min_prob ? r : min_prob;
         scratch[p] = r < 1.0f - min_prob ? r : 1.0f - min_prob;
     }
@@ -1008,7 +1027,7 @@ static inline int32_t ml_svm_regress(const ml_svm_t *m, const float *x, float *o
     if (m->task != ML_TASK_REGRESSOR) {
         return ML_ERR_UNSUPPORTED;
     }
-    out[0] = ml_svm_sum1(m, x) - m->rho[0];
+    out[0] = ml_svm_sum1(m, x) - ML_READ_F32(&m->rho[0]);
     return ML_OK;
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...family import CCode
+from ...progmem import const_tables, flash_struct
 from .ir import PROBA_KINDS, LinearIR, error_constants
 
 
@@ -84,4 +85,6 @@ def c_code(ir: LinearIR, P: str, exact: bool) -> CCode:
         out.append(
             f"static inline void {P}__regress(const float *x, float *out)\n{{\n"
             f"    (void)ml_linear_regress(&{P}__model, x, out, NULL);\n}}\n")
-    return CCode(runtime=("ml_linear.h",), body="".join(out), libm=libm)
+    # tables and struct are ML_CONST (program memory on AVR; ml_linear.h reads them so)
+    body = flash_struct(const_tables("".join(out)), f"{P}__model", "ml_linear_t", f"{P}__m")
+    return CCode(runtime=("ml_linear.h",), body=body, libm=libm)

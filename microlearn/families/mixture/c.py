@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...family import CCode
+from ...progmem import const_tables, flash_struct
 from .ir import MixtureIR, signature
 
 
@@ -87,4 +88,6 @@ def c_code(ir: MixtureIR, prefix: str, options: dict) -> CCode:
                    "    float out;\n"
                    f"    (void)ml_mixture_score_samples(&{p}__model, x, &out, scratch);\n"
                    "    return out;\n}\n")
-    return CCode(runtime=("ml_mixture.h",), body="\n".join(out), libm=False)
+    # tables and struct are ML_CONST (program memory on AVR; ml_mixture.h reads them so)
+    body = flash_struct(const_tables("\n".join(out)), f"{p}__model", "ml_mixture_t", f"{p}__m")
+    return CCode(runtime=("ml_mixture.h",), body=body, libm=False)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ...codegen import c_array, c_float, c_floats
 from ...family import CCode
+from ...progmem import const_tables, flash_struct
 from .ir import KIND_CODES, NaiveBayesIR, tables
 
 _KIND_MACRO = {"gaussian": "ML_NAIVE_BAYES_GAUSSIAN", "linear": "ML_NAIVE_BAYES_LINEAR",
@@ -64,7 +65,10 @@ def c_code(ir: NaiveBayesIR, prefix: str) -> CCode:
         f"{scratch[0]}"
         f"    (void)ml_naive_bayes_predict_proba(&{P}__model, x, out, {scratch[1]});\n}}\n"
     )
-    return CCode(runtime=("ml_naive_bayes.h",), body="\n".join(parts), libm=False)
+    # tables and struct are ML_CONST (program memory on AVR; ml_naive_bayes.h reads them so)
+    body = flash_struct(const_tables("\n".join(parts)), f"{P}__model", "ml_naive_bayes_t",
+                        f"{P}__m")
+    return CCode(runtime=("ml_naive_bayes.h",), body=body, libm=False)
 
 
 def stack_bytes(ir: NaiveBayesIR) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...family import CCode
+from ...progmem import const_tables, flash_struct
 from .ir import KINDS, METRICS, WEIGHTS, NeighborsIR
 
 
@@ -101,4 +102,6 @@ def c_code(ir: NeighborsIR, P: str) -> CCode:
                f"    out[0] = ml_neighbors_lof_score({M}, x, scratch) - {P}__model.offset;\n")
         kernel(f"float {P}__score_samples(const float *x)",
                f"    return ml_neighbors_lof_score({M}, x, scratch);\n")
-    return CCode(runtime=("ml_neighbors.h",), body="".join(out), libm=False)
+    # tables and struct are ML_CONST (program memory on AVR; ml_neighbors.h reads them so)
+    body = flash_struct(const_tables("".join(out)), f"{P}__model", "ml_neighbors_t", f"{P}__m")
+    return CCode(runtime=("ml_neighbors.h",), body=body, libm=False)

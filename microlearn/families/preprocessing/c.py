@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...family import CCode
+from ...progmem import const_tables, flash_struct
 from .ir import PreprocessingIR
 
 _NORM = {None: "ML_PREPROCESSING_NORM_NONE", "l1": "ML_PREPROCESSING_NORM_L1",
@@ -114,7 +115,10 @@ def c_code(ir: PreprocessingIR, prefix: str) -> CCode:
         f"static inline void {P}__transform(const float *x, float *ML_RESTRICT out)\n"
         "{\n" + call + "}\n"
     )
-    return CCode(runtime=("ml_preprocessing.h",), body="\n".join(parts), libm=False)
+    # tables and struct are ML_CONST (program memory on AVR; ml_preprocessing.h reads them so)
+    body = flash_struct(const_tables("\n".join(parts)), f"{P}__model", "ml_preprocessing_t",
+                        f"{P}__m")
+    return CCode(runtime=("ml_preprocessing.h",), body=body, libm=False)
 
 
 def describe_line(ir: PreprocessingIR) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...family import CCode
+from ...progmem import const_tables, flash_struct
 from .convert import G64, KERNEL_CODE, SAFETY
 from .ir import SVMIR
 
@@ -163,4 +164,6 @@ def c_code(ir: SVMIR, P: str) -> CCode:
                    f"    float s;\n    (void)ml_svm_score_samples(&{P}__model, x, &s, NULL);\n"
                    f"    return s;\n}}\n")
     # ml_svm.h uses ml_math.h's ml_expf / ml_tanhf / ml_divf (and fabsf, a builtin): no libm
-    return CCode(runtime=("ml_svm.h",), body="\n".join(out), libm=False)
+    # tables and struct are ML_CONST (program memory on AVR; ml_svm.h reads them so)
+    body = flash_struct(const_tables("\n".join(out)), f"{P}__model", "ml_svm_t", f"{P}__m")
+    return CCode(runtime=("ml_svm.h",), body=body, libm=False)

@@ -13,6 +13,7 @@ Methods
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from ...codegen import c_array as _c_array_codegen
 from ...codegen import c_float
 from ...errors import ConversionError
 from ...family import CCode
+from ...progmem import flash_struct
 from . import c_fast
 from .convert import TreeEnsembleIR, reciprocal_f32
 
@@ -35,7 +37,9 @@ def check_method(method: str) -> str:
 
 
 def _c_array(ctype: str, name: str, values: list[str], per_line: int = 12) -> str:
-    return _c_array_codegen(ctype, name, values, per_line)
+    # ML_CONST: program memory on AVR (read with ML_READ_*), plain const elsewhere
+    return _c_array_codegen(ctype, name, values, per_line).replace(
+        "static const ", "static ML_CONST ", 1)
 
 
 def _ints(a: np.ndarray) -> list[str]:
@@ -318,7 +322,7 @@ def _trees_loadable(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str,
         nan_ptr = "NULL"
     boost = _boost_fields(ir, name, parts)
     parts.append(
-        f"static const ml_trees_t {name}__trees = {{\n"
+        f"static ML_CONST ml_trees_t {name}__trees = {{\n"
         f"    {ir.n_features}, {ir.n_outputs}, {ir.n_trees}, {ir.n_nodes}, "
         f"{ir.leaf_values.shape[0]}, {ir.leaf_base}, {c_float(reciprocal_f32(ir.n_trees))},\n"
         f"    {leaf_ptr},\n"
@@ -385,7 +389,7 @@ def _boosted_inline(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str]:
     boost = _boost_fields(ir, name, parts, inline=True)
     parts.append(
         "/* The post-transform parameters (no node tables: the trees are code). */\n"
-        f"static const ml_trees_t {name}__trees = {{\n"
+        f"static ML_CONST ml_trees_t {name}__trees = {{\n"
         f"    {ir.n_features}, {ir.n_outputs}, {ir.n_trees}, 0, 0, 0, "
         f"{c_float(reciprocal_f32(ir.n_trees))},\n    NULL, NULL, NULL,\n"
         f"    0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,\n    {boost}\n}};\n"
@@ -430,7 +434,7 @@ def _boosted_c_code(ir: TreeEnsembleIR, name: str, method: str) -> CCode:
         init = ("".join(f"    raw[{j}] = {c_float(ir.base_score[j])};\n" for j in range(k))
                 if k <= _UNROLL else
                 f"    for (int32_t j = 0; j < {k}; j++) {{\n"
-                f"        raw[j] = {name}__base_score[j];\n    }}\n")
+                f"        raw[j] = ML_READ_F32(&{name}__base_score[j]);\n    }}\n")
         body = init + adds
     parts.append(
         f"/* Raw scores: base score + the sum of the trees' leaf values ({k}). */\n"
@@ -478,6 +482,13 @@ def _boosted_c_code(ir: TreeEnsembleIR, name: str, method: str) -> CCode:
 
 def c_code(ir: TreeEnsembleIR, name: str, method: str = "loadable") -> CCode:
     """Tables and kernels of ``ir`` with prefix ``name`` (see ``microlearn/family.py``)."""
+    code = _c_code(ir, name, method)
+    # the ml_trees_t struct is ML_CONST (program memory on AVR): read through a local
+    return dataclasses.replace(code, body=flash_struct(code.body, f"{name}__trees",
+                                                       "ml_trees_t", f"{name}__tm"))
+
+
+def _c_code(ir: TreeEnsembleIR, name: str, method: str) -> CCode:
     check_method(method)
     if ir.boosted:
         return _boosted_c_code(ir, name, method)

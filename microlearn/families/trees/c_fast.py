@@ -36,10 +36,18 @@ import dataclasses
 
 import numpy as np
 
-from ...codegen import c_array, c_float
+from ...codegen import c_array as _c_array_codegen
+from ...codegen import c_float
 from ...errors import ConversionError
 from ...family import CCode
 from .convert import TreeEnsembleIR, reciprocal_f32
+
+
+def c_array(ctype: str, name: str, values: list[str], per_line: int = 12) -> str:
+    """A constant table in flash: ``static ML_CONST ctype name[n]`` (program memory on AVR,
+    read with ``ML_READ_*``; plain ``const`` elsewhere)."""
+    return _c_array_codegen(ctype, name, values, per_line).replace(
+        "static const ", "static ML_CONST ", 1)
 
 METHOD = "fast"
 _UNROLL = 16  # clear / scale / argmax are unrolled for at most this many outputs
@@ -271,9 +279,9 @@ class _Writer:
                 rows_used = True
         if rows_used:
             k = ir.n_outputs
-            add = (f"s += {P}__rows[l];" if _scalar(ir)
+            add = (f"s += ML_READ_F32(&{P}__rows[l]);" if _scalar(ir)
                    else f"row = {P}__rows + (size_t)l * {k}u;\n" + "".join(
-                       f"    a{i} += row[{i}];\n" for i in range(k)).rstrip()
+                       f"    a{i} += ML_READ_F32(&row[{i}]);\n" for i in range(k)).rstrip()
                    if _register_rows(ir) else f"{P}__add_row(acc, l);")
             out.append(f"t{t}_row:\n    {add}\n    goto {next_label};")
             targets.add(next_label)
@@ -339,14 +347,15 @@ def _row_tables(ir: TreeEnsembleIR, P: str) -> tuple[list[str], str]:
     if tab.start is None:
         body = (f"    const float *row = {P}__rows + (size_t)r * {k}u;\n"
                 f"    for (uint32_t i = 0; i < {k}u; i++) {{\n"
-                "        acc[i] += row[i];\n    }\n")
+                "        acc[i] += ML_READ_F32(&row[i]);\n    }\n")
     else:
         st, it = _utype(int(tab.start.max())), _utype(int(tab.index.max(initial=0)))
         parts.append(c_array(st, f"{P}__row_start", [str(int(v)) for v in tab.start], 16))
         parts.append(c_array(it, f"{P}__row_index", [str(int(v)) for v in tab.index], 16))
-        body = (f"    const uint32_t end = {P}__row_start[r + 1u];\n"
-                f"    for (uint32_t j = {P}__row_start[r]; j < end; j++) {{\n"
-                f"        acc[{P}__row_index[j]] += {P}__rows[j];\n    }}\n")
+        body = (f"    const uint32_t end = ML_READ_AS({st}, &{P}__row_start[r + 1u]);\n"
+                f"    for (uint32_t j = ML_READ_AS({st}, &{P}__row_start[r]); j < end; j++) {{\n"
+                f"        acc[ML_READ_AS({it}, &{P}__row_index[j])] += "
+                f"ML_READ_F32(&{P}__rows[j]);\n    }}\n")
     kernel = (f"/* acc += leaf row r (rows are shared by all trees). */\n"
               f"static inline void {P}__add_row(float *ML_RESTRICT acc, uint32_t r)\n"
               f"{{\n{body}}}\n")
@@ -531,7 +540,8 @@ def c_code(ir: TreeEnsembleIR, P: str) -> CCode:
                                  [str(int(c)) for c in rc], 16))
             cls = (f"    const uint32_t id = {P}__leaf(x);\n"
                    f"    return id < {ir.leaf_base}u ? (int32_t)id : "
-                   f"(int32_t){P}__row_class[id - {ir.leaf_base}u];\n")
+                   f"(int32_t)ML_READ_AS({_utype(k - 1)}, "
+                   f"&{P}__row_class[id - {ir.leaf_base}u]);\n")
             proba_add = (f"    if (id < {ir.leaf_base}u) {{\n        out[id] = 1.0f;\n    }} "
                          f"else {{\n        {P}__add_row(out, id - {ir.leaf_base}u);\n    }}\n")
         else:

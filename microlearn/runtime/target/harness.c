@@ -66,7 +66,7 @@
 
 /* Functions the optimiser must treat as opaque: never inlined, cloned or analysed
  * across the call, so the harness code around them is the same with and without model. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8 /* noipa: GCC 8 */
 #define MLH_OPAQUE __attribute__((noipa, noinline, used))
 #else
 #define MLH_OPAQUE __attribute__((noinline, used))

@@ -1,0 +1,209 @@
+"""The AVR target (``"atmega328p"``, the Arduino Uno's MCU): avr-gcc builds, simavr runs.
+
+:func:`microlearn.targets.measure` and :func:`microlearn.targets.footprint` hand AVR targets
+(``TargetSpec.simulator == "simavr"``) to this module. It
+
+* builds the same model / stub size firmwares as the Cortex-M targets (the model's flash
+  is ``.text + .data`` of the firmware with the model minus that of the stub, its static
+  RAM ``.data + .bss`` likewise) from ``runtime/target/avr_harness.c`` (the model wrappers
+  of ``harness.c`` plus AVR I/O),
+* runs the firmware once in simavr through a small host program against libsimavr
+  (``runtime/target/avr_sim.c``, built at first use into the cache directory), which
+  feeds the rows to the firmware byte by byte, collects its results (the ``MLR1`` format
+  of ``harness.c``) and counts the simulated clock cycles of every ``predict`` /
+  ``regress`` call (exact and deterministic: simavr is cycle-counting),
+* measures the stack of each call by painting (the harness).
+
+The generated models put their constant tables in program memory on AVR (``ML_CONST``,
+``ML_READ_*`` in ``ml_common.h``) for the tree family; families whose tables are still in
+RAM on AVR show it in ``ram_bytes``. avr-gcc's ``double`` is 32 bits and ``float`` is IEEE
+single, so the results equal the float32 host build's bit for bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import CompileError
+from .host_build import cache_dir, find_compiler
+
+if TYPE_CHECKING:
+    from .targets import Footprint, TargetSpec
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime" / "target"
+AVR_HARNESS_C = RUNTIME_DIR / "avr_harness.c"
+AVR_SIM_C = RUNTIME_DIR / "avr_sim.c"
+
+#: Data memory of the MCUs (bytes of SRAM) the firmware must fit in.
+SRAM_BYTES = {"atmega328p": 2048}
+#: Program memory of the MCUs (bytes; the Arduino bootloader takes 512 of them).
+FLASH_BYTES = {"atmega328p": 32768}
+#: Clock the cycles are counted at (the Uno's 16 MHz crystal).
+CLOCK_HZ = 16_000_000
+#: Bytes of SRAM kept free for the harness' and the model's stack.
+MIN_STACK_BYTES = 128
+_SIMAVR_HEADER = Path("/usr/include/simavr/sim_avr.h")
+
+
+def unavailable_reason(cc: str) -> str | None:
+    """What is missing to build and run AVR firmware here, or None."""
+    if shutil.which(cc) is None:
+        return f"the cross compiler {cc} is not installed"
+    try:
+        proc = subprocess.run([cc, "-mmcu=atmega328p", "-print-file-name=libc.a"],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{cc} could not be run: {exc}"
+    if not os.path.isabs(proc.stdout.strip()):
+        return f"the C library for {cc} (avr-libc) is not installed"
+    include = os.environ.get("MICROLEARN_SIMAVR_INCLUDE")
+    header = Path(include) / "simavr" / "sim_avr.h" if include else _SIMAVR_HEADER
+    if not header.is_file():
+        return f"the simavr library and headers ({header}) are not installed"
+    return None
+
+
+def runner_path() -> Path:
+    """The simavr runner (``avr_sim.c`` linked with libsimavr), built once into the cache."""
+    src = AVR_SIM_C.read_bytes()
+    key = hashlib.sha256(src).hexdigest()[:16]
+    out = cache_dir() / "avr" / f"avr_sim-{key}"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cc = find_compiler()
+    tmp = out.with_suffix(f".tmp{os.getpid()}")
+    include = os.environ.get("MICROLEARN_SIMAVR_INCLUDE")
+    cmd = [cc, "-std=c99", "-O2", *([f"-I{include}"] if include else []), str(AVR_SIM_C),
+           "-o", str(tmp), "-lsimavr"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise CompileError(f"building the simavr runner failed ({' '.join(cmd)}):\n"
+                           f"{proc.stderr[-4000:]}")
+    os.replace(tmp, out)
+    return out
+
+
+#: Runtime headers ported to AVR (16-bit int, 32-bit double, tables in program memory).
+SUPPORTED_HEADERS = frozenset({"COMMON", "MATH", "TREES", "LINEAR", "SVM", "NAIVE_BAYES",
+                               "MIXTURE", "NEIGHBORS", "PREPROCESSING"})
+_HEADER_GUARD = re.compile(r"^#define ML_([A-Z0-9_]+)_H$", re.M)
+
+
+def check_supported(target: str, header_text: str) -> None:
+    """Raise :class:`~microlearn.targets.UnsupportedOnTargetError` when the generated header
+    embeds runtime headers that are not ported to AVR (neural nets, DSP)."""
+    from .targets import UnsupportedOnTargetError
+
+    used = set(_HEADER_GUARD.findall(header_text))
+    missing = sorted(used - SUPPORTED_HEADERS)
+    if missing:
+        names = ", ".join(f"ml_{h.lower()}.h" for h in missing)
+        raise UnsupportedOnTargetError(
+            f"target {target!r}: this model uses {names}, which is not ported to AVR "
+            "(16-bit int, 32-bit double); AVR supports the tree, linear, SVM, naive Bayes, "
+            "mixture, neighbors and preprocessing families (docs/getting_started/arduino.md)"
+        )
+
+
+def build(spec: TargetSpec, build_dir: Path, header_text: str, defines: list[str],
+          with_run: bool, values: str | None) -> tuple[Footprint, Path | None]:
+    """Size firmwares (model, stub) and, if asked, the firmware that is run.
+
+    Returns ``(Footprint, run_elf or None)``; ``spec`` is the target's ``TargetSpec``.
+    """
+    from . import targets
+
+    check_supported(spec.name, header_text)
+    (build_dir / "model.h").write_text(header_text)
+    includes = [f"-I{build_dir}", f"-I{RUNTIME_DIR}"]
+
+    def firmware(name: str, extra: list[str]) -> tuple[list[str], str]:
+        return ([spec.cc, *spec.cflags, *defines, *extra, *includes, str(AVR_HARNESS_C),
+                 *spec.ldflags, *spec.libs, "-o", str(build_dir / f"{name}.elf")],
+                f"building the {name} firmware for {spec.name}")
+
+    cmds = [firmware("model", ["-DMLH_WITH_PROBA=0"]),
+            firmware("stub", ["-DMLH_STUB", "-DMLH_WITH_PROBA=0"])]
+    run_elf = None
+    if with_run:
+        if values:
+            cmds.append(firmware("run", ["-DMLH_WITH_PROBA=1"]))
+            run_elf = build_dir / "run.elf"
+        else:
+            run_elf = build_dir / "model.elf"
+    try:
+        targets._run_all(cmds, build_dir)
+    except CompileError as exc:
+        if "will not fit in region" in str(exc):
+            raise targets.UnsupportedOnTargetError(
+                f"{spec.name}: the model does not fit: its code and tables overflow the "
+                "program memory the linker allows (more than 128 KB; the ATmega328P has "
+                f"{FLASH_BYTES[spec.name] // 1024} KB); use method='loadable' for trees, or a "
+                "smaller model") from None
+        if "not within region `data'" in str(exc):
+            raise targets.UnsupportedOnTargetError(
+                f"{spec.name}: the model does not fit: its static data overflows the "
+                f"{SRAM_BYTES[spec.name]} bytes of SRAM (tables in RAM: is ML_NO_PROGMEM "
+                "defined, or does the model use a family whose tables stay in RAM?)"
+            ) from None
+        raise
+    model = targets._sizes(spec, build_dir / "model.elf")
+    stub = targets._sizes(spec, build_dir / "stub.elf")
+    fp = targets._footprint(spec, model, stub)
+    if run_elf is not None:
+        text, data, bss = targets._sizes(spec, run_elf)
+        if text + data > FLASH_BYTES[spec.name]:
+            raise targets.UnsupportedOnTargetError(
+                f"{spec.name}: the model does not fit: {fp.flash_bytes} bytes of flash (the "
+                f"firmware {text + data}), more than the {FLASH_BYTES[spec.name]} bytes of "
+                "the ATmega328P; use method='loadable' for trees, or a smaller model")
+        sram = SRAM_BYTES[spec.name]
+        if data + bss + MIN_STACK_BYTES > sram:
+            raise targets.TargetRunError(
+                f"{spec.name}: the firmware needs {data + bss} bytes of static RAM (the model "
+                f"{fp.ram_bytes}: tables that are in RAM on AVR), more than the "
+                f"{sram - MIN_STACK_BYTES} of the {sram} bytes of SRAM left after "
+                f"{MIN_STACK_BYTES} bytes of stack; see docs/getting_started/arduino.md "
+                "for the families whose tables are in program memory"
+            )
+    return fp, run_elf
+
+
+def run(spec: TargetSpec, elf: Path, build_dir: Path, X: np.ndarray,
+        timeout: float) -> tuple[bytes, list[int]]:
+    """Run the harness firmware on the rows X in simavr: (result bytes, cycles per region)."""
+    from . import targets
+
+    rows = np.ascontiguousarray(X, dtype="<f4")
+    (build_dir / "avr_in.bin").write_bytes(np.uint32(len(rows)).astype("<u4").tobytes()
+                                           + rows.tobytes())
+    max_cycles = int(timeout * 200_000_000)  # simavr runs ~20-200 M cycles/s here
+    cmd = [str(runner_path()), "io", spec.name, str(CLOCK_HZ), str(elf),
+           str(build_dir / "avr_in.bin"), str(build_dir / "mlh_out.bin"),
+           str(build_dir / "cycles.log"), str(max_cycles)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise targets.TargetRunError(
+            f"{spec.name}: simavr did not finish within {timeout:g} s ({' '.join(cmd)})"
+        ) from None
+    if proc.returncode != 0:
+        reason = {4: "the firmware crashed", 5: "the firmware did not finish in "
+                  f"{max_cycles} cycles"}.get(proc.returncode, "simavr failed")
+        raise targets.TargetRunError(
+            f"{spec.name}: exit status {proc.returncode}: {reason} ({' '.join(cmd)})"
+            + (f":\n{proc.stderr[-2000:]}" if proc.stderr.strip() else ""))
+    try:
+        regions, _ = targets.parse_icount_log((build_dir / "cycles.log").read_text())
+    except targets.TargetRunError as exc:
+        raise targets.TargetRunError(f"{spec.name}: {exc}") from None
+    return (build_dir / "mlh_out.bin").read_bytes(), regions
