@@ -7,6 +7,10 @@ semihosting, optionally counting the guest instructions executed between ``bench
 and ``bench.stop()`` (QEMU machine, instruction-counting plugin, its log and the firmware's
 symbols: the shared target layer in ``microlearn.targets``).
 
+:class:`QemuUartRepl` starts the same firmware with its REPL on the emulated UART
+(``--uart-repl``; QEMU's ``-serial pty``), for tools that talk to boards over a serial port
+(mpremote, ``microlearn device``).
+
 Port specifics (not in the unix port): the ``bench`` module, and the ``--heap`` size chosen
 per run. Both ports have the built-in ``open()`` (here backed by semihosting: modes
 ``r``/``w``/``a`` with ``b``/``t``/``+``), ``gc.collect()``, ``gc.mem_free()``,
@@ -17,10 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +45,7 @@ __all__ = [
     "MicroPythonRunError",
     "QemuCpu",
     "QemuRunResult",
+    "QemuUartRepl",
     "build_qemu_micropython",
     "run_qemu_micropython",
 ]
@@ -364,3 +371,89 @@ def run_qemu_micropython(
             if p.is_file():
                 result.files[name] = p.read_bytes()
     return result
+
+
+class QemuUartRepl:
+    """The QEMU MicroPython firmware with its REPL on UART0, connected to a pty (a context
+    manager): ``port`` is the serial device to open (mpremote, pyserial).
+
+    The raw REPL and raw-paste mode work as on a board. Files in ``files`` are in the
+    working directory (``workdir``), which the firmware's ``open()``/``import`` reach through
+    semihosting, like a board's filesystem.
+
+    Parameters
+    ----------
+    cpu : {"m4", "m0"}
+        See :data:`QEMU_CPUS`.
+    files : mapping of str to bytes or path-like, optional
+        Files to put in the working directory.
+    heap_size : int
+        MicroPython GC heap in bytes.
+    timeout : float
+        Seconds to wait for QEMU to report its pty.
+
+    Raises
+    ------
+    ToolNotFoundError
+        ``qemu-system-arm`` (or the cross compiler for the firmware) is missing.
+    MicroPythonRunError
+        QEMU did not start or did not report a pty.
+    """
+
+    def __init__(self, cpu: str, files: Mapping[str, bytes | Path | str] | None = None, *,
+                 heap_size: int = QEMU_HEAP_DEFAULT, timeout: float = 30) -> None:
+        info = _qemu_cpu(cpu)
+        core = targets.CORES[info.core]
+        qemu = shutil.which(core.qemu_system)
+        if qemu is None:
+            raise ToolNotFoundError(
+                f"{core.qemu_system} not found: apt-get install {core.qemu_system}")
+        if not 4096 <= int(heap_size) <= QEMU_HEAP_MAX:
+            raise ValueError(f"heap_size must be in [4096, {QEMU_HEAP_MAX}], not {heap_size}")
+        firmware = build_qemu_micropython(cpu)
+        self._tmp = tempfile.TemporaryDirectory(prefix="microlearn-qemu-uart-")
+        self.workdir = Path(self._tmp.name)
+        for name, content in (files or {}).items():
+            dest = self.workdir / _safe_relpath(name)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes | bytearray | memoryview):
+                dest.write_bytes(bytes(content))
+            else:
+                shutil.copyfile(Path(content), dest)
+        args = list(core.qemu[1:])
+        args[args.index("-serial") + 1] = "pty"
+        cmd = [qemu, *args, "-kernel", str(firmware),
+               "-append", f"--heap={int(heap_size)} --uart-repl"]
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        assert self.proc.stdout is not None
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        text = b""
+        deadline = time.monotonic() + timeout
+        m = None
+        while m is None and time.monotonic() < deadline and self.proc.poll() is None:
+            text += self.proc.stdout.read() or b""
+            m = re.search(rb"redirected to (/dev/pts/\d+)", text)
+            if m is None:
+                time.sleep(0.02)
+        if m is None:
+            self.close()
+            raise MicroPythonRunError(
+                f"QEMU did not report its pty: {text.decode(errors='replace')[-2000:]}")
+        self.port = m.group(1).decode()
+
+    def close(self) -> None:
+        """Stop QEMU and remove the working directory."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> QemuUartRepl:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

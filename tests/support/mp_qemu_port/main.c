@@ -12,6 +12,9 @@
 // TCG plugin watches to count the instructions executed in between.
 // Exit status: the script's sys.exit() value, 0 at the end of the script, 1 for an uncaught
 // exception (traceback on stdout), 2 for a bad command line, 3 for a fatal NLR error.
+// --uart-repl (instead of a script): the REPL (friendly and raw, with raw-paste mode, as
+// mpremote drives boards) runs on the CMSDK APB UART0, which QEMU connects to -serial (e.g.
+// -serial pty); stdin and stdout are the UART then. Files still go through semihosting.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,7 +31,9 @@
 #include "py/runtime.h"
 #include "py/stackctrl.h"
 #include "py/stream.h"
+#include "shared/readline/readline.h"
 #include "shared/runtime/gchelper.h"
+#include "shared/runtime/pyexec.h"
 
 #ifndef MICROPY_HEAP_DEFAULT
 #define MICROPY_HEAP_DEFAULT (1024 * 1024)
@@ -40,23 +45,61 @@
 // GC heap area, reserved (not zeroed) by the linker script; --heap=N uses its first N bytes.
 extern char __mp_heap_start[], __mp_heap_end[];
 
+// --uart-repl: stdio on the CMSDK APB UART0 of the mps2 boards
+#define UART0_DATA (*(volatile uint32_t *)0x40004000u)
+#define UART0_STATE (*(volatile uint32_t *)0x40004004u)   // bit 0: TX full, bit 1: RX full
+#define UART0_CTRL (*(volatile uint32_t *)0x40004008u)    // bit 0: TX enable, bit 1: RX enable
+#define UART0_BAUDDIV (*(volatile uint32_t *)0x40004010u)
+static int uart_repl;
+
+static void uart_write(const char *str, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        while (UART0_STATE & 1u) {
+        }
+        UART0_DATA = (unsigned char)str[i];
+    }
+}
+
 // stdout: straight to the host's stdout through semihosting, unbuffered ("\n" is not turned
-// into "\r\n", so the output is the same as the unix port's)
+// into "\r\n", so the output is the same as the unix port's); the UART with --uart-repl
 mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
+    if (uart_repl) {
+        uart_write(str, len);
+        return len;
+    }
     return write(1, str, len);
 }
 void mp_hal_stdout_tx_strn_cooked(const char *str, size_t len) {
-    write(1, str, len);
+    if (!uart_repl) {
+        write(1, str, len);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {   // the REPL's terminal wants "\r\n"
+        if (str[i] == '\n') {
+            uart_write("\r", 1);
+        }
+        uart_write(str + i, 1);
+    }
 }
 void mp_hal_stdout_tx_str(const char *str) {
-    write(1, str, strlen(str));
+    mp_hal_stdout_tx_strn(str, strlen(str));
 }
-// stdin: not available (QEMU runs with stdin from /dev/null); reading it raises OSError(EIO)
+// stdin: the UART with --uart-repl; else not available (QEMU runs with stdin from /dev/null)
+// and reading it raises OSError(EIO)
 int mp_hal_stdin_rx_chr(void) {
-    mp_raise_OSError(MP_EIO);
+    if (!uart_repl) {
+        mp_raise_OSError(MP_EIO);
+    }
+    while ((UART0_STATE & 2u) == 0u) {
+    }
+    return (int)(UART0_DATA & 0xffu);
 }
 uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
-    return poll_flags & MP_STREAM_POLL_WR;
+    uintptr_t ret = poll_flags & MP_STREAM_POLL_WR;
+    if (uart_repl && (poll_flags & MP_STREAM_POLL_RD) && (UART0_STATE & 2u)) {
+        ret |= MP_STREAM_POLL_RD;
+    }
+    return ret;
 }
 
 void gc_collect(void) {
@@ -336,6 +379,8 @@ int main(void) {
     while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
         if (strncmp(tok, "--heap=", 7) == 0) {
             heap_size = strtoul(tok + 7, NULL, 0);
+        } else if (strcmp(tok, "--uart-repl") == 0) {
+            uart_repl = 1;
         } else if (tok[0] == '-') {
             printf("FATAL: unknown option %s\n", tok);
             return 2;
@@ -343,8 +388,8 @@ int main(void) {
             script = tok;
         }
     }
-    if (script == NULL) {
-        printf("FATAL: no script given (usage: [--heap=BYTES] script.py)\n");
+    if (script == NULL && !uart_repl) {
+        printf("FATAL: no script given (usage: [--heap=BYTES] script.py | --uart-repl)\n");
         return 2;
     }
     if (heap_size < 4096 || heap_size > heap_max) {
@@ -355,6 +400,27 @@ int main(void) {
     int ret = 0;
     mp_stack_ctrl_init();
     mp_stack_set_limit(MICROPY_STACK_LIMIT);
+    if (uart_repl) {
+        UART0_BAUDDIV = 16u;
+        UART0_CTRL = 3u;
+        for (;;) {   // the REPL, forever: Ctrl-D in the friendly REPL (soft reset) starts over
+            gc_init(__mp_heap_start, __mp_heap_start + heap_size);
+            mp_init();
+            readline_init0();
+            for (;;) {
+                if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL) {
+                    if (pyexec_raw_repl() != 0) {
+                        break;
+                    }
+                } else if (pyexec_friendly_repl() != 0) {
+                    break;
+                }
+            }
+            gc_sweep_all();
+            mp_deinit();
+            mp_hal_stdout_tx_str("MPY: soft reboot\r\n");
+        }
+    }
     gc_init(__mp_heap_start, __mp_heap_start + heap_size);
     mp_init();
     nlr_buf_t nlr;

@@ -7,7 +7,7 @@
 #define MICROPY_CONFIG_ROM_LEVEL            (MICROPY_CONFIG_ROM_LEVEL_EXTRA_FEATURES)
 #define MICROPY_ENABLE_COMPILER             (1)
 #define MICROPY_ENABLE_GC                   (1)
-#define MICROPY_HELPER_REPL                 (0)
+#define MICROPY_HELPER_REPL                 (1)   // the --uart-repl REPL (pyexec, readline)
 #define MICROPY_ENABLE_EXTERNAL_IMPORT      (1)
 #define MICROPY_READER_POSIX                (1)   // open/read/close -> rdimon -> semihosting
 #define MICROPY_PERSISTENT_CODE_LOAD        (1)   // load .mpy, including native (natmod) .mpy
