@@ -108,6 +108,31 @@ def c_comment(text: str) -> str:
             .replace("\n", " ").replace("\r", " ").replace("\\", "\\\\"))
 
 
+def c_string(text: str) -> str:
+    """``text`` as a C string literal: printable ASCII kept, everything else (quotes,
+    backslashes, control and non-ASCII characters, as UTF-8 bytes) in octal escapes, and
+    ``?`` escaped so no trigraph can form."""
+    out = []
+    for b in str(text).encode("utf-8"):
+        ch = chr(b)
+        if 0x20 <= b < 0x7F and ch not in '"\\?':
+            out.append(ch)
+        else:
+            out.append(f"\\{b:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def _names_api(N: str, what: str, fn: str, names: Sequence[str], n_macro: str) -> str:
+    """``#define N_<WHAT> {"a", ...}`` and ``const char *N_<fn>(int32_t i)`` (NULL when
+    out of range) for a list of names (the header's comment lists them too)."""
+    items = ", ".join(c_string(n) for n in names)
+    return (f"#define {N}_{what.upper()} {{{items}}}\n"
+            f"/* {what.replace('_', ' ').capitalize()} by index (NULL out of range). */\n"
+            f"static inline const char *{N}_{fn}(int32_t i)\n{{\n"
+            f"    static const char *const names[{n_macro}] = {N}_{what.upper()};\n"
+            f"    return (i >= 0 && i < {n_macro}) ? names[i] : NULL;\n}}\n")
+
+
 def runtime_source(header: str, seen: set[str] | None = None) -> str:
     """Text of runtime header ``header`` with its ``#include "ml_*.h"`` lines replaced by
     the included headers' text, each header at most once (``seen``)."""
@@ -255,9 +280,24 @@ def write_header(name: str, sigs: Sequence[Signature], codes: Sequence[CCode],
     if final.n_decision:
         macros.append(f"#define {N}_N_DECISION {final.n_decision}  /* decision_function "
                       "values */")
+    names_api = []
+    feature_names = sigs[0].feature_names
+    if feature_names is not None and len(feature_names) == sigs[0].n_features:
+        listed = ", ".join(f"{i}: {v}" for i, v in enumerate(feature_names))
+        macros.append(f"/* feature index -> name: {c_comment(listed)} */")
+        names_api.append(_names_api(N, "feature_names", "feature_name",
+                                    [str(v) for v in feature_names], f"{N}_N_FEATURES"))
     if final.task == "classifier" and final.classes is not None:
         labels = ", ".join(f"{i}: {v!r}" for i, v in enumerate(final.classes.tolist()))
         macros.append(f"/* class index -> label: {c_comment(labels)} */")
+        classes = final.classes.tolist()
+        names_api.append(_names_api(N, "class_labels", "class_label",
+                                    [str(v) for v in classes], f"{N}_N_OUTPUTS"))
+        if all(isinstance(v, int) and not isinstance(v, bool) and -2**31 <= v < 2**31
+               for v in classes):
+            names_api.append(f"#define {N}_CLASS_VALUES {{"
+                             + ", ".join(str(v) for v in classes) + "}  /* the labels as "
+                             "integers */\n")
     body = "\n".join(c.body for c in codes)
     if len(sigs) > 1:
         body += "\n" + _chain(name, sigs)
@@ -275,5 +315,6 @@ def write_header(name: str, sigs: Sequence[Signature], codes: Sequence[CCode],
     return (
         f"{head}#ifndef {guard}\n#define {guard}\n\n#include <math.h>\n#include <stddef.h>\n"
         f"#include <stdint.h>\n\n{rt}\n" + "\n".join(macros) + "\n\n"
-        f"{body}\n{_public_api(name, final)}\n#endif /* {guard} */\n"
+        f"{body}\n{_public_api(name, final)}\n" + "\n".join(names_api)
+        + f"\n#endif /* {guard} */\n"
     )

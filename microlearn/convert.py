@@ -84,6 +84,11 @@ def convert(estimator: Any, **options: Any) -> Model:
         raise ValueError("the Pipeline has no steps to convert (all are 'passthrough')")
     found = []
     for i, (step_name, est) in enumerate(named):
+        if isinstance(est, type):
+            where = f"Pipeline step {i} ({step_name!r}): " if parts is not None else ""
+            raise UnsupportedEstimatorError(
+                f"{where}got the class {est.__name__}, not a fitted estimator: pass an "
+                f"instance fitted on your data, e.g. {est.__name__}().fit(X, y)")
         fam = families.lookup(est)
         if fam is None:
             where = f"Pipeline step {i} ({step_name!r}): " if parts is not None else ""

@@ -36,13 +36,20 @@ _cache_fallback: Path | None = None
 
 
 def cache_dir() -> Path:
-    """Directory for cached builds: ``$MICROLEARN_CACHE_DIR``, else
-    ``~/.cache/microlearn`` (``~`` expanded). When it cannot be created or written (a
-    read-only home, a file in its place), a per-process temporary directory is used
-    instead and a warning says to set ``MICROLEARN_CACHE_DIR``."""
+    """Directory for cached builds: ``$MICROLEARN_CACHE_DIR`` (``~`` expanded), else the
+    platform's user cache folder (``platformdirs``: ``$XDG_CACHE_HOME`` or
+    ``~/.cache/microlearn`` on Linux, ``~/Library/Caches/microlearn`` on macOS). When it
+    cannot be created or written (a read-only home, a file in its place), a per-process
+    temporary directory is used instead and a warning says to set ``MICROLEARN_CACHE_DIR``.
+    """
     global _cache_fallback
     root = os.environ.get("MICROLEARN_CACHE_DIR")
-    path = Path(root).expanduser() if root else Path.home() / ".cache" / "microlearn"
+    if root:
+        path = Path(root).expanduser()
+    else:  # the platform's cache folder: ~/.cache (XDG), ~/Library/Caches, %LOCALAPPDATA%
+        import platformdirs
+
+        path = Path(platformdirs.user_cache_dir("microlearn", appauthor=False))
     try:
         path.mkdir(parents=True, exist_ok=True)
         if not os.access(path, os.W_OK | os.X_OK):

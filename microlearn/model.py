@@ -48,6 +48,27 @@ def _option_text(value: Any, quote: bool = True) -> str:
     return repr(value) if quote else str(value)
 
 
+def _column_names(columns: Any) -> list[str] | None:
+    """A DataFrame's column names as scikit-learn sees them: None unless all are strings."""
+    if columns is None or len(columns) == 0 or not all(isinstance(c, str) for c in columns):
+        return None
+    return list(columns)
+
+
+def _warn_feature_names(names: Any, columns: Any, estimator: str) -> None:
+    """scikit-learn's warnings when one of fit and predict had column names and the
+    other did not (a DataFrame whose columns are not all strings has no names)."""
+    import warnings
+
+    given = _column_names(columns) is not None
+    if names is not None and not given:
+        warnings.warn(f"X does not have valid feature names, but {estimator} was fitted "
+                      "with feature names", UserWarning, stacklevel=4)
+    elif names is None and given:
+        warnings.warn(f"X has feature names, but {estimator} was fitted without feature "
+                      "names", UserWarning, stacklevel=4)
+
+
 class Model:
     """A converted model: its steps, the C generated from them, and host verification.
 
@@ -344,7 +365,8 @@ class Model:
         return fp.FootprintReport(
             target, self.method or "", r.flash_bytes, r.ram_bytes, r.stack_bytes,
             r.instructions_mean, r.instructions_max, False,
-            f"QEMU {r.machine}, {len(rows)} rows" if r.machine else "host compiler",
+            (f"{'' if r.machine.startswith('simavr') else 'QEMU '}{r.machine}, {len(rows)} rows"
+             if r.machine else "host compiler"),
         )
 
     def verify_on_target(self, target: str, X: Any) -> VerifyReport:
@@ -421,7 +443,9 @@ class Model:
             raise TypeError("sparse input is not supported; pass X.toarray()")
         names = self.signature.feature_names
         columns = getattr(X, "columns", None)
-        if columns is not None and hasattr(X, "iloc"):
+        _warn_feature_names(names, columns if hasattr(X, "iloc") else None,
+                            self.steps[0].signature.estimator)  # a pipeline's first step
+        if _column_names(columns) is not None and hasattr(X, "iloc"):
             given = [str(c) for c in columns]
             if names is not None and given != list(names):
                 missing = [n for n in names if n not in given]

@@ -10,6 +10,10 @@ APT_PACKAGES=(
   qemu-system-arm                                  # Cortex-M emulation
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc  # rv32imc
   chromium chromium-driver                         # docs site test: headless browser
+  cmake                                            # the plain-CMake sample (tests/test_platforms.py)
+  lld                                              # wasm-ld: the browser demo's WebAssembly (scripts/build_demo.py)
+  gcc-avr avr-libc binutils-avr simavr libsimavr-dev  # atmega328p target: avr-gcc + simavr runner (tests/test_avr.py)
+  arduino-builder arduino-core-avr arduino-ctags   # Arduino library export: compile the example for the Uno
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
