@@ -367,62 +367,93 @@ def bars(cases: list[Case]) -> list[str]:
 PROTOCOL = __doc__.split("\n\n", 1)[1].rsplit("\n\nRun with", 1)[0]
 
 
-# Cortex-M4F before the kernel work of 2026-11-30 (one output at a time, per-tap index
-# arithmetic, the activation switch called per output; same models, same harness):
-# (model, C) -> (instructions, flash)
+# Cortex-M4F before this round of kernel and planner work (the previous RESULTS_nets.md,
+# same models, same harness): (model, C) -> (instructions, flash, planned arena bytes)
 BEFORE = {
-    ("MLP 64-32-16-10", "float32"): (21_528, 12_652),
-    ("MLP 64-32-16-10", "int8"): (25_286, 8_140),
-    ("CNN 16x16x1 dw/separable", "float32"): (2_580_055, 8_556),
-    ("CNN 16x16x1 dw/separable", "int8"): (2_743_814, 7_772),
-    ("sklearn MLPClassifier(32, 16) digits", "float32"): (21_490, 12_652),
+    ("MLP 64-32-16-10", "float32"): (11_410, 13_028, 192),
+    ("MLP 64-32-16-10", "int8"): (20_808, 8_832, 96),
+    ("CNN 16x16x1 dw/separable", "float32"): (943_227, 9_600, 24_576),
+    ("CNN 16x16x1 dw/separable", "int8"): (2_070_032, 8_460, 6_144),
+    ("sklearn MLPClassifier(32, 16) digits", "float32"): (11_395, 13_028, 192),
+}
+# and before the first round (one output at a time): instructions
+FIRST = {
+    ("MLP 64-32-16-10", "float32"): 21_528,
+    ("MLP 64-32-16-10", "int8"): 25_286,
+    ("CNN 16x16x1 dw/separable", "float32"): 2_580_055,
+    ("CNN 16x16x1 dw/separable", "int8"): 2_743_814,
+    ("sklearn MLPClassifier(32, 16) digits", "float32"): 21_490,
 }
 
 
 def before_table(cases: list[Case]) -> list[str]:
-    lines = ["| model | C | instr M4F before | instr/MAC before | instr M4F now | "
-             "instr/MAC now | speed-up | flash before | flash now |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | C | instr/MAC first | instr M4F before | instr/MAC before | "
+             "instr M4F now | instr/MAC now | speed-up | flash before | flash now | "
+             "arena before | arena now |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in cases:
         if (c.name, c.dtype) not in BEFORE or "cortex-m4f" not in c.results:
             continue
-        bi, bf = BEFORE[(c.name, c.dtype)]
+        bi, bf, ba = BEFORE[(c.name, c.dtype)]
+        first = FIRST[(c.name, c.dtype)]
         r = c.results["cortex-m4f"]
-        lines.append(f"| {c.name} | {c.dtype} | {bi:,} | {bi / c.macs:.2f} | "
-                     f"{_n(r.instructions_mean)} | {r.instructions_mean / c.macs:.2f} | "
-                     f"{bi / r.instructions_mean:.2f}x | {bf:,} | {_n(r.flash_bytes)} |")
+        lines.append(f"| {c.name} | {c.dtype} | {first / c.macs:.2f} | {bi:,} | "
+                     f"{bi / c.macs:.2f} | {_n(r.instructions_mean)} | "
+                     f"{r.instructions_mean / c.macs:.2f} | {bi / r.instructions_mean:.2f}x | "
+                     f"{bf:,} | {_n(r.flash_bytes)} | {ba:,} | {_n(c.arena_bytes)} |")
     return lines
 
 
-NOTES = """Where the instructions go (Cortex-M4F, gcc -Os, measured 2026-11-30):
+NOTES = """Where the instructions go (Cortex-M4F, gcc -Os; per op from builds that stop after
+op k, so the figures are approximate; measured 2026-11-30):
 
-* float32 dense / pointwise conv inner loop: one input load, four weight loads, four
-  `vmla.f32` (not fused: the same bits as `vmul` + `vadd`), compare, branch = 11
-  instructions per 4 MACs (2.75/MAC) before any per-output work (bias, activation, store,
-  loop set-up). With the sum order fixed and FMA contraction off (bit-identical on every
-  platform), 2 instructions per MAC is the floor of a scalar-FPU kernel, so <= 2.5
-  overall needs wider register blocking (8 outputs or 2 inputs per load, `vldm` pairs)
-  than gcc -Os emits from portable C; the MLP (4.19/MAC) also pays softmax (10 `ml_expf`)
-  and the per-output work of 58 outputs.
-* float32 CNN (8.43/MAC): the 1-channel first conv (3 MACs per kernel row), the
-  depthwise convolutions (9 MACs per output, 2 loads per MAC) and max pooling carry most
-  of the per-output overhead.
-* int8: quantizing each float input costs ~100 instructions (`x / scale`, `roundf`,
-  clamps); each output's TFLite requantization (`MultiplyByQuantizedMultiplier`, 64-bit
-  product, double rounding, clamp) ~35-45. The MLP has 58 outputs for 2,720 MACs and 64
-  quantized inputs; the CNN's depthwise (9 MACs per output) and 1x1 convs (8-16 MACs per
-  output) are dominated by requantization, so <= 1.5/MAC is out of reach for nets this
-  narrow whatever the dot-product speed (SMLAD over four weight rows: ~1.9/MAC in the
-  dot product itself). Pre-widened int16 weights (two loads + two SMLAD per 4 MACs and row)
-  need a weight-layout change in c_int8.py.
-* int8 arena vs TFLite Micro on the CNN (0.63x): the plan's 6,144 bytes are the depthwise
-  output (2,048 B) live with the 1x1 conv's output (4,096 B); TFLM's activation plan holds
-  the same two tensors and adds ~3.6 KB of interpreter state. Going lower needs op fusion
-  (1x1 conv + max pool) or an overlapping in-place pointwise conv in the planner
-  (c_int8.plan_int8). On the MLP (and the docs' digits CNN, 0.19x) the bar is met.
-* Flash vs emlearn (0.91x): both store the 2,720 float32 weights (10.9 KB of the 13 KB);
-  <= 0.6x is impossible for float32 weights. `quantize="int8"` stores 2.7 KB of weights
-  (flash 8.8 KB for the Keras MLP of the same shape: 0.62x emlearn's 14.3 KB).
+* float32 dense and pointwise (1x1) convolutions run `ml_nets_dense_blocked`: the
+  weights are re-laid at conversion in blocks of 8 outputs stored input by input, and on
+  Cortex-M4F / M7 (GCC, single-precision FPU) the inner loop is inline assembly: one
+  `vldm` of two inputs, two `vldm` of 8 weights, 16 `vmla.f32`, compare, branch = 21
+  instructions per 16 MACs (1.31/MAC). `vmla` is not fused (product rounded, then the
+  sum) and every output sums from +0.0 in input order, so the firmware gives the host's
+  (portable C) outputs bit for bit - tested on the emulated M4F with odd sizes. Depthwise
+  convolutions (multiplier 1) take 8 channels per `vldm` pair (14 instructions per 8
+  MACs); convolutions with small windows (k_h k_w c_in <= 64) gather each pixel's window
+  and run it as a blocked dense row; max pooling walks the channels innermost. The MLP
+  (2.14/MAC) meets the bar: per inference ~3,270 + 1,140 + 740 instructions in the three
+  layers and ~670 in the softmax (10 `ml_expf`).
+* float32 CNN (4.54/MAC, bar 2.5: missed): first conv (1 input channel, 8 outputs per
+  window of 9) ~94 K, depthwise ~74 K + 60 K, pointwise ~135 K + 79 K, max pool ~53 K,
+  global average ~11 K. Past the MAC loops, each of the 11,264 conv / depthwise outputs
+  costs ~10-14 instructions of bias, relu and store, and the depthwise layers (9 MACs per
+  output) and the 1-channel first conv cannot amortise them: with ~1.3-1.75
+  instructions per MAC in the loops, the per-output work alone is ~1.2/MAC for this net.
+* int8 (bar 1.5: missed on both nets): every output is requantized with TFLite's
+  MultiplyByQuantizedMultiplier (bias, left shift, 64-bit rounding doubling high
+  multiply, rounding divide by a power of two with its own rounding, zero point, clamp):
+  ~30 instructions even inlined (`smlal`-based, written out in `ml_nets_q7__out`); the
+  CNN has one requantized output per 9.9 MACs, i.e. ~3 instructions per MAC before any
+  multiply. The dot products use SMLAD on sign-extended pairs (`sxtab16` folds the input
+  zero point: 4 rows share each input word, 5 instructions per 4 MACs and row), depthwise
+  SMLABB / SMLATT on four channels per word, pointwise convs run as dense rows, small
+  windows are gathered, the depthwise loop is kept out of line (inlined, its accumulators
+  spilled). Per op on the CNN: first conv ~287 K, depthwise ~273 K + 128 K, pointwise
+  ~300 K + 185 K, max pool ~50 K, mean ~26 K; the MLP: softmax ~3.1 K (each
+  class's gemmlowp exp computed once), input quantization ~35 per input.
+  On Cortex-M4F, int8 is **slower than float32** for these nets (2.5x the instructions
+  for the CNN, 2.7x for the MLP): on a core with a single-precision FPU it wins on flash
+  (int8 weights) and RAM (the CNN's arena is 0.21x the float plan), not on speed. Without
+  an FPU it is the fast path: 6.4x (MLP) and 6.8x (CNN) fewer instructions than float32
+  on Cortex-M0+, 9.0x and 11.5x on rv32imc.
+* int8 arena vs TFLite Micro on the CNN (5,120 B = 0.52x, bar 0.6: met): a pointwise
+  convolution whose input dies there writes its output over that input - output pixel r
+  ends before input pixel r starts (the input sits max(oc, P oc - (P - 1) ic) bytes
+  above the output), and the kernel writes pixel r only after reading it - so the
+  16x16x8 -> 16x16x16 pointwise conv needs 4,104 B instead of 6,144. The planner places
+  such a pair as one unit with two lifetimes (c_int8.plan_int8); the model-file checker
+  accepts exactly that overlap; the painted arena on the emulated M4F equals the plan.
+* Flash vs emlearn (0.94x, bar 0.6: missed, and not reachable in float32): the
+  2,720 float32 weights are 10,880 B, 0.76x emlearn's whole 14,252 B, before any code;
+  0.6x (8,551 B) would need narrower weights, i.e. other numerics than the float model.
+  `quantize="int8"` stores 2.7 KB of weights (the Keras MLP of the same shape: 10.1 KB
+  of flash, 0.71x emlearn's).
 """
 
 
@@ -442,11 +473,12 @@ def report(cases, targets_, elapsed: float) -> str:
         "in); stack = painted stack of the predict call (the header puts the planned arena "
         "on the stack); arena (plan) = the memory plan's bytes (float: 4 x arena floats).",
         "", *table(cases, targets_), "", "Bars (issue 10):", "", *bars(cases), "",
-        "Cortex-M4F before and after the kernel work (dense: four outputs per input load; "
-        "conv: four output channels per input load over a kernel row's contiguous taps; "
-        "depthwise: four channels with walking pointers; relu / linear inlined; int8: "
-        "SMLAD over four weight rows per widened input word). Flash now includes "
-        "ml_nets_int8.h's loader (another change of the same day):", "",
+        "Cortex-M4F before and after this round (float: blocked weights with VLDM / VMLA "
+        "loops, depthwise 8 channels per VLDM, gathered small windows, channel-inner max "
+        "pooling; int8: inlined requantization, pointwise convs as dense rows, SMLABB / "
+        "SMLATT depthwise, gathered small windows, exp computed once per softmax class, "
+        "input quantization without libm; planner: pointwise output over its dying "
+        "input). \"first\" = before the first round of kernel work:", "",
         *before_table(cases), "", NOTES])
 
 

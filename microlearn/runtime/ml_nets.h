@@ -9,6 +9,8 @@
  *                     ML_NETS_INPUT (-1): the model input x (never written).
  * Shapes are channels-last, (H, W, C); 1-D signals are H = 1. Kernels (usable alone):
  *   ml_nets_dense       y[r][o] = act(sum_i x[r][i] w[o][i] + b[o])   (rows r = ih)
+ *   ml_nets_dense_blocked  the same (and 1x1 convolutions) with blocked weights (below)
+ *   ml_nets_conv2d_blocked  ml_nets_conv2d (window <= 64 floats) with blocked weights
  *   ml_nets_conv2d      w[oc][kh][kw][ic], strides, dilation, zero padding (pt, pl)
  *   ml_nets_depthwise   w[kh][kw][ic * mult]: out channel o reads input channel o / mult
  *   ml_nets_max_pool / ml_nets_avg_pool   window kh x kw over the valid (unpadded) cells
@@ -229,6 +231,333 @@ static inline void ml_nets_dense(const ml_nets_op_t *op, const float *ML_RESTRIC
     }
 }
 
+/* Cortex-M4F / M7 (GCC, single-precision FPU, Thumb-2): the blocked dense loop in inline
+ * assembly, so that one VLDM loads a block's weights for an input (GCC does not merge
+ * VLDRs). VMLA.F32 is not fused (product rounded, then the sum: the bits of the portable
+ * `a += v * w`), accumulators start at +0.0 as there and sum in input order. Define
+ * ML_NETS_NO_ASM to use the portable loops only. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__cplusplus) && defined(__arm__) && \
+    defined(__thumb2__) && defined(__ARM_FP) && (__ARM_FP & 4) && !defined(ML_NETS_NO_ASM)
+#define ML_NETS__VLDM 1
+#endif
+
+/* acc[j] = sum over i < n (n >= 1) of x[i] w[8 i + j], j < 8, in input order. */
+static inline void ml_nets__blk8(const float *x, const float *w, int32_t n, float *acc)
+{
+#ifdef ML_NETS__VLDM
+    const float *const xe = x + n;
+    register float a0 __asm__("s16") = 0.0f;
+    register float a1 __asm__("s17") = 0.0f;
+    register float a2 __asm__("s18") = 0.0f;
+    register float a3 __asm__("s19") = 0.0f;
+    register float a4 __asm__("s20") = 0.0f;
+    register float a5 __asm__("s21") = 0.0f;
+    register float a6 __asm__("s22") = 0.0f;
+    register float a7 __asm__("s23") = 0.0f;
+    /* an odd first input alone, then two inputs per iteration */
+    __asm__("tst %[n], #1\n\t"
+        "beq 2f\n\t"
+        "vldmia %[x]!, {s0}\n\t"
+        "vldmia %[w]!, {s8-s15}\n\t"
+        "vmla.f32 %[a0], s0, s8\n\t"
+        "vmla.f32 %[a1], s0, s9\n\t"
+        "vmla.f32 %[a2], s0, s10\n\t"
+        "vmla.f32 %[a3], s0, s11\n\t"
+        "vmla.f32 %[a4], s0, s12\n\t"
+        "vmla.f32 %[a5], s0, s13\n\t"
+        "vmla.f32 %[a6], s0, s14\n\t"
+        "vmla.f32 %[a7], s0, s15\n\t"
+        "cmp %[x], %[xe]\n\t"
+        "beq 3f\n\t"
+        "2:\n\t"
+        "vldmia %[x]!, {s0-s1}\n\t"
+        "vldmia %[w]!, {s8-s15}\n\t"
+        "vmla.f32 %[a0], s0, s8\n\t"
+        "vmla.f32 %[a1], s0, s9\n\t"
+        "vmla.f32 %[a2], s0, s10\n\t"
+        "vmla.f32 %[a3], s0, s11\n\t"
+        "vmla.f32 %[a4], s0, s12\n\t"
+        "vmla.f32 %[a5], s0, s13\n\t"
+        "vmla.f32 %[a6], s0, s14\n\t"
+        "vmla.f32 %[a7], s0, s15\n\t"
+        "vldmia %[w]!, {s8-s15}\n\t"
+        "vmla.f32 %[a0], s1, s8\n\t"
+        "vmla.f32 %[a1], s1, s9\n\t"
+        "vmla.f32 %[a2], s1, s10\n\t"
+        "vmla.f32 %[a3], s1, s11\n\t"
+        "vmla.f32 %[a4], s1, s12\n\t"
+        "vmla.f32 %[a5], s1, s13\n\t"
+        "vmla.f32 %[a6], s1, s14\n\t"
+        "vmla.f32 %[a7], s1, s15\n\t"
+        "cmp %[x], %[xe]\n\t"
+        "bne 2b\n\t"
+        "3:\n\t"
+        : [a0] "+t"(a0), [a1] "+t"(a1), [a2] "+t"(a2), [a3] "+t"(a3), [a4] "+t"(a4),
+          [a5] "+t"(a5), [a6] "+t"(a6), [a7] "+t"(a7), [x] "+r"(x), [w] "+r"(w)
+        : [xe] "r"(xe), [n] "r"(n)
+        : "s0", "s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    acc[4] = a4;
+    acc[5] = a5;
+    acc[6] = a6;
+    acc[7] = a7;
+#else
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f;
+    float a7 = 0.0f;
+    const float *const xe = x + n;
+    do {
+        const float v = *x++;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+        a4 += v * w[4];
+        a5 += v * w[5];
+        a6 += v * w[6];
+        a7 += v * w[7];
+        w += 8;
+    } while (x != xe);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    acc[4] = a4;
+    acc[5] = a5;
+    acc[6] = a6;
+    acc[7] = a7;
+#endif
+}
+
+/* acc[j] = sum over i < n (n >= 1) of x[i] w[4 i + j], j < 4, in input order. */
+static inline void ml_nets__blk4(const float *x, const float *w, int32_t n, float *acc)
+{
+#ifdef ML_NETS__VLDM
+    const float *const xe = x + n;
+    register float a0 __asm__("s16") = 0.0f;
+    register float a1 __asm__("s17") = 0.0f;
+    register float a2 __asm__("s18") = 0.0f;
+    register float a3 __asm__("s19") = 0.0f;
+    __asm__("1:\n\t"
+        "vldmia %[x]!, {s0}\n\t"
+        "vldmia %[w]!, {s8-s11}\n\t"
+        "vmla.f32 %[a0], s0, s8\n\t"
+        "vmla.f32 %[a1], s0, s9\n\t"
+        "vmla.f32 %[a2], s0, s10\n\t"
+        "vmla.f32 %[a3], s0, s11\n\t"
+        "cmp %[x], %[xe]\n\t"
+        "bne 1b\n\t"
+        : [a0] "+t"(a0), [a1] "+t"(a1), [a2] "+t"(a2), [a3] "+t"(a3), [x] "+r"(x), [w] "+r"(w)
+        : [xe] "r"(xe)
+        : "s0", "s8", "s9", "s10", "s11", "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+#else
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    const float *const xe = x + n;
+    do {
+        const float v = *x++;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+        w += 4;
+    } while (x != xe);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+#endif
+}
+
+/* Depthwise (multiplier 1), eight neighbouring channels: acc[j] = sum over the n_ky x n_kx
+ * taps (rows, then columns) of x[j] w[j], x / w stepping by x_step / w_step floats per
+ * column and x_row / w_row per row; n_ky, n_kx >= 1. */
+static inline void ml_nets__dw8(const float *xr, const float *wr, int32_t n_ky, int32_t n_kx,
+                                size_t x_step, size_t w_step, size_t x_row, size_t w_row,
+                                float *acc)
+{
+#ifdef ML_NETS__VLDM
+    const size_t xs = 4u * x_step, ws = 4u * w_step;
+    register float a0 __asm__("s16") = 0.0f;
+    register float a1 __asm__("s17") = 0.0f;
+    register float a2 __asm__("s18") = 0.0f;
+    register float a3 __asm__("s19") = 0.0f;
+    register float a4 __asm__("s20") = 0.0f;
+    register float a5 __asm__("s21") = 0.0f;
+    register float a6 __asm__("s22") = 0.0f;
+    register float a7 __asm__("s23") = 0.0f;
+    for (int32_t ky = 0; ky < n_ky; ky++) {
+        const float *xp = xr;
+        const float *wp = wr;
+        int32_t k = n_kx;
+        __asm__("1:\n\t"
+                "vldmia %[xp], {s0-s7}\n\t"
+                "vldmia %[wp], {s8-s15}\n\t"
+                "vmla.f32 %[a0], s0, s8\n\t"
+                "vmla.f32 %[a1], s1, s9\n\t"
+                "vmla.f32 %[a2], s2, s10\n\t"
+                "vmla.f32 %[a3], s3, s11\n\t"
+                "vmla.f32 %[a4], s4, s12\n\t"
+                "vmla.f32 %[a5], s5, s13\n\t"
+                "vmla.f32 %[a6], s6, s14\n\t"
+                "vmla.f32 %[a7], s7, s15\n\t"
+                "add %[xp], %[xp], %[xs]\n\t"
+                "add %[wp], %[wp], %[ws]\n\t"
+                "subs %[k], %[k], #1\n\t"
+                "bne 1b\n\t"
+                : [a0] "+t"(a0), [a1] "+t"(a1), [a2] "+t"(a2), [a3] "+t"(a3),
+                  [a4] "+t"(a4), [a5] "+t"(a5), [a6] "+t"(a6), [a7] "+t"(a7),
+                  [xp] "+r"(xp), [wp] "+r"(wp), [k] "+r"(k)
+                : [xs] "r"(xs), [ws] "r"(ws)
+                : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
+                  "s12", "s13", "s14", "s15", "cc", "memory");
+        xr += x_row;
+        wr += w_row;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    acc[4] = a4;
+    acc[5] = a5;
+    acc[6] = a6;
+    acc[7] = a7;
+#else
+    for (int32_t j = 0; j < 8; j++) {
+        acc[j] = 0.0f;
+    }
+    for (int32_t ky = 0; ky < n_ky; ky++) {
+        const float *xp = xr;
+        const float *wp = wr;
+        for (int32_t kx = 0; kx < n_kx; kx++) {
+            for (int32_t j = 0; j < 8; j++) {
+                acc[j] += xp[j] * wp[j];
+            }
+            xp += x_step;
+            wp += w_step;
+        }
+        xr += x_row;
+        wr += w_row;
+    }
+#endif
+}
+
+/* bias, activation and store of k outputs acc[0..k) at y[o..o + k). */
+static inline void ml_nets__finish(const ml_nets_op_t *op, const float *ML_RESTRICT acc,
+                                   int32_t k, int32_t o, float *ML_RESTRICT y)
+{
+    const float *ML_RESTRICT b = op->b;
+    const int32_t act = op->act;
+    float *ML_RESTRICT yo = y + o;
+    if (b != NULL && act == ML_NETS_ACT_RELU) { /* the common case, one tight loop */
+        const float *ML_RESTRICT bo = b + o;
+        for (int32_t j = 0; j < k; j++) {
+            const float v = acc[j] + bo[j];
+            yo[j] = v > 0.0f ? v : 0.0f;
+        }
+        return;
+    }
+    for (int32_t j = 0; j < k; j++) {
+        float v = acc[j];
+        if (b != NULL) {
+            v += b[o + j];
+        }
+        yo[j] = ML_NETS__ACT_OUT(v, act, op->alpha);
+    }
+}
+
+/* One row of a dense layer, or of a pointwise convolution (1x1 kernel, stride 1, no
+ * padding: a dense layer over the ih * iw pixels), with the weights of the generated
+ * headers' blocked layout (microlearn.families.nets.c.blocked_weights): the outputs in
+ * blocks of 8 stored input by input (w[i][8]), then one block of 4 (w[i][4]) when 4 or
+ * more remain, then the remaining outputs row by row (w[o][i]). Every output sums its
+ * products in input order from +0.0, the bias last: the same bits as ml_nets_dense /
+ * ml_nets_conv2d. */
+static inline void ml_nets__blocked_row(const ml_nets_op_t *op, const float *xr,
+                                        int32_t ni, int32_t no, float *yr)
+{
+    float acc[8];
+    const float *w = op->w;
+    int32_t o = 0;
+    for (; o + 8 <= no; o += 8) {
+        ml_nets__blk8(xr, w, ni, acc);
+        w += 8 * (size_t)ni;
+        ml_nets__finish(op, acc, 8, o, yr);
+    }
+    if (o + 4 <= no) {
+        ml_nets__blk4(xr, w, ni, acc);
+        w += 4 * (size_t)ni;
+        ml_nets__finish(op, acc, 4, o, yr);
+        o += 4;
+    }
+    for (; o < no; o++) {
+        float a = 0.0f;
+        for (int32_t i = 0; i < ni; i++) {
+            a += xr[i] * w[i];
+        }
+        w += ni;
+        ml_nets__finish(op, &a, 1, o, yr);
+    }
+}
+
+/* ml_nets__blocked_row over the ih * iw rows of a dense layer / pointwise convolution. */
+static inline void ml_nets_dense_blocked(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                         float *ML_RESTRICT y)
+{
+    const int32_t ni = op->ic, no = op->oc, rows = op->ih * op->iw;
+    for (int32_t r = 0; r < rows; r++) {
+        ml_nets__blocked_row(op, x + (size_t)r * (size_t)ni, ni, no,
+                             y + (size_t)r * (size_t)no);
+    }
+}
+
+/* the largest window (kh * kw * ic floats) of ml_nets_conv2d_blocked */
+#define ML_NETS_WINDOW_MAX 64
+
+/* 2-D convolution whose window (kh * kw * ic <= ML_NETS_WINDOW_MAX floats) is gathered per
+ * output pixel into a stack buffer, taps in the zero padding as 0.0f, then run as a dense
+ * row with the blocked weights (w[oc][kh][kw][ic] rows in ml_nets_dense_blocked's layout).
+ * The same bits as ml_nets_conv2d: the products are summed in the same order (kernel row,
+ * column, channel) from +0.0, which never becomes -0.0, so the padding's +-0.0 products
+ * leave every partial sum unchanged. */
+static inline void ml_nets_conv2d_blocked(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                          float *ML_RESTRICT y)
+{
+    const int32_t ic = op->ic, kh = op->kh, kw = op->kw, ih = op->ih, iw = op->iw;
+    const int32_t n = kh * kw * ic;
+    const size_t row = (size_t)iw * (size_t)ic;
+    float col[ML_NETS_WINDOW_MAX];
+    for (int32_t oy = 0; oy < op->oh; oy++) {
+        const int32_t iy0 = oy * op->sh - op->pt;
+        for (int32_t ox = 0; ox < op->ow; ox++) {
+            const int32_t ix0 = ox * op->sw - op->pl;
+            float *c = col;
+            for (int32_t ky = 0; ky < kh; ky++) {
+                const int32_t iy = iy0 + ky * op->dh;
+                const float *xr = x + (size_t)(iy < 0 ? 0 : iy) * row;
+                for (int32_t kx = 0; kx < kw; kx++) {
+                    const int32_t ix = ix0 + kx * op->dw;
+                    const int in = iy >= 0 && iy < ih && ix >= 0 && ix < iw;
+                    /* one select per value (not a memcpy / memset call per tap) */
+                    const float *xp = in ? xr + (size_t)ix * (size_t)ic : x;
+                    for (int32_t i = 0; i < ic; i++) {
+                        c[i] = in ? xp[i] : 0.0f;
+                    }
+                    c += ic;
+                }
+            }
+            ml_nets__blocked_row(op, col, n, op->oc,
+                                 y + ((size_t)oy * (size_t)op->ow + (size_t)ox) *
+                                         (size_t)op->oc);
+        }
+    }
+}
+
 /* Window taps [*k0, *k1) of one axis whose input index start + k * step lies in [0, n)
  * (no division: a few steps at the borders only). */
 static inline void ml_nets__taps(int32_t start, int32_t step, int32_t k, int32_t n,
@@ -376,6 +705,14 @@ static inline void ml_nets_depthwise(const ml_nets_op_t *op, const float *ML_RES
                                (size_t)(ix0 + kx0 * op->dw) * (size_t)ic;
             const float *w00 = op->w + (size_t)ky0 * w_row + (size_t)kx0 * (size_t)oc;
             int32_t o = 0;
+            if (mult == 1 && ky1 > ky0 && kx1 > kx0) {
+                for (; o + 8 <= oc; o += 8) {
+                    float acc[8];
+                    ml_nets__dw8(x00 + o, w00 + o, ky1 - ky0, kx1 - kx0, x_step, (size_t)oc,
+                                 y_step, w_row, acc);
+                    ml_nets__finish(op, acc, 8, o, yp);
+                }
+            }
             if (mult == 1) {
                 for (; o + 4 <= oc; o += 4) {
                     float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
@@ -457,22 +794,48 @@ static inline void ml_nets__pool(const ml_nets_op_t *op, const float *ML_RESTRIC
             ml_nets__taps(ix0, 1, op->kw, op->iw, &kx0, &kx1);
             const int32_t count = (ky1 - ky0) * (kx1 - kx0);
             float *yp = y + ((size_t)oy * (size_t)op->ow + (size_t)ox) * (size_t)c_n;
-            for (int32_t c = 0; c < c_n; c++) {
-                float acc = 0.0f;
-                int first = 1;
-                for (int32_t ky = ky0; ky < ky1; ky++) {
-                    const float *xr = x + (size_t)(iy0 + ky) * row + (size_t)c;
-                    for (int32_t kx = kx0; kx < kx1; kx++) {
-                        const float v = xr[(size_t)(ix0 + kx) * (size_t)c_n];
-                        if (!is_max) {
-                            acc += v;
-                        } else if (first || v > acc) {
-                            acc = v;
-                        }
-                        first = 0;
-                    }
+            const int32_t n_ky = ky1 - ky0, n_kx = kx1 - kx0;
+            if (n_ky <= 0 || n_kx <= 0) {
+                for (int32_t c = 0; c < c_n; c++) {
+                    yp[c] = is_max ? 0.0f : ml_divf(0.0f, 0.0f);
                 }
-                yp[c] = is_max ? acc : ml_divf(acc, (float)count);
+                continue;
+            }
+            /* the window's first valid cell, channel 0 */
+            const float *x00 = x + (size_t)(iy0 + ky0) * row +
+                               (size_t)(ix0 + kx0) * (size_t)c_n;
+            /* cells in order (rows, then columns), all channels of a cell at a time: the
+             * first cell initialises (max: its value; average: +0.0 + v), the others
+             * compare (v > acc) or add */
+            for (int32_t c = 0; c < c_n; c++) {
+                yp[c] = is_max ? x00[c] : 0.0f + x00[c];
+            }
+            const float *xr = x00;
+            for (int32_t ky = 0; ky < n_ky; ky++) {
+                const float *xp = xr;
+                for (int32_t kx = 0; kx < n_kx; kx++) {
+                    if (ky > 0 || kx > 0) {
+                        if (is_max) {
+                            for (int32_t c = 0; c < c_n; c++) {
+                                const float v = xp[c];
+                                if (v > yp[c]) {
+                                    yp[c] = v;
+                                }
+                            }
+                        } else {
+                            for (int32_t c = 0; c < c_n; c++) {
+                                yp[c] += xp[c];
+                            }
+                        }
+                    }
+                    xp += c_n;
+                }
+                xr += row;
+            }
+            if (!is_max) {
+                for (int32_t c = 0; c < c_n; c++) {
+                    yp[c] = ml_divf(yp[c], (float)count);
+                }
             }
         }
     }

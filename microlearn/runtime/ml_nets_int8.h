@@ -15,10 +15,11 @@
  * RoundingDivideByPOT: "double rounding"). Softmax, logistic and tanh use gemmlowp's
  * fixed-point exp / reciprocal as TFLite does. The multipliers, shifts, offsets and clamps
  * are computed on the host (microlearn.families.nets.quantize.op_params) and stored in the
- * op table, so no floating point is used except in QUANTIZE (float input -> int8, roundf)
- * and DEQUANTIZE (int8 -> float output).
+ * op table, so no floating point is used except in QUANTIZE (float input -> int8: x / scale
+ * rounded half away from zero, without libm) and DEQUANTIZE (int8 -> float output).
  *
- * Rules: no allocation, no globals, every function static inline; caller-owned buffers.
+ * Rules: no allocation, no globals, every function static (inline, except the depthwise
+ * inner loop, kept out of line for its register allocation); caller-owned buffers.
  * Signed right shifts are arithmetic (as on every compiler microlearn targets: gcc, clang,
  * arm-none-eabi-gcc); additions that TFLite lets wrap are done in uint32_t.
  */
@@ -27,15 +28,27 @@
 
 #include "ml_common.h"
 #include "ml_math.h"
-#include <math.h>
 #include <string.h>
 
 /* Cortex-M4/M7 (and any core with the 32-bit SIMD instructions): dot products with SMLAD,
  * two multiply-adds per instruction. Integer sums are exact, so the results are the same
  * bit for bit; define ML_NETS_NO_SIMD to use the portable loops only. */
-#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32 && !defined(ML_NETS_NO_SIMD)
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32 && defined(__ARM_FEATURE_DSP) && \
+    __ARM_FEATURE_DSP && !defined(ML_NETS_NO_SIMD)
 #include <arm_acle.h>
 #define ML_NETS_SIMD32 1
+#endif
+
+/* The per-output requantization is inlined into the kernels' loops (gcc -Os would call
+ * it: ~10 more instructions per output). */
+#if defined(__GNUC__)
+#define ML_NETS_Q7_HOT __attribute__((always_inline))
+/* a loop kept out of line: its own register allocation (inlined into a large caller its
+ * accumulators spill to the stack); "unused": no warning where no kernel calls it */
+#define ML_NETS_Q7_LOOP static __attribute__((noinline, unused))
+#else
+#define ML_NETS_Q7_HOT
+#define ML_NETS_Q7_LOOP static inline
 #endif
 
 /* --- fixed-point primitives (TFLite / gemmlowp semantics) ----------------------------- */
@@ -58,17 +71,16 @@ static inline int32_t ml_nets_q_shl(int32_t x, int32_t s)
     return (int32_t)((uint32_t)x << s);
 }
 
-/* (a * b) / 2^31 rounded to nearest; -1 * -1 saturates (ARM VQRDMULH). */
+/* (a * b) / 2^31 rounded to nearest; -1 * -1 saturates (ARM VQRDMULH). TFLite writes it
+ * as (ab + nudge) / 2^31 with nudge = 2^30 (ab >= 0) or 1 - 2^30 (ab < 0) and division
+ * toward zero; for ab < 0 that is floor((ab + 1 - 2^30 + 2^31 - 1) / 2^31), so both cases
+ * are floor((ab + 2^30) / 2^31): one 64-bit product, an add and an arithmetic shift. */
 static inline int32_t ml_nets_q_srdhm(int32_t a, int32_t b)
 {
-    int64_t ab;
-    int64_t nudge;
     if (a == b && a == ML_NETS_Q_MIN32) {
         return ML_NETS_Q_MAX32;
     }
-    ab = (int64_t)a * (int64_t)b;
-    nudge = ab >= 0 ? (int64_t)(1 << 30) : (int64_t)(1 - (1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^e rounded to nearest, ties away from zero; 0 <= e <= 31. */
@@ -293,7 +305,7 @@ static inline void ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, 
 /* --- the op table ------------------------------------------------------------------------ */
 
 /* Op kinds (ml_nets_q7_op_t.kind). */
-#define ML_NETS_Q7_QUANTIZE       1   /* float input -> int8: roundf(x / scale) + zp */
+#define ML_NETS_Q7_QUANTIZE       1   /* float input -> int8: round(x / scale) + zp */
 #define ML_NETS_Q7_DEQUANTIZE     2   /* int8 -> float output: scale * (q - zp) */
 #define ML_NETS_Q7_REQUANTIZE     3   /* int8 -> int8 with new parameters (also RELU) */
 #define ML_NETS_Q7_DENSE          4
@@ -365,18 +377,40 @@ typedef struct ml_nets_q7_op {
 
 /* --- kernels ---------------------------------------------------------------------------- */
 
+/* One value: x / scale (IEEE division: ml_divf), NaN -> the zero point, clamped to
+ * +-1e6, rounded half away from zero (as roundf: |v| <= 1e6 < 2^23 makes v - trunc(v)
+ * exact), + zp, saturated to int8. */
+static inline int8_t ml_nets_q7__quantize1(float x, float scale, int32_t zp)
+{
+    float v = ml_divf(x, scale);
+    int32_t q;
+    float f;
+    if (!(v == v)) {
+        v = 0.0f;
+    }
+    v = v > 1.0e6f ? 1.0e6f : (v < -1.0e6f ? -1.0e6f : v);
+    q = (int32_t)v;
+    f = v - (float)q;
+    q += f >= 0.5f ? 1 : (f <= -0.5f ? -1 : 0);
+    return ml_nets_q_sat8(q + zp, -128, 127);
+}
+
 static inline void ml_nets_q7_quantize(const ml_nets_q7_op_t *op, const float *x, int8_t *y)
 {
     int32_t i;
     for (i = 0; i < op->g[0]; i++) {
-        float v = x[i] / op->scale;
-        int32_t q;
-        if (!(v == v)) {
-            v = 0.0f; /* NaN -> the zero point */
-        }
-        v = v > 1.0e6f ? 1.0e6f : (v < -1.0e6f ? -1.0e6f : v);
-        q = (int32_t)roundf(v) + op->out_zp;
-        y[i] = ml_nets_q_sat8(q, -128, 127);
+        y[i] = ml_nets_q7__quantize1(x[i], op->scale, op->out_zp);
+    }
+}
+
+/* QUANTIZE of integer features (the int16 entry): the same values as
+ * ml_nets_q7_quantize on (float)x[i] (exact for every int16). */
+static inline void ml_nets_q7_quantize_i16(const ml_nets_q7_op_t *op, const int16_t *x,
+                                           int8_t *y)
+{
+    int32_t i;
+    for (i = 0; i < op->g[0]; i++) {
+        y[i] = ml_nets_q7__quantize1((float)x[i], op->scale, op->out_zp);
     }
 }
 
@@ -417,37 +451,118 @@ static inline void ml_nets_q7_leaky_relu(const ml_nets_q7_op_t *op, const int8_t
     }
 }
 
+/* The int8 output of output channel o for the accumulator acc: bias, TFLite's
+ * requantization (per-channel multiplier and shift), zero point, clamp. */
+static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, int32_t acc,
+                                                    int32_t o)
+{
+    /* ml_nets_q_mbqm (ml_nets_q_srdhm, then ml_nets_q_rdbpot) written out, so that the
+     * compiler inlines it here, in the kernels' loops, and only here */
+    const int32_t shift = op->shift[o], m = op->mult[o];
+    const int32_t x = ml_nets_q_shl(acc + op->bias[o], shift > 0 ? shift : 0);
+    const int32_t e = shift > 0 ? 0 : -shift;
+    const int32_t h = (x == m && x == ML_NETS_Q_MIN32)
+                          ? ML_NETS_Q_MAX32
+                          : (int32_t)(((int64_t)x * (int64_t)m + ((int64_t)1 << 30)) >> 31);
+    const int32_t mask = (int32_t)((1u << e) - 1u);
+    const int32_t v = (h >> e) + ((h & mask) > (mask >> 1) + (h < 0 ? 1 : 0) ? 1 : 0);
+    return ml_nets_q_sat8(v + op->out_zp, op->act_min, op->act_max);
+}
+
+/* rows of n_in int8 inputs -> rows of n_out outputs (w[out][in]). Output row r is written
+ * only after input row r was read for the last time, so y may overlap x when every output
+ * row ends at or before the start of its input row (the planner's overlapping pointwise
+ * convolution: y + (r + 1) n_out <= x + r n_in for every r). */
+static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
+                                  int32_t rows, int32_t n_in, int32_t n_out)
+{
+    int32_t r, o;
+    for (r = 0; r < rows; r++) {
+        const int8_t *xr = x + (size_t)r * (size_t)n_in;
+        int8_t *yr = y + (size_t)r * (size_t)n_out;
+        const int8_t *w = op->w;
+        for (o = 0; o + 4 <= n_out; o += 4) {
+            int32_t acc[4];
+            acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
+            ml_nets_q7_dot4(xr, w, (size_t)n_in, n_in, op->in_zp, acc);
+            w += 4 * (size_t)n_in;
+            yr[o] = ml_nets_q7__out(op, acc[0], o);
+            yr[o + 1] = ml_nets_q7__out(op, acc[1], o + 1);
+            yr[o + 2] = ml_nets_q7__out(op, acc[2], o + 2);
+            yr[o + 3] = ml_nets_q7__out(op, acc[3], o + 3);
+        }
+        for (; o < n_out; o++) {
+            yr[o] = ml_nets_q7__out(op, ml_nets_q7_dot(xr, w, n_in, op->in_zp, 0), o);
+            w += n_in;
+        }
+    }
+}
+
 /* Fully connected over the last axis: g[2] rows of g[0] inputs -> rows of g[1] outputs
  * (w[out][in]). */
 static inline void ml_nets_q7_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
 {
-    const int32_t n_in = op->g[0];
-    const int32_t n_out = op->g[1];
-    const int32_t rows = op->g[2] > 0 ? op->g[2] : 1;
-    int32_t r, o, j;
-    for (r = 0; r < rows; r++) {
-        const int8_t *xr = x + (size_t)r * (size_t)n_in;
-        int8_t *yr = y + (size_t)r * (size_t)n_out;
-        for (o = 0; o < n_out; o += 4) {
-            int32_t acc[4];
-            acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
-            const int32_t k = n_out - o < 4 ? n_out - o : 4;
-            if (k == 4) {
-                ml_nets_q7_dot4(xr, op->w + (size_t)o * (size_t)n_in, (size_t)n_in, n_in,
-                                op->in_zp, acc);
-            } else {
-                for (j = 0; j < k; j++) {
-                    acc[j] = ml_nets_q7_dot(xr, op->w + (size_t)(o + j) * (size_t)n_in, n_in,
-                                            op->in_zp, 0);
-                }
+    ml_nets_q7__fc(op, x, y, op->g[2] > 0 ? op->g[2] : 1, op->g[0], op->g[1]);
+}
+
+/* the largest window (k_h * k_w * in_c values) gathered by ml_nets_q7_conv */
+#define ML_NETS_Q7_WINDOW_MAX 64
+
+/* 1 for a pointwise convolution: 1x1 kernel, stride 1, no padding (a dense layer over
+ * the H x W pixels). */
+static inline int ml_nets_q7__pointwise(const int32_t *g)
+{
+    return g[ML_NETS_G_K_H] == 1 && g[ML_NETS_G_K_W] == 1 && g[ML_NETS_G_S_H] == 1 &&
+           g[ML_NETS_G_S_W] == 1 && g[ML_NETS_G_PAD_T] == 0 && g[ML_NETS_G_PAD_L] == 0 &&
+           g[ML_NETS_G_OUT_H] == g[ML_NETS_G_IN_H] && g[ML_NETS_G_OUT_W] == g[ML_NETS_G_IN_W];
+}
+
+/* acc[j] += sum over the taps of (x - zp) * w for the four neighbouring channels j < 4 of
+ * a depthwise convolution with multiplier 1 (x and w step by x_step / w_step per column,
+ * x_row / w_row per kernel row). On Cortex-M4/M7 one word load of each feeds four
+ * 16 x 16 multiply-adds (SMLABB / SMLATT on the widened halves). */
+ML_NETS_Q7_LOOP void ml_nets_q7__dw4(const int8_t *xr, const int8_t *wr, int32_t n_ky,
+                                   int32_t n_kx, size_t x_step, size_t w_step, size_t x_row,
+                                   size_t w_row, int32_t zp, int32_t *acc)
+{
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, ky, kx;
+#ifdef ML_NETS_SIMD32
+    const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+#endif
+    for (ky = 0; ky < n_ky; ky++) {
+        const int8_t *xp = xr;
+        const int8_t *wp = wr;
+        for (kx = 0; kx < n_kx; kx++) {
+#ifdef ML_NETS_SIMD32
+            uint32_t xv, wv;
+            memcpy(&xv, xp, 4);
+            memcpy(&wv, wp, 4);
+            {
+                const int32_t xe = __sxtab16(nzp, (int32_t)xv);
+                const int32_t xo = __sxtab16(nzp, (int32_t)((xv >> 8) | (xv << 24)));
+                const int32_t we = __sxtb16((int32_t)wv);
+                const int32_t wo = __sxtb16((int32_t)((wv >> 8) | (wv << 24)));
+                a0 = __smlabb(xe, we, a0);
+                a2 = __smlatt(xe, we, a2);
+                a1 = __smlabb(xo, wo, a1);
+                a3 = __smlatt(xo, wo, a3);
             }
-            for (j = 0; j < k; j++) {
-                const int32_t v = ml_nets_q_mbqm(acc[j] + op->bias[o + j], op->mult[o + j],
-                                                 op->shift[o + j]);
-                yr[o + j] = ml_nets_q_sat8(v + op->out_zp, op->act_min, op->act_max);
-            }
+#else
+            a0 += ((int32_t)xp[0] - zp) * (int32_t)wp[0];
+            a1 += ((int32_t)xp[1] - zp) * (int32_t)wp[1];
+            a2 += ((int32_t)xp[2] - zp) * (int32_t)wp[2];
+            a3 += ((int32_t)xp[3] - zp) * (int32_t)wp[3];
+#endif
+            xp += x_step;
+            wp += w_step;
         }
+        xr += x_row;
+        wr += w_row;
     }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 
 /* The taps k in [*k0, *k1) of a kernel of size k_n (dilation d) starting at input
@@ -477,6 +592,42 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
     const size_t w_row = (size_t)k_w * (size_t)(depthwise ? out_c : in_c);
     const size_t w_out = (size_t)k_h * w_row; /* conv: weights per output channel */
     int32_t oy, ox, oc, j;
+    if (!depthwise && ml_nets_q7__pointwise(g)) {
+        ml_nets_q7__fc(op, x, y, g[ML_NETS_G_IN_H] * in_w, in_c, out_c);
+        return;
+    }
+    if (!depthwise && (int64_t)k_h * k_w * in_c <= ML_NETS_Q7_WINDOW_MAX) {
+        /* small windows: each output pixel's window gathered (taps in the padding as the
+         * zero point: (zp - zp) w = 0, as TFLite's skipped taps), then one dense row over
+         * the weights w[out_c][k_h * k_w * in_c] */
+        int8_t col[ML_NETS_Q7_WINDOW_MAX];
+        const int32_t n = k_h * k_w * in_c;
+        for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
+            const int32_t y0 = oy * g[ML_NETS_G_S_H] - g[ML_NETS_G_PAD_T];
+            for (ox = 0; ox < g[ML_NETS_G_OUT_W]; ox++) {
+                const int32_t x0 = ox * g[ML_NETS_G_S_W] - g[ML_NETS_G_PAD_L];
+                int8_t *c = col;
+                int32_t ky, kx, i;
+                for (ky = 0; ky < k_h; ky++) {
+                    const int32_t iy = y0 + ky * d_h;
+                    for (kx = 0; kx < k_w; kx++) {
+                        const int32_t ix = x0 + kx * d_w;
+                        const int in = iy >= 0 && iy < g[ML_NETS_G_IN_H] && ix >= 0 && ix < in_w;
+                        /* one select per value (not a memcpy / memset call per tap) */
+                        const int8_t *xp = in ? x + ((size_t)iy * (size_t)in_w + (size_t)ix) *
+                                                        (size_t)in_c : x;
+                        for (i = 0; i < in_c; i++) {
+                            c[i] = in ? xp[i] : (int8_t)zp;
+                        }
+                        c += in_c;
+                    }
+                }
+                ml_nets_q7__fc(op, col, y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] +
+                                             (size_t)ox) * (size_t)out_c, 1, n, out_c);
+            }
+        }
+        return;
+    }
     for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
         const int32_t y0 = oy * g[ML_NETS_G_S_H] - g[ML_NETS_G_PAD_T];
         int32_t ky0, ky1;
@@ -496,7 +647,11 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
             acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
                 const int32_t n_oc = out_c - oc < 4 ? out_c - oc : 4;
                 int32_t ky, kx;
-                if (depthwise) {
+                if (depthwise && mult == 1 && n_oc == 4) {
+                    ml_nets_q7__dw4(src0 + oc, op->w + (size_t)ky0 * w_row +
+                                    (size_t)kx0 * (size_t)out_c + (size_t)oc, ky1 - ky0, n_kx,
+                                    x_step, (size_t)out_c, x_row, w_row, zp, acc);
+                } else if (depthwise) {
                     /* c = (oc + j) / mult without a division */
                     int32_t c = 0, q = 0, t;
                     if (mult == 1) {
@@ -553,9 +708,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                     }
                 }
                 for (j = 0; j < n_oc; j++) {
-                    const int32_t v = ml_nets_q_mbqm(acc[j] + op->bias[oc + j],
-                                                     op->mult[oc + j], op->shift[oc + j]);
-                    dst[oc + j] = ml_nets_q_sat8(v + op->out_zp, op->act_min, op->act_max);
+                    dst[oc + j] = ml_nets_q7__out(op, acc[j], oc + j);
                 }
             }
         }
@@ -567,6 +720,7 @@ static inline void ml_nets_q7_pool(const ml_nets_q7_op_t *op, const int8_t *x, i
 {
     const int32_t *g = op->g;
     const int32_t in_h = g[ML_NETS_G_IN_H], in_w = g[ML_NETS_G_IN_W], c_n = g[ML_NETS_G_IN_C];
+    const int is_max = op->kind == ML_NETS_Q7_MAX_POOL;
     int32_t oy, ox, c;
     for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
         const int32_t y0 = oy * g[ML_NETS_G_S_H] - g[ML_NETS_G_PAD_T];
@@ -578,24 +732,54 @@ static inline void ml_nets_q7_pool(const ml_nets_q7_op_t *op, const int8_t *x, i
             const int32_t kx1 = in_w - x0 < g[ML_NETS_G_K_W] ? in_w - x0 : g[ML_NETS_G_K_W];
             int8_t *dst = y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] + (size_t)ox) *
                               (size_t)c_n;
-            for (c = 0; c < c_n; c++) {
-                int32_t acc = op->kind == ML_NETS_Q7_MAX_POOL ? -128 : 0;
-                int32_t count = 0;
+            const int8_t *x0p = x + ((size_t)(y0 + ky0) * (size_t)in_w + (size_t)(x0 + kx0)) *
+                                        (size_t)c_n;
+            const int32_t n_ky = ky1 - ky0, n_kx = kx1 - kx0;
+            const int32_t count = n_ky > 0 && n_kx > 0 ? n_ky * n_kx : 0;
+            const size_t row = (size_t)in_w * (size_t)c_n;
+            if (is_max && count > 0) {
+                /* cells in order, all channels of a cell at a time (the maximum of the
+                 * cells, then the clamp: the same values as starting from -128) */
+                const int8_t *xr = x0p;
                 int32_t ky, kx;
-                for (ky = ky0; ky < ky1; ky++) {
-                    for (kx = kx0; kx < kx1; kx++) {
-                        const int32_t v = (int32_t)x[((size_t)(y0 + ky) * (size_t)in_w +
-                                                      (size_t)(x0 + kx)) * (size_t)c_n +
-                                                     (size_t)c];
-                        if (op->kind == ML_NETS_Q7_MAX_POOL) {
+                memmove(dst, x0p, (size_t)c_n);
+                for (ky = 0; ky < n_ky; ky++) {
+                    const int8_t *xp = xr;
+                    for (kx = 0; kx < n_kx; kx++) {
+                        if (ky > 0 || kx > 0) {
+                            for (c = 0; c < c_n; c++) {
+                                if (xp[c] > dst[c]) {
+                                    dst[c] = xp[c];
+                                }
+                            }
+                        }
+                        xp += c_n;
+                    }
+                    xr += row;
+                }
+                for (c = 0; c < c_n; c++) {
+                    dst[c] = ml_nets_q_sat8((int32_t)dst[c], op->act_min, op->act_max);
+                }
+                continue;
+            }
+            for (c = 0; c < c_n; c++) {
+                int32_t acc = is_max ? -128 : 0;
+                const int8_t *xr = x0p + c;
+                int32_t ky, kx;
+                for (ky = 0; ky < n_ky; ky++) {
+                    const int8_t *xp = xr;
+                    for (kx = 0; kx < n_kx; kx++) {
+                        const int32_t v = (int32_t)*xp;
+                        if (is_max) {
                             acc = v > acc ? v : acc;
                         } else {
                             acc += v;
                         }
-                        count++;
+                        xp += c_n;
                     }
+                    xr += row;
                 }
-                if (op->kind == ML_NETS_Q7_AVG_POOL && count > 0) {
+                if (!is_max && count > 0) {
                     acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
                 }
                 dst[c] = ml_nets_q_sat8(acc, op->act_min, op->act_max);
@@ -696,6 +880,9 @@ static inline void ml_nets_q7_softmax(const ml_nets_q7_op_t *op, const int8_t *x
         int32_t mx = -128;
         int32_t sum = 0;
         int32_t clz, nbou, recip, exponent;
+        /* up to 16 classes: each exp computed once (kept for the second pass) */
+        int32_t exps[16];
+        const int keep = depth <= 16;
         for (c = 0; c < depth; c++) {
             mx = (int32_t)xr[c] > mx ? (int32_t)xr[c] : mx;
         }
@@ -703,7 +890,11 @@ static inline void ml_nets_q7_softmax(const ml_nets_q7_op_t *op, const int8_t *x
             const int32_t diff = (int32_t)xr[c] - mx;
             if (diff >= op->m1) {
                 const int32_t s = ml_nets_q_srdhm(ml_nets_q_shl(diff, op->s0), op->m0);
-                sum = ml_nets_q_add(sum, ml_nets_q_rdbpot(ml_nets_q_exp_neg(s, 5), 12));
+                const int32_t e = ml_nets_q_exp_neg(s, 5);
+                if (keep) {
+                    exps[c] = e;
+                }
+                sum = ml_nets_q_add(sum, ml_nets_q_rdbpot(e, 12));
             }
         }
         clz = ml_nets_q_clz((uint32_t)sum);
@@ -714,8 +905,8 @@ static inline void ml_nets_q7_softmax(const ml_nets_q7_op_t *op, const int8_t *x
         for (c = 0; c < depth; c++) {
             const int32_t diff = (int32_t)xr[c] - mx;
             if (diff >= op->m1) {
-                const int32_t s = ml_nets_q_srdhm(ml_nets_q_shl(diff, op->s0), op->m0);
-                const int32_t e = ml_nets_q_exp_neg(s, 5);
+                const int32_t e = keep ? exps[c] : ml_nets_q_exp_neg(
+                    ml_nets_q_srdhm(ml_nets_q_shl(diff, op->s0), op->m0), 5);
                 const int32_t v = ml_nets_q_rdbpot(ml_nets_q_srdhm(recip, e), exponent);
                 yr[c] = ml_nets_q_sat8(v - 128, -128, 127);
             } else {
@@ -1129,7 +1320,13 @@ static inline int32_t ml_nets_q7_check_op(const ml_nets_q7_op_t *op, const uint8
     if (k != ML_NETS_Q7_QUANTIZE && k != ML_NETS_Q7_DEQUANTIZE &&
         ml_nets_q7__overlap(op->out, n_out, op->in, n_in) &&
         !(in_place && op->out == op->in && n_in == n_out)) {
-        return ML_ERR_MODEL;
+        /* a pointwise convolution may overlap its input when output pixel r ends at or
+         * before input pixel r starts (out + (r + 1) oc <= in + r ic for every r) */
+        const int64_t pix = (int64_t)g[0] * g[1], d = (int64_t)op->in - op->out;
+        if (!(k == ML_NETS_Q7_CONV2D && ml_nets_q7__pointwise(g) && d >= (int64_t)g[5] &&
+              d >= pix * g[5] - (pix - 1) * g[2])) {
+            return ML_ERR_MODEL;
+        }
     }
     /* constants: exact counts, aligned spans after the records, inside the section */
     if ((uint64_t)w_n != n_w || (w_n == 0u) != (w_off == 0u) ||
@@ -1187,26 +1384,11 @@ static inline int32_t ml_nets_q7_check_section(const uint8_t *sec, uint32_t size
     return ML_OK;
 }
 
-/* QUANTIZE of the model-file path: the same values as ml_nets_q7_quantize (x / scale,
- * NaN -> the zero point, clamp to +-1e6, round half away from zero) without libm:
- * ml_divf is IEEE division and |v| <= 1e6 < 2^23 makes v - trunc(v) exact. */
+/* QUANTIZE of the model-file path (kept for its callers: the same function). */
 static inline void ml_nets_q7_quantize_nolibm(const ml_nets_q7_op_t *op, const float *x,
                                               int8_t *y)
 {
-    int32_t i;
-    for (i = 0; i < op->g[0]; i++) {
-        float v = ml_divf(x[i], op->scale);
-        int32_t q;
-        float f;
-        if (!(v == v)) {
-            v = 0.0f;
-        }
-        v = v > 1.0e6f ? 1.0e6f : (v < -1.0e6f ? -1.0e6f : v);
-        q = (int32_t)v;
-        f = v - (float)q;
-        q += f >= 0.5f ? 1 : (f <= -0.5f ? -1 : 0);
-        y[i] = ml_nets_q_sat8(q + op->out_zp, -128, 127);
-    }
+    ml_nets_q7_quantize(op, x, y);
 }
 
 /* Run a validated int8 section: x (float input) -> y (n_final floats), then the int8
@@ -1224,7 +1406,7 @@ static inline void ml_nets_q7_forward(const uint8_t *sec, float *y, const float 
         a = op.in >= 0 ? arena + op.in : (const int8_t *)0;
         o = op.out >= 0 ? arena + op.out : (int8_t *)0;
         switch (op.kind) {
-        case ML_NETS_Q7_QUANTIZE: ml_nets_q7_quantize_nolibm(&op, x, o); break;
+        case ML_NETS_Q7_QUANTIZE: ml_nets_q7_quantize(&op, x, o); break;
         case ML_NETS_Q7_DEQUANTIZE: ml_nets_q7_dequantize(&op, a, y); break;
         case ML_NETS_Q7_REQUANTIZE: ml_nets_q7_requantize(&op, a, o); break;
         case ML_NETS_Q7_DENSE: ml_nets_q7_dense(&op, a, o); break;

@@ -659,3 +659,123 @@ def test_float_bias_less_layers_written_as_tflite():
     data = write_tflite(m.ir, batch=len(X))
     np.testing.assert_allclose(tflm_run(data, X, (6, 6, 2)), m.predict(X), atol=1e-5)
     np.testing.assert_allclose(microlearn.convert(data).predict(X), m.predict(X), atol=1e-5)
+
+
+# --- the integer entries (NAME_predict_i8 / _i16) ----------------------------------------
+
+_SHIM = r"""
+#include "{header}"
+#define N_IN {nf}
+#define N_OUT {n_out}
+int32_t shim_rows(int32_t which, const void *x, int64_t n, float *y, int32_t *cls);
+int32_t shim_rows(int32_t which, const void *x, int64_t n, float *y, int32_t *cls)
+{{
+    int64_t i;
+    for (i = 0; i < n; i++) {{
+        const int8_t *x8 = (const int8_t *)x + i * N_IN;
+        const int16_t *x16 = (const int16_t *)x + i * N_IN;
+        int32_t rc;
+        if (which == 8) {{
+            rc = m_{values}_i8(x8, N_IN, y + i * N_OUT, N_OUT);
+            cls[i] = {predict8};
+        }} else {{
+            rc = m_{values}_i16(x16, N_IN, y + i * N_OUT, N_OUT);
+            cls[i] = {predict16};
+        }}
+        if (rc != ML_OK) {{
+            return rc;
+        }}
+    }}
+    return ML_OK;
+}}
+int32_t shim_errors(int32_t *codes);
+int32_t shim_errors(int32_t *codes)
+{{
+    int8_t x8[N_IN] = {{0}};
+    int16_t x16[N_IN] = {{0}};
+    float y[N_OUT];
+    codes[0] = m_{values}_i8((const int8_t *)0, N_IN, y, N_OUT);
+    codes[1] = m_{values}_i8(x8, N_IN + 1, y, N_OUT);
+    codes[2] = m_{values}_i8(x8, N_IN, y, N_OUT - 1);
+    codes[3] = m_{values}_i16(x16, N_IN - 1, y, N_OUT);
+    codes[4] = m_{values}_i16(x16, N_IN, (float *)0, N_OUT);
+    return 0;
+}}
+"""
+
+
+@pytest.mark.parametrize("case", ["mlp_softmax", "conv_relu"])
+def test_integer_entries_bit_exact_with_tflm(case, tmp_path):
+    """``NAME_predict_proba_i8`` / ``NAME_regress_i8`` take one sample already in the
+    model's int8 input quantization: on random int8 rows and the extremes (-128, 127, the
+    zero point) they give exactly TFLite Micro's outputs for the same model run on the same
+    int8 input tensor; ``NAME_predict_i8`` is their first maximum. The int16 entry on
+    integer features equals the float entry on the same values. Bad calls return the
+    error codes (NULL, n_features, n_out)."""
+    import ctypes
+    import dataclasses
+
+    import microlearn
+    from microlearn.host_build import load_c_source
+
+    ir = _mlp_softmax() if case == "mlp_softmax" else _conv_case(((1, 1), (1, 1)), (1, 1),
+                                                                 "relu")
+    nf = ir.tensors[ir.input].size
+    Xc = rng.normal(size=(40, nf)).astype(np.float32)
+    m = microlearn.convert(write_tflite(ir), quantize="int8", calibration=Xc)
+    q = m.ir
+    op0 = q.ops[0]
+    assert op0.kind == "quantize" and q.tensors[q.input].dtype == "float32"
+    zp = int(q.tensors[op0.outputs[0]].zero_point[0])
+    # the same quantized model with an int8 input tensor, for TFLite Micro
+    qi = dataclasses.replace(q, ops=q.ops[1:], input=op0.outputs[0],
+                             tensors={k: v for k, v in q.tensors.items() if k != q.input})
+    it = runtime.Interpreter.from_bytes(write_tflite(qi), arena_size=ARENA)
+    X8 = rng.integers(-128, 128, size=(30, nf)).astype(np.int8)
+    X8[0], X8[1], X8[2] = -128, 127, zp
+    want = []
+    for row in X8:
+        it.set_input(row.reshape(1, *q.input_shape), 0)
+        it.invoke()
+        want.append(it.get_output(0).reshape(-1))
+    want = np.array(want, np.float32)
+
+    classifier = m.signature.task == "classifier"
+    values = "predict_proba" if classifier else "regress"
+    n_out = want.shape[1]
+    header = tmp_path / "m.h"
+    header.write_text(m.c_source("m"))
+    src = tmp_path / "shim.c"
+    src.write_text(_SHIM.format(header=header, nf=nf, n_out=n_out, values=values,
+                                predict8="m_predict_i8(x8, N_IN)" if classifier else "0",
+                                predict16="m_predict_i16(x16, N_IN)" if classifier else "0"))
+    lib = load_c_source(src)
+    fn = lib.shim_rows
+    fn.argtypes = [ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                   ctypes.c_void_p]
+    fn.restype = ctypes.c_int32
+
+    def run(which, X):
+        X = np.ascontiguousarray(X)
+        Y = np.zeros((len(X), n_out), np.float32)
+        cls = np.zeros(len(X), np.int32)
+        assert fn(which, X.ctypes.data, len(X), Y.ctypes.data, cls.ctypes.data) == 0
+        return Y, cls
+
+    got, cls = run(8, X8)
+    np.testing.assert_array_equal(got, want)
+    if classifier:
+        np.testing.assert_array_equal(cls, np.argmax(want, axis=1))
+    X16 = rng.integers(-4, 5, size=(20, nf)).astype(np.int16)
+    X16[0] = 32767
+    X16[1] = -32768
+    got16, cls16 = run(16, X16)
+    ref = m.predict_proba(X16.astype(np.float32)) if classifier else \
+        m.predict(X16.astype(np.float32)).reshape(len(X16), -1)
+    np.testing.assert_array_equal(got16, ref)
+    if classifier:
+        np.testing.assert_array_equal(cls16, m.predict(X16.astype(np.float32)))
+    codes = np.zeros(5, np.int32)
+    lib.shim_errors.argtypes = [ctypes.c_void_p]
+    lib.shim_errors(codes.ctypes.data)
+    assert list(codes) == [-1, -2, -3, -2, -1], codes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...codegen import c_array, c_comment, c_float, c_floats
 from ...family import CCode
 from .ir import NetIR
@@ -17,6 +19,55 @@ def data_bytes(ir: NetIR) -> int:
     n = sum((r.w.size if r.w is not None else 0) + (r.b.size if r.b is not None else 0)
             for r in recs)
     return 4 * n + OP_BYTES * len(recs) + 40
+
+
+#: the largest convolution window (kh * kw * ic floats) run by ml_nets_conv2d_blocked
+WINDOW_MAX = 64
+
+
+def blocked_kernel(r: Record) -> str | None:
+    """The kernel that runs ``r`` with blocked weights (:func:`blocked_weights`), or None:
+    ``ml_nets_dense_blocked`` for a dense layer or a pointwise convolution (1x1 kernel,
+    stride 1, no padding), ``ml_nets_conv2d_blocked`` for another convolution whose window
+    has at most :data:`WINDOW_MAX` floats."""
+    f = r.fields
+    if r.kind == "dense" or (
+            r.kind == "conv2d" and f["kh"] == 1 and f["kw"] == 1 and f["sh"] == 1
+            and f["sw"] == 1 and f["pt"] == 0 and f["pl"] == 0 and f["oh"] == f["ih"]
+            and f["ow"] == f["iw"]):
+        return "ml_nets_dense_blocked"
+    if r.kind == "conv2d" and f["kh"] * f["kw"] * f["ic"] <= WINDOW_MAX:
+        return "ml_nets_conv2d_blocked"
+    return None
+
+
+def blocked_weights(w: np.ndarray, n_out: int) -> np.ndarray:
+    """Weights ``w[o][i]`` in ``ml_nets_dense_blocked``'s layout.
+
+    Parameters
+    ----------
+    w : ndarray
+        ``n_out`` rows of weights (any shape whose size is a multiple of ``n_out``).
+    n_out : int
+        Outputs of the layer.
+
+    Returns
+    -------
+    ndarray
+        Flat: the outputs in blocks of 8 stored input by input (``[i][8]``), then one block
+        of 4 (``[i][4]``) when 4 or more outputs remain, then the rest row by row.
+    """
+    w2 = np.asarray(w).reshape(n_out, -1)
+    parts = []
+    o = 0
+    while o + 8 <= n_out:
+        parts.append(w2[o:o + 8].T.ravel())
+        o += 8
+    if o + 4 <= n_out:
+        parts.append(w2[o:o + 4].T.ravel())
+        o += 4
+    parts.append(w2[o:].ravel())
+    return np.concatenate(parts)
 
 
 def _op_init(r: Record, w: str, b: str) -> str:
@@ -41,7 +92,8 @@ def c_code(ir: NetIR, P: str) -> CCode:
         w = b = "NULL"
         if r.w is not None:
             w = f"{P}__w{i}"
-            parts.append(c_array("float", w, c_floats(r.w)))
+            wv = blocked_weights(r.w, r.fields["oc"]) if blocked_kernel(r) else r.w
+            parts.append(c_array("float", w, c_floats(wv)))
         if r.b is not None:
             b = f"{P}__b{i}"
             parts.append(c_array("float", b, c_floats(r.b)))
@@ -58,7 +110,7 @@ def c_code(ir: NetIR, P: str) -> CCode:
     calls = []
     for i, r in enumerate(recs):
         f = r.fields
-        kern = f"ml_nets_{KERNELS[r.kind]}"
+        kern = blocked_kernel(r) or f"ml_nets_{KERNELS[r.kind]}"
         if r.kind in ("add", "mul", "concat"):
             args = f"{_ptr(f['in0'])}, {_ptr(f['in1'])}, a + {f['out']}"
         else:

@@ -4,8 +4,10 @@ Reads only the IR (a quantized graph from :func:`.quantize.quantize_net` or a TF
 file from :func:`.tflite.read_tflite`). Every op becomes one ``ml_nets_q7_op_t`` record
 whose integer parameters come from :func:`.quantize.op_params` (the numpy reference reads
 the same values). Activations live in one int8 arena planned here: reshapes alias their
-input, element-wise ops write over an input that dies there, and the remaining buffers are
-placed greedily (largest first, lowest offset free during their lifetime).
+input, element-wise ops write over an input that dies there, and a pointwise convolution's output
+overlaps its dying input (row r of the output ends before row r of the input starts), and
+the remaining buffers are placed greedily (largest first, lowest offset free during their
+lifetime).
 """
 
 from __future__ import annotations
@@ -54,6 +56,22 @@ def _graph(ir: NetIR) -> tuple[list[Op], str, str]:
 def _is_act(ir: NetIR, name: str) -> bool:
     t = ir.tensors.get(name)
     return t is not None and t.data is None and t.dtype == "int8"
+
+
+def _pointwise_pixels(ir: NetIR, op: Op) -> int | None:
+    """Pixels of a pointwise int8 convolution (1x1 kernel, stride 1, no padding, output
+    pixels = input pixels), else None."""
+    if op.kind != "conv2d" or len(op.inputs) < 2:
+        return None
+    x, y, w = (ir.tensors[n] for n in (op.inputs[0], op.outputs[0], op.inputs[1]))
+    a = op.attrs
+    if not (_is_act(ir, op.inputs[0]) and _is_act(ir, op.outputs[0])) or len(x.shape) != 3 \
+            or len(w.shape) != 4 or tuple(w.shape[1:3]) != (1, 1) \
+            or tuple(a.get("strides", (1, 1))) != (1, 1) \
+            or any(int(v) != 0 for pad in a.get("padding", ((0, 0), (0, 0))) for v in pad) \
+            or tuple(y.shape[:2]) != tuple(x.shape[:2]):
+        return None
+    return int(x.shape[0] * x.shape[1])
 
 
 def plan_int8(ir: NetIR) -> Int8Plan:
@@ -110,17 +128,53 @@ def plan_int8(ir: NetIR) -> Int8Plan:
             b = bufs[r]
             b[0] = max(b[0], size)
             b[2] = max(b[2], end)
+    # a pointwise convolution whose input dies there shares one buffer with its output:
+    # output row r (pixel r, oc bytes) ends at or before input row r (ic bytes) starts, so
+    # the kernel (ml_nets_q7__fc: row r written after row r was read) never overwrites an
+    # input it still needs. The input sits d bytes above the output.
+    inner: dict[str, tuple[str, int, int, int, int]] = {}  # input root -> (output, d, ...)
+    for i, op in enumerate(ops):
+        pix = _pointwise_pixels(ir, op)
+        if pix is None:
+            continue
+        rx, y = root(op.inputs[0]), op.outputs[0]
+        if root(y) != y or rx not in bufs or y not in bufs or bufs[rx][2] != i or \
+                any(rx in (k, v[0]) or y in (k, v[0]) for k, v in inner.items()):
+            continue
+        ic, oc = ir.tensors[op.inputs[0]].shape[-1], ir.tensors[y].shape[-1]
+        d = max(oc, pix * oc - (pix - 1) * ic)
+        d = (d + _ALIGN - 1) // _ALIGN * _ALIGN
+        sx, start, _ = bufs.pop(rx)
+        inner[rx] = (y, d, sx, start, i)
+    # each buffer as parts (offset in the buffer, size, first op, last op): a pointwise
+    # pair is the output from op i on and the input, d bytes higher, until op i
+    units: dict[str, list[tuple[int, int, int, int]]] = {
+        r: [(0, size, start, end)] for r, (size, start, end) in bufs.items()}
+    for y, d, sx, start, i in inner.values():
+        sy, _, end = bufs[y]
+        units[y] = [(0, sy, i, end), (d, sx, start, i)]
     placed: list[tuple[int, int, int, int]] = []  # offset, size, start, end
     offsets: dict[str, int] = {}
-    for r, (size, start, end) in sorted(bufs.items(), key=lambda kv: (-kv[1][0], kv[1][1])):
-        busy = sorted((o, o + s) for o, s, a, b in placed if not (b < start or end < a))
-        off = 0
-        for lo, hi in busy:
-            if off + size <= lo:
-                break
-            off = max(off, (hi + _ALIGN - 1) // _ALIGN * _ALIGN)
-        placed.append((off, size, start, end))
+
+    def fits(off: int, parts) -> bool:
+        return all(not (o < off + po + ps and off + po < o + sz) or b < a0 or b0 < a
+                   for po, ps, a0, b0 in parts for o, sz, a, b in placed)
+
+    def extent(parts) -> int:
+        return max(po + ps for po, ps, _, _ in parts)
+
+    for r, parts in sorted(units.items(),
+                           key=lambda kv: (-extent(kv[1]), min(p[2] for p in kv[1]))):
+        cands = {0}
+        for o, sz, _, _ in placed:
+            for po, _, _, _ in parts:
+                if o + sz - po >= 0:
+                    cands.add((o + sz - po + _ALIGN - 1) // _ALIGN * _ALIGN)
+        off = min(c for c in cands if fits(c, parts))
+        placed += [(off + po, ps, a0, b0) for po, ps, a0, b0 in parts]
         offsets[r] = off
+    for rx, (y, d, _, _, _) in inner.items():
+        offsets[rx] = offsets[y] + d
     total = max((o + s for o, s, _, _ in placed), default=0)
     return Int8Plan({n: offsets[root(n)] for n in parent}, int(total))
 
@@ -383,6 +437,35 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     return "\n".join(lines) + "\n", plan
 
 
+def _integer_runs(ir: NetIR, P: str) -> str:
+    """``P__run_i8`` / ``P__run_i16``: the op table without its first op (the QUANTIZE of
+    the float input), fed the quantized sample directly; "" when the table does not start
+    with that QUANTIZE."""
+    plan = plan_int8(ir)
+    recs, _ = _records(ir, plan)
+    lines: list[str] = []
+    q = recs[0]
+    if q["kind"] == _KIND["quantize"] and len(recs) > 1:
+        # the integer entries: the first op (QUANTIZE of the float input) replaced
+        n, off = int(q["g"][0]), int(q["out"])
+        lines.append(
+            f"/* Input quantization: q = round(x / {P}__INPUT_SCALE) + {P}__INPUT_ZERO_POINT "
+            "(half away from zero, saturated to int8). */\n"
+            f"#define {P}__INPUT_SCALE {_f32(q['scale'])}\n"
+            f"enum {{ {P}__INPUT_ZERO_POINT = {int(q['out_zp'])}, {P}__N_IN = {n} }};\n"
+            f"static inline void {P}__run_i8(const int8_t *xq, float *out)\n{{\n"
+            f"    int8_t arena[{P}__ARENA_BYTES];\n"
+            f"    memcpy(arena + {off}, xq, {n});\n"
+            f"    (void)ml_nets_q7_run({P}__ops + 1, {P}__N_OPS - 1, (const float *)0, out, "
+            "arena);\n}\n"
+            f"static inline void {P}__run_i16(const int16_t *x, float *out)\n{{\n"
+            f"    int8_t arena[{P}__ARENA_BYTES];\n"
+            f"    ml_nets_q7_quantize_i16(&{P}__ops[0], x, arena + {off});\n"
+            f"    (void)ml_nets_q7_run({P}__ops + 1, {P}__N_OPS - 1, (const float *)0, out, "
+            "arena);\n}")
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def c_code_int8(ir: NetIR, P: str) -> CCode:
     """:class:`CCode` of a quantized graph with the family's kernels.
 
@@ -419,7 +502,58 @@ def c_code_int8(ir: NetIR, P: str) -> CCode:
     else:
         body += (f"static inline void {P}__regress(const float *x, float *out)\n{{\n"
                  f"    {P}__run(x, out);\n}}\n")
-    return CCode(runtime=("ml_nets_int8.h",), body=body, libm=True)
+    runs = _integer_runs(ir, P)
+    if runs:
+        body += runs + _integer_entries(ir, P)
+    return CCode(runtime=("ml_nets_int8.h",), body=body, libm=False)
+
+
+def _integer_entries(ir: NetIR, P: str) -> str:
+    """Public ``P_predict_i8`` / ``P_predict_proba_i8`` (classifier) or ``P_regress_i8``
+    (regressor), and the same with ``_i16``: the int8 entry takes the sample already in the
+    model's input quantization (``P__INPUT_SCALE``, ``P__INPUT_ZERO_POINT``), the int16
+    entry integer feature values (quantized inside exactly as the float entry would)."""
+    n = ir.tensors[ir.output].size
+    n_out = 2 if ir.kind == "classifier" and n == 1 else n
+    nf = ir.tensors[ir.input].size
+    parts = []
+    for suf, ctype, what in (("i8", "int8_t", "int8 values in the model's input quantization "
+                              f"(q = round(x / {P}__INPUT_SCALE) + {P}__INPUT_ZERO_POINT)"),
+                             ("i16", "int16_t", "int16 feature values (the float entry's "
+                              "features, as integers)")):
+        check = (f"    if (features == NULL) {{\n        return ML_ERR_NULL;\n    }}\n"
+                 f"    if (n_features != {nf}) {{\n        return ML_ERR_N_FEATURES;\n    }}\n")
+        check_out = (f"    if (features == NULL || out == NULL) {{\n        return ML_ERR_NULL;"
+                     f"\n    }}\n    if (n_features != {nf}) {{\n        return "
+                     f"ML_ERR_N_FEATURES;\n    }}\n    if (n_out < {n_out}) {{\n        return "
+                     "ML_ERR_N_OUT;\n    }\n")
+        head = f"/* Integer entry: features = {nf} {what}. */\n"
+        if ir.kind == "classifier":
+            decide = ("    return p[0] > 0.5f ? 1 : 0;\n" if n == 1 else
+                      f"    for (i = 1; i < {n}; i++) {{\n        if (p[i] > p[best]) {{\n"
+                      "            best = i;\n        }\n    }\n    return best;\n")
+            decl = ("    float p[1];\n" if n == 1 else
+                    f"    float p[{n}];\n    int32_t i, best = 0;\n")
+            parts.append(
+                f"{head}/* Returns the class index, or ML_ERR_NULL / ML_ERR_N_FEATURES. */\n"
+                f"static inline int32_t {P}_predict_{suf}(const {ctype} *features, "
+                f"int32_t n_features)\n{{\n{decl}{check}"
+                f"    {P}__run_{suf}(features, p);\n{decide}}}\n")
+            fill = (f"    float p;\n{check_out}    {P}__run_{suf}(features, &p);\n"
+                    "    out[0] = 1.0f - p;\n    out[1] = p;\n" if n == 1 else
+                    f"{check_out}    {P}__run_{suf}(features, out);\n")
+            parts.append(
+                f"{head}/* Class probabilities into out[0..{n_out}); ML_OK or an error. */\n"
+                f"static inline int32_t {P}_predict_proba_{suf}(const {ctype} *features, "
+                f"int32_t n_features, float *out, int32_t n_out)\n{{\n{fill}"
+                "    return ML_OK;\n}\n")
+        else:
+            parts.append(
+                f"{head}/* Regression outputs into out[0..{n_out}); ML_OK or an error. */\n"
+                f"static inline int32_t {P}_regress_{suf}(const {ctype} *features, "
+                f"int32_t n_features, float *out, int32_t n_out)\n{{\n{check_out}"
+                f"    {P}__run_{suf}(features, out);\n    return ML_OK;\n}}\n")
+    return "".join(parts)
 
 
 def arena_bytes_int8(ir: NetIR) -> int:

@@ -1,19 +1,19 @@
 """IR -> footprint estimate (flash, RAM, stack, instructions per inference).
 
-Calibrated (least squares, 2026-11-30, after the four-outputs-per-load kernels) on QEMU
+Calibrated (least squares, 2026-11-30, after the blocked-weight / VLDM kernels) on QEMU
 measurements (``Model.footprint``) of four Keras nets: an MLP 64-32-16-10, the 16x16x1
 depthwise/pointwise CNN of benchmarks/bench_nets.py, the depthwise/separable digits net
-of docs/families/nets.md and a Conv1D net on 32 x 3 windows: instructions within 5% on
+of docs/families/nets.md and a Conv1D net on 32 x 3 windows: instructions within 3% on
 Cortex-M4F and 8% on Cortex-M0+ (soft float: timing depends on the values), flash within
-8%. Cortex-M7 reuses the Cortex-M4F figures and rv32imc the Cortex-M0+ ones (measured by
-bench_nets.py: within 1% and 3% of them).
+10%. Cortex-M7 reuses the Cortex-M4F figures and rv32imc the Cortex-M0+ ones (measured by
+bench_nets.py: within 3% and 1% of them).
 
-Instructions: ``mac`` per multiply-add of dense (``cmac`` of conv / depthwise), ``tap``
-per kernel / pool window position (loop and index arithmetic, per output value),
-``elem`` per element of the other ops, ``act`` per output of an exp / tanh based
-activation, ``op`` per op. Flash: weights and op table, ``code`` per kernel kind used and
-``base`` (the engine, and soft-float routines on cores without an FPU). The stack holds
-the planned arena (4 bytes per float) plus a frame.
+Instructions: ``mac`` per multiply-add of dense and pointwise conv (``cmac`` of the
+other conv / depthwise), ``tap`` per kernel / pool window position (loop and index
+arithmetic, per output value), ``elem`` per element of the other ops, ``act`` per
+output of an exp / tanh based activation, ``op`` per op. Flash: weights and op table,
+``code`` per kernel kind used and ``base`` (the engine, and soft-float routines on cores
+without an FPU). The stack holds the planned arena (4 bytes per float) plus a frame.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...family import Estimate
-from .c import data_bytes
+from .c import blocked_kernel, data_bytes
 from .ir import NetIR
 from .lower import Record, records
 
-_M4 = dict(mac=3.9, cmac=6.2, tap=3.2, elem=10.0, act=60.0, op=40, code=230, base=1520,
+_M4 = dict(mac=1.75, cmac=4.2, tap=2.2, elem=12.0, act=60.0, op=40, code=230, base=1520,
            frame=48)
-_M0 = dict(mac=165.0, cmac=166.0, tap=0.0, elem=120.0, act=900.0, op=80, code=317,
+_M0 = dict(mac=184.0, cmac=182.0, tap=0.0, elem=120.0, act=900.0, op=80, code=317,
            base=4820, frame=96)
 _COST = {
     "cortex-m4f": _M4,
@@ -44,8 +44,8 @@ def _instructions(r: Record, c: dict) -> float:
     f = r.fields
     n_out = f["oh"] * f["ow"] * f["oc"]
     cost = float(c["op"])
-    if r.kind == "dense":
-        cost += c["mac"] * r.macs() + c["elem"] * n_out
+    if r.kind == "dense" or blocked_kernel(r) == "ml_nets_dense_blocked":
+        cost += c["mac"] * r.macs() + c["elem"] * n_out  # dense and pointwise conv
     elif r.kind in _WINDOW:
         taps = n_out * f["kh"] * f["kw"]
         cost += c["tap"] * taps
