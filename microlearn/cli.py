@@ -410,12 +410,11 @@ def _cmd_mp_build(args: argparse.Namespace) -> int:
 
 
 def _viper_runs(args: argparse.Namespace) -> bool:
-    """Whether the viper engine (plain tree ensembles) runs what --families / --for ask."""
-    from . import mp_module
+    """Whether the viper engine (tree ensembles) runs what --families / --for ask."""
+    from . import micropython_build as mpb
 
     if getattr(args, "for_model", None) is not None:
-        fams = mp_module.family_set(None, args.for_model)
-        return [n for _, n in fams] == ["trees"] and "-DML_TREES_BOOSTED=0" in fams.cflags
+        return mpb.viper_runs_file(args.for_model)
     return args.families is None or [f.strip() for f in args.families.split(",")
                                      if f.strip()] == ["trees"]
 
@@ -427,8 +426,9 @@ def _mp_build_viper(args: argparse.Namespace) -> int:
         raise ValueError("--engine viper builds one module (trees); --split and --dsp need "
                          "--engine c")
     if not _viper_runs(args):
-        raise ValueError("--engine viper runs plain tree ensembles (forests, decision trees) "
-                         f"only; {'--for ' + args.for_model if args.for_model else '--families'}"
+        raise ValueError("--engine viper runs tree ensembles (forests, decision trees, boosted "
+                         "ensembles except weighted-median AdaBoostRegressor) only; "
+                         f"{'--for ' + args.for_model if args.for_model else '--families'}"
                          " needs --engine c (a C cross compiler) or another model")
     arches = list(mpb.VIPER_ARCHES) if args.arch == "all" else [args.arch]
     for arch in arches:

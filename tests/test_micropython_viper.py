@@ -13,6 +13,7 @@ Skips only when a tool is genuinely missing (no unix MicroPython, no qemu-system
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import struct
@@ -182,7 +183,7 @@ def test_engine_viper_builds_every_arch(tmp_path, capsys):
         assert mb.mpy_arch(mpy.read_bytes()[:4]) == arch
     for args, msg in ((["--arch", "rv32imc", "--engine", "viper"], "no RISC-V native emitter"),
                       (["--arch", "xtensawin", "--families", "trees,linear"],
-                       "plain tree ensembles")):
+                       "tree ensembles (forests, decision trees, boosted")):
         capsys.readouterr()
         assert cli.main(["micropython", "build", *args, "--out", str(tmp_path / "e")]) == 2
         err = capsys.readouterr().err
@@ -308,7 +309,7 @@ def test_unix_float32_sums_bit_exact(viper_x64, tmp_path):
 
 ERRORS_SCRIPT = """
 import array, microlearn_mp as ml
-for name in ("trunc", "flip", "empty", "version", "boosted"):
+for name in ("trunc", "flip", "empty", "version", "boosted", "median"):
     try:
         ml.load(name + ".mlb")
         print(name, "LOADED")
@@ -337,12 +338,16 @@ def _errors(module: Path, tmp: Path) -> str:
     X, y = load_iris(return_X_y=True)
     good = microlearn.convert(DecisionTreeClassifier(random_state=0).fit(X, y)).to_blob()
     gb = GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X, y)
+    from sklearn.ensemble import AdaBoostRegressor
+
+    ada = AdaBoostRegressor(n_estimators=3, random_state=0).fit(X, y)
     bad_version = bytearray(good)
     bad_version[4] = 9
     tmp.mkdir(parents=True, exist_ok=True)
     for name, data in {"trunc": good[:50], "flip": good[:-1] + bytes([good[-1] ^ 1]),
                        "empty": b"", "version": bytes(bad_version), "ok": good,
-                       "boosted": microlearn.convert(gb).to_blob()}.items():
+                       "boosted": microlearn.convert(gb).to_blob(),
+                       "median": microlearn.convert(ada).to_blob()}.items():
         (tmp / f"{name}.mlb").write_bytes(data)
     for stale in ("microlearn_mp.py", "microlearn_mp.mpy"):
         (tmp / stale).unlink(missing_ok=True)
@@ -353,17 +358,20 @@ def _errors(module: Path, tmp: Path) -> str:
 
 
 def test_unix_errors_like_the_c_module(viper_x64, tmp_path):
-    """Corrupt files and wrong arguments: the C module's exceptions and messages (a boosted
-    ensemble, which the viper engine does not run, is refused with a ValueError)."""
+    """Corrupt files and wrong arguments: the C module's exceptions and messages; a boosted
+    ensemble loads; a weighted-median one (AdaBoostRegressor), which the viper engine does
+    not run, is refused with a ValueError that says so."""
     ours = _errors(viper_x64, tmp_path / "viper")
     theirs = _errors(mp_unix.native_x64(), tmp_path / "c")
     for name in ("trunc", "flip", "empty"):
         assert f"{name} ValueError model blob: corrupt" in ours
     assert "version ValueError model blob: unsupported format version" in ours
-    assert "boosted ValueError model blob: boosted trees need the C module" in ours
-    assert "boosted LOADED" in theirs
-    mine = [ln for ln in ours.splitlines() if not ln.startswith("boosted")]
-    c = [ln for ln in theirs.splitlines() if not ln.startswith("boosted")]
+    assert "boosted LOADED" in ours and "boosted LOADED" in theirs
+    assert ("median ValueError model blob: weighted-median ensembles (AdaBoostRegressor) "
+            "need the C module") in ours
+    assert "median LOADED" in theirs
+    mine = [ln for ln in ours.splitlines() if not ln.startswith("median")]
+    c = [ln for ln in theirs.splitlines() if not ln.startswith("median")]
     assert mine == c
 
 
@@ -426,6 +434,16 @@ def test_unix_engine_without_object_layout(tmp_path, tmp_path_factory):
     _assert_same_as_c(m, X[:100], cls, out)
     ours = _errors(mpy, tmp_path / "err")
     assert ours == _errors(viper("x64", tmp_path_factory), tmp_path / "err2")
+    # boosted ensembles: every method, the answers of the engine that reads the objects
+    rng = np.random.default_rng(2)
+    items = []
+    for name, est, Xb in _boosted_models():
+        if name in ("gb_iris", "hgb_cat_reg", "iso"):
+            mb_ = microlearn.convert(est)
+            items.append((mb_.to_blob(), _boost_rows(mb_, Xb, rng)[::4]))
+    a = _run_boost(mpy, tmp_path / "b0", items)
+    b = _run_boost(viper("x64", tmp_path_factory), tmp_path / "b1", items)
+    assert [(r["methods"], r["out"]) for r in a] == [(r["methods"], r["out"]) for r in b]
 
 
 # ---- emulated Cortex-M4F / M0 (MicroPython v1.23 in QEMU) --------------------------------
@@ -485,3 +503,357 @@ def test_qemu_budget_m4f_digits_forest(tmp_path_factory):
                               module=viper("armv6m", tmp_path_factory).read_bytes())
     np.testing.assert_array_equal(rf.classes_[r0.predictions], rf.predict(Xt))
     assert r0.instructions <= 16_500  # measured 14,870 (the fast file)
+
+
+# ---- boosted ensembles (section layout 2) -------------------------------------------------
+
+BOOST_SCRIPT = """
+import array, gc, microlearn_mp as ml
+
+METHODS = ("predict_proba", "regress", "decision_function", "score_samples")
+
+
+def alloc_of(f, *args):  # heap bytes allocated by the call alone
+    gc.collect()
+    a0 = gc.mem_alloc()
+    f(*args)
+    return gc.mem_alloc() - a0
+
+
+def pred(model, x, cls, i):
+    gc.collect()
+    a0 = gc.mem_alloc()
+    cls[i] = model.predict(x)
+    return gc.mem_alloc() - a0
+
+
+k = 0
+while True:
+    try:
+        f = open("x%d.bin" % k, "rb")
+    except OSError:
+        break
+    data = f.read()
+    f.close()
+    model = ml.load("model%d.mlb" % k)
+    nf = model.n_features()
+    no = model.n_outputs()
+    n = len(data) // (4 * nf)
+    x = array.array("f", bytes(4 * nf))
+    out = array.array("f", bytes(4 * no))
+    cls = array.array("i", bytes(4 * n))
+    meths = []
+    for name in METHODS:
+        try:
+            getattr(model, name)(x, out)
+            meths.append(name)
+        except TypeError:
+            pass
+    try:
+        model.predict(x)
+        has_predict = True
+    except TypeError:
+        has_predict = False
+    print("METHODS", k, " ".join(meths), has_predict)
+    res = bytearray()
+    alloc = {}
+    for i in range(n):
+        x[:] = array.array("f", data[i * 4 * nf:(i + 1) * 4 * nf])
+        if has_predict:
+            alloc["predict"] = max(alloc.get("predict", 0), pred(model, x, cls, i))
+        for name in meths:
+            for j in range(no):
+                out[j] = 0.0
+            a = alloc_of(getattr(model, name), x, out)
+            alloc[name] = max(alloc.get(name, 0), a)
+            res += bytes(out)
+    f = open("out%d.bin" % k, "wb")
+    f.write(bytes(cls))
+    f.write(res)
+    f.close()
+    print("ALLOC", k, " ".join("%s=%d" % kv for kv in sorted(alloc.items())))
+    model = None
+    k += 1
+"""
+
+
+def _run_boost(module: Path, tmp: Path, items) -> list[dict]:
+    """Every method of each (model file, rows) of ``items`` through ``module`` in one
+    unix-port process: the outputs' bytes and the heap each method allocates per call."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    shutil.copy(module, tmp / module.name)
+    for k, (data, X) in enumerate(items):
+        (tmp / f"model{k}.mlb").write_bytes(data)
+        (tmp / f"x{k}.bin").write_bytes(np.ascontiguousarray(X, dtype=np.float32).tobytes())
+    r = mp_unix.run_unix(BOOST_SCRIPT, tmp, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    res = [{} for _ in items]
+    for ln in r.stdout.splitlines():
+        if ln.startswith("METHODS"):
+            parts = ln.split()
+            res[int(parts[1])]["methods"] = parts[2:]
+        elif ln.startswith("ALLOC"):
+            parts = ln.split()
+            res[int(parts[1])]["alloc"] = dict((kv.split("=")[0], int(kv.split("=")[1]))
+                                               for kv in parts[2:])
+    for k in range(len(items)):
+        res[k]["out"] = (tmp / f"out{k}.bin").read_bytes()
+    return res
+
+
+@functools.cache
+def _boosted_models() -> list:
+    """(name, fitted estimator, X): every boosted kind the C module runs from a file."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+    from sklearn.ensemble import (
+        AdaBoostClassifier,
+        GradientBoostingRegressor,
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        IsolationForest,
+    )
+
+    rng = np.random.default_rng(3)
+    Xi, yi = load_iris(return_X_y=True)
+    Xb, yb = load_breast_cancer(return_X_y=True)
+    Xd, yd = load_diabetes(return_X_y=True)
+    Xn = Xb.copy()
+    Xn[rng.random(Xn.shape) < 0.1] = np.nan  # trained with missing values: NaN routing
+    # categorical columns (HistGradientBoosting's bitsets): 0 with 12 categories, 3 with 40
+    Xc = rng.normal(size=(500, 5))
+    Xc[:, 0] = rng.integers(0, 12, 500)
+    Xc[:, 3] = rng.integers(0, 40, 500)
+    Xc[rng.random(500) < 0.1, 0] = np.nan
+    yc = ((Xc[:, 0] % 3 == 0) ^ (Xc[:, 3] > 20) ^ (Xc[:, 1] > 0.5)).astype(int)
+    yr = np.where(Xc[:, 0] % 4 == 1, 3.0, -1.0) * Xc[:, 2] + (Xc[:, 3] % 5)
+    cat = [True, False, False, True, False]
+    ms = [
+        ("gb_binary", GradientBoostingClassifier(n_estimators=20, max_depth=3,
+                                                  random_state=0).fit(Xb, yb), Xb),
+        ("gb_iris", GradientBoostingClassifier(n_estimators=15, max_depth=2,
+                                                random_state=0).fit(Xi, yi), Xi),
+        ("gb_reg", GradientBoostingRegressor(n_estimators=25, max_depth=3,
+                                             random_state=0).fit(Xd, yd), Xd),
+        ("hgb_nan", HistGradientBoostingClassifier(max_iter=15, random_state=0).fit(Xn, yb),
+         Xn),
+        ("hgb_iris", HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(Xi, yi),
+         Xi),
+        ("hgb_cat", HistGradientBoostingClassifier(max_iter=15, categorical_features=cat,
+                                                   random_state=0).fit(Xc, yc), Xc),
+        ("hgb_cat_reg", HistGradientBoostingRegressor(max_iter=15, categorical_features=cat,
+                                                      random_state=0).fit(Xc, yr), Xc),
+        ("ada", AdaBoostClassifier(n_estimators=10, random_state=0).fit(Xi, yi), Xi),
+        ("iso", IsolationForest(n_estimators=15, random_state=0).fit(Xb), Xb),
+    ]
+    import lightgbm
+    import xgboost
+
+    Xz = np.where(rng.random(Xb.shape) < 0.1, -1.0, Xb)  # -1: XGBoost's missing value
+    Xl = Xc.copy()
+    Xl[:, 3] = np.where(Xl[:, 3] == 7, -2.0, Xl[:, 3])  # a negative category
+    ms += [
+        ("xgb_missing", xgboost.XGBClassifier(n_estimators=8, max_depth=3, missing=-1.0).fit(
+            Xz, yb), Xz),
+        ("lgbm_cat", lightgbm.LGBMClassifier(n_estimators=10, num_leaves=8, verbose=-1,
+                                             min_data_per_group=5, cat_smooth=1).fit(
+            Xl, yc, categorical_feature=[0, 3]), Xl),
+        ("xgb_iris", xgboost.XGBClassifier(n_estimators=8, max_depth=3).fit(Xi, yi), Xi),
+        ("xgb_reg_nan", xgboost.XGBRegressor(n_estimators=10, max_depth=3).fit(
+            Xn[:, :8], Xb[:, 8]), Xn[:, :8]),
+        ("lgbm_binary", lightgbm.LGBMClassifier(n_estimators=10, num_leaves=8,
+                                                verbose=-1).fit(Xn, yb), Xn),
+        ("lgbm_poisson", lightgbm.LGBMRegressor(n_estimators=10, num_leaves=8,
+                                                objective="poisson", verbose=-1).fit(Xd, yd),
+         Xd),
+    ]
+    return ms
+
+
+def _boost_rows(m, X, rng) -> np.ndarray:
+    """Real rows, then adversarial ones (at / next to thresholds, NaN, infinities, signed
+    zeros, subnormals, huge values, non-integer / negative / out-of-range categories)."""
+    X = np.asarray(X, dtype=np.float32)
+    adv = _adversarial(X, m, rng, 40)
+    odd = np.array([-1.0, -0.5, 0.5, 2.5, 1e9, 4e9, 63.0, 64.0, 31.0, 32.0, 33.0, -0.0,
+                    11.0, 12.0, 39.0, 40.0, 2.0 ** 31, -(2.0 ** 31)], dtype=np.float32)
+    cats = X[rng.integers(0, len(X), 40)].copy()
+    for i in range(len(cats)):
+        cats[i, rng.integers(0, X.shape[1], 2)] = rng.choice(odd, 2)
+    return np.vstack([X[:60], adv, cats])
+
+
+def _with_threshold(data: bytes, thr: float) -> bytes:
+    """The boosted file with its decision threshold replaced (CRC-32 fixed)."""
+    import zlib
+
+    b = bytearray(data)
+    sec = blob.read(data)[0]
+    at = sec["offset"] + trees_section.read_header(data[sec["offset"]:])["o_ext"]
+    struct.pack_into("<f", b, at + 20, thr)
+    struct.pack_into("<I", b, 12, zlib.crc32(bytes(b[16:])) & 0xFFFFFFFF)
+    return bytes(b)
+
+
+def test_unix_boosted_same_as_the_c_module(viper_x64, tmp_path):
+    """Boosted ensembles (GradientBoosting, HistGradientBoosting with missing values and
+    categorical bitsets, AdaBoost, IsolationForest, XGBoost, LightGBM): every method of the
+    C module (predict, predict_proba, regress, decision_function, score_samples) bit for
+    bit the same on real and adversarial rows; predict, and regress / decision_function of
+    the raw scores (no exp), allocate nothing."""
+    rng = np.random.default_rng(7)
+    items, names = [], []
+    for name, est, X in _boosted_models():
+        m = microlearn.convert(est)
+        Xq = _boost_rows(m, X, rng)
+        for compact in (True, False):
+            items.append((m.to_blob(compact=compact), Xq))
+            names.append(f"{name}/{compact}")
+    # exact ties: the decision threshold set to the raw score of some rows (class 1 iff
+    # raw >= threshold for GradientBoosting, raw > threshold for LightGBM)
+    for name, est, X in _boosted_models():
+        if name in ("gb_binary", "lgbm_binary"):
+            m = microlearn.convert(est)
+            Xq = np.asarray(X[:40], dtype=np.float32)
+            raw = np.asarray(m.decision_function(Xq), dtype=np.float32).ravel()
+            for thr in raw[:3]:
+                items.append((_with_threshold(m.to_blob(), float(thr)), Xq))
+                names.append(f"{name}/tie{thr}")
+    ours = _run_boost(viper_x64, tmp_path / "viper", items)
+    theirs = _run_boost(mp_unix.native_x64(), tmp_path / "c", items)
+    for name, a, b in zip(names, ours, theirs, strict=True):
+        assert a["methods"] == b["methods"], name
+        assert a["out"] == b["out"], name
+        assert a["alloc"].get("predict", 0) == 0, (name, a["alloc"])
+
+
+BOOST_FUZZ_RUN = """
+def run(m):
+    nf, no = m.n_features(), m.n_outputs()
+    if nf > 4096 or no > 4096:
+        return "big"
+    out = array.array("f", bytes(4 * no))
+    res = []
+    for v in PROBES:
+        x = array.array("f", [v] * nf)
+        for name in ("predict", "predict_proba", "regress", "decision_function",
+                     "score_samples"):
+            try:
+                if name == "predict":
+                    res.append(str(m.predict(x)))
+                else:
+                    getattr(m, name)(x, out)
+                    res.append(",".join(str(o) for o in out))
+            except TypeError:
+                res.append("-")
+    return ";".join(res)
+"""
+
+
+def test_unix_fuzz_boosted_same_answers_as_the_c_module(viper_x64, tmp_path):
+    """Mutated boosted files (96: test_micropython_fuzz.py's mutations, and interesting
+    values over the boosted block and the category tables): never a crash; the viper
+    engine and the C module accept the same files and give the same answers from every
+    method."""
+    from microlearn.families.trees import section as ts
+
+    rng = np.random.default_rng(99)
+    seeds = []
+    for name, est, _ in _boosted_models():
+        if name in ("gb_iris", "hgb_cat", "iso", "xgb_missing", "lgbm_cat", "gb_reg"):
+            m = microlearn.convert(est)
+            seeds += [m.to_blob(compact=True), m.to_blob(compact=False)]
+    files = {f"seed{i}.mlb": s for i, s in enumerate(seeds)}
+    while len(files) < 96:
+        seed = seeds[int(rng.integers(0, len(seeds)))]
+        if rng.random() < 0.5:
+            data = fuzz.mutate(rng, seed)
+        else:  # a u32 of the boosted block or of a table it points to
+            b = bytearray(seed)
+            at = blob.read(seed)[0]["offset"]
+            sec = seed[at:]
+            ext = ts.read_header(sec)["o_ext"]
+            e = ts.read_ext(sec)
+            spots = [ext + 4 * int(rng.integers(0, 16))]
+            for key in ("o_cat_offset", "o_cat_bits", "o_tree_output", "o_base"):
+                if e[key]:
+                    spots.append(e[key] + 4 * int(rng.integers(0, 4)))
+            i = at + int(rng.choice(spots))
+            struct.pack_into("<I", b, min(i, len(b) - 4),
+                             int(rng.choice([0, 1, 2, 3, 7, 8, 9, 0xFF, 0xFFFF, 0x7FFFFFFF,
+                                             0x80000000, 0xFFFFFFFF, 0x7FC00000, 0x7F800000,
+                                             0x3F800000, 0xBF800000])))
+            data = fuzz._fix(b)
+        files[f"f{len(files)}.mlb"] = data
+
+    script = fuzz.SCRIPT.split("def run(m):")[0] + BOOST_FUZZ_RUN + \
+        "\n\ndef attempt(fn):" + fuzz.SCRIPT.split("def attempt(fn):")[1]
+
+    def run(module: Path, where: Path) -> dict[str, tuple[bool, str]]:
+        where.mkdir()
+        shutil.copy(module, where / module.name)
+        for name, data in {**files, "manifest.txt": "\n".join(files).encode()}.items():
+            (where / name).write_bytes(data)
+        r = mp_unix.run_unix(script, where, timeout=300, heap_size=1 << 20)
+        assert r.returncode == 0 and "FINISHED" in r.stdout, r.stdout[-2000:] + r.stderr
+        res = {}
+        for line in r.stdout.splitlines():
+            if line.startswith("RESULT"):
+                _, name, same, out = line.split(" ", 3)
+                res[name] = (same == "True", out)
+        assert len(res) == len(files)
+        return res
+
+    ours = run(viper_x64, tmp_path / "viper")
+    theirs = run(mp_unix.native_x64(), tmp_path / "c")
+    # the caller's buffer is never read again
+    assert all(same for same, _ in ours.values()), [(n, r[:200]) for n, (same, r)
+                                                    in ours.items() if not same][:3]
+    ran = [n for n, (_, r) in ours.items() if r not in ("ValueError", "MemoryError")]
+    assert len(ran) >= 20
+    differ = [n for n in files if "MemoryError" not in (ours[n][1], theirs[n][1])
+              and ours[n][1] != theirs[n][1]]
+    assert not differ, [(n, ours[n][1][:100], theirs[n][1][:100]) for n in differ[:5]]
+
+
+@pytest.mark.parametrize("name", ["hgb_cat", "gb_reg"])
+def test_qemu_boosted_m4f(name, tmp_path_factory):
+    """Boosted ensembles on emulated Cortex-M4F (armv7emsp, single-precision floats): a
+    HistGradientBoosting classifier with categorical bitsets and missing values (predict,
+    and predict_proba through the float32 sigmoid) and a GradientBoosting regressor (raw
+    scores, no allocation), on real and adversarial rows: bit for bit the C engine."""
+    _qemu_or_skip()
+    est, X = next((e, X) for n, e, X in _boosted_models() if n == name)
+    m = microlearn.convert(est)
+    Xq = _boost_rows(m, X, np.random.default_rng(5))[::3]
+    files = {"microlearn_mp.mpy": viper("armv7emsp", tmp_path_factory).read_bytes(),
+             "model.mlb": m.to_blob(), "x.bin": Xq.tobytes()}
+    r = mp_qemu.run_qemu_micropython("m4", tmm.RUN_SCRIPT, files, collect=["out.bin"]).check()
+    raw = r.files["out.bin"]
+    n = len(Xq)
+    cls = np.frombuffer(raw[: 4 * n], dtype=np.int32)
+    out = np.frombuffer(raw[4 * n:], dtype=np.float32).reshape(n, m.n_outputs)
+    _assert_same_as_c(m, Xq, cls, out)
+    if m.kind == "regressor":
+        assert "ALLOC 0" in r.stdout
+
+
+def test_build_for_boosted_file(tmp_path, capsys):
+    """`micropython build --engine viper --for FILE`: a boosted file builds; a
+    weighted-median one (AdaBoostRegressor, C module only) is a one-line error (exit 2)."""
+    from sklearn.ensemble import AdaBoostRegressor
+
+    X, y = load_iris(return_X_y=True)
+    gb = GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X, y)
+    ada = AdaBoostRegressor(n_estimators=3, random_state=0).fit(X, y)
+    (tmp_path / "gb.mlb").write_bytes(microlearn.convert(gb).to_blob())
+    (tmp_path / "ada.mlb").write_bytes(microlearn.convert(ada).to_blob())
+    assert mb.viper_runs_file(tmp_path / "gb.mlb") and not mb.viper_runs_file(
+        tmp_path / "ada.mlb")
+    base = ["micropython", "build", "--arch", "x64", "--engine", "viper"]
+    assert cli.main([*base, "--for", str(tmp_path / "gb.mlb"), "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "microlearn_mp.mpy").is_file()
+    capsys.readouterr()
+    assert cli.main([*base, "--for", str(tmp_path / "ada.mlb"), "--out",
+                     str(tmp_path / "e")]) == 2
+    err = capsys.readouterr().err
+    assert "weighted-median" in err and len(err.strip().splitlines()) == 1, err

@@ -49,9 +49,10 @@ def _f32(v):
     return array.array("f", [v])[0]
 
 
-def _load(o, data, lean=0):
+def _load(o, data, lean=0, boost=None):
     # validates the file like the C loader and fills o (the Model, or the lean build's
-    # holder) with its tables
+    # holder) with its tables; boost (the viper engine's): checks a boosted (layout-2)
+    # section's block, boost(data, h, lo, total) -> its leaf row width
     global _lo
     n = len(data)
     if n < _HEAD or bytes(data[0:4]) != b"MLRN":
@@ -85,14 +86,16 @@ def _load(o, data, lean=0):
     h = struct.unpack_from("<7I4B7If8I", data, hdr)
     kind, nf, no, nt, nn, nr, base = h[0:7]
     fb, cb, has_nan, reserved = h[7:11]
-    if h[25] == 2 and h[26]:  # section layout 2: a boosted ensemble
+    lay2 = h[25] == 2 and h[26]
+    if lay2 and boost is None:  # section layout 2: a boosted ensemble
         raise ValueError("model blob: boosted trees need the native module")
     o_feat, o_thr, o_left, o_right, o_roots, o_nan, o_leaves = h[11:18]
-    if (kind > 1 or nf == 0 or no == 0 or nt == 0 or reserved or has_nan > 1
-            or base != (no if kind == 0 else 0) or fb not in (1, 2, 4)
-            or cb not in (0, 1, 2, 4) or nf >= 1 << 31 or nn >= 1 << 31 or h[22] > 1
-            or h[25] or h[26]):
+    if (kind > (2 if lay2 else 1) or nf == 0 or no == 0 or nt == 0 or reserved
+            or has_nan > 1 or base != (no if kind == 0 and not lay2 else 0)
+            or fb not in (1, 2, 4) or cb not in (0, 1, 2, 4) or nf >= 1 << 31
+            or nn >= 1 << 31 or h[22] > 1 or ((h[25] or h[26]) and not lay2)):
         _bad()
+    rw = boost(data, h, _lo, total) if lay2 else no  # leaf row width
     if version == 2 and sec_entry != (kind, nf):
         _bad()  # the section table disagrees with the section (as the C loader checks)
     nnz, o_start, o_index = h[19:22]
@@ -114,11 +117,11 @@ def _load(o, data, lean=0):
             if o.start[r] > o.start[r + 1]:
                 _bad()
         for i in o.index:
-            if i >= no:
+            if i >= rw:
                 _bad()
     elif nr:
-        _table(data, o_leaves, nr * no, 4, False, total, 4)
-        o.leaves = array.array("f", bytes(data[o_leaves:o_leaves + 4 * nr * no]))
+        _table(data, o_leaves, nr * rw, 4, False, total, 4)
+        o.leaves = array.array("f", bytes(data[o_leaves:o_leaves + 4 * nr * rw]))
     if nn:
         o.feature = _table(data, o_feat, nn, fb, False, total, fb)
         if thr_kind:  # uint8 index into a table of distinct thresholds
