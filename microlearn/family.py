@@ -82,6 +82,12 @@ class Signature:
         Shape of one sample when it is not a vector (a Keras model's ``(28, 28, 1)``):
         the Python methods also accept X of shape ``(n_samples, *input_shape)``, flattened
         in C order (``n_features`` is its product).
+    input_quantization : tuple of (float, int) or None
+        ``(scale, zero_point)`` when the step's C also has an *integer entry* (an int8
+        net): public ``P_predict_i8`` / ``P_predict_proba_i8`` (classifier) or
+        ``P_regress_i8`` taking int8 values already quantized as
+        ``q = round(x / scale) + zero_point``, and the same with ``_i16`` taking int16
+        feature values. None: float input only.
     """
 
     estimator: str
@@ -97,6 +103,7 @@ class Signature:
     feature_names: tuple[str, ...] | None = None
     output_2d: bool = False
     input_shape: tuple[int, ...] | None = None
+    input_quantization: tuple[float, int] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

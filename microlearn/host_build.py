@@ -138,15 +138,24 @@ METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "re
            "transform")
 
 
-def compile_shared(header_text: str, prefix: str, methods: tuple[str, ...] = ()) -> Path:
+def compile_shared(header_text: str, prefix: str, methods: tuple[str, ...] = (),
+                   integer: str | None = None) -> Path:
     """Compile a generated header into a host shared library (cached) and return its path.
     ``methods``: the public functions the header has (batch entry points are built for
-    those)."""
+    those). ``integer``: ``"predict_proba"`` (classifier) or ``"regress"`` when the header
+    has the integer entries ``prefix_<integer>_i8`` / ``_i16`` (an int8 net; classifiers
+    also ``prefix_predict_i8`` / ``_i16``): batch entry points are built for them too."""
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise ValueError(f"unknown method(s) {bad}; known: {METHODS}")
+    if integer not in (None, "predict_proba", "regress"):
+        raise ValueError(f"integer={integer!r} is not None, 'predict_proba' or 'regress'")
+    extra = () if integer is None else (
+        f"MLHOST_INT_VALUES={integer}", *(("MLHOST_INT_CLASS",)
+                                          if integer == "predict_proba" else ()))
     return _compile(HOST_C, header_text,
-                    (f"MLHOST_PREFIX={prefix}", *(f"MLHOST_HAS_{m}" for m in methods)))
+                    (f"MLHOST_PREFIX={prefix}", *(f"MLHOST_HAS_{m}" for m in methods),
+                     *extra))
 
 
 def _load(path: Path) -> ctypes.CDLL:
@@ -168,8 +177,9 @@ class HostLibrary:
         Method -> outputs per row (``predict`` and ``score_samples``: 1).
     """
 
-    def __init__(self, path: Path, widths: dict[str, int]):
+    def __init__(self, path: Path, widths: dict[str, int], integer: str | None = None):
         lib = _load(path)
+        self.integer = integer
         self._lib = lib
         self.n_features = int(lib.mlhost_n_features())
         self.widths = dict(widths)
@@ -180,6 +190,34 @@ class HostLibrary:
             fn = getattr(lib, f"mlhost_{m}")
             fn.argtypes = [*args, i32] if m == "predict" else [*args, f32, ctypes.c_int32]
             fn.restype = ctypes.c_int32
+        if integer is not None:
+            for bits, ctype in ((8, np.int8), (16, np.int16)):
+                xp = np.ctypeslib.ndpointer(dtype=ctype, flags="C_CONTIGUOUS")
+                fn = getattr(lib, f"mlhost_values_i{bits}")
+                fn.argtypes = [xp, ctypes.c_int64, ctypes.c_int32, f32, ctypes.c_int32]
+                fn.restype = ctypes.c_int32
+                if integer == "predict_proba":
+                    fn = getattr(lib, f"mlhost_predict_i{bits}")
+                    fn.argtypes = [xp, ctypes.c_int64, ctypes.c_int32, i32]
+                    fn.restype = ctypes.c_int32
+
+    def call_int(self, method: str, X: np.ndarray) -> np.ndarray:
+        """The integer entry on every row of C-contiguous int8 (quantized input) or int16
+        (integer features) X: int32 (n,) for ``predict``, float32 (n, width) for
+        ``predict_proba`` / ``regress`` (the library's ``integer`` method)."""
+        bits = {np.dtype(np.int8): 8, np.dtype(np.int16): 16}[X.dtype]
+        if method == "predict":
+            out = np.empty(X.shape[0], dtype=np.int32)
+            status = getattr(self._lib, f"mlhost_predict_i{bits}")(X, X.shape[0], X.shape[1],
+                                                                    out)
+        else:
+            w = self.widths[method]
+            out = np.empty((X.shape[0], w), dtype=np.float32)
+            status = getattr(self._lib, f"mlhost_values_i{bits}")(X, X.shape[0], X.shape[1],
+                                                                   out, w)
+        if status != 0:
+            raise RuntimeError(f"C {method}_i{bits} returned error code {status}")
+        return out
 
     def call(self, method: str, X: np.ndarray) -> np.ndarray:
         """``method`` on every row of float32 C-contiguous X: int32 (n,) for predict,

@@ -41,6 +41,10 @@ def _is_predictor(model: Model) -> bool:
     return model.signature.task != "transformer"
 
 
+def _has_integer_entry(model: Model) -> bool:
+    return model.signature.input_quantization is not None
+
+
 def _option_text(value: Any, quote: bool = True) -> str:
     """An option value for describe/repr: arrays (e.g. calibration data) by shape only."""
     if isinstance(value, np.ndarray) or (hasattr(value, "shape") and hasattr(value, "dtype")):
@@ -100,7 +104,7 @@ class Model:
         notes = "; ".join(f"{s.signature.estimator}: {s.signature.exactness}"
                           for s in self.steps if s.signature.exactness)
         return replace(last, n_features=first.n_features, feature_names=first.feature_names,
-                       exact_predict=exact, exactness=notes,
+                       exact_predict=exact, exactness=notes, input_quantization=None,
                        estimator="Pipeline(" + ", ".join(s.signature.estimator
                                                          for s in self.steps) + ")")
 
@@ -136,6 +140,48 @@ class Model:
         if self.kind != "classifier":
             raise AttributeError(f"a {self.kind} has no classes_")
         return self.signature.classes
+
+    @property
+    def input_quantization(self) -> tuple[float, int]:
+        """``(scale, zero_point)`` of the integer entry's int8 input (int8 nets only).
+
+        ``predict`` / ``predict_proba`` given an **int8** array take its values as the
+        model's quantized input, ``q = round(x / scale) + zero_point`` (saturated to
+        -128..127), and run the C's ``NAME_*_i8`` entry; given an **int16** array, integer
+        feature values (``NAME_*_i16``, the same results as the same values in float32).
+        """
+        q = self.signature.input_quantization
+        if q is None:
+            raise AttributeError("input_quantization: this model takes float32 features only "
+                                 "(the integer entry is for int8 nets: convert(..., "
+                                 "quantize='int8', calibration=X))")
+        return q
+
+    def quantize_input(self, X: Any) -> np.ndarray:
+        """Float features -> the int8 values the integer entry takes (int8 nets only):
+        ``clip(round_half_away(X / scale) + zero_point, -128, 127)`` in float32, as the C's
+        own input quantization computes it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        ndarray of int8, shape (n_samples, n_features)
+        """
+        if not _has_integer_entry(self):
+            raise TypeError("quantize_input() is for int8 neural nets with an integer entry "
+                            "(convert(..., quantize='int8', calibration=X)); this model "
+                            "takes float32 features only")
+        scale, zp = self.input_quantization
+        X = self._validate_X(X)
+        v = np.nan_to_num(X / np.float32(scale), nan=0.0)
+        v = np.clip(v, np.float32(-1e6), np.float32(1e6))
+        q = np.trunc(v)
+        f = v - q
+        q = q + (f >= 0.5) - (f <= -0.5)
+        return np.clip(q + zp, -128, 127).astype(np.int8)
 
     @property
     def options(self) -> dict:
@@ -188,7 +234,10 @@ class Model:
         return (
             f"microlearn model ({fams}, {self.kind})\n"
             f"  estimator : {self._describe_line()}\n"
-            f"  inputs    : {self.n_features} float32 features\n"
+            f"  inputs    : {self.n_features} float32 features"
+            + (" (also int8 quantized with scale={:.6g}, zero_point={} / int16 integer "
+               "features)".format(*sig.input_quantization) if sig.input_quantization else "")
+            + "\n"
             f"  outputs   : {outputs}\n"
             f"  methods   : {methods}\n"
             f"  options   : {opts}\n"
@@ -434,8 +483,12 @@ class Model:
     def _lib(self) -> host_build.HostLibrary:
         if self._host is None:
             widths = self._widths()
-            so = host_build.compile_shared(self.c_source("model"), "model", tuple(widths))
-            self._host = host_build.HostLibrary(so, widths)
+            integer = None
+            if self.signature.input_quantization is not None:
+                integer = "predict_proba" if self.kind == "classifier" else "regress"
+            so = host_build.compile_shared(self.c_source("model"), "model", tuple(widths),
+                                           integer)
+            self._host = host_build.HostLibrary(so, widths, integer)
         return self._host
 
     def _validate_X(self, X: Any) -> np.ndarray:
@@ -480,6 +533,33 @@ class Model:
             raise ValueError("X has 0 samples; at least 1 is required")
         return np.ascontiguousarray(X)
 
+    def _integer_X(self, X: Any) -> np.ndarray | None:
+        """X for the integer entry (a numpy int8 or int16 array), checked; None for any
+        other X (the float path). int8 is refused by a model without an integer entry:
+        its values would be quantized inputs, which only an int8 net has."""
+        if not isinstance(X, np.ndarray) or X.dtype not in (np.int8, np.int16):
+            return None
+        if self.signature.input_quantization is None:
+            if X.dtype == np.int8:
+                raise TypeError(
+                    "X is int8, which means already-quantized inputs, but this model has no "
+                    "integer entry (only int8 nets converted with quantize='int8' do): pass "
+                    "float features, e.g. X.astype(np.float32)")
+            return None  # int16 feature values: the float path computes the same
+        shape = self.signature.input_shape
+        if shape is not None and X.ndim == len(shape) + 1 and tuple(X.shape[1:]) == shape:
+            X = X.reshape(X.shape[0], -1)
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2D {X.dtype} array of shape (n_samples, {self.n_features}), got a "
+                f"{X.ndim}D array; reshape a single sample with X.reshape(1, -1)")
+        if X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but this model expects {self.n_features}")
+        if X.shape[0] == 0:
+            raise ValueError("X has 0 samples; at least 1 is required")
+        return np.ascontiguousarray(X)
+
     @available_if(_is_predictor)
     def predict(self, X: Any) -> np.ndarray:
         """Predict with the generated C.
@@ -487,7 +567,10 @@ class Model:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Converted to float32 (what the device computes on).
+            Converted to float32 (what the device computes on). For an int8 net
+            (:attr:`input_quantization`), a numpy int8 array is its quantized input and an
+            int16 array integer features: the C's integer entries run (``NAME_*_i8`` /
+            ``NAME_*_i16``).
 
         Returns
         -------
@@ -495,6 +578,12 @@ class Model:
             Class labels (classifier), +1/-1 (outlier detector), or float32 outputs of
             shape (n_samples,) or (n_samples, n_outputs) (regressor).
         """
+        Xi = self._integer_X(X)
+        if Xi is not None:
+            if self.kind == "classifier":
+                return self.signature.classes[self._lib().call_int("predict", Xi)]
+            y = self._lib().call_int("regress", Xi)
+            return y[:, 0] if self.n_outputs == 1 and not self.signature.output_2d else y
         X = self._validate_X(X)
         if self.kind == "classifier":
             return self.signature.classes[self._lib().call("predict", X)]
@@ -505,7 +594,11 @@ class Model:
 
     @available_if(_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities (float32, shape (n_samples, n_classes)) from the generated C."""
+        """Class probabilities (float32, shape (n_samples, n_classes)) from the generated C
+        (int8 / int16 arrays: the integer entry, as in :meth:`predict`)."""
+        Xi = self._integer_X(X)
+        if Xi is not None:
+            return self._lib().call_int("predict_proba", Xi)
         return self._lib().call("predict_proba", self._validate_X(X))
 
     @available_if(_has("decision_function"))

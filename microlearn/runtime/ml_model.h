@@ -7,6 +7,8 @@
  *   int32_t cls = ml_model_predict(&model, x, scratch);
  *   ml_model_predict_proba(&model, x, out, scratch);   // and decision_function,
  *                                       // score_samples, regress, transform
+ *   ml_model_run_int(&model, x8, NULL, out, &cls, scratch); // int8 nets: integer input
+ *                                       // (ml_model_input_quantization: scale, zero point)
  *
  * A pipeline is several sections: every step but the last is a transformer whose
  * outputs feed the next step (checked at load: widths must chain). The blob is used in
@@ -296,6 +298,102 @@ static inline int32_t ml_model_predict(const ml_model_t *m, const float *x, floa
         return 0;
     }
     return status;
+}
+
+/* --- integer entry: int8 neural nets (model-file family 8) whose first op quantizes the
+ * float input. One sample of info.n_features int8 values already in the model's input
+ * quantization (q = round(x / scale) + zero_point), or int16 feature values (quantized
+ * inside exactly as the float entry would): bit-exact with the generated header's
+ * NAME_*_i8 / NAME_*_i16 functions. Single-step models only. */
+#define ML_MODEL__NETS_ID 8u
+/* 1 when ML_MODEL_FAMILIES lists the nets family: without it the integer entry is folded
+ * away by the compiler (no int8 kernels in builds for other families). */
+#define ML_MODEL__IS_NETS(ID, FAM) + ((ID) == ML_MODEL__NETS_ID ? 1 : 0)
+enum { ML_MODEL__HAS_NETS = 0 ML_MODEL_FAMILIES(ML_MODEL__IS_NETS) };
+#undef ML_MODEL__IS_NETS
+
+/* The int8 net of a one-step model with an integer entry, else NULL. */
+static inline const ml_nets_t *ml_model__int_net(const ml_model_t *m)
+{
+#ifndef ML_NETS_NO_INT8
+    float scale;
+    int32_t zp;
+    const ml_nets_t *n;
+    if (!ML_MODEL__HAS_NETS || m == NULL || m->n_steps != 1 ||
+        m->steps[0].family != ML_MODEL__NETS_ID) {
+        return NULL;
+    }
+    /* the active union member (family 8 loads only when nets is compiled in) */
+    n = (const ml_nets_t *)(const void *)&m->steps[0].u;
+    if (n->ops != NULL || n->base == NULL || ml_rd_u32(n->base) != ML_NETS_SECTION_VERSION_2 ||
+        ml_rd_u32(n->base + 44) != ML_NETS_DTYPE_INT8 ||
+        ml_nets_q7_input_quant(n->base, &scale, &zp) != ML_OK) {
+        return NULL;
+    }
+    return n;
+#else
+    (void)m;
+    return NULL;
+#endif
+}
+
+/* ML_OK and the input quantization (*scale, *zero_point: what the int8 entry expects) when
+ * the model has an integer entry, else ML_ERR_UNSUPPORTED (a float model, a pipeline). */
+static inline int32_t ml_model_input_quantization(const ml_model_t *m, float *scale,
+                                                  int32_t *zero_point)
+{
+#ifndef ML_NETS_NO_INT8
+    const ml_nets_t *n = ml_model__int_net(m);
+    if (!ML_MODEL__HAS_NETS || n == NULL) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    if (scale == NULL || zero_point == NULL) {
+        return ML_ERR_NULL;
+    }
+    return ml_nets_q7_input_quant(n->base, scale, zero_point);
+#else
+    (void)m;
+    (void)scale;
+    (void)zero_point;
+    return ML_ERR_UNSUPPORTED;
+#endif
+}
+
+/* Integer entry: x8 (int8, in the input quantization) or x16 (int16 features), the other
+ * NULL. Writes the outputs (predict_proba of a classifier, regress of a regressor;
+ * info.n_outputs floats) to out when out != NULL and the class index (classifiers) to *cls
+ * when cls != NULL. scratch: ml_model_scratch_floats(m) floats. ML_OK, ML_ERR_NULL or
+ * ML_ERR_UNSUPPORTED (no integer entry). */
+static inline int32_t ml_model_run_int(const ml_model_t *m, const int8_t *x8,
+                                       const int16_t *x16, float *out, int32_t *cls,
+                                       float *scratch)
+{
+#ifndef ML_NETS_NO_INT8
+    const ml_nets_t *n = ml_model__int_net(m);
+    if (!ML_MODEL__HAS_NETS || n == NULL) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    if ((x8 == NULL) == (x16 == NULL) || scratch == NULL ||
+        (cls != NULL && n->task != ML_TASK_CLASSIFIER)) {
+        return ML_ERR_NULL;
+    }
+    ml_nets_q7_forward_in(n->base, scratch, (const float *)0, x8, x16);
+    if (out != NULL) {
+        ml_nets_outputs(n, scratch + n->out, out);
+    }
+    if (cls != NULL) {
+        *cls = ml_nets_decide(n, scratch + n->out);
+    }
+    return ML_OK;
+#else
+    (void)m;
+    (void)x8;
+    (void)x16;
+    (void)out;
+    (void)cls;
+    (void)scratch;
+    return ML_ERR_UNSUPPORTED;
+#endif
 }
 
 #endif /* ML_MODEL_H */

@@ -1391,9 +1391,32 @@ static inline void ml_nets_q7_quantize_nolibm(const ml_nets_q7_op_t *op, const f
     ml_nets_q7_quantize(op, x, y);
 }
 
-/* Run a validated int8 section: x (float input) -> y (n_final floats), then the int8
- * arena right after y (scratch of n_final + ceil(arena_bytes / 4) floats). */
-static inline void ml_nets_q7_forward(const uint8_t *sec, float *y, const float *x)
+/* The input quantization of a validated int8 section: ML_OK and *scale, *zero_point when
+ * its first op is the QUANTIZE of the float input (the integer entry needs it), else
+ * ML_ERR_UNSUPPORTED (e.g. an imported model whose input tensor is already int8). */
+static inline int32_t ml_nets_q7_input_quant(const uint8_t *sec, float *scale,
+                                             int32_t *zero_point)
+{
+    ml_nets_q7_op_t op;
+    if (ml_rd_u32(sec + 24) < 2u) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    ml_nets_q7_decode(sec + ml_rd_u32(sec + 36), sec, &op);
+    if (op.kind != ML_NETS_Q7_QUANTIZE || op.in != -1) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    *scale = op.scale;
+    *zero_point = op.out_zp;
+    return ML_OK;
+}
+
+/* Run a validated int8 section: y (n_final floats), then the int8 arena right after y
+ * (scratch of n_final + ceil(arena_bytes / 4) floats). The input is x (floats), or, for
+ * the integer entry (ml_nets_q7_input_quant == ML_OK), x8 (int8 values already in the
+ * input quantization, copied as they are) or x16 (int16 features, quantized like floats);
+ * the unused ones NULL. */
+static inline void ml_nets_q7_forward_in(const uint8_t *sec, float *y, const float *x,
+                                         const int8_t *x8, const int16_t *x16)
 {
     const uint32_t n_ops = ml_rd_u32(sec + 24), off_ops = ml_rd_u32(sec + 36);
     int8_t *arena = (int8_t *)(void *)(y + ml_rd_u32(sec + 16));
@@ -1406,7 +1429,18 @@ static inline void ml_nets_q7_forward(const uint8_t *sec, float *y, const float 
         a = op.in >= 0 ? arena + op.in : (const int8_t *)0;
         o = op.out >= 0 ? arena + op.out : (int8_t *)0;
         switch (op.kind) {
-        case ML_NETS_Q7_QUANTIZE: ml_nets_q7_quantize(&op, x, o); break;
+        case ML_NETS_Q7_QUANTIZE:
+            if (x8 != (const int8_t *)0) {
+                int32_t j;
+                for (j = 0; j < op.g[0]; j++) {
+                    o[j] = x8[j];
+                }
+            } else if (x16 != (const int16_t *)0) {
+                ml_nets_q7_quantize_i16(&op, x16, o);
+            } else {
+                ml_nets_q7_quantize(&op, x, o);
+            }
+            break;
         case ML_NETS_Q7_DEQUANTIZE: ml_nets_q7_dequantize(&op, a, y); break;
         case ML_NETS_Q7_REQUANTIZE: ml_nets_q7_requantize(&op, a, o); break;
         case ML_NETS_Q7_DENSE: ml_nets_q7_dense(&op, a, o); break;
@@ -1431,6 +1465,12 @@ static inline void ml_nets_q7_forward(const uint8_t *sec, float *y, const float 
         default: break;
         }
     }
+}
+
+/* Run a validated int8 section on float input x (see ml_nets_q7_forward_in). */
+static inline void ml_nets_q7_forward(const uint8_t *sec, float *y, const float *x)
+{
+    ml_nets_q7_forward_in(sec, y, x, (const int8_t *)0, (const int16_t *)0);
 }
 
 #endif /* ML_NETS_INT8_H */

@@ -82,6 +82,7 @@ def _signature_int8(ir: NetIR) -> Signature:
         feature_names=ir.feature_names,
         output_2d=bool(ir.output_2d) and not clf,
         input_shape=tuple(ir.input_shape) if len(ir.input_shape) > 1 else None,
+        input_quantization=c_int8.input_quantization(ir),
     )
 
 

@@ -437,6 +437,17 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     return "\n".join(lines) + "\n", plan
 
 
+def input_quantization(ir: NetIR) -> tuple[float, int] | None:
+    """``(scale, zero_point)`` of the integer entry's int8 input (the values of the C's
+    ``P__INPUT_SCALE`` / ``P__INPUT_ZERO_POINT``), or None when the quantized graph has no
+    integer entry (its op table does not start with the QUANTIZE of the float input)."""
+    recs, _ = _records(ir, plan_int8(ir))
+    q = recs[0]
+    if q["kind"] != _KIND["quantize"] or len(recs) < 2:
+        return None
+    return float(np.float32(q["scale"])), int(q["out_zp"])
+
+
 def _integer_runs(ir: NetIR, P: str) -> str:
     """``P__run_i8`` / ``P__run_i16``: the op table without its first op (the QUANTIZE of
     the float input), fed the quantized sample directly; "" when the table does not start

@@ -85,3 +85,44 @@ MLH_BATCH(regress)
 #ifdef MLHOST_HAS_transform
 MLH_BATCH(transform)
 #endif
+
+/* The integer entry of an int8 net (MLHOST_INT_VALUES = predict_proba or regress; with
+ * MLHOST_INT_CLASS also predict): batches of int8 / int16 rows, as above. */
+#ifdef MLHOST_INT_VALUES
+#define MLH_INT(M, S) MLH_CAT(MLH_CAT(MLHOST_PREFIX, M), S)
+#define MLH_INT_BATCH(S, T)                                                            \
+    MLH_EXPORT int32_t mlhost_values_##S(const T *X, int64_t n_rows, int32_t n_features, \
+                                         float *out, int32_t n_out);                   \
+    int32_t mlhost_values_##S(const T *X, int64_t n_rows, int32_t n_features, float *out, \
+                              int32_t n_out)                                           \
+    {                                                                                  \
+        for (int64_t i = 0; i < n_rows; i++) {                                         \
+            const int32_t r = MLH_INT(MLHOST_INT_VALUES, S)(X + i * n_features, n_features, \
+                                                           out + i * n_out, n_out);    \
+            if (r < 0) {                                                               \
+                return r;                                                              \
+            }                                                                          \
+        }                                                                              \
+        return 0;                                                                      \
+    }
+MLH_INT_BATCH(i8, int8_t)
+MLH_INT_BATCH(i16, int16_t)
+#ifdef MLHOST_INT_CLASS
+#define MLH_INT_PREDICT(S, T)                                                          \
+    MLH_EXPORT int32_t mlhost_predict_##S(const T *X, int64_t n_rows, int32_t n_features, \
+                                          int32_t *out);                               \
+    int32_t mlhost_predict_##S(const T *X, int64_t n_rows, int32_t n_features, int32_t *out) \
+    {                                                                                  \
+        for (int64_t i = 0; i < n_rows; i++) {                                         \
+            const int32_t r = MLH_INT(predict, S)(X + i * n_features, n_features);     \
+            if (r < 0) {                                                               \
+                return r;                                                              \
+            }                                                                          \
+            out[i] = r;                                                                \
+        }                                                                              \
+        return 0;                                                                      \
+    }
+MLH_INT_PREDICT(i8, int8_t)
+MLH_INT_PREDICT(i16, int16_t)
+#endif
+#endif

@@ -13,6 +13,12 @@
 //   model.regress(x, out)              # regressor
 //   model.transform(x, out)            # transformer
 //   model.n_features(), model.n_outputs(), model.n_steps(), model.task(), model.is_classifier()
+//   model.input_quantization()         # (scale, zero_point) of an int8 net, else None
+//
+// Integer entry (int8 nets, ml_model_run_int): predict / predict_proba / regress also take
+// x = array('b') of n_features int8 values already quantized as round(v / scale) +
+// zero_point, or array('h') of int16 feature values (quantized inside like floats); other
+// models raise TypeError for them.
 //
 // The file is validated by the C loader (ml_model.h: every family's section loader) and
 // used in place. Heap held by a model: its file (or nothing with load_at) and one block for
@@ -236,6 +242,97 @@ static NORETURN void mlmp_no_method(void) {
     mp_raise_TypeError(MP_ERROR_TEXT("this model has no such method"));
 }
 
+// x as the integer entry's input: 1 with *x8 or *x16 set when x is array('b') / array('h')
+// (TypeError when the model has no integer entry, ValueError for a wrong length); 0 for
+// any other x (the float path checks it).
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int mlmp_int_input(mlmp_model_t *self, mp_obj_t x_obj, const int8_t **x8,
+                          const int16_t **x16) {
+    mp_buffer_info_t bi;
+    if (!mp_get_buffer(x_obj, &bi, MP_BUFFER_READ) || (bi.typecode != 'b' && bi.typecode != 'h')) {
+        return 0;
+    }
+    float scale;
+    int32_t zp;
+    if (ml_model_input_quantization(&self->model, &scale, &zp) != ML_OK) {
+        mp_raise_TypeError(MP_ERROR_TEXT("array('b')/array('h') input is for int8 nets with an "
+                                         "integer entry; this model takes array('f')"));
+    }
+    const size_t n = (size_t)self->model.info.n_features;
+    if (bi.len != n * (bi.typecode == 'b' ? 1u : 2u)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("x must have n_features values"));
+    }
+    *x8 = bi.typecode == 'b' ? (const int8_t *)bi.buf : NULL;
+    *x16 = bi.typecode == 'h' ? (const int16_t *)bi.buf : NULL;
+    return 1;
+}
+
+// predict / predict_proba / regress of the integer entry (out NULL: predict)
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static mp_obj_t mlmp_run_int(mlmp_model_t *self, const int8_t *x8, const int16_t *x16,
+                             mp_obj_t out_obj) {
+    float local[MLMP_STACK_FLOATS];
+    float *scratch = self->scratch != NULL ? self->scratch : local;
+    int32_t cls = 0;
+    float *out = out_obj != MP_OBJ_NULL ? mlmp_out(out_obj, self->model.info.n_outputs) : NULL;
+    const int32_t r = ml_model_run_int(&self->model, x8, x16, out,
+                                       out == NULL ? &cls : NULL, scratch);
+    if (r != ML_OK) {
+        mlmp_raise_load_error(r);
+    }
+    return out == NULL ? MP_OBJ_NEW_SMALL_INT(cls) : mp_const_none;
+}
+
+// x of the methods other than predict: the floats of array('f'), or NULL with *x8 / *x16
+// set for the integer entry (array('b') / array('h') of an int8 net); else raises
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static const float *mlmp_input(mlmp_model_t *self, mp_obj_t x_obj, const int8_t **x8,
+                               const int16_t **x16) {
+    mp_buffer_info_t bi;
+    if (mp_get_buffer(x_obj, &bi, MP_BUFFER_READ) && bi.typecode == 'f' &&
+        bi.len == (size_t)self->model.info.n_features * sizeof(float)) {
+        return (const float *)bi.buf;
+    }
+    if (mlmp_int_input(self, x_obj, x8, x16)) {
+        return NULL;
+    }
+    return mlmp_features(self, x_obj); // raises the ValueError
+}
+
+// input_quantization() -> (scale, zero_point) of an int8 net's integer entry, or None
+static mp_obj_t mlmp_input_quantization(mp_obj_t self_obj) {
+    mlmp_model_t *self = MP_OBJ_TO_PTR(self_obj);
+    float scale;
+    int32_t zp;
+    if (ml_model_input_quantization(&self->model, &scale, &zp) != ML_OK) {
+        return mp_const_none;
+    }
+    mp_obj_t items[2] = { mp_obj_new_float_from_f(scale), MP_OBJ_NEW_SMALL_INT(zp) };
+    return mp_obj_new_tuple(2, items);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_input_quantization_obj, mlmp_input_quantization);
+
+// predict(x) for x other than array('f') of n_features: array('b') / array('h') of an int8
+// net (the integer entry), else the ValueError of mlmp_features
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static mp_obj_t mlmp_predict_other(mlmp_model_t *self, mp_obj_t x_obj) {
+    const int8_t *x8;
+    const int16_t *x16;
+    if (mlmp_int_input(self, x_obj, &x8, &x16)) {
+        return mlmp_run_int(self, x8, x16, MP_OBJ_NULL);
+    }
+    (void)mlmp_features(self, x_obj); // raises: x is not a valid array('f')
+    mp_raise_ValueError(MP_ERROR_TEXT("x must be array('f') of n_features values"));
+}
+
 // predict(x) -> class index (classifier) or +1/-1 (outlier detector)
 static mp_obj_t mlmp_predict(mp_obj_t self_obj, mp_obj_t x_obj) {
     mlmp_model_t *self = MP_OBJ_TO_PTR(self_obj);
@@ -244,7 +341,13 @@ static mp_obj_t mlmp_predict(mp_obj_t self_obj, mp_obj_t x_obj) {
         mp_raise_TypeError(MP_ERROR_TEXT("predict() is for classifiers and outlier detectors; "
                                          "use regress(x, out) / transform(x, out)"));
     }
-    const float *x = mlmp_features_inline(self, x_obj);
+    mp_buffer_info_t bi;
+    // not a buffer (list, tuple, ...): ValueError like a wrong buffer type (as the fallback)
+    if (!mp_get_buffer(x_obj, &bi, MP_BUFFER_READ) || bi.typecode != 'f' ||
+        bi.len != (size_t)self->model.info.n_features * sizeof(float)) {
+        return mlmp_predict_other(self, x_obj); // the integer entry, or the ValueError
+    }
+    const float *x = (const float *)bi.buf;
     float local[MLMP_STACK_FLOATS];
     float *scratch = self->scratch != NULL ? self->scratch : local;
     // one step (the common case): straight to the family's predict; the model, x and the
@@ -266,7 +369,12 @@ static MP_DEFINE_CONST_FUN_OBJ_2(mlmp_predict_obj, mlmp_predict);
         if (!(OK)) {                                                                     \
             mlmp_no_method();                                                            \
         }                                                                                \
-        const float *x = mlmp_features(self, x_obj);                                     \
+        const int8_t *x8 = NULL;                                                         \
+        const int16_t *x16 = NULL;                                                       \
+        const float *x = mlmp_input(self, x_obj, &x8, &x16);                             \
+        if (x == NULL) {                                                                 \
+            return mlmp_run_int(self, x8, x16, out_obj);                                 \
+        }                                                                                \
         float local[MLMP_STACK_FLOATS];                                                  \
         float *scratch = self->scratch != NULL ? self->scratch : local;                  \
         if (ml_model_##NAME(&self->model, x, mlmp_out(out_obj, (WIDTH)), scratch)        \
@@ -305,7 +413,7 @@ static mp_obj_t mlmp_is_classifier(mp_obj_t self_obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mlmp_is_classifier_obj, mlmp_is_classifier);
 
-mp_map_elem_t mlmp_model_locals_dict_table[11];
+mp_map_elem_t mlmp_model_locals_dict_table[12];
 static MP_DEFINE_CONST_DICT(mlmp_model_locals_dict, mlmp_model_locals_dict_table);
 
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
@@ -325,6 +433,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mlmp_model_locals_dict_table[8] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_score_samples), MP_OBJ_FROM_PTR(&mlmp_score_samples_obj) };
     mlmp_model_locals_dict_table[9] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_transform), MP_OBJ_FROM_PTR(&mlmp_transform_obj) };
     mlmp_model_locals_dict_table[10] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_task), MP_OBJ_FROM_PTR(&mlmp_task_obj) };
+    mlmp_model_locals_dict_table[11] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_input_quantization), MP_OBJ_FROM_PTR(&mlmp_input_quantization_obj) };
     MP_OBJ_TYPE_SET_SLOT(&mlmp_model_type, locals_dict, (void *)&mlmp_model_locals_dict, 0);
 
     mp_store_global(MP_QSTR_Model, MP_OBJ_FROM_PTR(&mlmp_model_type));
