@@ -454,12 +454,11 @@ def _qemu_or_skip():
         pytest.skip("tool missing: qemu-system-arm")
 
 
-@pytest.mark.parametrize("cpu,arch,case", [("m4", "armv7emsp", "rf_digits"),
-                                           ("m4", "armv7emsp", "rf_diabetes"),
-                                           ("m0", "armv6m", "dt_breast_cancer")])
+@pytest.mark.parametrize("case", list(tmm.MODELS))
+@pytest.mark.parametrize("cpu,arch", [("m4", "armv7emsp"), ("m0", "armv6m")])
 def test_qemu_parity(cpu, arch, case, tmp_path_factory):
-    """The engine compiled for armv7emsp / armv6m on emulated M4F / M0: bit for bit the C
-    engine, no allocation per call."""
+    """The engine compiled for armv7emsp / armv6m on emulated M4F / M0, for every model of
+    the MicroPython suite: bit for bit the C engine, no allocation per call."""
     _qemu_or_skip()
     module = viper(arch, tmp_path_factory).read_bytes()
     make, load = tmm.MODELS[case]
