@@ -25,7 +25,29 @@ from microlearn import targets  # noqa: E402
 keras = pytest.importorskip("keras")
 L = keras.layers
 
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "RESULTS_nets.md"
+
+def _bench_nets():
+    """benchmarks/bench_nets.py: the budgets are for the benchmark's own nets."""
+    import importlib.util
+    import sys
+
+    if "bench_nets" not in sys.modules:  # its dataclasses look their module up there
+        spec = importlib.util.spec_from_file_location("bench_nets", BENCH / "bench_nets.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["bench_nets"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["bench_nets"]
+
+
+def _mlp():
+    return _bench_nets().keras_mlp()
+
+
+def _cnn():
+    return _bench_nets().keras_cnn()
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+RESULTS = BENCH / "RESULTS_nets.md"
 M4 = "cortex-m4f"
 
 pytestmark = pytest.mark.skipif(targets.unavailable_reason(M4) is not None,
@@ -37,28 +59,6 @@ def _digits():
 
     X, y = load_digits(return_X_y=True)
     return (X / 16.0).astype(np.float32), y
-
-
-def _mlp():
-    keras.utils.set_random_seed(0)
-    return keras.Sequential([keras.Input((64,)), L.Dense(32, activation="relu"),
-                             L.Dense(16, activation="relu"),
-                             L.Dense(10, activation="softmax")])
-
-
-def _cnn():
-    """A small image net with depthwise / pointwise (separable) blocks, 16x16x1."""
-    keras.utils.set_random_seed(0)
-    return keras.Sequential([
-        keras.Input((16, 16, 1)),
-        L.Conv2D(8, 3, padding="same", activation="relu"),
-        L.DepthwiseConv2D(3, padding="same", activation="relu"),
-        L.Conv2D(16, 1, activation="relu"),
-        L.MaxPooling2D(2),
-        L.DepthwiseConv2D(3, padding="same"),
-        L.Conv2D(32, 1, activation="relu"),
-        L.GlobalAveragePooling2D(),
-        L.Dense(10, activation="softmax")])
 
 
 def _images(n):
