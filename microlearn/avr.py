@@ -15,9 +15,14 @@
 * measures the stack of each call by painting (the harness).
 
 The generated models put their constant tables in program memory on AVR (``ML_CONST``,
-``ML_READ_*`` in ``ml_common.h``) for the tree family; families whose tables are still in
-RAM on AVR show it in ``ram_bytes``. avr-gcc's ``double`` is 32 bits and ``float`` is IEEE
-single, so the results equal the float32 host build's bit for bit.
+``ML_READ_*`` in ``ml_common.h``); a table left in RAM would show in ``ram_bytes``.
+avr-gcc's ``double`` is 32 bits and ``float`` is IEEE single, so the results equal the
+float32 host build's bit for bit (NaN outputs may be NaNs of another sign and payload).
+
+DSP models (the dsp family, ``ml_dsp.h``): the build defines ``ML_RFFT_MAX_N`` to the
+model's FFT size (``ml_fft.h``'s AVR default is 16 points), and :func:`check_supported`
+refuses a DSP step whose input window, FFT instance and scratch cannot fit the SRAM
+(:func:`dsp_buffer_bytes`).
 """
 
 from __future__ import annotations
@@ -93,14 +98,58 @@ def runner_path() -> Path:
 
 
 #: Runtime headers ported to AVR (16-bit int, 32-bit double, tables in program memory).
+#: The DSP family (``ml_dsp.h`` and the DSP headers it includes) is tested in simavr; the
+#: neural-net headers are not ported.
 SUPPORTED_HEADERS = frozenset({"COMMON", "MATH", "TREES", "LINEAR", "SVM", "NAIVE_BAYES",
-                               "MIXTURE", "NEIGHBORS", "PREPROCESSING"})
+                               "MIXTURE", "NEIGHBORS", "PREPROCESSING", "DSP", "FFT",
+                               "WINDOW", "MEL", "FEATURES", "FILTER", "LEVEL"})
+#: ml_dsp.h's ML_DSP_AVR_MAX_BANDS / ML_DSP_AVR_MAX_STAGES: band edges and weighting
+#: biquads the engine copies from program memory to the stack on AVR.
+DSP_MAX_BANDS = 16
+DSP_MAX_STAGES = 4
 _HEADER_GUARD = re.compile(r"^#define ML_([A-Z0-9_]+)_H$", re.M)
+
+
+_FFT_GUARD = re.compile(r"^#if ML_RFFT_MAX_N < (\d+)$", re.M)
+
+
+def fft_size(header_text: str) -> int:
+    """The largest FFT a generated header runs (its ``#if ML_RFFT_MAX_N < n`` guards), 0
+    when it runs none."""
+    return max((int(n) for n in _FFT_GUARD.findall(header_text)), default=0)
+
+
+_DSP_SCRATCH = re.compile(r"float scratch\[(\d+)\];\n\s*\(void\)ml_dsp_transform_kind")
+_DSP_COUNTS = re.compile(r"(\d+), (\d+), (\d+), (\d+), (\d+), /\* n_channels, window_length, "
+                         r"n_codes, n_bands, n_stages \*/")
+_N_FEATURES = re.compile(r"^#define \w+_N_FEATURES (\d+)$", re.M)
+
+
+def fft_instance_bytes(n: int) -> int:
+    """Bytes of one ``ml_rfft_f32_t`` sized for ``n`` points (``ML_RFFT_MAX_N = n``)."""
+    return 4 * (2 + 5 * max(n, 16) // 4)
+
+
+def dsp_buffer_bytes(header_text: str) -> tuple[int, int, int, int]:
+    """The SRAM a generated header's DSP step needs at least while it runs:
+    ``(window bytes, FFT instance bytes, scratch bytes, FFT points)``, zeros without one.
+
+    The window is the model's input (``4 n_features`` bytes the caller holds), the FFT
+    instance and the scratch are on the stack during the transform."""
+    scratch = [int(v) for v in _DSP_SCRATCH.findall(header_text)]
+    if "ml_dsp_transform_kind(" not in header_text:
+        return 0, 0, 0, 0
+    n = _N_FEATURES.findall(header_text)
+    fft = fft_size(header_text)
+    return (4 * int(n[0]) if n else 0, fft_instance_bytes(fft) if fft else 0,
+            4 * max(scratch, default=0), fft)
 
 
 def check_supported(target: str, header_text: str) -> None:
     """Raise :class:`~microlearn.targets.UnsupportedOnTargetError` when the generated header
-    embeds runtime headers that are not ported to AVR (neural nets, DSP)."""
+    embeds runtime headers that are not ported to AVR (neural nets), or when its DSP step
+    cannot fit the MCU's SRAM (window, FFT instance and scratch) or uses more band edges or
+    weighting biquads than the AVR engine copies from program memory."""
     from .targets import UnsupportedOnTargetError
 
     used = set(_HEADER_GUARD.findall(header_text))
@@ -110,8 +159,30 @@ def check_supported(target: str, header_text: str) -> None:
         raise UnsupportedOnTargetError(
             f"target {target!r}: this model uses {names}, which is not ported to AVR "
             "(16-bit int, 32-bit double); AVR supports the tree, linear, SVM, naive Bayes, "
-            "mixture, neighbors and preprocessing families (docs/getting_started/arduino.md)"
+            "mixture, neighbors, preprocessing and DSP families "
+            "(docs/getting_started/arduino.md)"
         )
+    for counts in _DSP_COUNTS.findall(header_text):
+        n_bands, n_stages = int(counts[3]), int(counts[4])
+        if n_bands > DSP_MAX_BANDS:
+            raise UnsupportedOnTargetError(
+                f"target {target!r}: band_energy with {n_bands} bands: the AVR DSP engine "
+                f"supports at most {DSP_MAX_BANDS} (ml_dsp.h's ML_DSP_AVR_MAX_BANDS)")
+        if n_stages > DSP_MAX_STAGES:
+            raise UnsupportedOnTargetError(
+                f"target {target!r}: a frequency weighting of {n_stages} biquads: the AVR "
+                f"DSP engine supports at most {DSP_MAX_STAGES} (ML_DSP_AVR_MAX_STAGES)")
+    window, fft_bytes, scratch, fft = dsp_buffer_bytes(header_text)
+    sram = SRAM_BYTES.get(target, 2048)
+    need = window + fft_bytes + scratch
+    if need > sram - MIN_STACK_BYTES:
+        what = f"the {fft}-point FFT instance (n_fft={fft}) {fft_bytes} B, " if fft else ""
+        raise UnsupportedOnTargetError(
+            f"target {target!r}: the DSP step does not fit the {sram} bytes of SRAM: its "
+            f"buffers need {need} B (the input window of {window // 4} samples {window} B, "
+            f"{what}scratch {scratch} B), more than the {sram - MIN_STACK_BYTES} B left "
+            f"after {MIN_STACK_BYTES} B of stack; use a shorter window or a smaller n_fft "
+            "(docs/getting_started/arduino.md lists sizes that fit)")
 
 
 def build(spec: TargetSpec, build_dir: Path, header_text: str, defines: list[str],
@@ -125,6 +196,9 @@ def build(spec: TargetSpec, build_dir: Path, header_text: str, defines: list[str
     check_supported(spec.name, header_text)
     (build_dir / "model.h").write_text(header_text)
     includes = [f"-I{build_dir}", f"-I{RUNTIME_DIR}"]
+    fft = fft_size(header_text)
+    if fft:  # the FFT instance sized for this model (ml_fft.h's AVR default is 16 points)
+        defines = [*defines, f"-DML_RFFT_MAX_N={fft}"]
 
     def firmware(name: str, extra: list[str]) -> tuple[list[str], str]:
         return ([spec.cc, *spec.cflags, *defines, *extra, *includes, str(AVR_HARNESS_C),
@@ -145,10 +219,10 @@ def build(spec: TargetSpec, build_dir: Path, header_text: str, defines: list[str
     except CompileError as exc:
         if "will not fit in region" in str(exc):
             raise targets.UnsupportedOnTargetError(
-                f"{spec.name}: the model does not fit: its code and tables overflow the "
-                "program memory the linker allows (more than 128 KB; the ATmega328P has "
-                f"{FLASH_BYTES[spec.name] // 1024} KB); use method='loadable' for trees, or a "
-                "smaller model") from None
+                f"{spec.name}: the model does not fit: the firmware's code and tables "
+                f"overflow the {FLASH_BYTES[spec.name] // 1024} KB of program memory; use "
+                "method='loadable' for trees, fewer DSP features (the FFT alone is about "
+                "7.5 KB), or a smaller model") from None
         if "not within region `data'" in str(exc):
             raise targets.UnsupportedOnTargetError(
                 f"{spec.name}: the model does not fit: its static data overflows the "

@@ -337,7 +337,8 @@ TARGETS: dict[str, TargetSpec] = {
             "AVR ATmega328P (Arduino Uno/Nano: 32 KB flash, 2 KB SRAM, 16 MHz, no FPU; "
             "avr-gcc's double is 32 bits). Built with avr-gcc and avr-libc, run in simavr "
             "at 16 MHz: the counts are clock cycles (simavr is cycle-counting), not "
-            "instructions. Tree models keep their tables in program memory there."
+            "instructions. Generated models keep their constant tables in program memory "
+            "there; neural nets are not ported to AVR yet."
         ),
         cc="avr-gcc",
         size_tool="avr-size",

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, avr
 from ..codegen import check_name
 
 __all__ = ["arduino", "sketch_source"]
@@ -211,7 +211,11 @@ def arduino(model: Any, out: str | os.PathLike[str], name: str = "model") -> Pat
     (root / "src").mkdir(parents=True, exist_ok=True)
     example = root / "examples" / name
     example.mkdir(parents=True, exist_ok=True)
-    (root / "src" / f"{name}.h").write_text(model.c_source(name))
+    header = model.c_source(name)
+    fft = avr.fft_size(header)
+    if fft:  # a DSP model: its FFT instance sized for it (AVR's default is 16 points)
+        header = f"#ifndef ML_RFFT_MAX_N\n#define ML_RFFT_MAX_N {fft}\n#endif\n" + header
+    (root / "src" / f"{name}.h").write_text(header)
     (example / f"{name}.ino").write_text(
         sketch_source(name, model.kind, model.n_features, model.n_outputs))
     (root / "library.properties").write_text(_properties(name, model._describe_line()))

@@ -38,6 +38,17 @@
  * model file whose n_fft exceeds ML_RFFT_MAX_N is refused with ML_ERR_UNSUPPORTED.
  *
  * Compile with -ffp-contract=off (as the DSP headers) for the host's bits on every target.
+ *
+ * AVR (ML_PROGMEM 1, ml_common.h): the generated model's struct and tables (window, mel
+ * filterbank, DCT matrix, codes, band edges, weighting biquads) are ML_CONST, in program
+ * memory; the engine reads them with ML_READ_* (its own window / mel / DCT loops, the
+ * same float operations in the same order as ml_window.h's and ml_mel.h's) and copies the
+ * few band edges (at most ML_DSP_AVR_MAX_BANDS bands) and biquad coefficients (at most
+ * ML_DSP_AVR_MAX_STAGES sections) to the stack; the FFT twiddles are copied into the
+ * instance from the model's table (ml_dsp_t.twiddle, AVR only) instead of being computed
+ * (ml_rfft_f32_init's bits: the table is computed so on the host). ml_fft.h's ML_RFFT_MAX_N defaults to 16 there: define it to the
+ * model's n_fft (the generated header says so with #error). Model files are not
+ * supported on AVR (ml_dsp_from_section returns ML_ERR_UNSUPPORTED).
  */
 #ifndef ML_DSP_H
 #define ML_DSP_H
@@ -73,6 +84,14 @@
 #define ML_DSP_MAX_CODES 4096u
 #define ML_DSP_MAX_STAGES 64u
 
+/* AVR: band edges and biquad sections the engine copies from program memory to the stack */
+#ifndef ML_DSP_AVR_MAX_BANDS
+#define ML_DSP_AVR_MAX_BANDS 16
+#endif
+#ifndef ML_DSP_AVR_MAX_STAGES
+#define ML_DSP_AVR_MAX_STAGES 4
+#endif
+
 typedef struct ml_dsp {
     int32_t kind;            /* ML_DSP_* */
     int32_t n_features;      /* samples per window (all channels) */
@@ -104,6 +123,10 @@ typedef struct ml_dsp {
     const int32_t *codes;    /* [n_codes] */
     const float *edges;      /* FEATURES: [n_bands + 1] band edges, Hz */
     const float *sos;        /* LEVEL: [5 n_stages] b0, b1, b2, a1, a2 per section */
+#if ML_PROGMEM
+    const float *twiddle;    /* AVR: [ML_RFFT_F32_TWIDDLES(fft size)] the twiddles
+                              * ml_rfft_f32_init computes (program memory), or NULL */
+#endif
 } ml_dsp_t;
 
 /* 1 when a FEATURES code needs the spectrum */
@@ -122,14 +145,14 @@ static inline int32_t ml_dsp_scratch_floats(const ml_dsp_t *m)
         return ML_MFCC_SCRATCH(m->n_fft, m->n_mels);
     case ML_DSP_FEATURES:
         for (k = 0; k < m->n_codes; k++) {
-            if (ml_dsp_spectral_code(m->codes[k])) {
+            if (ml_dsp_spectral_code(ML_READ_I32(&m->codes[k]))) {
                 return m->window_length + 2 + m->n_bands;
             }
         }
         return 0;
     case ML_DSP_LEVEL:
         for (k = 0; k < m->n_codes; k++) {
-            if (m->codes[k] != ML_DSP_DBFS) {
+            if (ML_READ_I32(&m->codes[k]) != ML_DSP_DBFS) {
                 return m->n_features + 2 * m->n_stages;
             }
         }
@@ -150,6 +173,97 @@ static inline void ml_dsp_info(const ml_dsp_t *m, ml_info_t *info)
     info->scratch_floats = ml_dsp_scratch_floats(m);
 }
 
+#if ML_PROGMEM
+/* AVR: the FFT instance for n points, its twiddles copied from the model's table in
+ * program memory (the bits ml_rfft_f32_init computes, without computing them) */
+static inline int32_t ml_dsp__fft_init(const ml_dsp_t *m, ml_rfft_f32_t *fft, int32_t n)
+{
+    const int32_t l = ml_fft_log2_(n, ML_RFFT_MAX_N);
+    if (m->twiddle == NULL || l < 0) {
+        return ml_rfft_f32_init(fft, n);
+    }
+    fft->n = n;
+    fft->log2m = l - 1;
+    memcpy_P(fft->twiddle, m->twiddle, sizeof(float) * (size_t)ML_RFFT_F32_TWIDDLES(n));
+    return ML_OK;
+}
+#else
+#define ml_dsp__fft_init(m, fft, n) ml_rfft_f32_init(fft, n)
+#endif
+
+#if ML_PROGMEM
+/* AVR: ml_melspec_f32 with the window and the mel filterbank in program memory (the same
+ * operations in the same order as ml_window_apply_f32, ml_rfft_f32, the spectrum and
+ * ml_mel_f32). scratch: ML_MELSPEC_SCRATCH(n_fft) floats; out[n_mels]. */
+static inline void ml_dsp__melspec_P(const ml_dsp_t *m, const ml_rfft_f32_t *fft,
+                                     const float *frame, float *scratch, float *out)
+{
+    const int32_t n = m->n_fft;
+    float *xw = scratch;
+    float *spec = scratch + n;
+    const float *w = m->mel_weights;
+    int32_t i, j;
+    for (i = 0; i < n; i++) {
+        xw[i] = m->window != NULL ? frame[i] * ML_READ_F32(&m->window[i]) : frame[i];
+    }
+    ml_rfft_f32(fft, xw, spec);
+    if (m->power == 2) {
+        ml_power_spectrum_f32(spec, n / 2 + 1, xw);
+    } else {
+        ml_magnitude_spectrum_f32(spec, n / 2 + 1, xw);
+    }
+    for (j = 0; j < m->n_mels; j++) {
+        const float *s = xw + ML_READ_U16(&m->mel_start[j]);
+        const int32_t len = (int32_t)ML_READ_U16(&m->mel_length[j]);
+        float acc = 0.0f;
+        int32_t t;
+        for (t = 0; t < len; t++) {
+            acc += ML_READ_F32(&w[t]) * s[t];
+        }
+        w += len;
+        out[j] = acc;
+    }
+}
+
+/* AVR: MELSPEC / MFCC of one window, tables in program memory (ml_mfcc_f32's steps) */
+static inline int32_t ml_dsp__spectro(const ml_dsp_t *m, const float *x, float *out,
+                                      float *scratch)
+{
+    ml_rfft_f32_t fft;
+    int32_t r = ml_dsp__fft_init(m, &fft, m->n_fft);
+    int32_t f, k, i;
+    if (r != ML_OK) {
+        return r;
+    }
+    if (m->n_mels < 1 || (m->kind == ML_DSP_MFCC && (m->n_mfcc < 1 || m->n_mfcc > m->n_mels ||
+                                                     !(m->amin > 0.0f)))) {
+        return ML_ERR_ARG;
+    }
+    for (f = 0; f < m->n_frames; f++) {
+        const float *frame = x + (size_t)f * (size_t)m->hop;
+        if (m->kind == ML_DSP_MFCC) {
+            float *mel = scratch + 2 * m->n_fft + 2;
+            float *y = out + (size_t)f * (size_t)m->n_mfcc;
+            const float *row = m->dct;
+            ml_dsp__melspec_P(m, &fft, frame, scratch, mel);
+            (void)ml_power_to_db_f32(mel, m->n_mels, 1.0f, m->amin, m->top_db, mel);
+            for (k = 0; k < m->n_mfcc; k++, row += m->n_mels) { /* ml_dct2_f32 */
+                float acc = 0.0f;
+                for (i = 0; i < m->n_mels; i++) {
+                    acc += ML_READ_F32(&row[i]) * mel[i];
+                }
+                y[k] = acc;
+            }
+        } else {
+            ml_dsp__melspec_P(m, &fft, frame, scratch, out + (size_t)f * (size_t)m->n_mels);
+        }
+    }
+    if (m->kind == ML_DSP_MELSPEC && m->to_db) { /* element by element (no top_db) */
+        r = ml_power_to_db_f32(out, m->n_outputs, 1.0f, m->amin, -1.0f, out);
+    }
+    return r;
+}
+#else
 /* MELSPEC / MFCC of one window */
 static inline int32_t ml_dsp__spectro(const ml_dsp_t *m, const float *x, float *out,
                                       float *scratch)
@@ -195,6 +309,7 @@ static inline int32_t ml_dsp__spectro(const ml_dsp_t *m, const float *x, float *
     }
     return r;
 }
+#endif
 
 /* FEATURES of one row (n_channels windows) */
 static inline int32_t ml_dsp__features(const ml_dsp_t *m, const float *x, float *out,
@@ -203,11 +318,25 @@ static inline int32_t ml_dsp__features(const ml_dsp_t *m, const float *x, float 
     ml_rfft_f32_t fft;
     int spectral = 0;
     int32_t c, k, r;
+#if ML_PROGMEM
+    float edges_buf[ML_DSP_AVR_MAX_BANDS + 1]; /* the band edges, from program memory */
+    const float *const edges = m->n_bands > 0 ? edges_buf : NULL;
+    if (m->n_bands > ML_DSP_AVR_MAX_BANDS) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    for (k = 0; k < (m->n_bands > 0 ? m->n_bands + 1 : 0); k++) {
+        edges_buf[k] = ML_READ_F32(&m->edges[k]);
+    }
+#else
+    const float *const edges = m->edges;
+#endif
+    fft.n = 0; /* initialised below when a feature needs the spectrum */
+    fft.log2m = 0;
     for (k = 0; k < m->n_codes; k++) {
-        spectral |= ml_dsp_spectral_code(m->codes[k]);
+        spectral |= ml_dsp_spectral_code(ML_READ_I32(&m->codes[k]));
     }
     if (spectral) {
-        r = ml_rfft_f32_init(&fft, m->window_length);
+        r = ml_dsp__fft_init(m, &fft, m->window_length);
         if (r != ML_OK) {
             return r;
         }
@@ -219,14 +348,14 @@ static inline int32_t ml_dsp__features(const ml_dsp_t *m, const float *x, float 
         ml_stats_f32_t st;
         r = ml_stats_f32(w, m->window_length, &st);
         if (r == ML_OK && spectral) {
-            r = ml_spectral_features_f32(&fft, w, m->fs, m->edges, m->n_bands,
+            r = ml_spectral_features_f32(&fft, w, m->fs, edges, m->n_bands,
                                          m->n_bands > 0 ? bands : NULL, &dominant, scratch);
         }
         if (r != ML_OK) {
             return r;
         }
         for (k = 0; k < m->n_codes; k++) {
-            const int32_t code = m->codes[k];
+            const int32_t code = ML_READ_I32(&m->codes[k]);
             if (code == ML_DSP_BAND_ENERGY) {
                 int32_t b;
                 for (b = 0; b < m->n_bands; b++) {
@@ -250,16 +379,28 @@ static inline int32_t ml_dsp__level(const ml_dsp_t *m, const float *x, float *ou
     float leq = 0.0f, lmax = 0.0f, lmin = 0.0f;
     int need_leq = 0, need_lvl = 0;
     int32_t k, i, r = ML_OK;
+#if ML_PROGMEM
+    float sos[5 * ML_DSP_AVR_MAX_STAGES]; /* the biquads, copied from program memory */
+    if (m->n_stages > ML_DSP_AVR_MAX_STAGES) {
+        return ML_ERR_UNSUPPORTED;
+    }
+    for (k = 0; k < 5 * m->n_stages; k++) {
+        sos[k] = ML_READ_F32(&m->sos[k]);
+    }
+#else
+    const float *const sos = m->sos;
+#endif
     for (k = 0; k < m->n_codes; k++) {
-        need_leq |= m->codes[k] == ML_DSP_LEQ;
-        need_lvl |= m->codes[k] == ML_DSP_LMAX || m->codes[k] == ML_DSP_LMIN;
+        const int32_t code = ML_READ_I32(&m->codes[k]);
+        need_leq |= code == ML_DSP_LEQ;
+        need_lvl |= code == ML_DSP_LMAX || code == ML_DSP_LMIN;
     }
     if (need_leq) { /* weighting from rest, then the energy average of the window */
         const float *src = x;
         ml_leq_f32_t q;
         if (m->n_stages > 0) {
             ml_biquad_f32_t bq;
-            r = ml_biquad_f32_init(&bq, m->n_stages, m->sos, scratch + n);
+            r = ml_biquad_f32_init(&bq, m->n_stages, sos, scratch + n);
             if (r == ML_OK) {
                 r = ml_biquad_f32(&bq, x, scratch, n);
             }
@@ -276,7 +417,7 @@ static inline int32_t ml_dsp__level(const ml_dsp_t *m, const float *x, float *ou
     }
     if (need_lvl) {
         ml_sound_level_f32_t slm;
-        r = ml_sound_level_f32_init(&slm, m->n_stages, m->n_stages > 0 ? m->sos : NULL,
+        r = ml_sound_level_f32_init(&slm, m->n_stages, m->n_stages > 0 ? sos : NULL,
                                     m->n_stages > 0 ? scratch + n : NULL, m->fs, m->tau,
                                     m->ref);
         if (r == ML_OK) {
@@ -299,7 +440,7 @@ static inline int32_t ml_dsp__level(const ml_dsp_t *m, const float *x, float *ou
         }
     }
     for (k = 0; k < m->n_codes; k++) {
-        switch (m->codes[k]) {
+        switch (ML_READ_I32(&m->codes[k])) {
         case ML_DSP_LEQ: out[k] = leq; break;
         case ML_DSP_LMAX: out[k] = lmax; break;
         case ML_DSP_LMIN: out[k] = lmin; break;
@@ -309,18 +450,21 @@ static inline int32_t ml_dsp__level(const ml_dsp_t *m, const float *x, float *ou
     return ML_OK;
 }
 
-/* out[0..n_outputs-1] = features of the window x (n_features floats). scratch holds
- * info.scratch_floats floats (may be NULL when that is 0). out must not alias x.
- * Returns ML_OK, ML_ERR_NULL (missing scratch) or a DSP header's error code (only for a
- * hand-filled ml_dsp_t: a validated section never fails). */
-static inline int32_t ml_dsp_transform(const ml_dsp_t *m, const float *x, float *out,
-                                       float *scratch)
+/* ml_dsp_transform for a model of the known kind `kind` (ML_DSP_*; m->kind must equal
+ * it, else ML_ERR_MODEL): generated code passes its constant kind, so only that kind's
+ * code is compiled in (on AVR the struct is read through a copy, whose kind the compiler
+ * cannot see). */
+static inline int32_t ml_dsp_transform_kind(int32_t kind, const ml_dsp_t *m, const float *x,
+                                            float *out, float *scratch)
 {
     if (m == NULL || x == NULL || out == NULL ||
         (scratch == NULL && ml_dsp_scratch_floats(m) > 0)) {
         return ML_ERR_NULL;
     }
-    switch (m->kind) {
+    if (m->kind != kind) {
+        return ML_ERR_MODEL;
+    }
+    switch (kind) {
     case ML_DSP_MELSPEC:
     case ML_DSP_MFCC:
         return ml_dsp__spectro(m, x, out, scratch);
@@ -331,6 +475,16 @@ static inline int32_t ml_dsp_transform(const ml_dsp_t *m, const float *x, float 
     default:
         return ML_ERR_MODEL;
     }
+}
+
+/* out[0..n_outputs-1] = features of the window x (n_features floats). scratch holds
+ * info.scratch_floats floats (may be NULL when that is 0). out must not alias x.
+ * Returns ML_OK, ML_ERR_NULL (missing scratch) or a DSP header's error code (only for a
+ * hand-filled ml_dsp_t: a validated section never fails). */
+static inline int32_t ml_dsp_transform(const ml_dsp_t *m, const float *x, float *out,
+                                       float *scratch)
+{
+    return ml_dsp_transform_kind(m == NULL ? 0 : m->kind, m, x, out, scratch);
 }
 
 /* Section layout (version 1), little-endian, offsets from the section start; fields a
@@ -387,6 +541,20 @@ static inline int ml_dsp__finite_pos(float v)
  * ML_DSP_MAX_SAMPLES and n_outputs <= ML_DSP_MAX_OUTPUTS. Returns ML_OK, ML_ERR_NULL,
  * ML_ERR_ALIGN, ML_ERR_UNSUPPORTED (unknown version, kind or flags; n_fft or a spectral
  * window longer than this build's ML_RFFT_MAX_N) or ML_ERR_MODEL; *m zeroed on error. */
+#if defined(__AVR__)
+/* AVR: with ML_PROGMEM (ml_common.h) the engine reads its tables from program memory, and
+ * the section parser assumes a 32-bit int: model files are not supported there. */
+static inline int32_t ml_dsp_from_section(ml_dsp_t *m, const uint8_t *sec, uint32_t size)
+{
+    (void)sec;
+    (void)size;
+    if (m == NULL) {
+        return ML_ERR_NULL;
+    }
+    memset(m, 0, sizeof *m);
+    return ML_ERR_UNSUPPORTED;
+}
+#else
 static inline int32_t ml_dsp_from_section(ml_dsp_t *m, const uint8_t *sec, uint32_t size)
 {
     ml_dsp_t t;
@@ -577,6 +745,7 @@ static inline int32_t ml_dsp_from_section(ml_dsp_t *m, const uint8_t *sec, uint3
     *m = t;
     return ML_OK;
 }
+#endif
 
 ML_DEFINE_UNSUPPORTED_PREDICT(dsp)
 

@@ -24,7 +24,7 @@
  * tables in flash, no libm: sin/cos come from a short polynomial evaluated in float32, so
  * every platform computes the same bits). The instance holds room for
  * ML_RFFT_F32_TWIDDLES(ML_RFFT_MAX_N) floats: define ML_RFFT_MAX_N (a power of two,
- * 16..4096; default 1024, i.e. 5 KB of RAM per instance) before including this header to
+ * 16..4096; default 1024, i.e. 5 KB of RAM per instance; 16 on AVR) before including this header to
  * size it for the largest n the firmware uses (512: 2.5 KB), identically in every file
  * that includes it. ml_rfft_f32 needs no scratch: it reads `in` and works in `out`.
  *
@@ -58,7 +58,13 @@
 #define ML_ERR_FFT_SIZE (-20) /* n is not a power of two in [16, ML_RFFT_MAX_N] */
 
 #ifndef ML_RFFT_MAX_N
+#if defined(__AVR__)
+/* AVR (2 KB of SRAM on the ATmega328P): the smallest instance unless the firmware asks for
+ * more; a generated model with an FFT says which size it needs (#error) */
+#define ML_RFFT_MAX_N 16
+#else
 #define ML_RFFT_MAX_N 1024
+#endif
 #endif
 #if ML_RFFT_MAX_N < 16 || ML_RFFT_MAX_N > 4096 || (ML_RFFT_MAX_N & (ML_RFFT_MAX_N - 1)) != 0
 #error "ML_RFFT_MAX_N must be a power of two from 16 to 4096"

@@ -72,7 +72,7 @@ int main(void)
     volatile uint8_t *const top = (volatile uint8_t *)SP;
     volatile uint8_t *const lo = &__heap_start + 8;
     uint32_t i, n_rows;
-    uint8_t j;
+    uint16_t j; /* MLH_N_FEATURES may exceed 255 (raw-sample windows) */
 
     n_rows = mlh_in32();
     mlh_put(0x31524C4Du); /* "MLR1" */
@@ -88,7 +88,7 @@ int main(void)
     for (i = 0u; i < n_rows; i++) {
         int32_t ret, ret_proba = 0;
         uint32_t used, word;
-        for (j = 0u; j < (uint8_t)MLH_N_FEATURES; j++) {
+        for (j = 0u; j < (uint16_t)MLH_N_FEATURES; j++) {
             word = mlh_in32();
             memcpy(&row[j], &word, sizeof word);
         }
@@ -108,7 +108,7 @@ int main(void)
         mlh_put((uint32_t)ret);
         mlh_put((uint32_t)ret_proba);
         mlh_put(used);
-        for (j = 0u; j < (uint8_t)MLH_N_VALUES; j++) {
+        for (j = 0u; j < (uint16_t)MLH_N_VALUES; j++) {
             memcpy(&word, &out[j], sizeof word);
             mlh_put(word);
         }
