@@ -12,6 +12,7 @@ second load of the same file adds): the engine's code and the names its loader i
 
     python benchmarks/bench_micropython.py [--write]     (m2cgen column needs m2cgen:
                                                            run with benchmarks/.venv)
+    python benchmarks/bench_micropython.py --lean-only --write   (only the lean rows)
 """
 
 from __future__ import annotations
@@ -108,9 +109,54 @@ def _viper_rows(cpu: str, blobs, Xt: np.ndarray, rf, ref) -> list:
     return rows
 
 
+def _row(label, ins, code, mbytes, imported, heap, agree, base=None) -> str:
+    def fmt(v, spec="{:,.0f}"):
+        return "n/a" if v is None else spec.format(v)
+
+    ratio = "" if base is None else f" {fmt(None if ins is None else ins / base, '{:.1f}x')} |"
+    return (f"| {label} | {fmt(ins)} |{ratio} {fmt(code)} | {fmt(mbytes)} | {fmt(imported)} | "
+            f"{fmt(heap)} | {fmt(agree, '{:.0%}')} |")
+
+
+def _lean_only(write: bool, blob: bytes, compact: bytes, Xt, rf, ref) -> int:
+    """--lean-only: the lean rows and code table, replaced in the results file (the other
+    rows and the ratio base, the first row, stay)."""
+    path = HERE / "RESULTS_micropython.md"
+    lines = path.read_text().split("\n")
+    base = float(next(ln for ln in lines if ln.startswith("| microlearn_mp native"))
+                 .split("|")[2].replace(",", ""))
+    blobs = (("compact=False", blob), ("compact (default)", compact))
+    new = {}
+    code_rows = {}
+    for cpu, name, label in (("m4", "Cortex-M4F", "microlearn_mp lean build (--lean --for)"),
+                             ("m0", "Cortex-M0", "microlearn_mp lean build (armv6m)")):
+        rows, code = _lean_rows(cpu, label, blobs, Xt, rf, ref)
+        for r in rows:
+            new[r[0]] = _row(*r, base=base if cpu == "m4" else None)
+        for layout, held, obj in code:
+            code_rows[f"| {name} | {layout} |"] = f"| {name} | {layout} | {held:,} | {obj:,} |"
+    for i, ln in enumerate(lines):
+        label = ln.split(" | ")[0][2:] if ln.startswith("| ") else None
+        if label in new:
+            lines[i] = new.pop(label)
+        for key, row in code_rows.items():
+            if ln.startswith(key):
+                lines[i] = row
+    if new:
+        raise SystemExit(f"rows not in {path.name} (run without --lean-only): {list(new)}")
+    text = "\n".join(lines)
+    print(text)
+    if write:
+        path.write_text(text)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--write", action="store_true", help="write benchmarks/RESULTS_micropython.md")
+    ap.add_argument("--lean-only", action="store_true",
+                    help="measure only the lean build's rows (M4F, M0) and its code table; with "
+                         "--write, replace those rows of RESULTS_micropython.md, keep the rest")
     args = ap.parse_args()
 
     X, y = load_digits(return_X_y=True)
@@ -122,6 +168,8 @@ def main() -> int:
     m = microlearn.convert(rf)
     blob = m.to_blob(compact=False)  # the fast node tables
     compact = m.to_blob()            # the default: compact node tables, smaller
+    if args.lean_only:
+        return _lean_only(args.write, blob, compact, Xt, rf, ref)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         # the module a user of this model builds: `micropython build --for model.mlb`
