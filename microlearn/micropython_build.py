@@ -769,8 +769,7 @@ _VIPER_UNSUPPORTED = {
 
 def viper_runs_file(data: bytes | str | Path) -> bool:
     """Whether the viper engine runs the model file ``data`` (bytes or a path): one tree
-    section (a forest, a decision tree or a boosted ensemble), not a weighted-median one
-    (AdaBoostRegressor), which only the C module runs.
+    section (a forest, a decision tree, a boosted or weighted-median ensemble).
 
     Parameters
     ----------
@@ -783,18 +782,11 @@ def viper_runs_file(data: bytes | str | Path) -> bool:
     """
     from . import blob
     from . import families as fams
-    from .families.trees import section as ts
 
     if not isinstance(data, (bytes, bytearray)):
         data = Path(data).read_bytes()
     sections = blob.read(bytes(data))
-    if len(sections) != 1 or sections[0]["family_id"] != fams.family("trees").section_id:
-        return False
-    sec = sections[0]
-    payload = bytes(data[sec["offset"]:sec["offset"] + sec["size"]])
-    if ts.read_header(payload)["layout"] != 2:
-        return True
-    return ts.read_ext(payload)["post"] != ts.POST["median"]
+    return len(sections) == 1 and sections[0]["family_id"] == fams.family("trees").section_id
 
 
 def viper_source() -> Path:

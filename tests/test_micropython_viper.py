@@ -359,20 +359,14 @@ def _errors(module: Path, tmp: Path) -> str:
 
 def test_unix_errors_like_the_c_module(viper_x64, tmp_path):
     """Corrupt files and wrong arguments: the C module's exceptions and messages; a boosted
-    ensemble loads; a weighted-median one (AdaBoostRegressor), which the viper engine does
-    not run, is refused with a ValueError that says so."""
+    ensemble and a weighted-median one (AdaBoostRegressor) load."""
     ours = _errors(viper_x64, tmp_path / "viper")
     theirs = _errors(mp_unix.native_x64(), tmp_path / "c")
     for name in ("trunc", "flip", "empty"):
         assert f"{name} ValueError model blob: corrupt" in ours
     assert "version ValueError model blob: unsupported format version" in ours
-    assert "boosted LOADED" in ours and "boosted LOADED" in theirs
-    assert ("median ValueError model blob: weighted-median ensembles (AdaBoostRegressor) "
-            "need the C module") in ours
-    assert "median LOADED" in theirs
-    mine = [ln for ln in ours.splitlines() if not ln.startswith("median")]
-    c = [ln for ln in theirs.splitlines() if not ln.startswith("median")]
-    assert mine == c
+    assert "boosted LOADED" in ours and "median LOADED" in ours
+    assert ours.splitlines() == theirs.splitlines()
 
 
 def test_unix_fuzz_same_answers_as_the_c_module(viper_x64, tmp_path):
@@ -606,6 +600,7 @@ def _boosted_models() -> list:
     from sklearn.datasets import load_breast_cancer, load_diabetes
     from sklearn.ensemble import (
         AdaBoostClassifier,
+        AdaBoostRegressor,
         GradientBoostingRegressor,
         HistGradientBoostingClassifier,
         HistGradientBoostingRegressor,
@@ -643,6 +638,7 @@ def _boosted_models() -> list:
                                                       random_state=0).fit(Xc, yr), Xc),
         ("ada", AdaBoostClassifier(n_estimators=10, random_state=0).fit(Xi, yi), Xi),
         ("iso", IsolationForest(n_estimators=15, random_state=0).fit(Xb), Xb),
+        ("ada_reg", AdaBoostRegressor(n_estimators=30, random_state=0).fit(Xd, yd), Xd),
     ]
     import lightgbm
     import xgboost
@@ -725,6 +721,125 @@ def test_unix_boosted_same_as_the_c_module(viper_x64, tmp_path):
         assert a["alloc"].get("predict", 0) == 0, (name, a["alloc"])
 
 
+def _patched(data: bytes, key: str, values: np.ndarray, header: bool = True) -> bytes:
+    """The file with the float32 table at ``key`` (a header field, or a boosted-block field
+    with header=False) overwritten by ``values`` (CRC-32 fixed)."""
+    import zlib
+
+    b = bytearray(data)
+    sec = blob.read(data)[0]
+    payload = data[sec["offset"]:sec["offset"] + sec["size"]]
+    fields = trees_section.read_header(payload) if header else trees_section.read_ext(payload)
+    at = sec["offset"] + fields[key]
+    raw = np.asarray(values, dtype=np.float32).tobytes()
+    b[at:at + len(raw)] = raw
+    struct.pack_into("<I", b, 12, zlib.crc32(bytes(b[16:])) & 0xFFFFFFFF)
+    return bytes(b)
+
+
+def test_unix_weighted_median_same_as_the_c_module(viper_x64, tmp_path):
+    """AdaBoostRegressor (the weighted median of the trees' values, ml_trees_weighted_median):
+    bit for bit the C module and the host C engine on real and adversarial rows, with the
+    file's weights (ties of equal leaf values across trees: shallow trees on few targets)
+    and with edited tree weights (all zero, -0.0, subnormal, FLT_MAX: a total that
+    overflows, 80 orders of magnitude) and leaf values (NaN, signalling NaN, +-inf, -0.0);
+    regress allocates nothing."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.ensemble import AdaBoostRegressor
+
+    rng = np.random.default_rng(11)
+    Xd, yd = load_diabetes(return_X_y=True)
+    Xi, yi = load_iris(return_X_y=True)
+    ests = [(AdaBoostRegressor(n_estimators=40, random_state=0).fit(Xd, yd), Xd),
+            (AdaBoostRegressor(DecisionTreeRegressor(max_depth=2), n_estimators=25,
+                               loss="square", random_state=1).fit(Xi, yi), Xi),
+            (AdaBoostRegressor(n_estimators=1, random_state=0).fit(Xi, yi), Xi)]
+    items, refs = [], []
+    for est, X in ests:
+        m = microlearn.convert(est)
+        Xq = np.vstack([np.asarray(X[:60], dtype=np.float32), _adversarial(X, m, rng, 40)])
+        for compact in (True, False):
+            items.append((m.to_blob(compact=compact), Xq))
+            refs.append(np.asarray(m.predict(Xq), dtype=np.float32))
+        nt = len(est.estimators_)
+        data = m.to_blob()
+        payload = data[blob.read(data)[0]["offset"]:]
+        nleaf = trees_section.read_header(payload)["n_leaf_rows"]
+        mag = (10.0 ** rng.uniform(-44, 38, nt)).astype(np.float32)
+        for w in (np.zeros(nt), np.where(np.arange(nt) % 2, -0.0, 0.0),
+                  np.full(nt, 1e-45), np.full(nt, 3.4028235e38), mag,
+                  np.where(rng.random(nt) < 0.5, 0.0, mag)):
+            items.append((_patched(data, "o_tree_weights", w, header=False), Xq))
+            refs.append(None)
+        leaves = np.frombuffer(payload[trees_section.read_header(payload)["o_leaves"]:],
+                               dtype=np.float32, count=nleaf).copy()
+        odd = np.array([np.nan, -0.0, np.inf, -np.inf, 0.0], dtype=np.float32)
+        odd = np.append(odd, np.frombuffer(struct.pack("<I", 0x7F800001), dtype=np.float32))
+        leaves[rng.random(nleaf) < 0.3] = rng.choice(odd, 1)[0]
+        items.append((_patched(data, "o_leaves", leaves), Xq))
+        refs.append(None)
+        items.append((_patched(data, "o_leaves", np.where(rng.random(nleaf) < 0.5,
+                                                          rng.choice(odd, nleaf), leaves)),
+                      Xq))
+        refs.append(None)
+        # zero weights (half of the total is 0) and NaN values, the first tree's included
+        nan_leaves = np.where(rng.random(nleaf) < 0.5, np.float32(np.nan), leaves)
+        items.append((_patched(_patched(data, "o_leaves", nan_leaves), "o_tree_weights",
+                               np.zeros(nt), header=False), Xq))
+        refs.append(None)
+    ours = _run_boost(viper_x64, tmp_path / "viper", items)
+    theirs = _run_boost(mp_unix.native_x64(), tmp_path / "c", items)
+    for k, (a, b, ref) in enumerate(zip(ours, theirs, refs, strict=True)):
+        assert a["methods"] == b["methods"] == ["regress", "False"], k  # no predict
+        assert a["out"] == b["out"], k
+        assert a["alloc"]["regress"] == 0, (k, a["alloc"])
+        if ref is not None:
+            n = len(items[k][1])
+            assert a["out"][4 * n:] == ref.tobytes(), k
+
+
+def test_unix_signalling_nan_leaves_like_the_c_module(viper_x64, tmp_path):
+    """Leaf values and base scores that are signalling NaNs (a crafted file: 0.0 + sNaN is a
+    quiet NaN in the C engine): every method's output bytes equal the C module's, for a
+    forest regressor, a forest classifier with sparse leaf rows, a decision tree regressor
+    (no mean: the sum is the output), a GradientBoosting regressor (its base score too) and
+    an AdaBoostRegressor."""
+    rng = np.random.default_rng(21)
+    snan = np.frombuffer(struct.pack("<3I", 0x7F800001, 0xFF800001, 0x7FA00005),
+                         dtype=np.float32)
+    Xi, yi = load_iris(return_X_y=True)
+    Xi = Xi.astype(np.float32)
+    Xg, yg = load_digits(return_X_y=True)  # 10 classes: sparse leaf rows
+    Xg = Xg.astype(np.float32)
+    boosted = {n: (e, X) for n, e, X in _boosted_models()}
+    ests = [(RandomForestRegressor(n_estimators=4, max_depth=4, random_state=0).fit(
+        Xi, Xi[:, 0] * 3), Xi),
+        (RandomForestClassifier(n_estimators=5, max_depth=8, random_state=0).fit(Xg, yg), Xg),
+        (DecisionTreeRegressor(max_depth=4, random_state=0).fit(Xi, Xi[:, 0] * 3), Xi),
+        boosted["gb_reg"], boosted["ada_reg"]]
+    items, sparse = [], 0
+    for est, X in ests:
+        m = microlearn.convert(est)
+        Xq = np.asarray(X[:40], dtype=np.float32)
+        for data in (m.to_blob(compact=True), m.to_blob(compact=False)):
+            payload = data[blob.read(data)[0]["offset"]:]
+            h = trees_section.read_header(payload)
+            sparse += h["nnz"] > 0
+            n = h["nnz"] or h["n_leaf_rows"] * (h["n_outputs"] if h["layout"] != 2 else 1)
+            leaves = np.frombuffer(payload[h["o_leaves"]:], dtype=np.float32, count=n).copy()
+            leaves[rng.random(n) < 0.4] = rng.choice(snan)
+            patched = _patched(data, "o_leaves", leaves)
+            items.append((patched, Xq))
+            if h["layout"] == 2 and trees_section.read_ext(payload)["post"] != 8:
+                items.append((_patched(patched, "o_base", snan[:1], header=False), Xq))
+    ours = _run_boost(viper_x64, tmp_path / "viper", items)
+    theirs = _run_boost(mp_unix.native_x64(), tmp_path / "c", items)
+    assert sparse and len(items) == 12
+    for k, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        assert a["methods"] == b["methods"], k
+        assert a["out"] == b["out"], k
+
+
 BOOST_FUZZ_RUN = """
 def run(m):
     nf, no = m.n_features(), m.n_outputs()
@@ -758,7 +873,8 @@ def test_unix_fuzz_boosted_same_answers_as_the_c_module(viper_x64, tmp_path):
     rng = np.random.default_rng(99)
     seeds = []
     for name, est, _ in _boosted_models():
-        if name in ("gb_iris", "hgb_cat", "iso", "xgb_missing", "lgbm_cat", "gb_reg"):
+        if name in ("gb_iris", "hgb_cat", "iso", "xgb_missing", "lgbm_cat", "gb_reg",
+                    "ada_reg"):
             m = microlearn.convert(est)
             seeds += [m.to_blob(compact=True), m.to_blob(compact=False)]
     files = {f"seed{i}.mlb": s for i, s in enumerate(seeds)}
@@ -773,7 +889,8 @@ def test_unix_fuzz_boosted_same_answers_as_the_c_module(viper_x64, tmp_path):
             ext = ts.read_header(sec)["o_ext"]
             e = ts.read_ext(sec)
             spots = [ext + 4 * int(rng.integers(0, 16))]
-            for key in ("o_cat_offset", "o_cat_bits", "o_tree_output", "o_base"):
+            for key in ("o_cat_offset", "o_cat_bits", "o_tree_output", "o_base",
+                        "o_tree_weights"):
                 if e[key]:
                     spots.append(e[key] + 4 * int(rng.integers(0, 4)))
             i = at + int(rng.choice(spots))
@@ -814,12 +931,13 @@ def test_unix_fuzz_boosted_same_answers_as_the_c_module(viper_x64, tmp_path):
     assert not differ, [(n, ours[n][1][:100], theirs[n][1][:100]) for n in differ[:5]]
 
 
-@pytest.mark.parametrize("name", ["hgb_cat", "gb_reg"])
+@pytest.mark.parametrize("name", ["hgb_cat", "gb_reg", "ada_reg"])
 def test_qemu_boosted_m4f(name, tmp_path_factory):
     """Boosted ensembles on emulated Cortex-M4F (armv7emsp, single-precision floats): a
     HistGradientBoosting classifier with categorical bitsets and missing values (predict,
-    and predict_proba through the float32 sigmoid) and a GradientBoosting regressor (raw
-    scores, no allocation), on real and adversarial rows: bit for bit the C engine."""
+    and predict_proba through the float32 sigmoid), a GradientBoosting regressor (raw
+    scores) and an AdaBoostRegressor (weighted median), on real and adversarial rows: bit
+    for bit the C engine; the regressors allocate nothing."""
     _qemu_or_skip()
     est, X = next((e, X) for n, e, X in _boosted_models() if n == name)
     m = microlearn.convert(est)
@@ -836,23 +954,46 @@ def test_qemu_boosted_m4f(name, tmp_path_factory):
         assert "ALLOC 0" in r.stdout
 
 
+def test_qemu_weighted_median_m0(tmp_path_factory):
+    """AdaBoostRegressor on emulated Cortex-M0 (armv6m: no FPU, the port's floats are
+    soft-float float32, the half-total of the weights is computed by them at load): regress
+    bit for bit the C engine on real and adversarial rows, no allocation."""
+    _qemu_or_skip()
+    est, X = next((e, X) for n, e, X in _boosted_models() if n == "ada_reg")
+    m = microlearn.convert(est)
+    Xq = _boost_rows(m, X, np.random.default_rng(6))[::4]
+    files = {"microlearn_mp.mpy": viper("armv6m", tmp_path_factory).read_bytes(),
+             "model.mlb": m.to_blob(), "x.bin": Xq.tobytes()}
+    r = mp_qemu.run_qemu_micropython("m0", tmm.RUN_SCRIPT, files, collect=["out.bin"]).check()
+    raw = r.files["out.bin"]
+    n = len(Xq)
+    out = np.frombuffer(raw[4 * n:], dtype=np.float32).reshape(n, m.n_outputs)
+    _assert_same_as_c(m, Xq, np.zeros(n, dtype=np.int32), out)
+    assert "ALLOC 0" in r.stdout
+
+
 def test_build_for_boosted_file(tmp_path, capsys):
-    """`micropython build --engine viper --for FILE`: a boosted file builds; a
-    weighted-median one (AdaBoostRegressor, C module only) is a one-line error (exit 2)."""
+    """`micropython build --engine viper --for FILE`: boosted and weighted-median
+    (AdaBoostRegressor) files build; another family's file (a logistic regression: the
+    C module only) is a one-line error (exit 2)."""
     from sklearn.ensemble import AdaBoostRegressor
+    from sklearn.linear_model import LogisticRegression
 
     X, y = load_iris(return_X_y=True)
     gb = GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X, y)
     ada = AdaBoostRegressor(n_estimators=3, random_state=0).fit(X, y)
-    (tmp_path / "gb.mlb").write_bytes(microlearn.convert(gb).to_blob())
-    (tmp_path / "ada.mlb").write_bytes(microlearn.convert(ada).to_blob())
-    assert mb.viper_runs_file(tmp_path / "gb.mlb") and not mb.viper_runs_file(
-        tmp_path / "ada.mlb")
+    lr = LogisticRegression(max_iter=500).fit(X, y)
+    for name, est in (("gb", gb), ("ada", ada), ("lr", lr)):
+        (tmp_path / f"{name}.mlb").write_bytes(microlearn.convert(est).to_blob())
+    assert mb.viper_runs_file(tmp_path / "gb.mlb") and mb.viper_runs_file(tmp_path / "ada.mlb")
+    assert not mb.viper_runs_file(tmp_path / "lr.mlb")
     base = ["micropython", "build", "--arch", "x64", "--engine", "viper"]
-    assert cli.main([*base, "--for", str(tmp_path / "gb.mlb"), "--out", str(tmp_path / "o")]) == 0
-    assert (tmp_path / "o" / "microlearn_mp.mpy").is_file()
+    for name in ("gb", "ada"):
+        assert cli.main([*base, "--for", str(tmp_path / f"{name}.mlb"), "--out",
+                         str(tmp_path / name)]) == 0
+        assert (tmp_path / name / "microlearn_mp.mpy").is_file()
     capsys.readouterr()
-    assert cli.main([*base, "--for", str(tmp_path / "ada.mlb"), "--out",
+    assert cli.main([*base, "--for", str(tmp_path / "lr.mlb"), "--out",
                      str(tmp_path / "e")]) == 2
     err = capsys.readouterr().err
-    assert "weighted-median" in err and len(err.strip().splitlines()) == 1, err
+    assert "--engine viper runs tree ensembles" in err and len(err.strip().splitlines()) == 1

@@ -30,8 +30,10 @@
 # _vboost routes missing values and categorical nodes, _vbsum adds base scores and leaf
 # values in integers, the class is an integer comparison of keys; the post transforms,
 # sigmoid / softmax / exp, are ml_expf's float32 steps in Python floats, which allocate).
-# Weighted-median ensembles (AdaBoostRegressor), other families and pipelines need the
-# C module.
+# Weighted-median ensembles (AdaBoostRegressor): _vmedian, ml_trees_weighted_median's
+# answer from a binary search over the sorted values (keys), the weight sums float32
+# additions in integers in the C's order, scratch in the model's buffer (no allocation).
+# Other families and pipelines need the C module.
 # Not standalone: it uses the fallback's names (array, struct, Model, _typecode), and
 # viper's (ptr8, ptr16, ptr32, uint).
 # ruff: noqa: F821
@@ -60,7 +62,11 @@ _P_ATYPE, _P_W = 26, 28
 # category sets; offset 0: none), methods (bit op), kind, decision_function width
 _P_POST, _P_NRAW, _P_RW, _P_FLAGS, _P_MKEY, _P_DTHR = 29, 30, 31, 32, 33, 34
 _P_BASEV, _P_TOUT, _P_CAT, _P_CATB, _P_OPS, _P_KIND, _P_NDEC = 35, 36, 37, 38, 39, 40, 41
-_N_PRM = 42
+# weighted-median ensembles (post 8, AdaBoostRegressor): the tree weights (f32), half
+# their float32 total (bits), scratch for the trees' values, their keys and the sorted
+# keys (n_trees each)
+_P_MW, _P_MHALF, _P_MV, _P_MK, _P_MS = 42, 43, 44, 45, 46
+_N_PRM = 47
 
 
 @micropython.viper
@@ -311,7 +317,10 @@ def _vboost(buf, xb: uint, out, op: int) -> int:
                 o = uint(ptr32(r)[3])
         ptr32(lids + t)[0] = o - lim
         t += 4
-    _vbsum(buf, out)
+    if P[29] == 8:
+        _vmedian(buf, out)
+    else:
+        _vbsum(buf, out)
     if op:
         return 0
     pa = ptr32(out)
@@ -511,6 +520,162 @@ def _vbsum(buf, acc):
 
 
 @micropython.viper
+def _vmedian(buf, out):
+    # a weighted-median ensemble (AdaBoostRegressor): out[0] = the smallest of the trees'
+    # values v[t] (0.0 + the leaf's value, float32) whose weight of values <= it reaches
+    # half the total weight: ml_trees_weighted_median's answer, comparisons as
+    # order-preserving keys, the weight sums float32 additions in integers (non-negative
+    # operands) over the trees in the C's order. A sum of non-negative weights never
+    # decreases, so a sum stops as soon as it reaches half (the same answer as the full
+    # sum), and the smallest value whose sum reaches half is found by binary search.
+    P = ptr32(buf)
+    po = ptr32(out)
+    b = uint(ptr8(buf))
+    nt = int(P[2])
+    lids = ptr32(b + uint(P[8]))
+    pval = ptr32(b + uint(P[9]))
+    pstart = ptr16(b + uint(P[10]))
+    sparse = P[14]
+    pw = ptr32(b + uint(P[42]))
+    half = uint(P[43])
+    pv = ptr32(b + uint(P[44]))
+    pk = ptr32(b + uint(P[45]))
+    ps = ptr32(b + uint(P[46]))
+    ff = uint(0xFFFF)
+    m32 = (ff << 16) | ff
+    sign = uint(1) << 31
+    absm = m32 >> 1
+    expm = uint(0xFF) << 23
+    mant = (uint(1) << 23) - 1
+    impl = uint(1) << 23
+    qbit = uint(1) << 22
+    zero = uint(0)
+    # each tree's value and its key (0: NaN; the keys of numbers are >= key(-inf) > 0)
+    t = 0
+    while t < nt:
+        leaf = int(lids[t])
+        if sparse:
+            po[0] = 0
+            j = int(pstart[leaf])
+            j1 = int(pstart[leaf + 1])
+            while j < j1:
+                _vadd(out, 0, buf, int(P[9]) + 4 * j)
+                j += 1
+            u = uint(po[0])
+        else:
+            u = uint(pval[leaf])
+        if u == sign:
+            u = zero  # 0.0 + -0.0
+        if (u & absm) > expm:
+            u |= qbit  # 0.0 + NaN: a quiet NaN
+            k = zero
+        elif u > sign:
+            k = u ^ m32
+        else:
+            k = u | sign
+        pv[t] = u
+        pk[t] = k
+        t += 1
+    # ml_trees_weighted_median keeps the smallest v[i] whose sum reaches half, v[0] if
+    # none does; a sum grows with v[i] (a superset of non-negative weights, added in the
+    # same order), so that value is found by a binary search over the sorted keys (NaN:
+    # a sum of 0, only enough when half is 0, and then v[0] is kept if it is NaN)
+    if half == zero and uint(pk[0]) == zero:
+        po[0] = pv[0]
+        return
+    n = 0  # the keys of numbers, sorted (insertion)
+    t = 0
+    while t < nt:
+        k = uint(pk[t])
+        if k != zero:
+            j = n
+            while j > 0 and uint(ps[j - 1]) > k:
+                ps[j] = ps[j - 1]
+                j -= 1
+            ps[j] = k
+            n += 1
+        t += 1
+    lo_i = 0
+    hi_i = n
+    while lo_i < hi_i:
+        mid = (lo_i + hi_i) >> 1
+        ki = uint(ps[mid])
+        below = zero
+        reached = 0
+        if below >= half:
+            reached = 1
+        j = 0
+        while j < nt and not reached:
+            kj = uint(pk[j])
+            w = uint(pw[j]) & absm  # -0.0 adds as +0.0
+            if kj != zero and kj <= ki and w != zero and below < expm:
+                if below == zero:
+                    below = w
+                else:
+                    # below + w, both positive and finite: round to nearest even
+                    if below < w:
+                        hi = w
+                        lo = below
+                    else:
+                        hi = below
+                        lo = w
+                    eh = int(hi >> 23)
+                    el = int(lo >> 23)
+                    mh = hi & mant
+                    ml = lo & mant
+                    if eh:
+                        mh |= impl
+                    else:
+                        eh = 1
+                    if el:
+                        ml |= impl
+                    else:
+                        el = 1
+                    mh <<= 3
+                    ml <<= 3
+                    e = eh - el
+                    if e > 26:
+                        ml = uint(1)
+                    elif e:
+                        st = ml & ((uint(1) << uint(e)) - 1)
+                        ml >>= uint(e)
+                        if st:
+                            ml |= 1
+                    m = mh + ml
+                    if m >= (impl << 4):
+                        m = (m >> 1) | (m & 1)
+                        eh += 1
+                    g = m & 7
+                    m >>= 3
+                    if g > uint(4) or (g == uint(4) and (m & 1)):
+                        m += 1
+                    if m >= (impl << 1):
+                        m >>= 1
+                        eh += 1
+                    if eh >= 255:
+                        below = expm
+                    elif m < impl:
+                        below = m
+                    else:
+                        below = (uint(eh) << 23) | (m & mant)
+                if below >= half:
+                    reached = 1
+            j += 1
+        if reached:
+            hi_i = mid
+        else:
+            lo_i = mid + 1
+    if lo_i == n:
+        po[0] = pv[0]  # no value reaches half
+    else:
+        k = uint(ps[lo_i])  # the value of this key (a value is never -0.0 here)
+        if k >= sign:
+            po[0] = k ^ sign
+        else:
+            po[0] = k ^ m32
+
+
+@micropython.viper
 def _vsum(buf, acc, op: int) -> int:
     P = ptr32(buf)
     pa = ptr32(acc)
@@ -568,9 +733,11 @@ def _vsum(buf, acc, op: int) -> int:
                 v = uint(pval[j])
             a = uint(pa[d])
             if a == zero:
-                s = v  # +0.0 + v (v == -0.0 gives +0.0 below)
+                s = v  # +0.0 + v (v == -0.0 gives +0.0, a NaN is made quiet)
                 if v == sign:
                     s = zero
+                elif (v & absm) > expm:
+                    s = v | (uint(1) << 22)
             elif (a | v) < sign and a < expm and v < expm and a >= impl and v >= impl:
                 # both positive and normal: the common case
                 if a < v:
@@ -750,10 +917,14 @@ def _vadd(acc, d: int, buf, at: int):
     if aa == zero:
         if va == zero:
             s = a & v
+        elif va > expm:
+            s = v | qbit  # 0.0 + NaN: quiet
         else:
             s = v
     elif va == zero:
         s = a
+        if aa > expm:
+            s = a | qbit
     elif aa >= expm or va >= expm:
         if aa > expm:
             s = a | qbit
@@ -994,9 +1165,6 @@ class Model(_PyModel):
         if h[25] == 2:
             e = struct.unpack_from(_EXT, sec, h[26])
             post, nraw, fl = e[0], e[2], e[3]
-            if post == 8:
-                raise ValueError("model blob: weighted-median ensembles (AdaBoostRegressor)"
-                                 " need the C module")
         rw = (1 if e[9] else nraw) if e else no
         nv = nnz if nnz else nr * rw
         ncat = nn if e and e[10] else 0
@@ -1004,7 +1172,9 @@ class Model(_PyModel):
         lay = []
         for n in (16 * nn, 4 * nt, 4 * nt, 4 * nv, 2 * (nr + 1) if nnz else 0,
                   2 * nnz, (nn + 7) // 8 if h[9] else 0, 4 * nraw, 2 * nt if e and e[9] else 0,
-                  4 * ncat, 4 * e[11] if ncat else 0):
+                  4 * ncat, 4 * e[11] if ncat else 0, 4 * nt if post == 8 else 0,
+                  4 * nt if post == 8 else 0, 4 * nt if post == 8 else 0,
+                  4 * nt if post == 8 else 0):
             lay.append(at)
             at += (n + 3) & ~3
         buf = bytearray(at)
@@ -1034,6 +1204,13 @@ class Model(_PyModel):
             if ncat:
                 p[_P_CAT], p[_P_CATB] = lay[9], lay[10]
                 copies += [(e[10], 4 * nn, lay[9]), (e[12], 4 * e[11], lay[10])]
+            if post == 8:  # the tree weights, half their float32 total (as the C engine)
+                p[_P_MW], p[_P_MV], p[_P_MK], p[_P_MS] = lay[11], lay[12], lay[13], lay[14]
+                copies.append((e[13], 4 * nt, lay[11]))
+                total = 0.0
+                for w in struct.unpack_from("<" + str(nt) + "f", sec, e[13]):
+                    total = _r(total + w)
+                p[_P_MHALF] = struct.unpack("<I", struct.pack("<f", _r(0.5 * total)))[0]
             # methods (bit op): predict, predict_proba, regress, decision_function,
             # score_samples; decision_function's width
             p[_P_OPS] = (0b01011, 0b00100, 0b11001)[kind]
@@ -1141,7 +1318,7 @@ class Model(_PyModel):
             r = _vrun(self._buf, id(x), id(out), 2, x, out)
             if r < 0:
                 _fail(r, 2)
-            if self._post > 1:
+            if 1 < self._post < 8:  # (8: the weighted median is the output)
                 self._regress(out)
 
         def decision_function(self, x, out):
@@ -1190,7 +1367,7 @@ class Model(_PyModel):
 
         def regress(self, x, out):
             self._call(x, out, 2)
-            if self._post > 1:
+            if 1 < self._post < 8:  # (8: the weighted median is the output)
                 self._regress(out)
 
         def decision_function(self, x, out):
