@@ -4,7 +4,9 @@ and the static RAM the same headers take with their tables in RAM (``ML_NO_PROGM
 state before tables moved to program memory). The DSP rows (raw samples in: UCI HAR
 accelerometer windows, FSDD audio from ../shared/datasets; skipped with a note when it is
 absent) also give the SRAM the input window takes (``4 n_features`` bytes, static in the
-harness) next to the stack of the transform (FFT instance, scratch).
+harness) next to the stack of the transform (FFT instance, scratch). The neural-net rows
+(scikit-learn MLPs, float32 and ``quantize="int8"``) keep weights and op tables in program
+memory and their arena on the stack (in the stack column).
 
     .venv/bin/python benchmarks/bench_avr.py      # needs gcc-avr avr-libc simavr libsimavr-dev
 """
@@ -19,6 +21,7 @@ from sklearn.datasets import load_digits, load_iris
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
@@ -80,6 +83,20 @@ def dsp_models() -> list[tuple[str, object, np.ndarray, tuple]]:
     ]
 
 
+def nets_models(Xi, yi, Xd, yd) -> list[tuple[str, object, np.ndarray, tuple]]:
+    """The neural-net rows: scikit-learn MLPs on iris and digits, float32 and int8."""
+    both = ({"int8": False}, {"int8": True})
+    Xd = Xd / np.float32(16.0)
+    return [
+        ("iris MLP 4-10-3 (relu, softmax)", MLPClassifier(
+            (10,), max_iter=400, random_state=0).fit(Xi, yi), Xi, both),
+        ("digits MLP 64-24-10 (relu, softmax)", MLPClassifier(
+            (24,), max_iter=200, random_state=0).fit(Xd, yd), Xd[:200], both),
+        ("digits MLP 64-32-16-10 (relu, softmax)", MLPClassifier(
+            (32, 16), max_iter=200, random_state=0).fit(Xd, yd), Xd[:200], both),
+    ]
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     Xi, yi = load_iris(return_X_y=True)
@@ -97,13 +114,19 @@ def main() -> None:
         ("digits scaler + LogisticRegression", make_pipeline(
             StandardScaler(), LogisticRegression(max_iter=300)).fit(Xd, yd), Xd[:200], (None,)),
         *dsp_models(),
+        *nets_models(Xi, yi, Xd, yd),
     ]
     print(f"| model | method | flash B | RAM B | RAM B, tables in RAM | stack B | "
           f"cycles mean (max) | us @ {avr.CLOCK_HZ // 1_000_000} MHz | input window B |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, est, X, methods in models:
         for method in methods:
-            m = microlearn.convert(est, **({"method": method} if method else {}))
+            if isinstance(method, dict):  # nets: float32 or int8
+                opts = {"quantize": "int8", "calibration": X} if method["int8"] else {}
+                m = microlearn.convert(est, **opts)
+                method = "int8" if method["int8"] else "float32"
+            else:
+                m = microlearn.convert(est, **({"method": method} if method else {}))
             fp = m.footprint("atmega328p", X)
             report = m.verify_on_target("atmega328p", X)
             assert report.ok, (name, report)

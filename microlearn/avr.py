@@ -19,6 +19,14 @@ The generated models put their constant tables in program memory on AVR (``ML_CO
 avr-gcc's ``double`` is 32 bits and ``float`` is IEEE single, so the results equal the
 float32 host build's bit for bit (NaN outputs may be NaNs of another sign and payload).
 
+Neural nets (``ml_nets.h``, ``ml_nets_int8.h``): weights, biases, requantization tables and
+the op table in program memory (the kernels read them with ``ML_NETS_W`` /
+``ML_NETS_Q7_W``), the arena on the stack; :func:`check_supported` refuses a net whose
+arena cannot fit the SRAM (:func:`nets_buffer_bytes`). A NaN input to a float net is not a
+defined case: avr-libc's soft float gives NaNs with the sign bit set and relu zeroes a
+negative NaN, so such a row may get another class than on the host. Model files stay
+unsupported on AVR (``ML_ERR_UNSUPPORTED``) for every family.
+
 DSP models (the dsp family, ``ml_dsp.h``): the build defines ``ML_RFFT_MAX_N`` to the
 model's FFT size (``ml_fft.h``'s AVR default is 16 points), and :func:`check_supported`
 refuses a DSP step whose input window, FFT instance and scratch cannot fit the SRAM
@@ -98,16 +106,62 @@ def runner_path() -> Path:
 
 
 #: Runtime headers ported to AVR (16-bit int, 32-bit double, tables in program memory).
-#: The DSP family (``ml_dsp.h`` and the DSP headers it includes) is tested in simavr; the
-#: neural-net headers are not ported.
+#: The DSP family (``ml_dsp.h`` and the DSP headers it includes) and the neural nets
+#: (``ml_nets.h``, ``ml_nets_int8.h``) are tested in simavr.
 SUPPORTED_HEADERS = frozenset({"COMMON", "MATH", "TREES", "LINEAR", "SVM", "NAIVE_BAYES",
                                "MIXTURE", "NEIGHBORS", "PREPROCESSING", "DSP", "FFT",
-                               "WINDOW", "MEL", "FEATURES", "FILTER", "LEVEL"})
+                               "WINDOW", "MEL", "FEATURES", "FILTER", "LEVEL", "NETS",
+                               "NETS_INT8"})
 #: ml_dsp.h's ML_DSP_AVR_MAX_BANDS / ML_DSP_AVR_MAX_STAGES: band edges and weighting
 #: biquads the engine copies from program memory to the stack on AVR.
 DSP_MAX_BANDS = 16
 DSP_MAX_STAGES = 4
 _HEADER_GUARD = re.compile(r"^#define ML_([A-Z0-9_]+)_H$", re.M)
+
+#: sizeof(ml_nets_op_t) / sizeof(ml_nets_q7_op_t) / sizeof(ml_nets_t) on AVR: the op the
+#: kernels run (and the float model struct) is copied from program memory to the stack.
+NETS_OP_BYTES = 88
+NETS_Q7_OP_BYTES = 132
+NETS_MODEL_BYTES = 34
+#: ml_nets_conv2d_blocked's window (ML_NETS_WINDOW_MAX floats) / ml_nets_q7_conv's
+#: (ML_NETS_Q7_WINDOW_MAX int8), on the stack while a convolution runs.
+NETS_WINDOW_BYTES = 4 * 64
+NETS_Q7_WINDOW_BYTES = 64
+#: The kernels' and the harness' frames while a net runs (measured: 190-290 bytes of stack
+#: beyond the arena, op copy, window, input and outputs for tests/test_avr_nets.py's nets).
+NETS_CALL_BYTES = 320
+_NETS_ARENA = re.compile(r"arena (\d+) floats \((\d+) bytes, planned")
+_NETS_Q7_ARENA = re.compile(r"\b\w+__ARENA_BYTES = (\d+), \w+__N_OPS = \d+")
+_N_OUTPUTS = re.compile(r"^#define \w+_N_OUTPUTS (\d+)\b", re.M)
+_Q7_CONV = re.compile(r"^    \{[56], -?\d+, ", re.M)  # a CONV2D / DEPTHWISE int8 op
+
+
+def nets_buffer_bytes(header_text: str) -> tuple[int, int]:
+    """The SRAM a generated header's neural net needs at least while it runs, beside the
+    harness: ``(arena bytes, total bytes)``, zeros without a net.
+
+    The arena (float32: ``4 arena`` bytes; int8: ``P__ARENA_BYTES`` plus the float outputs)
+    is on the stack, with a copy of the running op (program memory on AVR), a convolution's
+    window when the net has one, the input row (``4 n_features`` bytes the caller holds),
+    the outputs and the call frames (:data:`NETS_CALL_BYTES`)."""
+    floats = [int(b) for _, b in _NETS_ARENA.findall(header_text)]
+    q7 = [int(b) for b in _NETS_Q7_ARENA.findall(header_text)]
+    if not floats and not q7:
+        return 0, 0
+    n_in = _N_FEATURES.findall(header_text)
+    n_out = _N_OUTPUTS.findall(header_text)
+    io = 4 * (int(n_in[0]) if n_in else 0) + 4 * (int(n_out[0]) if n_out else 0)
+    arena = max(floats + q7)
+    total = arena + io + NETS_CALL_BYTES
+    if floats:
+        total += NETS_OP_BYTES + NETS_MODEL_BYTES
+        if "ml_nets_conv2d_blocked(op" in header_text:
+            total += NETS_WINDOW_BYTES
+    if q7:
+        total += NETS_Q7_OP_BYTES + 4 * (int(n_out[0]) if n_out else 0)
+        if _Q7_CONV.search(header_text):
+            total += NETS_Q7_WINDOW_BYTES
+    return arena, total
 
 
 _FFT_GUARD = re.compile(r"^#if ML_RFFT_MAX_N < (\d+)$", re.M)
@@ -147,9 +201,11 @@ def dsp_buffer_bytes(header_text: str) -> tuple[int, int, int, int]:
 
 def check_supported(target: str, header_text: str) -> None:
     """Raise :class:`~microlearn.targets.UnsupportedOnTargetError` when the generated header
-    embeds runtime headers that are not ported to AVR (neural nets), or when its DSP step
-    cannot fit the MCU's SRAM (window, FFT instance and scratch) or uses more band edges or
-    weighting biquads than the AVR engine copies from program memory."""
+    embeds runtime headers that are not ported to AVR, when its neural net's arena (with
+    the op being run, a convolution's window, the input and the outputs,
+    :func:`nets_buffer_bytes`) cannot fit the MCU's SRAM, or when its DSP step cannot fit
+    it (window, FFT instance and scratch) or uses more band edges or weighting biquads than
+    the AVR engine copies from program memory."""
     from .targets import UnsupportedOnTargetError
 
     used = set(_HEADER_GUARD.findall(header_text))
@@ -159,7 +215,7 @@ def check_supported(target: str, header_text: str) -> None:
         raise UnsupportedOnTargetError(
             f"target {target!r}: this model uses {names}, which is not ported to AVR "
             "(16-bit int, 32-bit double); AVR supports the tree, linear, SVM, naive Bayes, "
-            "mixture, neighbors, preprocessing and DSP families "
+            "mixture, neighbors, preprocessing, DSP and neural-net families "
             "(docs/getting_started/arduino.md)"
         )
     for counts in _DSP_COUNTS.findall(header_text):
@@ -172,8 +228,17 @@ def check_supported(target: str, header_text: str) -> None:
             raise UnsupportedOnTargetError(
                 f"target {target!r}: a frequency weighting of {n_stages} biquads: the AVR "
                 f"DSP engine supports at most {DSP_MAX_STAGES} (ML_DSP_AVR_MAX_STAGES)")
-    window, fft_bytes, scratch, fft = dsp_buffer_bytes(header_text)
     sram = SRAM_BYTES.get(target, 2048)
+    arena, need = nets_buffer_bytes(header_text)
+    if need > sram - MIN_STACK_BYTES:
+        raise UnsupportedOnTargetError(
+            f"target {target!r}: the neural net does not fit the {sram} bytes of SRAM: its "
+            f"arena of {arena} B (activations, on the stack) with the op being run, the "
+            f"input, the outputs and the call frames needs {need} B, more than the "
+            f"{sram - MIN_STACK_BYTES} B left after {MIN_STACK_BYTES} B of stack; use smaller "
+            "layers, int8 quantization (quantize='int8': 4x smaller activations) or a "
+            "smaller input (docs/getting_started/arduino.md)")
+    window, fft_bytes, scratch, fft = dsp_buffer_bytes(header_text)
     need = window + fft_bytes + scratch
     if need > sram - MIN_STACK_BYTES:
         what = f"the {fft}-point FFT instance (n_fft={fft}) {fft_bytes} B, " if fft else ""

@@ -110,7 +110,7 @@ def estimate(steps: Sequence[Any], target: str, X: np.ndarray | None,
 
 #: Families whose generated C is ported to AVR (tables in program memory).
 AVR_FAMILIES = frozenset({"trees", "linear", "svm", "naive_bayes", "mixture", "neighbors",
-                          "preprocessing", "dsp"})
+                          "preprocessing", "dsp", "nets"})
 
 
 def _estimate_avr(steps: Sequence[Any], target: str, X: np.ndarray | None,

@@ -110,8 +110,8 @@ class ToolchainNotFoundError(MicrolearnError, RuntimeError):
 
 
 class UnsupportedOnTargetError(MicrolearnError, ValueError):
-    """The model uses runtime code that is not ported to the target (AVR: neural nets and
-    the DSP headers); the message says which and what is supported."""
+    """The model uses runtime code that is not ported to the target, or does not fit it (AVR:
+    a net's arena or a DSP step's buffers beyond the SRAM); the message says which."""
 
 
 class TargetRunError(MicrolearnError, RuntimeError):
@@ -338,7 +338,7 @@ TARGETS: dict[str, TargetSpec] = {
             "avr-gcc's double is 32 bits). Built with avr-gcc and avr-libc, run in simavr "
             "at 16 MHz: the counts are clock cycles (simavr is cycle-counting), not "
             "instructions. Generated models keep their constant tables in program memory "
-            "there; neural nets are not ported to AVR yet."
+            "there (neural nets: weights and op tables; the arena must fit the SRAM)."
         ),
         cc="avr-gcc",
         size_tool="avr-size",

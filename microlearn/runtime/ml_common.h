@@ -96,7 +96,7 @@ typedef struct ml_info {
  * ML_PROGMEM is 1 on AVR (define ML_NO_PROGMEM to keep tables in RAM there), else 0.
  * Plain dereferences off AVR: the compiled code of other targets is unchanged. Model files
  * (ml_model.h) are not supported on AVR: the ml_*_from_section loaders return
- * ML_ERR_UNSUPPORTED there. Neural nets are not ported to AVR (the DSP engine ml_dsp.h is). */
+ * ML_ERR_UNSUPPORTED there (the DSP engine ml_dsp.h and the nets ml_nets*.h are ported). */
 #if defined(__AVR__) && !defined(ML_NO_PROGMEM)
 #include <avr/pgmspace.h>
 #include <string.h>

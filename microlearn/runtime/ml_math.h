@@ -421,7 +421,7 @@ static inline float ml_math_divf_portable_(float a, float b)
     }
     mant = q >> total;
     {
-        const uint32_t half = 1u << (total - 1u);
+        const uint32_t half = (uint32_t)1u << (total - 1u); /* 32-bit: 16-bit int on AVR */
         const uint32_t rest = q & ((half << 1) - 1u); /* dropped bits */
         if (rest > half || (rest == half && (ma != 0u || (mant & 1u) != 0u))) {
             mant++;

@@ -43,6 +43,7 @@
 
 #include "ml_common.h"
 #include "ml_math.h"
+#include <string.h>
 /* int8 model-file sections (layout 2, dtype 1) run ml_nets_int8.h's kernels; define
  * ML_NETS_NO_INT8 to leave them out (such sections then load as ML_ERR_UNSUPPORTED). */
 #ifndef ML_NETS_NO_INT8
@@ -50,6 +51,11 @@
 #endif
 
 #define ML_NETS_INPUT (-1)
+
+/* One weight or bias of an op (*p): the generated weight tables are ML_CONST, in program
+ * memory on AVR, where the portable kernels read them through this (ML_READ_F32); a plain
+ * dereference elsewhere (the ARM assembly paths load them directly). */
+#define ML_NETS_W(p) ML_READ_F32(p)
 
 /* op kinds (model-file values) */
 #define ML_NETS_OP_DENSE 1
@@ -89,7 +95,7 @@
 #define ML_NETS_RECORD_BYTES 128u
 #define ML_NETS_FLAG_BINARY 1u
 /* every dimension and count is below this (products are checked separately) */
-#define ML_NETS_MAX_DIM (1 << 24)
+#define ML_NETS_MAX_DIM ((int32_t)1 << 24)
 
 typedef struct ml_nets_op {
     int32_t kind;           /* ML_NETS_OP_* */
@@ -139,11 +145,23 @@ static inline float ml_nets_relu6(float v)
     return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
 }
 
+/* relu: v when its sign bit is clear (NaN propagates, as in Keras), else +0.0 - one
+ * integer operation on the bits (no float compare: the Cortex-M4F / M7 fast paths clear
+ * a negative value with `bic r, r, r, asr #31`; soft-float cores skip a compare call). */
+static inline float ml_nets_relu(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    u = (u >> 31) != 0u ? 0u : u;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
 static inline float ml_nets_act(float v, int32_t act, float alpha)
 {
     switch (act) {
     case ML_NETS_ACT_RELU:
-        return v > 0.0f ? v : 0.0f;
+        return ml_nets_relu(v);
     case ML_NETS_ACT_RELU6:
         return ml_nets_relu6(v);
     case ML_NETS_ACT_LEAKY_RELU:
@@ -174,7 +192,7 @@ static inline float ml_nets_act(float v, int32_t act, float alpha)
  * -Os keeps them in the kernels' loops instead of calling the whole switch. */
 #define ML_NETS__ACT_OUT(v, act, alpha)                                                   \
     ((act) == ML_NETS_ACT_LINEAR ? (v)                                                    \
-     : (act) == ML_NETS_ACT_RELU ? ((v) > 0.0f ? (v) : 0.0f)                              \
+     : (act) == ML_NETS_ACT_RELU ? ml_nets_relu(v)                                        \
                                   : ml_nets_act((v), (act), (alpha)))
 
 /* Fully connected over the last axis: ih rows of ic inputs -> ih rows of oc outputs.
@@ -199,19 +217,19 @@ static inline void ml_nets_dense(const ml_nets_op_t *op, const float *ML_RESTRIC
             const float *ML_RESTRICT xp = xr;
             const float *const xe = xr + ni;
             float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+            if (b != NULL) {
+                a0 = ML_NETS_W(b + o);
+                a1 = ML_NETS_W(b + o + 1);
+                a2 = ML_NETS_W(b + o + 2);
+                a3 = ML_NETS_W(b + o + 3);
+            }
             do { /* ni >= 1; test at the bottom */
                 const float v = *xp++;
-                a0 += v * *w0++;
-                a1 += v * *w1++;
-                a2 += v * *w2++;
-                a3 += v * *w3++;
+                a0 += v * ML_NETS_W(w0++);
+                a1 += v * ML_NETS_W(w1++);
+                a2 += v * ML_NETS_W(w2++);
+                a3 += v * ML_NETS_W(w3++);
             } while (xp != xe);
-            if (b != NULL) {
-                a0 += b[o];
-                a1 += b[o + 1];
-                a2 += b[o + 2];
-                a3 += b[o + 3];
-            }
             yr[o] = ML_NETS__ACT_OUT(a0, act, alpha);
             yr[o + 1] = ML_NETS__ACT_OUT(a1, act, alpha);
             yr[o + 2] = ML_NETS__ACT_OUT(a2, act, alpha);
@@ -219,12 +237,9 @@ static inline void ml_nets_dense(const ml_nets_op_t *op, const float *ML_RESTRIC
         }
         for (; o < no; o++) {
             const float *ML_RESTRICT w = op->w + (size_t)o * (size_t)ni;
-            float acc = 0.0f;
+            float acc = b != NULL ? ML_NETS_W(b + o) : 0.0f;
             for (int32_t i = 0; i < ni; i++) {
-                acc += xr[i] * w[i];
-            }
-            if (b != NULL) {
-                acc += b[o];
+                acc += xr[i] * ML_NETS_W(w + i);
             }
             yr[o] = ML_NETS__ACT_OUT(acc, act, alpha);
         }
@@ -237,87 +252,98 @@ static inline void ml_nets_dense(const ml_nets_op_t *op, const float *ML_RESTRIC
  * `a += v * w`), accumulators start at +0.0 as there and sum in input order. Define
  * ML_NETS_NO_ASM to use the portable loops only. */
 #if defined(__GNUC__) && !defined(__clang__) && !defined(__cplusplus) && defined(__arm__) && \
-    defined(__thumb2__) && defined(__ARM_FP) && (__ARM_FP & 4) && !defined(ML_NETS_NO_ASM)
+    defined(__thumb2__) && defined(__ARM_FP) && (__ARM_FP & 4) && defined(__OPTIMIZE__) &&   \
+    !defined(ML_NETS_NO_ASM)
 #define ML_NETS__VLDM 1
 #endif
 
-/* acc[j] = sum over i < n (n >= 1) of x[i] w[8 i + j], j < 8, in input order. */
+#if defined(__GNUC__)
+#define ML_NETS__HOT __attribute__((always_inline))
+#else
+#define ML_NETS__HOT
+#endif
+
+#ifdef ML_NETS__VLDM
+/* The end of an 8-output block in s16-s23 (the accumulators a0..a7 below): + b[0..8)
+ * (one VLDM), then stored - as they are (one VSTM) or through relu on the bits
+ * (ml_nets_relu: `bic r, r, r, asr #31` on pairs moved to core registers, two STMs). */
+#define ML_NETS__FIN_RELU4(p, q, r, t)                                                    \
+    "vmov r0, r1, %[" p "], %[" q "]\n\t"                                                 \
+    "vmov r2, r3, %[" r "], %[" t "]\n\t"                                                 \
+    "bic r0, r0, r0, asr #31\n\t"                                                         \
+    "bic r1, r1, r1, asr #31\n\t"                                                         \
+    "bic r2, r2, r2, asr #31\n\t"                                                         \
+    "bic r3, r3, r3, asr #31\n\t"                                                         \
+    "stmia %[y]!, {r0-r3}\n\t"
+#define ML_NETS__FIN_RELU ML_NETS__FIN_RELU4("a0", "a1", "a2", "a3")                      \
+    ML_NETS__FIN_RELU4("a4", "a5", "a6", "a7")
+#define ML_NETS__FIN_STORE "vstmia %[y], {s16-s23}\n\t"
+#define ML_NETS__FIN_IN                                                                   \
+    [a0] "t"(a0), [a1] "t"(a1), [a2] "t"(a2), [a3] "t"(a3), [a4] "t"(a4), [a5] "t"(a5),   \
+        [a6] "t"(a6), [a7] "t"(a7)
+/* the accumulators a0..a7 (s16-s23) of an 8-output block, set by the first assembly
+ * statement (ML_NETS__ZERO8: one VLDM of the block's biases, or of ml_nets__z8 = eight
+ * +0.0f without biases) */
+#define ML_NETS__ACC8                                                                     \
+    static const float ml_nets__z8[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}; \
+    register float a0 __asm__("s16");                                                     \
+    register float a1 __asm__("s17");                                                     \
+    register float a2 __asm__("s18");                                                     \
+    register float a3 __asm__("s19");                                                     \
+    register float a4 __asm__("s20");                                                     \
+    register float a5 __asm__("s21");                                                     \
+    register float a6 __asm__("s22");                                                     \
+    register float a7 __asm__("s23")
+#define ML_NETS__ZERO8 "vldmia %[z8], {s16-s23}\n\t"
+#define ML_NETS__ACC_OUT                                                                  \
+    [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4),            \
+        [a5] "=t"(a5), [a6] "=t"(a6), [a7] "=t"(a7)
+/* y[0..8) = act(a0..a7): linear or relu in assembly, any other activation through acc[]
+ * and ml_nets__finish. */
+#define ML_NETS__FIN8(op_, act_, off_, out_)                                              \
+    do {                                                                                  \
+        float *yq_ = (out_) + (off_);                                                     \
+        if ((act_) == ML_NETS_ACT_RELU) {                                                 \
+            __asm__ volatile(ML_NETS__FIN_RELU                                            \
+                             : [y] "+&r"(yq_)                                             \
+                             : ML_NETS__FIN_IN                                            \
+                             : "r0", "r1", "r2", "r3", "memory");                         \
+        } else if ((act_) == ML_NETS_ACT_LINEAR) {                                        \
+            __asm__ volatile(ML_NETS__FIN_STORE                                           \
+                             :                                                            \
+                             : [y] "r"(yq_), ML_NETS__FIN_IN                              \
+                             : "memory");                                                 \
+        } else {                                                                          \
+            float acc_[8];                                                                \
+            acc_[0] = a0;                                                                 \
+            acc_[1] = a1;                                                                 \
+            acc_[2] = a2;                                                                 \
+            acc_[3] = a3;                                                                 \
+            acc_[4] = a4;                                                                 \
+            acc_[5] = a5;                                                                 \
+            acc_[6] = a6;                                                                 \
+            acc_[7] = a7;                                                                 \
+            ml_nets__finish((op_), acc_, 8, (off_), (out_));                              \
+        }                                                                                 \
+    } while (0)
+#endif
+
+/* acc[j] += sum over i < n (n >= 1) of x[i] w[8 i + j], j < 8, in input order. */
 static inline void ml_nets__blk8(const float *x, const float *w, int32_t n, float *acc)
 {
-#ifdef ML_NETS__VLDM
-    const float *const xe = x + n;
-    register float a0 __asm__("s16") = 0.0f;
-    register float a1 __asm__("s17") = 0.0f;
-    register float a2 __asm__("s18") = 0.0f;
-    register float a3 __asm__("s19") = 0.0f;
-    register float a4 __asm__("s20") = 0.0f;
-    register float a5 __asm__("s21") = 0.0f;
-    register float a6 __asm__("s22") = 0.0f;
-    register float a7 __asm__("s23") = 0.0f;
-    /* an odd first input alone, then two inputs per iteration */
-    __asm__("tst %[n], #1\n\t"
-        "beq 2f\n\t"
-        "vldmia %[x]!, {s0}\n\t"
-        "vldmia %[w]!, {s8-s15}\n\t"
-        "vmla.f32 %[a0], s0, s8\n\t"
-        "vmla.f32 %[a1], s0, s9\n\t"
-        "vmla.f32 %[a2], s0, s10\n\t"
-        "vmla.f32 %[a3], s0, s11\n\t"
-        "vmla.f32 %[a4], s0, s12\n\t"
-        "vmla.f32 %[a5], s0, s13\n\t"
-        "vmla.f32 %[a6], s0, s14\n\t"
-        "vmla.f32 %[a7], s0, s15\n\t"
-        "cmp %[x], %[xe]\n\t"
-        "beq 3f\n\t"
-        "2:\n\t"
-        "vldmia %[x]!, {s0-s1}\n\t"
-        "vldmia %[w]!, {s8-s15}\n\t"
-        "vmla.f32 %[a0], s0, s8\n\t"
-        "vmla.f32 %[a1], s0, s9\n\t"
-        "vmla.f32 %[a2], s0, s10\n\t"
-        "vmla.f32 %[a3], s0, s11\n\t"
-        "vmla.f32 %[a4], s0, s12\n\t"
-        "vmla.f32 %[a5], s0, s13\n\t"
-        "vmla.f32 %[a6], s0, s14\n\t"
-        "vmla.f32 %[a7], s0, s15\n\t"
-        "vldmia %[w]!, {s8-s15}\n\t"
-        "vmla.f32 %[a0], s1, s8\n\t"
-        "vmla.f32 %[a1], s1, s9\n\t"
-        "vmla.f32 %[a2], s1, s10\n\t"
-        "vmla.f32 %[a3], s1, s11\n\t"
-        "vmla.f32 %[a4], s1, s12\n\t"
-        "vmla.f32 %[a5], s1, s13\n\t"
-        "vmla.f32 %[a6], s1, s14\n\t"
-        "vmla.f32 %[a7], s1, s15\n\t"
-        "cmp %[x], %[xe]\n\t"
-        "bne 2b\n\t"
-        "3:\n\t"
-        : [a0] "+t"(a0), [a1] "+t"(a1), [a2] "+t"(a2), [a3] "+t"(a3), [a4] "+t"(a4),
-          [a5] "+t"(a5), [a6] "+t"(a6), [a7] "+t"(a7), [x] "+r"(x), [w] "+r"(w)
-        : [xe] "r"(xe), [n] "r"(n)
-        : "s0", "s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    acc[4] = a4;
-    acc[5] = a5;
-    acc[6] = a6;
-    acc[7] = a7;
-#else
-    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f;
-    float a7 = 0.0f;
+    float a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], a4 = acc[4], a5 = acc[5];
+    float a6 = acc[6], a7 = acc[7];
     const float *const xe = x + n;
     do {
         const float v = *x++;
-        a0 += v * w[0];
-        a1 += v * w[1];
-        a2 += v * w[2];
-        a3 += v * w[3];
-        a4 += v * w[4];
-        a5 += v * w[5];
-        a6 += v * w[6];
-        a7 += v * w[7];
+        a0 += v * ML_NETS_W(w + 0);
+        a1 += v * ML_NETS_W(w + 1);
+        a2 += v * ML_NETS_W(w + 2);
+        a3 += v * ML_NETS_W(w + 3);
+        a4 += v * ML_NETS_W(w + 4);
+        a5 += v * ML_NETS_W(w + 5);
+        a6 += v * ML_NETS_W(w + 6);
+        a7 += v * ML_NETS_W(w + 7);
         w += 8;
     } while (x != xe);
     acc[0] = a0;
@@ -328,18 +354,17 @@ static inline void ml_nets__blk8(const float *x, const float *w, int32_t n, floa
     acc[5] = a5;
     acc[6] = a6;
     acc[7] = a7;
-#endif
 }
 
-/* acc[j] = sum over i < n (n >= 1) of x[i] w[4 i + j], j < 4, in input order. */
+/* acc[j] += sum over i < n (n >= 1) of x[i] w[4 i + j], j < 4, in input order. */
 static inline void ml_nets__blk4(const float *x, const float *w, int32_t n, float *acc)
 {
 #ifdef ML_NETS__VLDM
     const float *const xe = x + n;
-    register float a0 __asm__("s16") = 0.0f;
-    register float a1 __asm__("s17") = 0.0f;
-    register float a2 __asm__("s18") = 0.0f;
-    register float a3 __asm__("s19") = 0.0f;
+    register float a0 __asm__("s16") = acc[0];
+    register float a1 __asm__("s17") = acc[1];
+    register float a2 __asm__("s18") = acc[2];
+    register float a3 __asm__("s19") = acc[3];
     __asm__("1:\n\t"
         "vldmia %[x]!, {s0}\n\t"
         "vldmia %[w]!, {s8-s11}\n\t"
@@ -349,7 +374,7 @@ static inline void ml_nets__blk4(const float *x, const float *w, int32_t n, floa
         "vmla.f32 %[a3], s0, s11\n\t"
         "cmp %[x], %[xe]\n\t"
         "bne 1b\n\t"
-        : [a0] "+t"(a0), [a1] "+t"(a1), [a2] "+t"(a2), [a3] "+t"(a3), [x] "+r"(x), [w] "+r"(w)
+        : [a0] "+t"(a0), [a1] "+t"(a1), [a2] "+t"(a2), [a3] "+t"(a3), [x] "+&r"(x), [w] "+&r"(w)
         : [xe] "r"(xe)
         : "s0", "s8", "s9", "s10", "s11", "cc", "memory");
     acc[0] = a0;
@@ -357,14 +382,14 @@ static inline void ml_nets__blk4(const float *x, const float *w, int32_t n, floa
     acc[2] = a2;
     acc[3] = a3;
 #else
-    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    float a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const float *const xe = x + n;
     do {
         const float v = *x++;
-        a0 += v * w[0];
-        a1 += v * w[1];
-        a2 += v * w[2];
-        a3 += v * w[3];
+        a0 += v * ML_NETS_W(w + 0);
+        a1 += v * ML_NETS_W(w + 1);
+        a2 += v * ML_NETS_W(w + 2);
+        a3 += v * ML_NETS_W(w + 3);
         w += 4;
     } while (x != xe);
     acc[0] = a0;
@@ -374,69 +399,19 @@ static inline void ml_nets__blk4(const float *x, const float *w, int32_t n, floa
 #endif
 }
 
-/* Depthwise (multiplier 1), eight neighbouring channels: acc[j] = sum over the n_ky x n_kx
+/* Depthwise (multiplier 1), eight neighbouring channels: acc[j] += sum over the n_ky x n_kx
  * taps (rows, then columns) of x[j] w[j], x / w stepping by x_step / w_step floats per
  * column and x_row / w_row per row; n_ky, n_kx >= 1. */
 static inline void ml_nets__dw8(const float *xr, const float *wr, int32_t n_ky, int32_t n_kx,
                                 size_t x_step, size_t w_step, size_t x_row, size_t w_row,
                                 float *acc)
 {
-#ifdef ML_NETS__VLDM
-    const size_t xs = 4u * x_step, ws = 4u * w_step;
-    register float a0 __asm__("s16") = 0.0f;
-    register float a1 __asm__("s17") = 0.0f;
-    register float a2 __asm__("s18") = 0.0f;
-    register float a3 __asm__("s19") = 0.0f;
-    register float a4 __asm__("s20") = 0.0f;
-    register float a5 __asm__("s21") = 0.0f;
-    register float a6 __asm__("s22") = 0.0f;
-    register float a7 __asm__("s23") = 0.0f;
-    for (int32_t ky = 0; ky < n_ky; ky++) {
-        const float *xp = xr;
-        const float *wp = wr;
-        int32_t k = n_kx;
-        __asm__("1:\n\t"
-                "vldmia %[xp], {s0-s7}\n\t"
-                "vldmia %[wp], {s8-s15}\n\t"
-                "vmla.f32 %[a0], s0, s8\n\t"
-                "vmla.f32 %[a1], s1, s9\n\t"
-                "vmla.f32 %[a2], s2, s10\n\t"
-                "vmla.f32 %[a3], s3, s11\n\t"
-                "vmla.f32 %[a4], s4, s12\n\t"
-                "vmla.f32 %[a5], s5, s13\n\t"
-                "vmla.f32 %[a6], s6, s14\n\t"
-                "vmla.f32 %[a7], s7, s15\n\t"
-                "add %[xp], %[xp], %[xs]\n\t"
-                "add %[wp], %[wp], %[ws]\n\t"
-                "subs %[k], %[k], #1\n\t"
-                "bne 1b\n\t"
-                : [a0] "+t"(a0), [a1] "+t"(a1), [a2] "+t"(a2), [a3] "+t"(a3),
-                  [a4] "+t"(a4), [a5] "+t"(a5), [a6] "+t"(a6), [a7] "+t"(a7),
-                  [xp] "+r"(xp), [wp] "+r"(wp), [k] "+r"(k)
-                : [xs] "r"(xs), [ws] "r"(ws)
-                : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
-                  "s12", "s13", "s14", "s15", "cc", "memory");
-        xr += x_row;
-        wr += w_row;
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    acc[4] = a4;
-    acc[5] = a5;
-    acc[6] = a6;
-    acc[7] = a7;
-#else
-    for (int32_t j = 0; j < 8; j++) {
-        acc[j] = 0.0f;
-    }
     for (int32_t ky = 0; ky < n_ky; ky++) {
         const float *xp = xr;
         const float *wp = wr;
         for (int32_t kx = 0; kx < n_kx; kx++) {
             for (int32_t j = 0; j < 8; j++) {
-                acc[j] += xp[j] * wp[j];
+                acc[j] += xp[j] * ML_NETS_W(wp + j);
             }
             xp += x_step;
             wp += w_step;
@@ -444,31 +419,306 @@ static inline void ml_nets__dw8(const float *xr, const float *wr, int32_t n_ky, 
         xr += x_row;
         wr += w_row;
     }
-#endif
 }
 
-/* bias, activation and store of k outputs acc[0..k) at y[o..o + k). */
+/* acc[j] = b[o + j] (+0.0 without biases), j < k, o + k <= n_out: where each output's
+ * sum starts (the bound stated for the compilers' array-bounds analysis). */
+static inline void ml_nets__bias(const float *b, int32_t o, int32_t k, int32_t n_out,
+                                 float *acc)
+{
+    for (int32_t j = 0; j < k; j++) {
+        acc[j] = b != NULL && o + j < n_out ? ML_NETS_W(b + o + j) : 0.0f;
+    }
+}
+
+/* activation and store of k outputs acc[0..k) (biases included) at y[o..o + k). */
 static inline void ml_nets__finish(const ml_nets_op_t *op, const float *ML_RESTRICT acc,
                                    int32_t k, int32_t o, float *ML_RESTRICT y)
 {
-    const float *ML_RESTRICT b = op->b;
     const int32_t act = op->act;
     float *ML_RESTRICT yo = y + o;
-    if (b != NULL && act == ML_NETS_ACT_RELU) { /* the common case, one tight loop */
-        const float *ML_RESTRICT bo = b + o;
-        for (int32_t j = 0; j < k; j++) {
-            const float v = acc[j] + bo[j];
-            yo[j] = v > 0.0f ? v : 0.0f;
-        }
+    for (int32_t j = 0; j < k; j++) {
+        yo[j] = ML_NETS__ACT_OUT(acc[j], act, op->alpha);
+    }
+}
+
+/* ml_nets__blk8 + ml_nets__finish: y[o + j] = act(acc[j] + b[o + j]), j < 8 (act =
+ * op->act, b = op->b: read once by the caller). */
+#ifdef ML_NETS__VLDM
+/* one input x[0] times an 8-weight block (w += 8), two inputs x[0..2) (w += 16) */
+#define ML_NETS__STEP1                                                                    \
+    "vldmia %[x]!, {s0}\n\t"                                                             \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s0, s8\n\t"                                                        \
+    "vmla.f32 %[a1], s0, s9\n\t"                                                        \
+    "vmla.f32 %[a2], s0, s10\n\t"                                                       \
+    "vmla.f32 %[a3], s0, s11\n\t"                                                       \
+    "vmla.f32 %[a4], s0, s12\n\t"                                                       \
+    "vmla.f32 %[a5], s0, s13\n\t"                                                       \
+    "vmla.f32 %[a6], s0, s14\n\t"                                                       \
+    "vmla.f32 %[a7], s0, s15\n\t"
+/* one depthwise tap of 8 channels: x, w step xs / ws bytes */
+#define ML_NETS__DWTAP                                                                    \
+    "vldmia %[xp], {s0-s7}\n\t"                                                          \
+    "vldmia %[wp], {s8-s15}\n\t"                                                         \
+    "vmla.f32 %[a0], s0, s8\n\t"                                                        \
+    "vmla.f32 %[a1], s1, s9\n\t"                                                        \
+    "vmla.f32 %[a2], s2, s10\n\t"                                                       \
+    "vmla.f32 %[a3], s3, s11\n\t"                                                       \
+    "vmla.f32 %[a4], s4, s12\n\t"                                                       \
+    "vmla.f32 %[a5], s5, s13\n\t"                                                       \
+    "vmla.f32 %[a6], s6, s14\n\t"                                                       \
+    "vmla.f32 %[a7], s7, s15\n\t"                                                       \
+    "add %[xp], %[xp], %[xs]\n\t"                                                       \
+    "add %[wp], %[wp], %[ws]\n\t"
+/* eight inputs x[0..8) (w += 64) */
+#define ML_NETS__STEP8                                                                    \
+    "vldmia %[x]!, {s0-s7}\n\t"                                                          \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s0, s8\n\t"                                                          \
+    "vmla.f32 %[a1], s0, s9\n\t"                                                          \
+    "vmla.f32 %[a2], s0, s10\n\t"                                                         \
+    "vmla.f32 %[a3], s0, s11\n\t"                                                         \
+    "vmla.f32 %[a4], s0, s12\n\t"                                                         \
+    "vmla.f32 %[a5], s0, s13\n\t"                                                         \
+    "vmla.f32 %[a6], s0, s14\n\t"                                                         \
+    "vmla.f32 %[a7], s0, s15\n\t"                                                         \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s1, s8\n\t"                                                          \
+    "vmla.f32 %[a1], s1, s9\n\t"                                                          \
+    "vmla.f32 %[a2], s1, s10\n\t"                                                         \
+    "vmla.f32 %[a3], s1, s11\n\t"                                                         \
+    "vmla.f32 %[a4], s1, s12\n\t"                                                         \
+    "vmla.f32 %[a5], s1, s13\n\t"                                                         \
+    "vmla.f32 %[a6], s1, s14\n\t"                                                         \
+    "vmla.f32 %[a7], s1, s15\n\t"                                                         \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s2, s8\n\t"                                                          \
+    "vmla.f32 %[a1], s2, s9\n\t"                                                          \
+    "vmla.f32 %[a2], s2, s10\n\t"                                                         \
+    "vmla.f32 %[a3], s2, s11\n\t"                                                         \
+    "vmla.f32 %[a4], s2, s12\n\t"                                                         \
+    "vmla.f32 %[a5], s2, s13\n\t"                                                         \
+    "vmla.f32 %[a6], s2, s14\n\t"                                                         \
+    "vmla.f32 %[a7], s2, s15\n\t"                                                         \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s3, s8\n\t"                                                          \
+    "vmla.f32 %[a1], s3, s9\n\t"                                                          \
+    "vmla.f32 %[a2], s3, s10\n\t"                                                         \
+    "vmla.f32 %[a3], s3, s11\n\t"                                                         \
+    "vmla.f32 %[a4], s3, s12\n\t"                                                         \
+    "vmla.f32 %[a5], s3, s13\n\t"                                                         \
+    "vmla.f32 %[a6], s3, s14\n\t"                                                         \
+    "vmla.f32 %[a7], s3, s15\n\t"                                                         \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s4, s8\n\t"                                                          \
+    "vmla.f32 %[a1], s4, s9\n\t"                                                          \
+    "vmla.f32 %[a2], s4, s10\n\t"                                                         \
+    "vmla.f32 %[a3], s4, s11\n\t"                                                         \
+    "vmla.f32 %[a4], s4, s12\n\t"                                                         \
+    "vmla.f32 %[a5], s4, s13\n\t"                                                         \
+    "vmla.f32 %[a6], s4, s14\n\t"                                                         \
+    "vmla.f32 %[a7], s4, s15\n\t"                                                         \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s5, s8\n\t"                                                          \
+    "vmla.f32 %[a1], s5, s9\n\t"                                                          \
+    "vmla.f32 %[a2], s5, s10\n\t"                                                         \
+    "vmla.f32 %[a3], s5, s11\n\t"                                                         \
+    "vmla.f32 %[a4], s5, s12\n\t"                                                         \
+    "vmla.f32 %[a5], s5, s13\n\t"                                                         \
+    "vmla.f32 %[a6], s5, s14\n\t"                                                         \
+    "vmla.f32 %[a7], s5, s15\n\t"                                                         \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s6, s8\n\t"                                                          \
+    "vmla.f32 %[a1], s6, s9\n\t"                                                          \
+    "vmla.f32 %[a2], s6, s10\n\t"                                                         \
+    "vmla.f32 %[a3], s6, s11\n\t"                                                         \
+    "vmla.f32 %[a4], s6, s12\n\t"                                                         \
+    "vmla.f32 %[a5], s6, s13\n\t"                                                         \
+    "vmla.f32 %[a6], s6, s14\n\t"                                                         \
+    "vmla.f32 %[a7], s6, s15\n\t"                                                         \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s7, s8\n\t"                                                          \
+    "vmla.f32 %[a1], s7, s9\n\t"                                                          \
+    "vmla.f32 %[a2], s7, s10\n\t"                                                         \
+    "vmla.f32 %[a3], s7, s11\n\t"                                                         \
+    "vmla.f32 %[a4], s7, s12\n\t"                                                         \
+    "vmla.f32 %[a5], s7, s13\n\t"                                                         \
+    "vmla.f32 %[a6], s7, s14\n\t"                                                         \
+    "vmla.f32 %[a7], s7, s15\n\t"
+#define ML_NETS__STEP2                                                                    \
+    "vldmia %[x]!, {s0-s1}\n\t"                                                          \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s0, s8\n\t"                                                        \
+    "vmla.f32 %[a1], s0, s9\n\t"                                                        \
+    "vmla.f32 %[a2], s0, s10\n\t"                                                       \
+    "vmla.f32 %[a3], s0, s11\n\t"                                                       \
+    "vmla.f32 %[a4], s0, s12\n\t"                                                       \
+    "vmla.f32 %[a5], s0, s13\n\t"                                                       \
+    "vmla.f32 %[a6], s0, s14\n\t"                                                       \
+    "vmla.f32 %[a7], s0, s15\n\t"                                                       \
+    "vldmia %[w]!, {s8-s15}\n\t"                                                        \
+    "vmla.f32 %[a0], s1, s8\n\t"                                                        \
+    "vmla.f32 %[a1], s1, s9\n\t"                                                        \
+    "vmla.f32 %[a2], s1, s10\n\t"                                                       \
+    "vmla.f32 %[a3], s1, s11\n\t"                                                       \
+    "vmla.f32 %[a4], s1, s12\n\t"                                                       \
+    "vmla.f32 %[a5], s1, s13\n\t"                                                       \
+    "vmla.f32 %[a6], s1, s14\n\t"                                                       \
+    "vmla.f32 %[a7], s1, s15\n\t"
+#endif
+
+ML_NETS__HOT static inline void ml_nets__blk8_out(const ml_nets_op_t *op, int32_t act,
+                                                  const float *b, const float *x,
+                                                  const float *w, int32_t n, int32_t o,
+                                                  float *ML_RESTRICT y)
+{
+#ifdef ML_NETS__VLDM
+    const float *const xe = x + n;
+    const float *const x8e = x + (n - n % 8);
+    ML_NETS__ACC8;
+    /* eight inputs per iteration, then an odd input alone, then two per iteration */
+    __asm__(ML_NETS__ZERO8
+        "cmp %[x], %[x8e]\n\t"
+        "beq 4f\n\t"
+        "5:\n\t"
+        ML_NETS__STEP8
+        "cmp %[x], %[x8e]\n\t"
+        "bne 5b\n\t"
+        "4:\n\t"
+        "cmp %[x], %[xe]\n\t"
+        "beq 3f\n\t"
+        "tst %[n], #1\n\t"
+        "beq 2f\n\t"
+        ML_NETS__STEP1
+        "cmp %[x], %[xe]\n\t"
+        "beq 3f\n\t"
+        "2:\n\t"
+        ML_NETS__STEP2
+        "cmp %[x], %[xe]\n\t"
+        "bne 2b\n\t"
+        "3:\n\t"
+        : ML_NETS__ACC_OUT, [x] "+&r"(x), [w] "+&r"(w)
+        : [xe] "r"(xe), [x8e] "r"(x8e), [n] "r"(n), [z8] "r"(b != NULL ? b + o : ml_nets__z8)
+        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12",
+          "s13", "s14", "s15", "cc", "memory");
+    ML_NETS__FIN8(op, act, o, y);
+#else
+    float acc[8];
+    (void)act;
+    ml_nets__bias(b, o, 8, op->oc, acc);
+    ml_nets__blk8(x, w, n, acc);
+    ml_nets__finish(op, acc, 8, o, y);
+#endif
+}
+
+#ifdef ML_NETS__VLDM
+/* ml_nets__blk8_out over a window of n_rows runs of `run` floats (run >= 1), the runs
+ * `stride` floats apart (a convolution window inside the input): the products in window
+ * order, as ml_nets__blk8_out on the gathered window. */
+ML_NETS__HOT static inline void ml_nets__blk8_rows_out(const ml_nets_op_t *op, int32_t act,
+                                                       const float *b, const float *x,
+                                                       size_t stride, int32_t n_rows,
+                                                       int32_t run, const float *w,
+                                                       int32_t o, float *ML_RESTRICT y)
+{
+    const size_t rb = 4u * (size_t)run, ra = 4u * stride - rb;
+    const float *xe;
+    int32_t ky = n_rows;
+    ML_NETS__ACC8;
+    __asm__(ML_NETS__ZERO8
+        "1:\n\t"
+        "add %[xe], %[x], %[rb]\n\t"
+        "tst %[run], #1\n\t"
+        "beq 2f\n\t"
+        ML_NETS__STEP1
+        "cmp %[x], %[xe]\n\t"
+        "beq 3f\n\t"
+        "2:\n\t"
+        ML_NETS__STEP2
+        "cmp %[x], %[xe]\n\t"
+        "bne 2b\n\t"
+        "3:\n\t"
+        "add %[x], %[x], %[ra]\n\t"
+        "subs %[ky], %[ky], #1\n\t"
+        "bne 1b\n\t"
+        : ML_NETS__ACC_OUT, [x] "+&r"(x), [w] "+&r"(w), [ky] "+&r"(ky), [xe] "=&r"(xe)
+        : [rb] "r"(rb), [ra] "r"(ra), [run] "r"(run), [z8] "r"(b != NULL ? b + o : ml_nets__z8)
+        : "s0", "s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+    ML_NETS__FIN8(op, act, o, y);
+}
+#endif
+
+/* ml_nets__dw8 + ml_nets__finish: y[o + j] = act(acc[j] + b[o + j]), j < 8 (act =
+ * op->act, b = op->b). */
+ML_NETS__HOT static inline void ml_nets__dw8_out(const ml_nets_op_t *op, int32_t act,
+                                                 const float *b, const float *xr,
+                                                 const float *wr, int32_t n_ky, int32_t n_kx,
+                                                 size_t x_step, size_t w_step, size_t x_row,
+                                                 size_t w_row, int32_t o,
+                                                 float *ML_RESTRICT y)
+{
+#ifdef ML_NETS__VLDM
+    /* bytes per column; after a row's n_kx columns, to the next row's first */
+    const size_t xs = 4u * x_step, ws = 4u * w_step;
+    const size_t xa = 4u * x_row - (size_t)n_kx * xs, wa = 4u * w_row - (size_t)n_kx * ws;
+    const float *xp = xr;
+    const float *wp = wr;
+    int32_t ky = n_ky, k;
+    ML_NETS__ACC8;
+    if (n_kx == 3) { /* a 3-wide window: the columns unrolled */
+        __asm__(ML_NETS__ZERO8
+                "1:\n\t"
+                ML_NETS__DWTAP
+                ML_NETS__DWTAP
+                ML_NETS__DWTAP
+                "add %[xp], %[xp], %[xa]\n\t"
+                "add %[wp], %[wp], %[wa]\n\t"
+                "subs %[ky], %[ky], #1\n\t"
+                "bne 1b\n\t"
+                : ML_NETS__ACC_OUT, [xp] "+&r"(xp), [wp] "+&r"(wp), [ky] "+&r"(ky)
+                : [xs] "r"(xs), [ws] "r"(ws), [xa] "r"(xa), [wa] "r"(wa),
+                  [z8] "r"(b != NULL ? b + o : ml_nets__z8)
+                : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
+                  "s12", "s13", "s14", "s15", "cc", "memory");
+        ML_NETS__FIN8(op, act, o, y);
         return;
     }
-    for (int32_t j = 0; j < k; j++) {
-        float v = acc[j];
-        if (b != NULL) {
-            v += b[o + j];
-        }
-        yo[j] = ML_NETS__ACT_OUT(v, act, op->alpha);
-    }
+    __asm__(ML_NETS__ZERO8
+            "1:\n\t"
+            "mov %[k], %[nkx]\n\t"
+            "2:\n\t"
+            "vldmia %[xp], {s0-s7}\n\t"
+            "vldmia %[wp], {s8-s15}\n\t"
+            "vmla.f32 %[a0], s0, s8\n\t"
+            "vmla.f32 %[a1], s1, s9\n\t"
+            "vmla.f32 %[a2], s2, s10\n\t"
+            "vmla.f32 %[a3], s3, s11\n\t"
+            "vmla.f32 %[a4], s4, s12\n\t"
+            "vmla.f32 %[a5], s5, s13\n\t"
+            "vmla.f32 %[a6], s6, s14\n\t"
+            "vmla.f32 %[a7], s7, s15\n\t"
+            "add %[xp], %[xp], %[xs]\n\t"
+            "add %[wp], %[wp], %[ws]\n\t"
+            "subs %[k], %[k], #1\n\t"
+            "bne 2b\n\t"
+            "add %[xp], %[xp], %[xa]\n\t"
+            "add %[wp], %[wp], %[wa]\n\t"
+            "subs %[ky], %[ky], #1\n\t"
+            "bne 1b\n\t"
+            : ML_NETS__ACC_OUT, [xp] "+&r"(xp), [wp] "+&r"(wp), [ky] "+&r"(ky), [k] "=&r"(k)
+            : [xs] "r"(xs), [ws] "r"(ws), [xa] "r"(xa), [wa] "r"(wa), [nkx] "r"(n_kx),
+              [z8] "r"(b != NULL ? b + o : ml_nets__z8)
+            : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
+              "s12", "s13", "s14", "s15", "cc", "memory");
+    ML_NETS__FIN8(op, act, o, y);
+#else
+    float acc[8];
+    (void)act;
+    ml_nets__bias(b, o, 8, op->oc, acc);
+    ml_nets__dw8(xr, wr, n_ky, n_kx, x_step, w_step, x_row, w_row, acc);
+    ml_nets__finish(op, acc, 8, o, y);
+#endif
 }
 
 /* One row of a dense layer, or of a pointwise convolution (1x1 kernel, stride 1, no
@@ -478,41 +728,77 @@ static inline void ml_nets__finish(const ml_nets_op_t *op, const float *ML_RESTR
  * more remain, then the remaining outputs row by row (w[o][i]). Every output sums its
  * products in input order from +0.0, the bias last: the same bits as ml_nets_dense /
  * ml_nets_conv2d. */
-static inline void ml_nets__blocked_row(const ml_nets_op_t *op, const float *xr,
-                                        int32_t ni, int32_t no, float *yr)
+static inline void ml_nets__blocked_tail(const ml_nets_op_t *op, const float *xr,
+                                         const float *w, int32_t ni, int32_t o, int32_t no,
+                                         float *yr)
 {
-    float acc[8];
-    const float *w = op->w;
-    int32_t o = 0;
-    for (; o + 8 <= no; o += 8) {
-        ml_nets__blk8(xr, w, ni, acc);
-        w += 8 * (size_t)ni;
-        ml_nets__finish(op, acc, 8, o, yr);
-    }
+    float acc[4];
     if (o + 4 <= no) {
+        ml_nets__bias(op->b, o, 4, no, acc);
         ml_nets__blk4(xr, w, ni, acc);
         w += 4 * (size_t)ni;
         ml_nets__finish(op, acc, 4, o, yr);
         o += 4;
     }
     for (; o < no; o++) {
-        float a = 0.0f;
+        float a = op->b != NULL ? ML_NETS_W(op->b + o) : 0.0f;
         for (int32_t i = 0; i < ni; i++) {
-            a += xr[i] * w[i];
+            a += xr[i] * ML_NETS_W(w + i);
         }
         w += ni;
         ml_nets__finish(op, &a, 1, o, yr);
     }
 }
 
-/* ml_nets__blocked_row over the ih * iw rows of a dense layer / pointwise convolution. */
+static inline void ml_nets__blocked_row(const ml_nets_op_t *op, const float *xr,
+                                        int32_t ni, int32_t no, float *yr)
+{
+    const float *w = op->w;
+    const float *b = op->b;
+    const int32_t act = op->act;
+    int32_t o = 0;
+    for (; o + 8 <= no; o += 8) {
+        ml_nets__blk8_out(op, act, b, xr, w, ni, o, yr);
+        w += 8 * (size_t)ni;
+    }
+    if (o < no) {
+        ml_nets__blocked_tail(op, xr, w, ni, o, no, yr);
+    }
+}
+
+/* ml_nets_dense_blocked with act = op->act and b = op->b given (constants when inlined) */
+ML_NETS__HOT static inline void ml_nets__dense_rows(const ml_nets_op_t *op, int32_t act,
+                                                    const float *b,
+                                                    const float *ML_RESTRICT x,
+                                                    float *ML_RESTRICT y)
+{
+    const int32_t ni = op->ic, no = op->oc, rows = op->ih * op->iw;
+    const int32_t n8 = no - no % 8;
+    const float *xr = x;
+    float *yr = y;
+    for (int32_t r = 0; r < rows; r++) {
+        const float *w = op->w;
+        for (int32_t o = 0; o < n8; o += 8) {
+            ml_nets__blk8_out(op, act, b, xr, w, ni, o, yr);
+            w += 8 * (size_t)ni;
+        }
+        if (n8 < no) {
+            ml_nets__blocked_tail(op, xr, w, ni, n8, no, yr);
+        }
+        xr += ni;
+        yr += no;
+    }
+}
+
+/* ml_nets__blocked_row over the ih * iw rows of a dense layer / pointwise convolution
+ * (relu with a bias, the common case, compiled on its own). */
 static inline void ml_nets_dense_blocked(const ml_nets_op_t *op, const float *ML_RESTRICT x,
                                          float *ML_RESTRICT y)
 {
-    const int32_t ni = op->ic, no = op->oc, rows = op->ih * op->iw;
-    for (int32_t r = 0; r < rows; r++) {
-        ml_nets__blocked_row(op, x + (size_t)r * (size_t)ni, ni, no,
-                             y + (size_t)r * (size_t)no);
+    if (op->act == ML_NETS_ACT_RELU && op->b != NULL) {
+        ml_nets__dense_rows(op, ML_NETS_ACT_RELU, op->b, x, y);
+    } else {
+        ml_nets__dense_rows(op, op->act, op->b, x, y);
     }
 }
 
@@ -537,18 +823,45 @@ static inline void ml_nets_conv2d_blocked(const ml_nets_op_t *op, const float *M
         for (int32_t ox = 0; ox < op->ow; ox++) {
             const int32_t ix0 = ox * op->sw - op->pl;
             float *c = col;
-            for (int32_t ky = 0; ky < kh; ky++) {
-                const int32_t iy = iy0 + ky * op->dh;
-                const float *xr = x + (size_t)(iy < 0 ? 0 : iy) * row;
-                for (int32_t kx = 0; kx < kw; kx++) {
-                    const int32_t ix = ix0 + kx * op->dw;
-                    const int in = iy >= 0 && iy < ih && ix >= 0 && ix < iw;
-                    /* one select per value (not a memcpy / memset call per tap) */
-                    const float *xp = in ? xr + (size_t)ix * (size_t)ic : x;
-                    for (int32_t i = 0; i < ic; i++) {
-                        c[i] = in ? xp[i] : 0.0f;
+            const int inside = op->dw == 1 && iy0 >= 0 && iy0 + (kh - 1) * op->dh < ih &&
+                               ix0 >= 0 && ix0 + kw <= iw;
+#ifdef ML_NETS__VLDM
+            if (inside && op->oc % 8 == 0) { /* kh runs of kw * ic floats, not gathered */
+                const float *x0 = x + (size_t)iy0 * row + (size_t)ix0 * (size_t)ic;
+                float *yp = y + ((size_t)oy * (size_t)op->ow + (size_t)ox) * (size_t)op->oc;
+                const float *w = op->w;
+                for (int32_t o = 0; o < op->oc; o += 8) {
+                    ml_nets__blk8_rows_out(op, op->act, op->b, x0, (size_t)op->dh * row, kh,
+                                           kw * ic, w, o, yp);
+                    w += 8 * (size_t)n;
+                }
+                continue;
+            }
+#endif
+            if (inside) { /* kh runs of kw * ic floats */
+                const int32_t run = kw * ic;
+                const float *xr = x + (size_t)iy0 * row + (size_t)ix0 * (size_t)ic;
+                for (int32_t ky = 0; ky < kh; ky++) {
+                    for (int32_t i = 0; i < run; i++) {
+                        c[i] = xr[i];
                     }
-                    c += ic;
+                    c += run;
+                    xr += (size_t)op->dh * row;
+                }
+            } else {
+                for (int32_t ky = 0; ky < kh; ky++) {
+                    const int32_t iy = iy0 + ky * op->dh;
+                    const float *xr = x + (size_t)(iy < 0 ? 0 : iy) * row;
+                    for (int32_t kx = 0; kx < kw; kx++) {
+                        const int32_t ix = ix0 + kx * op->dw;
+                        const int in = iy >= 0 && iy < ih && ix >= 0 && ix < iw;
+                        /* one select per value (no memcpy / memset call) */
+                        const float *xp = in ? xr + (size_t)ix * (size_t)ic : x;
+                        for (int32_t i = 0; i < ic; i++) {
+                            c[i] = in ? xp[i] : 0.0f;
+                        }
+                        c += ic;
+                    }
                 }
             }
             ml_nets__blocked_row(op, col, n, op->oc,
@@ -560,7 +873,7 @@ static inline void ml_nets_conv2d_blocked(const ml_nets_op_t *op, const float *M
 
 /* Window taps [*k0, *k1) of one axis whose input index start + k * step lies in [0, n)
  * (no division: a few steps at the borders only). */
-static inline void ml_nets__taps(int32_t start, int32_t step, int32_t k, int32_t n,
+ML_NETS__HOT static inline void ml_nets__taps(int32_t start, int32_t step, int32_t k, int32_t n,
                                  int32_t *k0, int32_t *k1)
 {
     int32_t a = 0, b = k;
@@ -588,10 +901,10 @@ static inline void ml_nets__dot4(const float *ML_RESTRICT x, const float *ML_RES
     if (n > 0) {
         do { /* test at the bottom: one compare and branch per step */
             const float v = *x++;
-            a0 += v * *w0++;
-            a1 += v * *w1++;
-            a2 += v * *w2++;
-            a3 += v * *w3++;
+            a0 += v * ML_NETS_W(w0++);
+            a1 += v * ML_NETS_W(w1++);
+            a2 += v * ML_NETS_W(w2++);
+            a3 += v * ML_NETS_W(w3++);
         } while (x != xe);
     }
     acc[0] = a0;
@@ -632,7 +945,7 @@ static inline void ml_nets_conv2d(const ml_nets_op_t *op, const float *ML_RESTRI
             for (; o + 4 <= oc; o += 4) {
                 const float *wo = w + (size_t)o * w_out + (size_t)kx0 * (size_t)ic;
                 float acc[4];
-                acc[0] = acc[1] = acc[2] = acc[3] = 0.0f; /* no memset call */
+                ml_nets__bias(b, o, 4, oc, acc);
                 for (int32_t ky = ky0; ky < ky1; ky++) {
                     const float *xp = xs + (size_t)(iy0 + ky * dh) * row;
                     const float *wp = wo + (size_t)ky * w_row;
@@ -647,31 +960,99 @@ static inline void ml_nets_conv2d(const ml_nets_op_t *op, const float *ML_RESTRI
                     }
                 }
                 for (int32_t j = 0; j < 4; j++) {
-                    float v = acc[j];
-                    if (b != NULL) {
-                        v += b[o + j];
-                    }
-                    yp[o + j] = ML_NETS__ACT_OUT(v, act, alpha);
+                    yp[o + j] = ML_NETS__ACT_OUT(acc[j], act, alpha);
                 }
             }
             for (; o < oc; o++) {
                 const float *wo = w + (size_t)o * w_out + (size_t)kx0 * (size_t)ic;
-                float acc = 0.0f;
+                float acc = b != NULL ? ML_NETS_W(b + o) : 0.0f;
                 for (int32_t ky = ky0; ky < ky1; ky++) {
                     const float *xp = xs + (size_t)(iy0 + ky * dh) * row;
                     const float *wp = wo + (size_t)ky * w_row;
                     for (int32_t kx = kx0; kx < kx1; kx++) {
                         for (int32_t c = 0; c < ic; c++) {
-                            acc += xp[c] * wp[c];
+                            acc += xp[c] * ML_NETS_W(wp + c);
                         }
                         xp += x_step;
                         wp += ic;
                     }
                 }
-                if (b != NULL) {
-                    acc += b[o];
-                }
                 yp[o] = ML_NETS__ACT_OUT(acc, act, alpha);
+            }
+        }
+    }
+}
+
+/* The channels [o, oc) of one output pixel of ml_nets__depthwise8, one at a time
+ * (x00 / w00: the first valid tap, n_ky x n_kx valid taps). */
+static inline void ml_nets__dw_rest(const ml_nets_op_t *op, const float *x00,
+                                    const float *w00, int32_t n_ky, int32_t n_kx, int32_t o,
+                                    float *ML_RESTRICT yp)
+{
+    const int32_t oc = op->oc;
+    const size_t x_step = (size_t)op->dw * (size_t)oc;
+    const size_t x_row = (size_t)op->dh * (size_t)op->iw * (size_t)oc;
+    const size_t w_row = (size_t)op->kw * (size_t)oc;
+    for (; o < oc; o++) {
+        float acc = op->b != NULL ? ML_NETS_W(op->b + o) : 0.0f;
+        const float *xr = x00 + o;
+        const float *wr = w00 + o;
+        for (int32_t ky = 0; ky < n_ky; ky++) {
+            const float *xp = xr;
+            const float *wp = wr;
+            for (int32_t kx = 0; kx < n_kx; kx++) {
+                acc += *xp * ML_NETS_W(wp);
+                xp += x_step;
+                wp += oc;
+            }
+            xr += x_row;
+            wr += w_row;
+        }
+        yp[o] = ML_NETS__ACT_OUT(acc, op->act, op->alpha);
+    }
+}
+
+/* ml_nets_depthwise with multiplier 1 and at least 8 channels: blocks of 8 channels
+ * (ml_nets__dw8_out), then the remaining oc % 8 one at a time; the tap ranges of a row
+ * computed once per output row, the columns' only at the borders. */
+ML_NETS__HOT static inline void ml_nets__depthwise8(const ml_nets_op_t *op, int32_t act,
+                                                    const float *b,
+                                                    const float *ML_RESTRICT x,
+                                                    float *ML_RESTRICT y)
+{
+    const int32_t oc = op->oc, kw = op->kw, iw = op->iw, sw = op->sw, dwx = op->dw;
+    const int32_t oc8 = oc - oc % 8;
+    const size_t row = (size_t)iw * (size_t)oc;
+    const size_t w_row = (size_t)kw * (size_t)oc;
+    const size_t x_step = (size_t)dwx * (size_t)oc;
+    const size_t y_step = (size_t)op->dh * row;
+    float *yp = y;
+    for (int32_t oy = 0; oy < op->oh; oy++) {
+        const int32_t iy0 = oy * op->sh - op->pt;
+        int32_t ky0, ky1;
+        ml_nets__taps(iy0, op->dh, op->kh, op->ih, &ky0, &ky1);
+        const float *xrow = x + (size_t)(iy0 + ky0 * op->dh) * row;
+        const float *wrow = op->w + (size_t)ky0 * w_row;
+        int32_t ix0 = -op->pl;
+        for (int32_t ox = 0; ox < op->ow; ox++, ix0 += sw, yp += oc) {
+            int32_t kx0 = 0, kx1 = kw;
+            if (ix0 < 0 || ix0 + (kw - 1) * dwx >= iw) {
+                ml_nets__taps(ix0, dwx, kw, iw, &kx0, &kx1);
+            }
+            if (ky1 <= ky0 || kx1 <= kx0) { /* all taps in the padding: act(bias) */
+                for (int32_t o = 0; o < oc; o++) {
+                    yp[o] = ML_NETS__ACT_OUT(b != NULL ? ML_NETS_W(b + o) : 0.0f, act, op->alpha);
+                }
+                continue;
+            }
+            const float *x00 = xrow + (size_t)(ix0 + kx0 * dwx) * (size_t)oc;
+            const float *w00 = wrow + (size_t)kx0 * (size_t)oc;
+            for (int32_t o = 0; o < oc8; o += 8) {
+                ml_nets__dw8_out(op, act, b, x00 + o, w00 + o, ky1 - ky0, kx1 - kx0, x_step,
+                                 (size_t)oc, y_step, w_row, o, yp);
+            }
+            if (oc8 < oc) {
+                ml_nets__dw_rest(op, x00, w00, ky1 - ky0, kx1 - kx0, oc8, yp);
             }
         }
     }
@@ -691,6 +1072,10 @@ static inline void ml_nets_depthwise(const ml_nets_op_t *op, const float *ML_RES
     const size_t w_row = (size_t)op->kw * (size_t)oc;
     const size_t x_step = (size_t)op->dw * (size_t)ic;
     const size_t y_step = (size_t)op->dh * row;
+    if (mult == 1 && oc >= 8) {
+        ml_nets__depthwise8(op, op->act, op->b, x, y);
+        return;
+    }
     for (int32_t oy = 0; oy < op->oh; oy++) {
         const int32_t iy0 = oy * op->sh - op->pt;
         int32_t ky0, ky1;
@@ -705,38 +1090,30 @@ static inline void ml_nets_depthwise(const ml_nets_op_t *op, const float *ML_RES
                                (size_t)(ix0 + kx0 * op->dw) * (size_t)ic;
             const float *w00 = op->w + (size_t)ky0 * w_row + (size_t)kx0 * (size_t)oc;
             int32_t o = 0;
-            if (mult == 1 && ky1 > ky0 && kx1 > kx0) {
-                for (; o + 8 <= oc; o += 8) {
-                    float acc[8];
-                    ml_nets__dw8(x00 + o, w00 + o, ky1 - ky0, kx1 - kx0, x_step, (size_t)oc,
-                                 y_step, w_row, acc);
-                    ml_nets__finish(op, acc, 8, o, yp);
-                }
-            }
             if (mult == 1) {
                 for (; o + 4 <= oc; o += 4) {
                     float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+                    if (b != NULL) {
+                        a0 = ML_NETS_W(b + o);
+                        a1 = ML_NETS_W(b + o + 1);
+                        a2 = ML_NETS_W(b + o + 2);
+                        a3 = ML_NETS_W(b + o + 3);
+                    }
                     const float *xr = x00 + o;
                     const float *wr = w00 + o;
                     for (int32_t ky = ky0; ky < ky1; ky++) {
                         const float *xp = xr;
                         const float *wp = wr;
                         for (int32_t kx = kx0; kx < kx1; kx++) {
-                            a0 += xp[0] * wp[0];
-                            a1 += xp[1] * wp[1];
-                            a2 += xp[2] * wp[2];
-                            a3 += xp[3] * wp[3];
+                            a0 += xp[0] * ML_NETS_W(wp + 0);
+                            a1 += xp[1] * ML_NETS_W(wp + 1);
+                            a2 += xp[2] * ML_NETS_W(wp + 2);
+                            a3 += xp[3] * ML_NETS_W(wp + 3);
                             xp += x_step;
                             wp += oc;
                         }
                         xr += y_step;
                         wr += w_row;
-                    }
-                    if (b != NULL) {
-                        a0 += b[o];
-                        a1 += b[o + 1];
-                        a2 += b[o + 2];
-                        a3 += b[o + 3];
                     }
                     yp[o] = ML_NETS__ACT_OUT(a0, act, alpha);
                     yp[o + 1] = ML_NETS__ACT_OUT(a1, act, alpha);
@@ -755,22 +1132,19 @@ static inline void ml_nets_depthwise(const ml_nets_op_t *op, const float *ML_RES
                     c++;
                 }
                 j++;
-                float acc = 0.0f;
+                float acc = b != NULL ? ML_NETS_W(b + o) : 0.0f;
                 const float *xr = x00 + c;
                 const float *wr = w00 + o;
                 for (int32_t ky = ky0; ky < ky1; ky++) {
                     const float *xp = xr;
                     const float *wp = wr;
                     for (int32_t kx = kx0; kx < kx1; kx++) {
-                        acc += *xp * *wp;
+                        acc += *xp * ML_NETS_W(wp);
                         xp += x_step;
                         wp += oc;
                     }
                     xr += y_step;
                     wr += w_row;
-                }
-                if (b != NULL) {
-                    acc += b[o];
                 }
                 yp[o] = ML_NETS__ACT_OUT(acc, act, alpha);
             }
@@ -853,12 +1227,51 @@ static inline void ml_nets_avg_pool(const ml_nets_op_t *op, const float *ML_REST
     ml_nets__pool(op, x, y, 0);
 }
 
-/* Mean (is_max 0) or maximum over the ih * iw positions, per channel. */
+/* Mean (is_max 0) or maximum over the ih * iw positions, per channel: each channel sums
+ * from its first position in position order (Cortex-M4F / M7: eight channels per VLDM). */
 static inline void ml_nets__global(const ml_nets_op_t *op, const float *ML_RESTRICT x,
                                    float *ML_RESTRICT y, int is_max)
 {
     const int32_t n = op->ih * op->iw, c_n = op->ic;
-    for (int32_t c = 0; c < c_n; c++) {
+    int32_t c8 = 0; /* channels [0, c8) in blocks of 8 */
+#ifdef ML_NETS__VLDM
+    if (!is_max && n >= 1) {
+        const size_t stride = 4u * (size_t)c_n;
+        c8 = c_n - c_n % 8;
+        for (int32_t c0 = 0; c0 < c8; c0 += 8) {
+            const float *xp = x + c0;
+            int32_t k = n - 1;
+            float *yp = y + c0;
+            __asm__ volatile("vldmia %[xp], {s0-s7}\n\t"
+                             "add %[xp], %[xp], %[st]\n\t"
+                             "cmp %[k], #0\n\t"
+                             "beq 2f\n\t"
+                             "1:\n\t"
+                             "vldmia %[xp], {s8-s15}\n\t"
+                             "vadd.f32 s0, s0, s8\n\t"
+                             "vadd.f32 s1, s1, s9\n\t"
+                             "vadd.f32 s2, s2, s10\n\t"
+                             "vadd.f32 s3, s3, s11\n\t"
+                             "vadd.f32 s4, s4, s12\n\t"
+                             "vadd.f32 s5, s5, s13\n\t"
+                             "vadd.f32 s6, s6, s14\n\t"
+                             "vadd.f32 s7, s7, s15\n\t"
+                             "add %[xp], %[xp], %[st]\n\t"
+                             "subs %[k], %[k], #1\n\t"
+                             "bne 1b\n\t"
+                             "2:\n\t"
+                             "vstmia %[yp], {s0-s7}\n\t"
+                             : [xp] "+&r"(xp), [k] "+&r"(k)
+                             : [st] "r"(stride), [yp] "r"(yp)
+                             : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9",
+                               "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+            for (int32_t j = 0; j < 8; j++) {
+                yp[j] = ml_divf(yp[j], (float)n);
+            }
+        }
+    }
+#endif
+    for (int32_t c = c8; c < c_n; c++) {
         float acc = x[c];
         for (int32_t i = 1; i < n; i++) {
             const float v = x[(size_t)i * (size_t)c_n + (size_t)c];
@@ -942,7 +1355,7 @@ static inline void ml_nets_scale_shift(const ml_nets_op_t *op, const float *x, f
     for (int32_t r = 0; r < op->ih; r++) {
         const size_t base = (size_t)r * (size_t)op->ic;
         for (int32_t c = 0; c < op->ic; c++) {
-            y[base + (size_t)c] = x[base + (size_t)c] * op->w[c] + op->b[c];
+            y[base + (size_t)c] = x[base + (size_t)c] * ML_NETS_W(op->w + c) + ML_NETS_W(op->b + c);
         }
     }
 }
@@ -1337,6 +1750,16 @@ static inline int32_t ml_nets__check_op(const ml_nets_op_t *op, const uint8_t *r
 /* Validate a model-file section (4-byte aligned, size bytes) and fill *m in place.
  * Checks every count, shape, offset, buffer and weight span; O(n_ops) work.
  * ML_OK, ML_ERR_MODEL, ML_ERR_VERSION, ML_ERR_ALIGN or ML_ERR_NULL; *m zeroed on error. */
+#if defined(__AVR__)
+/* AVR: the section parser assumes a 32-bit int, and the kernels read weights from program
+ * memory there (ML_NETS_W): model files are not supported on AVR. */
+static inline int32_t ml_nets_from_section(ml_nets_t *m, const uint8_t *sec, uint32_t size)
+{
+    (void)sec;
+    (void)size;
+    return m == NULL ? ML_ERR_NULL : ML_ERR_UNSUPPORTED;
+}
+#else
 static inline int32_t ml_nets_from_section(ml_nets_t *m, const uint8_t *sec, uint32_t size)
 {
     static const ml_nets_t zero = {0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL};
@@ -1440,5 +1863,6 @@ static inline int32_t ml_nets_from_section(ml_nets_t *m, const uint8_t *sec, uin
     m->base = sec;
     return ML_OK;
 }
+#endif
 
 #endif /* ML_NETS_H */

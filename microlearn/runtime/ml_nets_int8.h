@@ -40,8 +40,8 @@
 #endif
 
 /* The per-output requantization is inlined into the kernels' loops (gcc -Os would call
- * it: ~10 more instructions per output). */
-#if defined(__GNUC__)
+ * it: ~10 more instructions per output); not on AVR, where program memory is short. */
+#if defined(__GNUC__) && !defined(__AVR__)
 #define ML_NETS_Q7_HOT __attribute__((always_inline))
 /* a loop kept out of line: its own register allocation (inlined into a large caller its
  * accumulators spill to the stack); "unused": no warning where no kernel calls it */
@@ -52,6 +52,13 @@
 #endif
 
 /* --- fixed-point primitives (TFLite / gemmlowp semantics) ----------------------------- */
+
+/* One int8 weight / int32 table entry of an op: the generated tables are ML_CONST, in
+ * program memory on AVR, where the portable kernels read them through these
+ * (ML_READ_I8 / ML_READ_I32); plain dereferences elsewhere (the SIMD32 paths load the
+ * weights directly). */
+#define ML_NETS_Q7_W(p) ML_READ_I8(p)
+#define ML_NETS_Q7_I32(p) ML_READ_I32(p)
 
 #define ML_NETS_Q_MIN32 ((int32_t)(-2147483647 - 1))
 #define ML_NETS_Q_MAX32 ((int32_t)2147483647)
@@ -110,7 +117,7 @@ static inline int32_t ml_nets_q_sat_pot(int32_t x, int32_t e)
     if (e < 0) {
         return ml_nets_q_rdbpot(x, -e);
     }
-    thr = (int32_t)((1u << (31 - e)) - 1u);
+    thr = (int32_t)(((uint32_t)1 << (31 - e)) - 1u);
     if (x > thr) {
         return ML_NETS_Q_MAX32;
     }
@@ -151,8 +158,8 @@ static inline int32_t ml_nets_q_exp_quarter(int32_t a)
 /* exp(a) for a <= 0 given with int_bits integer bits; result Q0.31 (gemmlowp). */
 static inline int32_t ml_nets_q_exp_neg(int32_t a, int32_t int_bits)
 {
-    static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
-                                     39332535, 720401, 242};
+    static ML_CONST int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                       39332535, 720401, 242};
     const int32_t frac = 31 - int_bits;
     const int32_t quarter = (int32_t)1 << (frac - 2);
     const int32_t a_mod = ml_nets_q_sub(a & (quarter - 1), quarter);
@@ -164,7 +171,7 @@ static inline int32_t ml_nets_q_exp_neg(int32_t a, int32_t int_bits)
         if (int_bits > exponent) {
             const int32_t bit = frac + exponent;
             if ((rem & ((int32_t)1 << bit)) != 0) {
-                result = ml_nets_q_srdhm(result, mults[k]);
+                result = ml_nets_q_srdhm(result, ML_NETS_Q7_I32(mults + k));
             }
         }
     }
@@ -251,7 +258,7 @@ static inline int32_t ml_nets_q7_dot(const int8_t *x, const int8_t *w, int32_t n
     }
 #endif
     for (; i < n; i++) {
-        acc += ((int32_t)x[i] - zp) * (int32_t)w[i];
+        acc += ((int32_t)x[i] - zp) * (int32_t)ML_NETS_Q7_W(w + i);
     }
     return acc;
 }
@@ -291,10 +298,10 @@ static inline void ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, 
 #endif
     for (; i < n; i++) {
         const int32_t v = (int32_t)x[i] - zp;
-        a0 += v * (int32_t)w0[i];
-        a1 += v * (int32_t)w1[i];
-        a2 += v * (int32_t)w2[i];
-        a3 += v * (int32_t)w3[i];
+        a0 += v * (int32_t)ML_NETS_Q7_W(w0 + i);
+        a1 += v * (int32_t)ML_NETS_Q7_W(w1 + i);
+        a2 += v * (int32_t)ML_NETS_Q7_W(w2 + i);
+        a3 += v * (int32_t)ML_NETS_Q7_W(w3 + i);
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -451,22 +458,66 @@ static inline void ml_nets_q7_leaky_relu(const ml_nets_q7_op_t *op, const int8_t
     }
 }
 
+/* What the requantization of an op's outputs reads, copied out of the op once per kernel
+ * call: a local copy stays in registers across the int8 stores (which may alias any
+ * memory, the op included). */
+typedef struct ml_nets_q7_rq {
+    const int32_t *bias, *mult, *shift;
+    int32_t zp, lo, hi;
+} ml_nets_q7_rq_t;
+
+static inline ml_nets_q7_rq_t ml_nets_q7__rq(const ml_nets_q7_op_t *op)
+{
+    ml_nets_q7_rq_t rq;
+    rq.bias = op->bias;
+    rq.mult = op->mult;
+    rq.shift = op->shift;
+    rq.zp = op->out_zp;
+    rq.lo = op->act_min;
+    rq.hi = op->act_max;
+    return rq;
+}
+
 /* The int8 output of output channel o for the accumulator acc: bias, TFLite's
  * requantization (per-channel multiplier and shift), zero point, clamp. */
-static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, int32_t acc,
-                                                    int32_t o)
+static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__rqout(const ml_nets_q7_rq_t *rq, int32_t acc,
+                                                      int32_t o)
 {
     /* ml_nets_q_mbqm (ml_nets_q_srdhm, then ml_nets_q_rdbpot) written out, so that the
      * compiler inlines it here, in the kernels' loops, and only here */
-    const int32_t shift = op->shift[o], m = op->mult[o];
-    const int32_t x = ml_nets_q_shl(acc + op->bias[o], shift > 0 ? shift : 0);
-    const int32_t e = shift > 0 ? 0 : -shift;
-    const int32_t h = (x == m && x == ML_NETS_Q_MIN32)
-                          ? ML_NETS_Q_MAX32
-                          : (int32_t)(((int64_t)x * (int64_t)m + ((int64_t)1 << 30)) >> 31);
-    const int32_t mask = (int32_t)((1u << e) - 1u);
-    const int32_t v = (h >> e) + ((h & mask) > (mask >> 1) + (h < 0 ? 1 : 0) ? 1 : 0);
-    return ml_nets_q_sat8(v + op->out_zp, op->act_min, op->act_max);
+    const int32_t shift = ML_NETS_Q7_I32(rq->shift + o), m = ML_NETS_Q7_I32(rq->mult + o);
+    if (shift <= -2 && shift >= -31 && m >= 0x40000000) {
+        /* The usual case (a right shift e = -shift >= 2, a normalised multiplier) in one
+         * rounding: with P = x m, srdhm = floor((P + 2^30) / 2^31) = h and rdbpot(h, e) =
+         * floor((h + 2^(e-1) - [h < 0]) / 2^e) = floor((P + 2^30 - 2^31 [h < 0] +
+         * 2^(30+e)) / 2^(31+e)). h < 0 exactly when x < 0, but for x = -1, m = 2^30,
+         * where both give 0; and 2^(30+e) = 2^(e-2) 2^32 adds to the high word: v =
+         * (hi(P +- 2^30) + 2^(e-2)) >> (e - 1). Checked equal to ml_nets_q_mbqm
+         * (tests/families/test_nets_int8.py::test_fast_requantization_equals_mbqm). */
+        const int32_t x = acc + ML_NETS_Q7_I32(rq->bias + o);
+        const int32_t e1 = -shift - 1;
+        const int64_t t = (int64_t)x * (int64_t)m +
+                          (x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30));
+        const int32_t v = ((int32_t)(t >> 32) + ((int32_t)1 << (e1 - 1))) >> e1;
+        return ml_nets_q_sat8(v + rq->zp, rq->lo, rq->hi);
+    }
+    {
+        const int32_t x = ml_nets_q_shl(acc + ML_NETS_Q7_I32(rq->bias + o), shift > 0 ? shift : 0);
+        const int32_t e = shift > 0 ? 0 : -shift;
+        const int32_t h = (x == m && x == ML_NETS_Q_MIN32)
+                              ? ML_NETS_Q_MAX32
+                              : (int32_t)(((int64_t)x * (int64_t)m + ((int64_t)1 << 30)) >> 31);
+        const int32_t mask = (int32_t)(((uint32_t)1 << e) - 1u);
+        const int32_t v = (h >> e) + ((h & mask) > (mask >> 1) + (h < 0 ? 1 : 0) ? 1 : 0);
+        return ml_nets_q_sat8(v + rq->zp, rq->lo, rq->hi);
+    }
+}
+
+static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, int32_t acc,
+                                                    int32_t o)
+{
+    const ml_nets_q7_rq_t rq = ml_nets_q7__rq(op);
+    return ml_nets_q7__rqout(&rq, acc, o);
 }
 
 /* rows of n_in int8 inputs -> rows of n_out outputs (w[out][in]). Output row r is written
@@ -476,23 +527,26 @@ static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, i
 static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
                                   int32_t rows, int32_t n_in, int32_t n_out)
 {
+    const ml_nets_q7_rq_t rq = ml_nets_q7__rq(op);
+    const int8_t *const w0 = op->w;
+    const int32_t zp = op->in_zp;
     int32_t r, o;
     for (r = 0; r < rows; r++) {
         const int8_t *xr = x + (size_t)r * (size_t)n_in;
         int8_t *yr = y + (size_t)r * (size_t)n_out;
-        const int8_t *w = op->w;
+        const int8_t *w = w0;
         for (o = 0; o + 4 <= n_out; o += 4) {
             int32_t acc[4];
             acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
-            ml_nets_q7_dot4(xr, w, (size_t)n_in, n_in, op->in_zp, acc);
+            ml_nets_q7_dot4(xr, w, (size_t)n_in, n_in, zp, acc);
             w += 4 * (size_t)n_in;
-            yr[o] = ml_nets_q7__out(op, acc[0], o);
-            yr[o + 1] = ml_nets_q7__out(op, acc[1], o + 1);
-            yr[o + 2] = ml_nets_q7__out(op, acc[2], o + 2);
-            yr[o + 3] = ml_nets_q7__out(op, acc[3], o + 3);
+            yr[o] = ml_nets_q7__rqout(&rq, acc[0], o);
+            yr[o + 1] = ml_nets_q7__rqout(&rq, acc[1], o + 1);
+            yr[o + 2] = ml_nets_q7__rqout(&rq, acc[2], o + 2);
+            yr[o + 3] = ml_nets_q7__rqout(&rq, acc[3], o + 3);
         }
         for (; o < n_out; o++) {
-            yr[o] = ml_nets_q7__out(op, ml_nets_q7_dot(xr, w, n_in, op->in_zp, 0), o);
+            yr[o] = ml_nets_q7__rqout(&rq, ml_nets_q7_dot(xr, w, n_in, zp, 0), o);
             w += n_in;
         }
     }
@@ -548,10 +602,10 @@ ML_NETS_Q7_LOOP void ml_nets_q7__dw4(const int8_t *xr, const int8_t *wr, int32_t
                 a3 = __smlatt(xo, wo, a3);
             }
 #else
-            a0 += ((int32_t)xp[0] - zp) * (int32_t)wp[0];
-            a1 += ((int32_t)xp[1] - zp) * (int32_t)wp[1];
-            a2 += ((int32_t)xp[2] - zp) * (int32_t)wp[2];
-            a3 += ((int32_t)xp[3] - zp) * (int32_t)wp[3];
+            a0 += ((int32_t)xp[0] - zp) * (int32_t)ML_NETS_Q7_W(wp + 0);
+            a1 += ((int32_t)xp[1] - zp) * (int32_t)ML_NETS_Q7_W(wp + 1);
+            a2 += ((int32_t)xp[2] - zp) * (int32_t)ML_NETS_Q7_W(wp + 2);
+            a3 += ((int32_t)xp[3] - zp) * (int32_t)ML_NETS_Q7_W(wp + 3);
 #endif
             xp += x_step;
             wp += w_step;
@@ -587,6 +641,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
     const int32_t depthwise = op->kind == ML_NETS_Q7_DEPTHWISE;
     const int32_t mult = g[ML_NETS_G_MULT] > 0 ? g[ML_NETS_G_MULT] : 1;
     const int32_t zp = op->in_zp;
+    const ml_nets_q7_rq_t rq = ml_nets_q7__rq(op);
     const size_t x_step = (size_t)d_w * (size_t)in_c;
     const size_t x_row = (size_t)d_h * (size_t)in_w * (size_t)in_c;
     const size_t w_row = (size_t)k_w * (size_t)(depthwise ? out_c : in_c);
@@ -673,7 +728,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                             const int8_t *xp = xr;
                             const int8_t *wp = wr;
                             for (kx = 0; kx < n_kx; kx++) {
-                                a += ((int32_t)*xp - zp) * (int32_t)*wp;
+                                a += ((int32_t)*xp - zp) * (int32_t)ML_NETS_Q7_W(wp);
                                 xp += x_step;
                                 wp += out_c;
                             }
@@ -708,7 +763,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                     }
                 }
                 for (j = 0; j < n_oc; j++) {
-                    dst[oc + j] = ml_nets_q7__out(op, acc[j], oc + j);
+                    dst[oc + j] = ml_nets_q7__rqout(&rq, acc[j], oc + j);
                 }
             }
         }
@@ -847,8 +902,8 @@ static inline void ml_nets_q7_binary(const ml_nets_q7_op_t *op, const int8_t *a,
         const int32_t vb = (int32_t)b[j] - op->in2_zp;
         int32_t r;
         if (op->kind == ML_NETS_Q7_ADD) {
-            const int32_t sa = ml_nets_q_mbqm(va * (1 << 20), op->m1, op->s1);
-            const int32_t sb = ml_nets_q_mbqm(vb * (1 << 20), op->m2, op->s2);
+            const int32_t sa = ml_nets_q_mbqm(va * ((int32_t)1 << 20), op->m1, op->s1);
+            const int32_t sb = ml_nets_q_mbqm(vb * ((int32_t)1 << 20), op->m2, op->s2);
             r = ml_nets_q_mbqm(sa + sb, op->m0, op->s0);
         } else {
             r = ml_nets_q_mbqm(va * vb, op->m0, op->s0);
@@ -948,7 +1003,7 @@ static inline int32_t ml_nets_q_srdhm16(int32_t a, int32_t b)
     if (a == -32768 && b == -32768) {
         return 32767;
     }
-    return (ab + (ab >= 0 ? (1 << 14) : 1 - (1 << 14))) / (1 << 15);
+    return (ab + (ab >= 0 ? ((int32_t)1 << 14) : 1 - ((int32_t)1 << 14))) / ((int32_t)1 << 15);
 }
 
 static inline int32_t ml_nets_q_sat_shl16(int32_t x, int32_t amount)
@@ -975,8 +1030,8 @@ static inline void ml_nets_q7_hard_swish(const ml_nets_q7_op_t *op, const int8_t
         if (op->s1 < 0) {
             r = ml_nets_q_rdbpot(r, -op->s1);
         }
-        r = (r + (1 << 15)) >> 1;
-        r = (r * pre) / (1 << 15); /* rounding toward zero (SQDMULH) */
+        r = (r + ((int32_t)1 << 15)) >> 1;
+        r = (r * pre) / ((int32_t)1 << 15); /* rounding toward zero (SQDMULH) */
         r = ml_nets_q_rdbpot(r, -op->s0) + op->out_zp;
         y[i] = ml_nets_q_sat8(r, -128, 127);
     }
@@ -989,7 +1044,7 @@ static inline int32_t ml_nets_q7_run(const ml_nets_q7_op_t *ops, int32_t n_ops,
 {
     int32_t k;
     for (k = 0; k < n_ops; k++) {
-        const ml_nets_q7_op_t *op = &ops[k];
+        ML_FLASH_STRUCT(ml_nets_q7_op_t, op, ops[k]); /* a copy on AVR (program memory) */
         const int8_t *a = op->in >= 0 ? arena + op->in : (const int8_t *)0;
         int8_t *o = op->out >= 0 ? arena + op->out : (int8_t *)0;
         switch (op->kind) {
@@ -1037,7 +1092,7 @@ static inline int32_t ml_nets_q7_run(const ml_nets_q7_op_t *ops, int32_t n_ops,
  * arithmetic cannot overflow for any input, softmax depth <= 511 and shifts in range. */
 
 #define ML_NETS_Q7_RECORD_BYTES 160u
-#define ML_NETS_Q7_MAX_DIM (1 << 24)
+#define ML_NETS_Q7_MAX_DIM ((int32_t)1 << 24)
 
 /* Record i -> *op (pointers into the section at base). */
 static inline void ml_nets_q7_decode(const uint8_t *r, const uint8_t *base, ml_nets_q7_op_t *op)

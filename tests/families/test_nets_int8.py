@@ -223,6 +223,98 @@ def test_fixed_point_primitives():
     np.testing.assert_allclose(mbqm(x, m, s), x * 0.3, atol=1.0)
 
 
+_REQUANT_C = r"""
+#include "ml_nets_int8.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng_s = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd(void)
+{
+    rng_s ^= rng_s << 13;
+    rng_s ^= rng_s >> 7;
+    rng_s ^= rng_s << 17;
+    return (uint32_t)(rng_s >> 16);
+}
+
+/* ml_nets_q7__out (its one-rounding fast path for shift <= -2 and a normalised
+ * multiplier) against TFLite's two roundings (ml_nets_q_mbqm), on random multipliers
+ * (2^30 and 2^31 - 1 included), shifts -1..-31, zero points and accumulators: full-range
+ * ones, small ones, and ones placed on and next to the rounding ties of both steps. */
+int main(int argc, char **argv)
+{
+    const long n = argc > 1 ? atol(argv[1]) : 1000000L;
+    long bad = 0, i;
+    int32_t bias = 0, mult = 0, shift = 0;
+    ml_nets_q7_op_t op;
+    (void)argv;
+    memset(&op, 0, sizeof op);
+    op.bias = &bias;
+    op.mult = &mult;
+    op.shift = &shift;
+    op.act_min = -128;
+    op.act_max = 127;
+    for (i = 0; i < n; i++) {
+        const uint32_t kind = rnd() % 4u;
+        int32_t x, e, want, got;
+        mult = kind == 0u ? 0x40000000 : (kind == 1u ? 0x7fffffff - (int32_t)(rnd() % 256u)
+                                                     : 0x40000000 + (int32_t)(rnd() & 0x3fffffffu));
+        shift = -1 - (int32_t)(rnd() % 31u);
+        e = -shift;
+        op.out_zp = (int32_t)(rnd() % 256u) - 128;
+        bias = (int32_t)(rnd() % 2001u) - 1000;
+        switch (rnd() % 4u) {
+        case 0u: /* anywhere (mostly saturated) */
+            x = (int32_t)(rnd() ^ (rnd() << 16)) / 2;
+            break;
+        case 1u: /* small */
+            x = (int32_t)(rnd() % 131072u) - 65536;
+            break;
+        case 2u: { /* on / next to a tie of the final rounding: h = k 2^e + 2^(e-1) */
+            const int64_t k = (int64_t)(rnd() % 601u) - 300;
+            const int64_t h = (k << e) + (e > 0 ? ((int64_t)1 << (e - 1)) : 0);
+            const int64_t t = (h * ((int64_t)1 << 31)) / mult;
+            x = (int32_t)(t > 0x3fffffff ? 0x3fffffff : (t < -0x3fffffff ? -0x3fffffff : t)) +
+                (int32_t)(rnd() % 5u) - 2;
+            break;
+        }
+        default: /* tiny, where h = 0 and x = -1, m = 2^30 */
+            x = (int32_t)(rnd() % 9u) - 4;
+            break;
+        }
+        x -= bias;
+        want = ml_nets_q_sat8(ml_nets_q_mbqm(x + bias, mult, shift) + op.out_zp, -128, 127);
+        got = ml_nets_q7__out(&op, x, 0);
+        if (got != want && bad++ < 10) {
+            printf("x=%ld m=%ld shift=%ld zp=%ld: %d != %d\n", (long)(x + bias), (long)mult,
+                   (long)shift, (long)op.out_zp, (int)got, (int)want);
+        }
+    }
+    printf("%ld %ld\n", n, bad);
+    return 0;
+}
+"""
+
+
+def test_fast_requantization_equals_mbqm(tmp_path):
+    """The int8 kernels' requantization (ml_nets_q7__out, one rounding for the usual right
+    shifts) equals TFLite's MultiplyByQuantizedMultiplier with its two roundings followed by
+    the zero point and the clamp, on 3 million accumulators aimed at both roundings' ties."""
+    import subprocess
+
+    from microlearn.host_build import RUNTIME_DIR
+
+    src = tmp_path / "rq.c"
+    src.write_text(_REQUANT_C)
+    exe = tmp_path / "rq"
+    subprocess.run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I",
+                    str(RUNTIME_DIR), str(src), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe), "3000000"], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[-2:] == ["3000000", "0"], out
+
+
 def test_choose_qparams_includes_zero():
     s, z = choose_qparams(1.0, 3.0)  # widened to [0, 3]
     assert z == -128 and np.isclose(s, 3 / 255)

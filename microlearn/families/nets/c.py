@@ -1,4 +1,9 @@
-"""IR -> C: weight tables, the op table and kernels calling ``ml_nets.h`` in order."""
+"""IR -> C: weight tables, the op table and kernels calling ``ml_nets.h`` in order.
+
+Tables, the op table and the model struct are ``ML_CONST`` (program memory on AVR, plain
+``const`` elsewhere): the kernels read weights with ``ML_NETS_W``, and each op / the model
+struct is passed through an ``ML_FLASH_STRUCT`` local (a stack copy on AVR, the table entry
+itself elsewhere: the same code as ``&table[i]``)."""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import numpy as np
 
 from ...codegen import c_array, c_comment, c_float, c_floats
 from ...family import CCode
+from ...progmem import const_tables
 from .ir import NetIR
 from .lower import FIELDS, KERNELS, Record, records
 
@@ -93,18 +99,18 @@ def c_code(ir: NetIR, P: str) -> CCode:
         if r.w is not None:
             w = f"{P}__w{i}"
             wv = blocked_weights(r.w, r.fields["oc"]) if blocked_kernel(r) else r.w
-            parts.append(c_array("float", w, c_floats(wv)))
+            parts.append(const_tables(c_array("float", w, c_floats(wv))))
         if r.b is not None:
             b = f"{P}__b{i}"
-            parts.append(c_array("float", b, c_floats(r.b)))
+            parts.append(const_tables(c_array("float", b, c_floats(r.b))))
         inits.append(_op_init(r, w, b))
-    parts.append(f"static const ml_nets_op_t {P}__ops[{len(recs)}] = {{\n"
+    parts.append(f"static ML_CONST ml_nets_op_t {P}__ops[{len(recs)}] = {{\n"
                  + "\n".join(inits) + "\n};\n")
     task = "ML_TASK_CLASSIFIER" if ir.kind == "classifier" else "ML_TASK_REGRESSOR"
     n_out = ir.n_classes if ir.kind == "classifier" else ir.n_outputs
     out_off = plan.where(ir.output)
     parts.append(
-        f"static const ml_nets_t {P}__model = {{\n"
+        f"static ML_CONST ml_nets_t {P}__model = {{\n"
         f"    {task}, {ir.n_features}, {n_out}, {ir.n_outputs}, {len(recs)}, {plan.arena}, "
         f"{out_off},\n    {P}__ops, NULL, NULL\n}};\n")
     calls = []
@@ -115,18 +121,21 @@ def c_code(ir: NetIR, P: str) -> CCode:
             args = f"{_ptr(f['in0'])}, {_ptr(f['in1'])}, a + {f['out']}"
         else:
             args = f"{_ptr(f['in0'])}, a + {f['out']}"
-        calls.append(f"    {kern}(&{P}__ops[{i}], {args});")
+        # the op read through a local: a copy on AVR (program memory), the entry elsewhere
+        calls.append(f"    {{\n        ML_FLASH_STRUCT(ml_nets_op_t, op{i}, {P}__ops[{i}]);\n"
+                     f"        {kern}(op{i}, {args});\n    }}")
     parts.append(
         f"/* The whole network, op by op, with the planned arena a[{plan.arena}]. */\n"
         f"static inline void {P}__forward(const float *x, float *a)\n{{\n"
         + "\n".join(calls) + "\n}\n")
-    arena = f"    float a[{plan.arena}];\n    {P}__forward(x, a);\n"
+    arena = (f"    float a[{plan.arena}];\n    ML_FLASH_STRUCT(ml_nets_t, m, {P}__model);\n"
+             f"    {P}__forward(x, a);\n")
     if ir.kind == "classifier":
         parts.append(f"static inline int32_t {P}__predict(const float *x)\n{{\n{arena}"
-                     f"    return ml_nets_decide(&{P}__model, a + {out_off});\n}}\n")
+                     f"    return ml_nets_decide(m, a + {out_off});\n}}\n")
         parts.append(f"static inline void {P}__predict_proba(const float *x, float *out)\n"
-                     f"{{\n{arena}    ml_nets_outputs(&{P}__model, a + {out_off}, out);\n}}\n")
+                     f"{{\n{arena}    ml_nets_outputs(m, a + {out_off}, out);\n}}\n")
     else:
         parts.append(f"static inline void {P}__regress(const float *x, float *out)\n"
-                     f"{{\n{arena}    ml_nets_outputs(&{P}__model, a + {out_off}, out);\n}}\n")
+                     f"{{\n{arena}    ml_nets_outputs(m, a + {out_off}, out);\n}}\n")
     return CCode(runtime=("ml_nets.h",), body="".join(parts), libm=False)

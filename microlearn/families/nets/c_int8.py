@@ -403,6 +403,53 @@ def _struct(r: dict, P: str) -> str:
             f"{ptr('w')}, {ptr('bias')}, {ptr('mult')}, {ptr('shift')}" + "}")
 
 
+#: ``ml_nets_q7_run``'s dispatch (runtime/ml_nets_int8.h): op kind -> its C macro and the
+#: kernel call. On AVR the generated code dispatches only the kinds its model uses
+#: (:func:`avr_run`): the other kernels are not compiled in (about 15 KB of the 32 KB of
+#: an ATmega328P for a small MLP).
+Q7_DISPATCH = {
+    1: ("ML_NETS_Q7_QUANTIZE", "ml_nets_q7_quantize(op, x, o)"),
+    2: ("ML_NETS_Q7_DEQUANTIZE", "ml_nets_q7_dequantize(op, a, y)"),
+    3: ("ML_NETS_Q7_REQUANTIZE", "ml_nets_q7_requantize(op, a, o)"),
+    4: ("ML_NETS_Q7_DENSE", "ml_nets_q7_dense(op, a, o)"),
+    5: ("ML_NETS_Q7_CONV2D", "ml_nets_q7_conv(op, a, o)"),
+    6: ("ML_NETS_Q7_DEPTHWISE", "ml_nets_q7_conv(op, a, o)"),
+    7: ("ML_NETS_Q7_MAX_POOL", "ml_nets_q7_pool(op, a, o)"),
+    8: ("ML_NETS_Q7_AVG_POOL", "ml_nets_q7_pool(op, a, o)"),
+    9: ("ML_NETS_Q7_MEAN", "ml_nets_q7_global(op, a, o)"),
+    10: ("ML_NETS_Q7_PAD", "ml_nets_q7_pad(op, a, o)"),
+    11: ("ML_NETS_Q7_ADD", "ml_nets_q7_binary(op, a, op->in2 >= 0 ? arena + op->in2 : op->w, o)"),
+    12: ("ML_NETS_Q7_MUL", "ml_nets_q7_binary(op, a, op->in2 >= 0 ? arena + op->in2 : op->w, o)"),
+    13: ("ML_NETS_Q7_COPY", "ml_nets_q7_copy(op, a, o)"),
+    14: ("ML_NETS_Q7_SOFTMAX", "ml_nets_q7_softmax(op, a, o)"),
+    15: ("ML_NETS_Q7_LOGISTIC", "ml_nets_q7_sigmoid_tanh(op, a, o)"),
+    16: ("ML_NETS_Q7_TANH", "ml_nets_q7_sigmoid_tanh(op, a, o)"),
+    17: ("ML_NETS_Q7_CLAMP", "ml_nets_q7_clamp(op, a, o)"),
+    18: ("ML_NETS_Q7_LEAKY_RELU", "ml_nets_q7_leaky_relu(op, a, o)"),
+    19: ("ML_NETS_Q7_GLOBAL_MAX", "ml_nets_q7_global(op, a, o)"),
+    20: ("ML_NETS_Q7_HARD_SWISH", "ml_nets_q7_hard_swish(op, a, o)"),
+}
+
+
+def avr_run(kinds: set[int], P: str) -> str:
+    """``P__q7_run``: ``ml_nets_q7_run`` off AVR; on AVR (``ML_PROGMEM``) the same loop over
+    the op table in program memory dispatching only ``kinds`` (:data:`Q7_DISPATCH`)."""
+    cases = "\n".join(f"        case {Q7_DISPATCH[k][0]}: {Q7_DISPATCH[k][1]}; break;"
+                      for k in sorted(kinds))
+    return (
+        "#if ML_PROGMEM /* AVR: only this model's kernels are compiled in */\n"
+        f"static inline int32_t {P}__q7_run(const ml_nets_q7_op_t *ops, int32_t n_ops,\n"
+        "                                   const float *x, float *y, int8_t *arena)\n{\n"
+        "    int32_t k;\n    for (k = 0; k < n_ops; k++) {\n"
+        "        ML_FLASH_STRUCT(ml_nets_q7_op_t, op, ops[k]);\n"
+        "        const int8_t *a = op->in >= 0 ? arena + op->in : (const int8_t *)0;\n"
+        "        int8_t *o = op->out >= 0 ? arena + op->out : (int8_t *)0;\n"
+        "        (void)a;\n        (void)o;\n        (void)x;\n        (void)y;\n"
+        f"        switch (op->kind) {{\n{cases}\n"
+        "        default: return ML_ERR_MODEL;\n        }\n    }\n    return ML_OK;\n}\n"
+        f"#else\n#define {P}__q7_run ml_nets_q7_run\n#endif")
+
+
 def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     """The C body of a quantized graph: tables, the op table and ``P__run``.
 
@@ -423,17 +470,23 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     recs, consts = _records(ir, plan)
     lines = [f"/* int8 network: {len(recs)} ops, arena {plan.arena_bytes} bytes "
              "(TFLite integer spec; runtime/ml_nets_int8.h) */"]
+    # ML_CONST: program memory on AVR (the kernels read it with ML_NETS_Q7_W / _I32, the op
+    # table through a copy), plain const elsewhere; the constant second operand of ADD / MUL
+    # stays in RAM (ml_nets_q7_binary reads it like an arena operand)
+    in_ram = {r["w"] for r in recs if r["kind"] in (_KIND["add"], _KIND["mul"]) and "w" in r}
     for ctype, name, v in consts:
-        lines.append(f"static const {ctype} {P}__{name}[{max(v.size, 1)}] = "
+        store = "const" if name in in_ram else "ML_CONST"
+        lines.append(f"static {store} {ctype} {P}__{name}[{max(v.size, 1)}] = "
                      f"{{{_arr(v) if v.size else '0'}}};")
-    lines.append(f"static const ml_nets_q7_op_t {P}__ops[{len(recs)}] = {{")
+    lines.append(f"static ML_CONST ml_nets_q7_op_t {P}__ops[{len(recs)}] = {{")
     lines += [f"    {_struct(r, P)}," for r in recs]
     lines.append("};")
     lines.append(f"enum {{ {P}__ARENA_BYTES = {max(plan.arena_bytes, 1)}, "
                  f"{P}__N_OPS = {len(recs)} }};")
+    lines.append(avr_run({int(r["kind"]) for r in recs}, P))
     lines.append(f"static inline void {P}__run(const float *x, float *out)\n{{\n"
                  f"    int8_t arena[{P}__ARENA_BYTES];\n"
-                 f"    (void)ml_nets_q7_run({P}__ops, {P}__N_OPS, x, out, arena);\n}}")
+                 f"    (void){P}__q7_run({P}__ops, {P}__N_OPS, x, out, arena);\n}}")
     return "\n".join(lines) + "\n", plan
 
 
@@ -467,12 +520,13 @@ def _integer_runs(ir: NetIR, P: str) -> str:
             f"static inline void {P}__run_i8(const int8_t *xq, float *out)\n{{\n"
             f"    int8_t arena[{P}__ARENA_BYTES];\n"
             f"    memcpy(arena + {off}, xq, {n});\n"
-            f"    (void)ml_nets_q7_run({P}__ops + 1, {P}__N_OPS - 1, (const float *)0, out, "
+            f"    (void){P}__q7_run({P}__ops + 1, {P}__N_OPS - 1, (const float *)0, out, "
             "arena);\n}\n"
             f"static inline void {P}__run_i16(const int16_t *x, float *out)\n{{\n"
             f"    int8_t arena[{P}__ARENA_BYTES];\n"
-            f"    ml_nets_q7_quantize_i16(&{P}__ops[0], x, arena + {off});\n"
-            f"    (void)ml_nets_q7_run({P}__ops + 1, {P}__N_OPS - 1, (const float *)0, out, "
+            f"    ML_FLASH_STRUCT(ml_nets_q7_op_t, q0, {P}__ops[0]);\n"
+            f"    ml_nets_q7_quantize_i16(q0, x, arena + {off});\n"
+            f"    (void){P}__q7_run({P}__ops + 1, {P}__N_OPS - 1, (const float *)0, out, "
             "arena);\n}")
     return "\n".join(lines) + "\n" if lines else ""
 

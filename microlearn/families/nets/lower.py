@@ -139,5 +139,11 @@ def records(ir: NetIR) -> list[Record]:
             f.update(ih=x.size // c, ic=c, oh=x.size // c, oc=c)
         else:
             raise ValueError(f"op kind {k!r} has no float kernel")
-        out.append(Record(k, ACTIVATIONS.index(act), alpha, f, _f32(w), _f32(b), op.name))
+        bias = _f32(b)
+        if bias is not None and k in ("dense", "conv2d", "depthwise_conv2d"):
+            # each output's sum starts at its bias: -0.0 stored as +0.0, so that no partial
+            # sum is -0.0 and a kernel that adds the padding's +-0.0 products (gathered
+            # windows) gives the bits of one that skips them
+            bias = bias + np.float32(0.0)
+        out.append(Record(k, ACTIVATIONS.index(act), alpha, f, _f32(w), bias, op.name))
     return out
