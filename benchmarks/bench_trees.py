@@ -7,7 +7,8 @@ run on the test rows
 * on Cortex-M4F and Cortex-M0+ in QEMU through ``microlearn.targets.measure`` (agreement
   with scikit-learn, model flash and static RAM, instructions per inference, stack), and
 * on this machine: the C compiled with ``gcc -O2`` into one timing program per tool and
-  model that loops over the test rows (median ns per inference over several runs).
+  model that loops over the test rows (median ns per inference over several runs), and
+  over FRESH_ROWS distinct rows (branches the host's predictor cannot learn).
 
 Peers are wrapped in small adapter headers that expose microlearn's generated-header
 contract (``PREFIX_predict`` / ``PREFIX_predict_proba`` / ``PREFIX_regress``), so the
@@ -51,7 +52,11 @@ HOST_CFLAGS = ("-std=c99", "-O2", "-ffp-contract=off")
 HOST_RUNS = 5  # timing runs per program start
 HOST_ROUNDS = 3  # program starts per tool/model; the median of all runs is reported
 HOST_MIN_SECONDS = 0.03  # length of one timing run (the program calibrates its loop count)
-ML_METHODS = ("loadable", "inline", "fast")  # microlearn's tree methods, one row each
+#: second host protocol: this many distinct rows (test rows, each feature times 1 + 5 %
+#: normal noise, seed 0), more than a branch predictor can learn in a loop over them
+FRESH_ROWS = 8000
+# microlearn's tree methods, one row each ("branchless": branch-free walks, for hosts)
+ML_METHODS = ("loadable", "inline", "fast", "branchless")
 
 
 def _ensure_venv() -> None:
@@ -141,6 +146,7 @@ class Variant:
     results: dict[str, Any] = field(default_factory=dict)  # target -> TargetRun
     errors: dict[str, str] = field(default_factory=dict)
     host_ns: float | None = None
+    host_fresh_ns: float | None = None  # the FRESH_ROWS protocol
 
 
 def _contract_defines(case: Case) -> str:
@@ -417,6 +423,7 @@ def build_host_bench(case: Case, variant: Variant, cc: str, workdir: Path) -> Pa
     (d / "model.h").write_text(variant.header)
     (d / "bench.c").write_text(HOST_BENCH_C)
     case.X_test.tofile(d / "rows.bin")
+    fresh_rows(case).tofile(d / "fresh.bin")
     proc = subprocess.run([cc, *HOST_CFLAGS, f"-I{d}", str(d / "bench.c"), "-o", str(d / "bench")],
                           capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
@@ -424,9 +431,19 @@ def build_host_bench(case: Case, variant: Variant, cc: str, workdir: Path) -> Pa
     return d
 
 
-def run_host_bench(d: Path) -> list[float]:
-    """ns per inference of each of HOST_RUNS timing runs (one process)."""
-    proc = subprocess.run([str(d / "bench"), str(d / "rows.bin"), str(HOST_RUNS),
+def fresh_rows(case: Case) -> Any:
+    """FRESH_ROWS distinct float32 rows near the test rows (the same for every tool)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = case.X_test[rng.integers(0, len(case.X_test), FRESH_ROWS)].astype(np.float64)
+    return np.ascontiguousarray(X * (1.0 + 0.05 * rng.standard_normal(X.shape)),
+                                dtype=np.float32)
+
+
+def run_host_bench(d: Path, rows: str = "rows.bin") -> list[float]:
+    """ns per inference of each of HOST_RUNS timing runs (one process) over ``rows``."""
+    proc = subprocess.run([str(d / "bench"), str(d / rows), str(HOST_RUNS),
                            str(HOST_MIN_SECONDS)], capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"host timing failed with status {proc.returncode}")
@@ -448,8 +465,10 @@ def _log_error(case: Case, v: Variant, where: str, exc: Exception) -> None:
           file=sys.stderr)
 
 
-def run_all(cases: list[Case], variants: dict[str, list[Variant]], jobs: int) -> None:
-    """QEMU measurements (``jobs`` at a time), then host timing alone on the machine."""
+def run_all(cases: list[Case], variants: dict[str, list[Variant]], jobs: int,
+            host_only: bool = False) -> None:
+    """QEMU measurements (``jobs`` at a time; none with ``host_only``), then host timing
+    alone on the machine."""
     from microlearn import targets
     from microlearn.host_build import find_compiler
 
@@ -457,7 +476,8 @@ def run_all(cases: list[Case], variants: dict[str, list[Variant]], jobs: int) ->
     for t in TARGETS:
         targets.check_toolchain(t)
     targets.qemu_plugin_path()  # build once, before the threads start
-    tasks = [(case, v, t) for case in cases for v in variants[case.name] for t in TARGETS]
+    tasks = [(case, v, t) for case in cases for v in variants[case.name] for t in TARGETS
+             if not host_only]
 
     def measure(task: tuple[Case, Variant, str]) -> None:
         case, v, t = task
@@ -492,17 +512,20 @@ def run_all(cases: list[Case], variants: dict[str, list[Variant]], jobs: int) ->
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
             dirs = list(pool.map(build, pairs))
         samples: dict[int, list[float]] = {i: [] for i in range(len(pairs))}
+        fresh: dict[int, list[float]] = {i: [] for i in range(len(pairs))}
         for _ in range(HOST_ROUNDS):
             for i, ((case, v), d) in enumerate(zip(pairs, dirs, strict=True)):
                 if d is None or "host" in v.errors:
                     continue
                 try:
                     samples[i] += run_host_bench(d)
+                    fresh[i] += run_host_bench(d, "fresh.bin")
                 except Exception as exc:
                     _log_error(case, v, "host", exc)
         for i, (_, v) in enumerate(pairs):
             if samples[i] and "host" not in v.errors:
                 v.host_ns = statistics.median(samples[i])
+                v.host_fresh_ns = statistics.median(fresh[i])
     print(f"  done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
 
 
@@ -609,15 +632,17 @@ def _get(v: Variant, target: str, attr: str) -> Any:
     return None if run is None else getattr(run, attr)
 
 
-def _host_line(case: Case, ml: list[Variant], peers: list[Variant]) -> list[str]:
+def _host_line(case: Case, ml: list[Variant], peers: list[Variant],
+               attr: str = "host_ns") -> list[str]:
     """microlearn's fastest method vs the fastest peer setting on the host, and vs the
-    fastest emlearn float setting (the int16 ones are a different model)."""
-    mine = [(v.host_ns, v) for v in ml if v.host_ns is not None]
+    fastest emlearn float setting (the int16 ones are a different model); ``attr``:
+    ``host_ns`` (the test rows) or ``host_fresh_ns`` (FRESH_ROWS distinct rows)."""
+    mine = [(getattr(v, attr), v) for v in ml if getattr(v, attr) is not None]
     out = []
     for label, group in (("fastest peer setting", peers),
                          ("fastest emlearn float setting",
                           [v for v in peers if v.tool == "emlearn" and "float" in v.setting])):
-        theirs = [(v.host_ns, v) for v in group if v.host_ns is not None]
+        theirs = [(getattr(v, attr), v) for v in group if getattr(v, attr) is not None]
         if not mine or not theirs:
             out.append(f"- {case.name} vs {label}: incomplete host timings")
             continue
@@ -675,11 +700,12 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
               "(`benchmarks/.venv/bin/python benchmarks/bench_trees.py --write`)", ""]
     head = ["model (nodes, test rows)", "tool", "setting", "agreement", "flash M4F", "RAM M4F",
             "flash M0+", "RAM M0+", "instr M4F", "instr M0+", "stack M4F/M0+",
-            "host ns", "flash ml/peer", "instr ml/peer",
+            "host ns", "host ns fresh", "flash ml/peer", "instr ml/peer",
             "est. M4F flash / instr (err)", "est. M0+ flash / instr (err)"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     bar: list[str] = []
     host: list[str] = []
+    host_fresh: list[str] = []
     m4 = "cortex-m4f"
     for case in cases:
         vs = variants[case.name]
@@ -708,6 +734,7 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
                 _fmt_int(_get(v, "cortex-m0plus", "instructions_mean")),
                 stack,
                 "—" if v.host_ns is None else f"{v.host_ns:.0f}",
+                "—" if v.host_fresh_ns is None else f"{v.host_fresh_ns:.0f}",
                 _ratio(ml_flash, _get(v, m4, "flash_bytes")) if peer else "",
                 _ratio(ml_instr, _get(v, m4, "instructions_mean")) if peer else "",
                 _estimate_cell(v, m4), _estimate_cell(v, "cortex-m0plus"),
@@ -721,6 +748,8 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
                         _get(fast[0], m4, "flash_bytes"),
                         _get(fast[0], m4, "instructions_mean"), label="method fast")
         host += _host_line(case, ml, [v for v in vs if v.tool != "microlearn"])
+        host_fresh += _host_line(case, ml, [v for v in vs if v.tool != "microlearn"],
+                                 "host_fresh_ns")
     lines += [
         "",
         "Columns: *agreement* = % of test rows whose predicted class equals scikit-learn's "
@@ -733,7 +762,11 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
         f"{HOST_ROUNDS} x {HOST_RUNS} timing runs ({HOST_ROUNDS} rounds over all programs, "
         f"each run >= {HOST_MIN_SECONDS * 1000:.0f} ms), `gcc {' '.join(HOST_CFLAGS)}`, one "
         "program per tool and model looping over the test rows, timed while nothing else "
-        "of the benchmark runs (other load on the machine still shows). *ml/peer* = "
+        "of the benchmark runs (other load on the machine still shows). *host ns fresh* = "
+        f"the same over {FRESH_ROWS:,} distinct rows (test rows with every feature times "
+        "1 + 5 % normal noise, seed 0; the same rows for every tool): a loop over a few "
+        "hundred rows lets the host's branch predictor learn every branch of the tree "
+        "code, which new data in an application does not allow. *ml/peer* = "
         "microlearn's best (smallest flash / fewest instructions over its methods) "
         "divided by this row's value, "
         "on Cortex-M4F (< 1: microlearn is smaller/faster). *est.* = microlearn's own "
@@ -775,6 +808,12 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
         "",
         *host,
         "",
+        f"The same over {FRESH_ROWS:,} distinct rows (*host ns fresh*: branches of the tree "
+        "code that the predictor cannot learn; method `branchless` has no data-dependent "
+        "branch):",
+        "",
+        *host_fresh,
+        "",
         conversion_line,
         "",
     ]
@@ -815,7 +854,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="run only models whose name contains this text")
     parser.add_argument("--jobs", type=int, default=2,
                         help="measurements run at the same time (default 2)")
+    parser.add_argument("--host-only", action="store_true",
+                        help="only the host timing (no QEMU measurements; cannot --write)")
     args = parser.parse_args(argv)
+    if args.host_only and args.write:
+        parser.error("--host-only cannot be combined with --write (the table would be empty)")
     _ensure_venv()
 
     t0 = time.perf_counter()
@@ -829,8 +872,8 @@ def main(argv: list[str] | None = None) -> int:
         variants[case.name] = [*microlearn_variants(case), *emlearn_variants(case),
                                m2cgen_variant(case)]
     print("measuring (QEMU Cortex-M4F and M0+, host timing) ...", file=sys.stderr)
-    run_all(cases, variants, max(1, args.jobs))
-    conversion_line = conversion_timing()
+    run_all(cases, variants, max(1, args.jobs), host_only=args.host_only)
+    conversion_line = "" if args.host_only else conversion_timing()
     text = report(cases, variants, conversion_line, time.perf_counter() - t0)
     print(text)
     if args.write:

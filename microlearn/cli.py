@@ -21,7 +21,7 @@ from .device.cli import add_device_parser
 from .errors import MicrolearnError
 from .export.cli import add_export_parser
 
-TREE_METHODS = ("fast", "loadable", "inline")  # as microlearn.families.trees.c.METHODS
+TREE_METHODS = ("fast", "loadable", "inline", "branchless")  # as ...families.trees.c.METHODS
 #: Exit status of ``footprint`` when a budget is exceeded and of ``verify`` on a mismatch.
 EXIT_FAILED = 1
 
@@ -427,7 +427,7 @@ def _mp_build_viper(args: argparse.Namespace) -> int:
                          "--engine c")
     if not _viper_runs(args):
         raise ValueError("--engine viper runs tree ensembles (forests, decision trees, boosted "
-                         "ensembles except weighted-median AdaBoostRegressor) only; "
+                         "and weighted-median ensembles) only; "
                          f"{'--for ' + args.for_model if args.for_model else '--families'}"
                          " needs --engine c (a C cross compiler) or another model")
     arches = list(mpb.VIPER_ARCHES) if args.arch == "all" else [args.arch]
@@ -441,8 +441,8 @@ def _mp_build_viper(args: argparse.Namespace) -> int:
 def _option_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default=None, choices=TREE_METHODS,
                    help="trees: fast (the default: generated code, small and fast), "
-                        "loadable (compact tables + engine, smallest) or inline (one "
-                        "function per tree)")
+                        "loadable (compact tables + engine, smallest), inline (one "
+                        "function per tree) or branchless (branch-free walks, hosts)")
     p.add_argument("--compact", default=None, action=argparse.BooleanOptionalAction,
                    help="trees, model files: compact node tables (default) or not "
                         "(--no-compact: larger, a few percent faster)")

@@ -1191,6 +1191,106 @@ static inline int32_t ml_trees_score_samples(const ml_trees_t *m, const float *x
 #endif
 }
 
+/* ---- branch-free walks (method "branchless": generated code, hosts) -------------------
+ *
+ * For processors with branch predictors and out-of-order cores (x86-64, application Arm):
+ * the node a sample goes to is computed, not branched to, so a tree costs the same
+ * whatever the input and several trees' walks overlap. A tree is a table of
+ * ml_trees_bnode_t, its root first; a decision node's two children are adjacent (left,
+ * then right) at `next` nodes after it, so one step is
+ *     p += p->next + (k[p->feature] > p->key)
+ * on a key row k (ml_trees_keys). A leaf points at itself (next = 0) and reads the slot
+ * k[2 n_features], which is 0, so the compare is always false: every tree runs a fixed
+ * number of steps (its depth) and ends on its leaf, whose `key` is the payload the
+ * generated code gives it (leaf id, float bits of a value, or a vote increment).
+ *
+ * Keys: the bits of a float32 made into an unsigned integer of the same order
+ * (ml_trees_key: negative values have every bit flipped, others the sign bit set), so
+ * x > t equals key(x) > key(t) for x, t not NaN when t is not -0.0 (the generator writes
+ * -0.0 thresholds as +0.0; -0.0 <= +0.0 as scikit-learn has it). The key row holds the
+ * features twice: k[f] with NaN as 0 (below every key: nodes whose NaN goes left read it)
+ * and k[n + f] with NaN as 0xFFFFFFFF (above every key: NaN goes right). Rows without NaN
+ * pay one pass over the features for both halves. */
+
+/* One node of a branch-free tree (8 bytes). */
+typedef struct ml_trees_bnode {
+    uint32_t key;      /* decision node: ml_trees_key of the threshold; leaf: payload */
+    uint16_t feature;  /* decision node: f (NaN left) or n_features + f (NaN right);
+                          leaf: 2 n_features (the slot that is always 0) */
+    uint16_t next;     /* decision node: offset of the left child (right = left + 1);
+                          leaf: 0 */
+} ml_trees_bnode_t;
+
+/* The order-preserving unsigned key of a float32 given as its bits u (not NaN). */
+static inline uint32_t ml_trees_key_bits(uint32_t u)
+{
+    return u ^ ((0u - (u >> 31)) | 0x80000000u);
+}
+
+/* The bits of a float32. */
+static inline uint32_t ml_trees_f32_bits(float v)
+{
+    union {
+        float f;
+        uint32_t u;
+    } b;
+    b.f = v;
+    return b.u;
+}
+
+/* The float32 with bits u. */
+static inline float ml_trees_f32_from_bits(uint32_t u)
+{
+    union {
+        uint32_t u;
+        float f;
+    } b;
+    b.u = u;
+    return b.f;
+}
+
+/* The key row of x[0..n-1]: keys[0..n-1] (NaN -> 0), keys[n..2n-1] (NaN -> 0xFFFFFFFF)
+ * and keys[2n] = 0 (read by leaves); keys has 2 n + 1 entries. */
+static inline void ml_trees_keys(const float *x, int32_t n, uint32_t *ML_RESTRICT keys)
+{
+    uint32_t nan = 0u;
+    for (int32_t i = 0; i < n; i++) {
+        const uint32_t u = ml_trees_f32_bits(x[i]);
+        const uint32_t k = ml_trees_key_bits(u);
+        keys[i] = k;
+        keys[n + i] = k;
+        nan |= (u & 0x7FFFFFFFu) + 0x007FFFFFu; /* bit 31: |u| > inf bits, a NaN */
+    }
+    keys[2 * n] = 0u;
+    if (ML_UNLIKELY(nan >> 31)) {
+        for (int32_t i = 0; i < n; i++) {
+            const uint32_t u = ml_trees_f32_bits(x[i]);
+            if ((u & 0x7FFFFFFFu) > 0x7F800000u) {
+                keys[i] = 0u;
+                keys[n + i] = 0xFFFFFFFFu;
+            }
+        }
+    }
+}
+
+/* One step of a branch-free walk: the child of node p for key row k (p itself at a leaf). */
+static inline const ml_trees_bnode_t *ml_trees_bstep(const ml_trees_bnode_t *p,
+                                                     const uint32_t *k)
+{
+    const uint32_t right = k[ML_READ_AS(uint16_t, &p->feature)] > ML_READ_AS(uint32_t, &p->key);
+    return p + (ML_READ_AS(uint16_t, &p->next) + right);
+}
+
+/* The leaf payload a tree gives key row k: `steps` (the tree's depth) steps from root. */
+static inline uint32_t ml_trees_bwalk(const ml_trees_bnode_t *root, const uint32_t *k,
+                                      int32_t steps)
+{
+    for (int32_t s = 0; s < steps; s++) {
+        root = ml_trees_bstep(root, k);
+    }
+    return ML_READ_AS(uint32_t, &root->key);
+}
+
 ML_DEFINE_UNSUPPORTED(trees, transform)
 
 #endif /* ML_TREES_H */

@@ -23,10 +23,10 @@ from ...codegen import c_float
 from ...errors import ConversionError
 from ...family import CCode
 from ...progmem import flash_struct
-from . import c_fast
+from . import c_branchless, c_fast
 from .convert import TreeEnsembleIR, reciprocal_f32
 
-METHODS = ("loadable", "inline", "fast")  # "fast": c_fast.py
+METHODS = ("loadable", "inline", "fast", "branchless")  # c_fast.py, c_branchless.py
 
 
 def check_method(method: str) -> str:
@@ -131,10 +131,12 @@ def threshold_table(ir: TreeEnsembleIR) -> tuple[np.ndarray, np.ndarray] | None:
 
 def data_bytes(ir: TreeEnsembleIR, method: str) -> int:
     """Bytes of constant tables in the generated code (excluding machine code)."""
-    if ir.boosted and method == "fast":
-        method = "inline"  # boosted ensembles: "fast" is the inline code
+    if ir.boosted and method in ("fast", "branchless"):
+        method = "inline"  # boosted ensembles: "fast" / "branchless" is the inline code
     if method == "fast":
         return c_fast.data_bytes(ir)
+    if method == "branchless":
+        return c_branchless.data_bytes(ir)
     if method == "inline":
         return 0  # leaf rows are literals in the code
     leaves = leaf_tables(ir).nbytes
@@ -494,6 +496,8 @@ def _c_code(ir: TreeEnsembleIR, name: str, method: str) -> CCode:
         return _boosted_c_code(ir, name, method)
     if method == "fast":
         return c_fast.c_code(ir, name)
+    if method == "branchless":
+        return c_branchless.c_code(ir, name)
     make = _trees_loadable if method == "loadable" else _trees_inline
     parts, sum_body, finish, argmax, leaf_class = make(ir, name)
     parts.append(

@@ -10,6 +10,9 @@ that each decision node is as few instructions and bytes as an integer compare a
   integer load,
   one compare against a literal and one branch: no floating-point unit, no soft-float
   calls, and the threshold is an immediate (x86) or a shared literal (Arm).
+* **Input banks.** With 33 to 96 used features, the out-of-line tree functions read
+  features ``32 * b ..`` through their own pointer arguments (``x + 32 * b``), so every
+  feature load has a small offset: a 16-bit load on Thumb instead of a 32-bit one.
 * **Missing values (NaN).** The integer compare would send a NaN by its sign bit, so the
   tree code reads every node's input through one of two pointers: ``xl`` at nodes that send
   NaN left, ``xr`` at nodes that send it right. Without NaN both point at ``x``. A row with
@@ -23,7 +26,9 @@ that each decision node is as few instructions and bytes as an integer compare a
 * **Leaves.** A pure classifier leaf (probability 1 for one class) is one increment,
   ``acc[c] += 1.0f``, shared by every leaf of the tree with that class (the leaves
   themselves are branch targets, no code). Other leaves set their row id and jump to one
-  per-tree block that adds the row from a table of de-duplicated rows (dense or sparse).
+  per-tree block that adds the row from a table of de-duplicated rows (dense rows by
+  straight-line adds into float registers, the leaf storing the row's offset; sparse rows
+  by a loop with one test per entry).
 * **Semantics** are the other methods' exactly: per tree the leaf row is added in
   scikit-learn's tree order to a float32 sum that starts at 0, the mean is the sum times
   ``1/T`` rounded to float32, ``predict`` the first maximum of the sum; a single tree
@@ -195,7 +200,33 @@ def scan_unrolled(ir: TreeEnsembleIR) -> bool:
     return 5 * _SCAN_BYTES * used_features(ir).size <= _NODE_BYTES * ir.n_nodes
 
 
-def _cond_right(ir: TreeEnsembleIR, n: int, base: str, check: bool) -> str:
+_BANK = 32  # features per input pointer: Thumb's 16-bit load reaches offsets 0..124 only
+_MAX_BANKS = 3
+
+
+def banks(ir: TreeEnsembleIR) -> int:
+    """Input pointers per NaN side: features ``32 * b ..`` are read through pointers
+    ``xl<b>`` / ``xr<b>`` (``x + 32 * b``), passed as arguments of the out-of-line tree
+    functions so that the compiler cannot fold them back into one base: every feature load
+    is then a 16-bit instruction on Thumb (offset <= 124) instead of a 32-bit one. One
+    bank when the trees are inlined (``nan_mode`` "check") or need more than 3 banks."""
+    used = used_features(ir)
+    if nan_mode(ir) == "check" or used.size == 0:
+        return 1
+    nb = int(used[-1]) // _BANK + 1
+    return nb if nb <= _MAX_BANKS else 1
+
+
+def _ptr_params(nb: int) -> str:
+    return ", ".join(f"const float *xl{b or ''}, const float *xr{b or ''}" for b in range(nb))
+
+
+def _ptr_args(lo: str, hi: str, nb: int) -> str:
+    return ", ".join(f"{lo}, {hi}" if b == 0 else f"{lo} + {_BANK * b}, {hi} + {_BANK * b}"
+                     for b in range(nb))
+
+
+def _cond_right(ir: TreeEnsembleIR, n: int, base: str, check: bool, nb: int = 1) -> str:
     """Statements ending in the C condition that sends node n's sample right: the integer
     compare of the bits ``v`` of the input (see the module docstring); with ``check`` also
     the NaN the compare would misroute (``+NaN`` compares above every threshold, ``-NaN``
@@ -204,6 +235,7 @@ def _cond_right(ir: TreeEnsembleIR, n: int, base: str, check: bool) -> str:
     f = int(ir.feature[n])
     t = np.float32(ir.threshold[n])
     bits = int(np.asarray(t).view(np.uint32))
+    bank = f // _BANK if nb > 1 else 0
     if bits == 0x80000000:  # x <= -0.0 is x <= +0.0
         bits = 0
     cmp = (f"v > 0x{bits:08X}" if bits < 0x80000000  # t >= 0: signed compare
@@ -212,7 +244,8 @@ def _cond_right(ir: TreeEnsembleIR, n: int, base: str, check: bool) -> str:
     if check:
         cmp = (f"{cmp} && v <= 0x7F800000" if ir.nan_left[n]
                else f"({cmp} || (uint32_t)v > 0xFF800000u)")
-    return f"v = {{P}}__b({base}, {f}); {note}\n    if ({cmp})"
+    return (f"v = {{P}}__b({base}{bank or ''}, {f - _BANK * bank}); {note}\n"
+            f"    if ({cmp})")
 
 
 class _Writer:
@@ -221,6 +254,8 @@ class _Writer:
     def __init__(self, ir: TreeEnsembleIR, P: str, leaf_return: bool) -> None:
         self.ir, self.P, self.leaf_return = ir, P, leaf_return
         self.check = nan_mode(ir) == "check"
+        self.nb = banks(ir)
+        self.regs = _register_rows(ir)
         self.lines: list[str] = []
 
     def _leaf_label(self, t: int, leaf: int, used: dict[int, str]) -> str:
@@ -232,7 +267,8 @@ class _Writer:
 
     def _cond(self, n: int) -> str:
         base = "xl" if self.check or self.ir.nan_left[n] else "xr"
-        return "    " + _cond_right(self.ir, n, base, self.check).replace("{P}", self.P)
+        return "    " + _cond_right(self.ir, n, base, self.check, self.nb).replace(
+            "{P}", self.P)
 
     def tree(self, t: int, next_label: str, targets: set[str]) -> None:
         """Code of tree t; its leaves end with ``goto next_label`` (or a return)."""
@@ -270,19 +306,21 @@ class _Writer:
             elif leaf < ir.leaf_base:
                 add = (f"a{leaf}++;" if _votes(ir) and ir.n_outputs <= _UNROLL
                        else f"votes[{leaf}]++;" if _votes(ir)
-                       else f"a{leaf} += 1.0f;" if _register_rows(ir)
+                       else f"a{leaf} += 1.0f;" if self.regs
                        else f"acc[{leaf}] += 1.0f;")
                 out.append(f"{label}:\n    {add}\n    goto {next_label};")
                 targets.add(next_label)
             else:
-                out.append(f"{label}:\n    l = {leaf - ir.leaf_base}u;\n    goto t{t}_row;")
+                r = leaf - ir.leaf_base
+                lv = f"{self.P}__ROW({r}u)" if self.regs else f"{r}u"
+                out.append(f"{label}:\n    l = {lv};\n    goto t{t}_row;")
                 rows_used = True
         if rows_used:
             k = ir.n_outputs
             add = (f"s += ML_READ_F32(&{P}__rows[l]);" if _scalar(ir)
-                   else f"row = {P}__rows + (size_t)l * {k}u;\n" + "".join(
+                   else f"row = {P}__rows + {P}__ROW_AT(l);\n" + "".join(
                        f"    a{i} += ML_READ_F32(&row[{i}]);\n" for i in range(k)).rstrip()
-                   if _register_rows(ir) else f"{P}__add_row(acc, l);")
+                   if self.regs else f"{P}__add_row(acc, l);")
             out.append(f"t{t}_row:\n    {add}\n    goto {next_label};")
             targets.add(next_label)
 
@@ -352,10 +390,22 @@ def _row_tables(ir: TreeEnsembleIR, P: str) -> tuple[list[str], str]:
         st, it = _utype(int(tab.start.max())), _utype(int(tab.index.max(initial=0)))
         parts.append(c_array(st, f"{P}__row_start", [str(int(v)) for v in tab.start], 16))
         parts.append(c_array(it, f"{P}__row_index", [str(int(v)) for v in tab.index], 16))
-        body = (f"    const uint32_t end = ML_READ_AS({st}, &{P}__row_start[r + 1u]);\n"
-                f"    for (uint32_t j = ML_READ_AS({st}, &{P}__row_start[r]); j < end; j++) {{\n"
-                f"        acc[ML_READ_AS({it}, &{P}__row_index[j])] += "
-                f"ML_READ_F32(&{P}__rows[j]);\n    }}\n")
+        if np.diff(tab.start).min(initial=1) >= 1:
+            # every row has a nonzero: one test per entry, at the end of the loop
+            body = (f"    const uint32_t j = ML_READ_AS({st}, &{P}__row_start[r]);\n"
+                    f"    const {it} *ML_RESTRICT ip = {P}__row_index + j;\n"
+                    f"    const {it} *const end = {P}__row_index + "
+                    f"ML_READ_AS({st}, &{P}__row_start[r + 1u]);\n"
+                    f"    const float *ML_RESTRICT vp = {P}__rows + j;\n"
+                    "    do {\n"
+                    f"        acc[ML_READ_AS({it}, ip)] += ML_READ_F32(vp);\n"
+                    "        ip++;\n        vp++;\n    } while (ip != end);\n")
+        else:
+            body = (f"    const uint32_t end = ML_READ_AS({st}, &{P}__row_start[r + 1u]);\n"
+                    f"    for (uint32_t j = ML_READ_AS({st}, &{P}__row_start[r]); j < end; "
+                    "j++) {\n"
+                    f"        acc[ML_READ_AS({it}, &{P}__row_index[j])] += "
+                    f"ML_READ_F32(&{P}__rows[j]);\n    }}\n")
     kernel = (f"/* acc += leaf row r (rows are shared by all trees). */\n"
               f"static inline void {P}__add_row(float *ML_RESTRICT acc, uint32_t r)\n"
               f"{{\n{body}}}\n")
@@ -377,6 +427,18 @@ def _prelude(P: str) -> str:
         "    union {\n        float f;\n        int32_t i;\n    } v;\n"
         "    v.f = x[i];\n    return v.i;\n}\n"
     )
+
+
+def _row_macros(P: str, k: int) -> str:
+    """``P__ROW(r)``: what a leaf of row r stores in ``l``; ``P__ROW_AT(l)``: the row's
+    offset in the table. On most targets the leaf stores the offset (one instruction less
+    per row added: no multiply); on Armv6-M (Thumb-1) the id, whose small literals are
+    shared (the offsets would cost about 2 bytes more per leaf)."""
+    return ("#if defined(__ARM_ARCH_6M__)\n"
+            f"#define {P}__ROW(r) (r)\n#define {P}__ROW_AT(l) ((size_t)(l) * {k}u)\n"
+            "#else\n"
+            f"#define {P}__ROW(r) ((uint32_t)(r) * {k}u)\n#define {P}__ROW_AT(l) (l)\n"
+            "#endif\n")
 
 
 def _nan_copies(P: str, n: int) -> str:
@@ -436,6 +498,10 @@ def _trees_function(ir: TreeEnsembleIR, P: str, check: bool) -> tuple[str, str, 
     type, extra parameter, extra argument)."""
     ret, param, arg, what, kind = _state(ir)
     k = ir.n_outputs
+    nb = banks(ir)
+    ptrs = _ptr_params(nb)
+    pargs = ", ".join(f"xl{b or ''}, xr{b or ''}" for b in range(nb))  # passed through
+    voids = "".join(f"    (void)xl{b or ''};\n    (void)xr{b or ''};\n" for b in range(nb))
     chunks = _chunks(ir)
     many = len(chunks) > 1
     reads = ("nodes test x = xl (xr is xl) for the NaN their compare would misroute" if check
@@ -479,19 +545,20 @@ def _trees_function(ir: TreeEnsembleIR, P: str, check: bool) -> tuple[str, str, 
         note = f" (trees {trees.start}..{trees.stop - 1})" if many else ""
         codes.append(
             f"/* {what}{note}: {reads}. */\n"
-            f"{qual} {ret} {name}(const float *xl, const float *xr{cparam})\n{{\n"
-            + head + "    (void)xl;\n    (void)xr;\n" + "\n".join(w.lines) + "\n"
+            f"{qual} {ret} {name}({ptrs}{cparam})\n{{\n"
+            + head + voids + "\n".join(w.lines) + "\n"
             + tail + "}\n")
     if many:
         if kind == "scalar":
             body = ("    float s = 0.0f;\n"
-                    + "".join(f"    s = {P}__trees{c}(xl, xr, s);\n"
+                    + "".join(f"    s = {P}__trees{c}({pargs}, s);\n"
                               for c in range(len(chunks))) + "    return s;\n")
         else:
             body = (_clear(store, k, zero)
-                    + "".join(f"    {P}__trees{c}(xl, xr{arg});\n" for c in range(len(chunks))))
+                    + "".join(f"    {P}__trees{c}({pargs}{arg});\n"
+                              for c in range(len(chunks))))
         codes.append(f"/* {what}: the groups of trees in order. */\n"
-                     f"static inline {ret} {P}__trees(const float *xl, const float *xr{param})"
+                     f"static inline {ret} {P}__trees({ptrs}{param})"
                      f"\n{{\n{body}}}\n")
     return "\n".join(codes), ret, param, arg
 
@@ -504,15 +571,17 @@ def _entry(ir: TreeEnsembleIR, P: str, check: bool, name: str, ret: str, param: 
     rtn = "" if ret == "void" else "return "
     if check:
         return f"static inline {sig}\n{{\n    {rtn}{P}__trees(x, x{arg});\n}}\n"
+    nb = banks(ir)
     return (
         "/* Rows with NaN: the trees on copies with NaN -> -NaN (read where NaN goes left)\n"
         " * and NaN -> +NaN (read where it goes right). */\n"
         f"{P}__OUTLINE {ret} {P}__trees_nan(const float *x{param})\n{{\n"
-        + _nan_copies(P, n) + f"    {rtn}{P}__trees(lo.f, hi.f{arg});\n}}\n\n"
+        + _nan_copies(P, n) + f"    {rtn}{P}__trees({_ptr_args('lo.f', 'hi.f', nb)}{arg});\n"
+        "}\n\n"
         f"static inline {sig}\n{{\n"
         f"    if (ML_UNLIKELY({P}__has_nan(x))) {{\n        {rtn}{P}__trees_nan(x{arg});\n"
         + ("        return;\n" if ret == "void" else "")
-        + f"    }}\n    {rtn}{P}__trees(x, x{arg});\n}}\n")
+        + f"    }}\n    {rtn}{P}__trees({_ptr_args('x', 'x', nb)}{arg});\n}}\n")
 
 
 def c_code(ir: TreeEnsembleIR, P: str) -> CCode:
@@ -529,6 +598,8 @@ def c_code(ir: TreeEnsembleIR, P: str) -> CCode:
         parts.append(add_row)
     inv = c_float(reciprocal_f32(ir.n_trees))
     has_rows = ir.leaf_values.shape[0] > 0
+    if _register_rows(ir):
+        parts.append(_row_macros(P, k))
     trees, ret, param, arg = _trees_function(ir, P, check)
     parts.append(trees)
 

@@ -121,6 +121,52 @@ def _leaf_blocks(ir: TreeEnsembleIR) -> tuple[int, int]:
     return blocks, rows
 
 
+# Method "fast": instructions of adding leaf rows and one-hot increments, per target:
+# (per row added from a sparse table, per sparse entry, per output of a dense row added
+# to register sums, per one-hot leaf with register sums, with sums in memory), beyond the
+# per-tree cost of _COST_FAST. Soft-float targets pay a library call per float add.
+# Fitted to QEMU counts of depth-limited forests (benchmarks/bench_trees_impure.py).
+_COST_FAST_ADDS = {
+    "cortex-m4f": (2.0, 10.0, 2.0, 0.0, 0.0),
+    "cortex-m7": (2.0, 10.0, 2.0, 0.0, 0.0),
+    "cortex-m0plus": (2.0, 79.0, 60.0, 56.0, 75.0),
+    "rv32imc": (2.0, 79.0, 60.0, 56.0, 75.0),
+    "host": (2.0, 6.0, 1.0, 0.0, 0.0),
+}
+
+
+def _row_adds(ir: TreeEnsembleIR, X: np.ndarray, target: str) -> np.ndarray:
+    """Instructions per row of X spent adding leaf rows (see _COST_FAST_ADDS): the leaf
+    each tree reaches, routed as the C routes it."""
+    from . import c_fast
+
+    per_row, per_entry, per_out, onehot_reg, onehot_mem = _COST_FAST_ADDS[target]
+    X = np.asarray(X, dtype=np.float32)
+    out = np.zeros(X.shape[0])
+    if c_fast._votes(ir) or c_fast._scalar(ir) or c_fast._single_tree_classifier(ir):
+        return out
+    regs = c_fast._register_rows(ir)
+    nnz = (np.asarray(ir.leaf_values) != 0).sum(axis=1)
+    rows = np.arange(X.shape[0])
+    for root in ir.roots:
+        code = np.full(X.shape[0], int(root), dtype=np.int64)
+        active = code >= 0
+        while active.any():
+            n = code[active]
+            v = X[rows[active], ir.feature[n]]
+            left = (v <= ir.threshold[n]) | (np.isnan(v) & ir.nan_left[n])
+            code[active] = np.where(left, ir.left[n], ir.right[n])
+            active = code >= 0
+        leaf = ~code
+        is_row = leaf >= ir.leaf_base
+        if regs:
+            out += is_row * (per_out * ir.n_outputs + 4.0) + (~is_row) * onehot_reg
+        else:
+            entries = np.where(is_row, nnz[np.maximum(leaf - ir.leaf_base, 0)], 0)
+            out += is_row * per_row + entries * per_entry + (~is_row) * onehot_mem
+    return out
+
+
 def _estimate_fast(ir: TreeEnsembleIR, target: str, X: np.ndarray | None) -> Estimate:
     (fixed, nan_path, node_b, node_unique_b, block_b, row_b, scan_b, loop_b, fixed_i,
      per_node, per_tree, per_out, per_scan, stack) = _COST_FAST[target]
@@ -142,6 +188,8 @@ def _estimate_fast(ir: TreeEnsembleIR, target: str, X: np.ndarray | None) -> Est
         flash += nan_path + (scan_b * used.size if unrolled else loop_b)
     else:
         flash += 3 * ir.n_nodes  # the per-node NaN test (about half of them 6 bytes)
+    if c_fast.banks(ir) > 1 and target.startswith("cortex"):
+        flash -= 2 * int(np.sum(ir.feature >= 32))  # 16-bit loads (input banks)
     instructions = None
     if X is not None:
         visited = nodes_visited(ir, X)
@@ -150,15 +198,57 @@ def _estimate_fast(ir: TreeEnsembleIR, target: str, X: np.ndarray | None) -> Est
         instructions = (fixed_i + per_scan * scanned + per_node * visited
                         + (0.0 if scan else 1.0) * visited
                         + (per_tree * ir.n_trees + per_out * ir.n_outputs
-                           if ir.n_trees > 1 else 0.0))
+                           if ir.n_trees > 1 else 0.0)
+                        + _row_adds(ir, X, target))
     return Estimate(int(flash), 0, stack + 4 * ir.n_outputs, instructions)
+
+
+# Method "branchless" (c_branchless.py), per target: (code bytes of a single tree (the
+# runtime's walk loop), of a forest, bytes per straight-line walk step, per output of the
+# row sum, of the soft-float library a float sum links; instructions: fixed, per walk
+# step, per feature (key row), per tree, per output and tree; stack bytes besides the key
+# row and the leaf payloads). Every row runs the same steps (each tree's depth): the count
+# does not depend on X. Fitted to QEMU counts of the benchmark forests (RESULTS.md).
+_COST_BRANCHLESS = {
+    "cortex-m4f": (140, 400, 9.0, 30.0, 0, 11.0, 13.1, 10.7, 2.4, 3.7, 16),
+    "cortex-m7": (140, 400, 9.0, 30.0, 0, 11.0, 13.1, 10.7, 2.4, 3.7, 16),
+    "cortex-m0plus": (150, 700, 8.0, 40.0, 800, 400.0, 10.0, 0.0, 0.0, 70.0, 24),
+    "rv32imc": (150, 700, 8.0, 40.0, 800, 400.0, 10.0, 4.0, 0.0, 70.0, 24),
+    "host": (200, 500, 12.0, 30.0, 0, 11.0, 8.0, 3.0, 2.0, 2.0, 16),
+}
+
+
+def _estimate_branchless(ir: TreeEnsembleIR, target: str, X: np.ndarray | None) -> Estimate:
+    from . import c_branchless
+
+    (code_tree, code_forest, step_b, out_b, soft_b, fixed_i, per_step, per_feat, per_tree,
+     per_out, stack) = _COST_BRANCHLESS[target]
+    kind = c_branchless._kind(ir)
+    steps = int(c_branchless.layout(ir).depth.sum())
+    data = c_branchless.data_bytes(ir)
+    if kind == "tree":  # predict reads the leaf classes, not the rows
+        data -= 4 * c_branchless.rows_table(ir).size
+        flash = data + code_tree
+    else:
+        flash = data + code_forest + step_b * steps
+        if kind in ("rows", "scalar"):
+            flash += out_b * min(ir.n_outputs, 16) + soft_b
+    instructions = None
+    if X is not None:
+        sums = ir.n_outputs * ir.n_trees if kind in ("rows", "scalar") else ir.n_trees
+        instructions = (fixed_i + per_step * steps + per_feat * ir.n_features
+                        + per_tree * ir.n_trees + per_out * sums)
+    keys = 4 * (2 * ir.n_features + 1) + 4 * ir.n_trees
+    return Estimate(int(flash), 0, stack + keys + 4 * ir.n_outputs, instructions)
 
 
 def estimate(ir: TreeEnsembleIR, target: str, X: np.ndarray | None,
              method: str = "loadable") -> Estimate:
     """Footprint of ``ir`` on ``target`` estimated from the IR (and rows X, if given)."""
-    if ir.boosted and method == "fast":
+    if ir.boosted and method in ("fast", "branchless"):
         method = "inline"  # boosted ensembles: "fast" is the inline code (c.py)
+    if method == "branchless" and target in _COST_BRANCHLESS:
+        return _estimate_branchless(ir, target, X)
     if method == "fast" and target in _COST_FAST:
         return _estimate_fast(ir, target, X)
     key = (target, method)
