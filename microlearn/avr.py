@@ -121,7 +121,7 @@ _HEADER_GUARD = re.compile(r"^#define ML_([A-Z0-9_]+)_H$", re.M)
 #: sizeof(ml_nets_op_t) / sizeof(ml_nets_q7_op_t) / sizeof(ml_nets_t) on AVR: the op the
 #: kernels run (and the float model struct) is copied from program memory to the stack.
 NETS_OP_BYTES = 88
-NETS_Q7_OP_BYTES = 132
+NETS_Q7_OP_BYTES = 136
 NETS_MODEL_BYTES = 34
 #: ml_nets_conv2d_blocked's window (ML_NETS_WINDOW_MAX floats) / ml_nets_q7_conv's
 #: (ML_NETS_Q7_WINDOW_MAX int8), on the stack while a convolution runs.

@@ -39,6 +39,15 @@
 #define ML_NETS_SIMD32 1
 #endif
 
+/* Cortex-M4F / M7 with GCC, optimised builds (the dot product's loop needs 13 registers):
+ * the float input's quantization (VCVT's saturating truncation) and the dense rows over
+ * widened inputs in inline assembly. Define ML_NETS_NO_ASM for the portable code. */
+#if defined(ML_NETS_SIMD32) && defined(__GNUC__) && !defined(__clang__) && defined(__arm__) && \
+    defined(__thumb2__) && defined(__ARM_FP) && (__ARM_FP & 4) && defined(__OPTIMIZE__) &&   \
+    !defined(ML_NETS_NO_ASM)
+#define ML_NETS_Q7__VFP 1
+#endif
+
 /* The per-output requantization is inlined into the kernels' loops (gcc -Os would call
  * it: ~10 more instructions per output); not on AVR, where program memory is short. */
 #if defined(__GNUC__) && !defined(__AVR__)
@@ -263,11 +272,31 @@ static inline int32_t ml_nets_q7_dot(const int8_t *x, const int8_t *w, int32_t n
     return acc;
 }
 
+#ifdef ML_NETS_Q7__VFP
+/* the largest input row ml_nets_q7__fc widens on the stack (ml_nets_q7__widen) */
+#define ML_NETS_Q7_WIDEN_MAX 256
+
+/* x[i] - zp for i < 4 (n / 4) in 16-bit pairs, in the order SXTB16 gives the weights:
+ * xw[2k] = (x[4k] - zp, x[4k+2] - zp), xw[2k+1] = (x[4k+1] - zp, x[4k+3] - zp). */
+static inline void ml_nets_q7__widen(const int8_t *x, int32_t n, int32_t zp, uint32_t *xw)
+{
+    const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+    int32_t k;
+    for (k = 0; k + 4 <= n; k += 4) {
+        uint32_t xv;
+        memcpy(&xv, x + k, 4);
+        *xw++ = (uint32_t)__sxtab16(nzp, (int32_t)xv);
+        *xw++ = (uint32_t)__sxtab16(nzp, (int32_t)((xv >> 8) | (xv << 24)));
+    }
+}
+#endif
+
 /* acc[j] += sum over i < n of (x[i] - zp) * w[j * ws + i] for the four rows j < 4: each
- * input is loaded (and on Cortex-M4/M7 widened) once for the four rows. Integer sums
+ * input is loaded (and on Cortex-M4/M7 widened) once for the four rows; xw, when not
+ * NULL (Cortex-M4F / M7 builds), is x already widened by ml_nets_q7__widen. Integer sums
  * are exact, so the order does not change the result. */
-static inline void ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, int32_t n,
-                                   int32_t zp, int32_t *acc)
+static inline void ml_nets_q7_dot4w(const int8_t *x, const uint32_t *xw, const int8_t *w,
+                                    size_t ws, int32_t n, int32_t zp, int32_t *acc)
 {
     const int8_t *w0 = w;
     const int8_t *w1 = w0 + ws;
@@ -277,6 +306,51 @@ static inline void ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, 
     int32_t i = 0;
 #ifdef ML_NETS_SIMD32
     const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+#endif
+    (void)xw;
+#ifdef ML_NETS_SIMD32
+#ifdef ML_NETS_Q7__VFP
+    if (xw != (const uint32_t *)0 && n >= 4) {
+        /* per 4 inputs one LDRD of the widened pairs, and per row one load, two SXTB16
+         * and two SMLAD: 23 instructions per 16 multiply-adds */
+        const uint32_t *xp = xw;
+        const uint32_t *const xe = xw + 2 * (n >> 2);
+        const int8_t *p0 = w0;
+        const int8_t *p2 = w2;
+        const size_t wsm4 = ws - 4u; /* row 1 (3) after the post-increment of row 0 (2) */
+        uint32_t xa, xb, wv, wt;
+        __asm__("1:\n\t"
+                "ldrd %[xa], %[xb], [%[xp]], #8\n\t"
+                "ldr %[wv], [%[p0]], #4\n\t"
+                "sxtb16 %[wt], %[wv]\n\t"
+                "sxtb16 %[wv], %[wv], ror #8\n\t"
+                "smlad %[a0], %[xa], %[wt], %[a0]\n\t"
+                "smlad %[a0], %[xb], %[wv], %[a0]\n\t"
+                "ldr %[wv], [%[p0], %[ws]]\n\t"
+                "sxtb16 %[wt], %[wv]\n\t"
+                "sxtb16 %[wv], %[wv], ror #8\n\t"
+                "smlad %[a1], %[xa], %[wt], %[a1]\n\t"
+                "smlad %[a1], %[xb], %[wv], %[a1]\n\t"
+                "ldr %[wv], [%[p2]], #4\n\t"
+                "sxtb16 %[wt], %[wv]\n\t"
+                "sxtb16 %[wv], %[wv], ror #8\n\t"
+                "smlad %[a2], %[xa], %[wt], %[a2]\n\t"
+                "smlad %[a2], %[xb], %[wv], %[a2]\n\t"
+                "ldr %[wv], [%[p2], %[ws]]\n\t"
+                "sxtb16 %[wt], %[wv]\n\t"
+                "sxtb16 %[wv], %[wv], ror #8\n\t"
+                "smlad %[a3], %[xa], %[wt], %[a3]\n\t"
+                "smlad %[a3], %[xb], %[wv], %[a3]\n\t"
+                "cmp %[xp], %[xe]\n\t"
+                "bne 1b"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                  [xp] "+r"(xp), [p0] "+r"(p0), [p2] "+r"(p2), [xa] "=&r"(xa),
+                  [xb] "=&r"(xb), [wv] "=&r"(wv), [wt] "=&r"(wt)
+                : [xe] "r"(xe), [ws] "r"(wsm4)
+                : "cc", "memory");
+        i = n & ~(int32_t)3;
+    }
+#endif
     for (; i + 4 <= n; i += 4) {
         uint32_t xv, wv;
         memcpy(&xv, x + i, 4);
@@ -307,6 +381,12 @@ static inline void ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, 
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
+}
+
+static inline void ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, int32_t n,
+                                   int32_t zp, int32_t *acc)
+{
+    ml_nets_q7_dot4w(x, (const uint32_t *)0, w, ws, n, zp, acc);
 }
 
 /* --- the op table ------------------------------------------------------------------------ */
@@ -380,6 +460,7 @@ typedef struct ml_nets_q7_op {
     const int32_t *bias;    /* per output channel */
     const int32_t *mult;    /* per output channel */
     const int32_t *shift;   /* per output channel */
+    int32_t rq_right;       /* 1: every channel's shift is a right shift (-31..-1) */
 } ml_nets_q7_op_t;
 
 /* --- kernels ---------------------------------------------------------------------------- */
@@ -405,9 +486,37 @@ static inline int8_t ml_nets_q7__quantize1(float x, float scale, int32_t zp)
 static inline void ml_nets_q7_quantize(const ml_nets_q7_op_t *op, const float *x, int8_t *y)
 {
     int32_t i;
+#ifdef ML_NETS_Q7__VFP
+    /* Cortex-M4F / M7: VCVT truncates toward zero, saturates and maps NaN to 0, so with
+     * q = trunc(v) and f = v - q (exact), round half away from zero is q + trunc(2 f); the
+     * saturating adds and SSAT give ml_nets_q7__quantize1's int8 for every v, NaN, +-inf
+     * and |v| >= 2^31 included (tests/families/test_nets_int8.py, emulated M4F). */
+    const float scale = op->scale;
+    const int32_t zp = op->out_zp;
+    for (i = 0; i < op->g[0]; i++) {
+        const float v = x[i] / scale; /* VDIV: IEEE, as ml_divf */
+        float t0, t1;
+        int32_t q, r;
+        __asm__("vcvt.s32.f32 %[t0], %[v]\n\t"
+                "vcvt.f32.s32 %[t1], %[t0]\n\t"
+                "vsub.f32 %[t1], %[v], %[t1]\n\t"
+                "vadd.f32 %[t1], %[t1], %[t1]\n\t"
+                "vcvt.s32.f32 %[t1], %[t1]\n\t"
+                "vmov %[q], %[t0]\n\t"
+                "vmov %[r], %[t1]\n\t"
+                "qadd %[q], %[q], %[r]\n\t"
+                "qadd %[q], %[q], %[zp]\n\t"
+                "ssat %[q], #8, %[q]"
+                : [q] "=&r"(q), [r] "=&r"(r), [t0] "=&t"(t0), [t1] "=&t"(t1)
+                : [v] "t"(v), [zp] "r"(zp)
+                : "cc");
+        y[i] = (int8_t)q;
+    }
+#else
     for (i = 0; i < op->g[0]; i++) {
         y[i] = ml_nets_q7__quantize1(x[i], op->scale, op->out_zp);
     }
+#endif
 }
 
 /* QUANTIZE of integer features (the int16 entry): the same values as
@@ -464,8 +573,10 @@ static inline void ml_nets_q7_leaky_relu(const ml_nets_q7_op_t *op, const int8_t
 typedef struct ml_nets_q7_rq {
     const int32_t *bias, *mult, *shift;
     int32_t zp, lo, hi;
+    int32_t fast; /* op->rq_right */
 } ml_nets_q7_rq_t;
 
+/* The requantization of an op's output channels. */
 static inline ml_nets_q7_rq_t ml_nets_q7__rq(const ml_nets_q7_op_t *op)
 {
     ml_nets_q7_rq_t rq;
@@ -475,8 +586,19 @@ static inline ml_nets_q7_rq_t ml_nets_q7__rq(const ml_nets_q7_op_t *op)
     rq.zp = op->out_zp;
     rq.lo = op->act_min;
     rq.hi = op->act_max;
+    rq.fast = op->rq_right;
     return rq;
 }
+
+#ifdef ML_NETS_SIMD32
+/* SMMULR: the high word of a b, rounded: floor((a b + 2^31) / 2^32). */
+static inline int32_t ml_nets_q7__smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+#endif
 
 /* The int8 output of output channel o for the accumulator acc: bias, TFLite's
  * requantization (per-channel multiplier and shift), zero point, clamp. */
@@ -486,6 +608,25 @@ static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__rqout(const ml_nets_q7_rq_t *rq,
     /* ml_nets_q_mbqm (ml_nets_q_srdhm, then ml_nets_q_rdbpot) written out, so that the
      * compiler inlines it here, in the kernels' loops, and only here */
     const int32_t shift = ML_NETS_Q7_I32(rq->shift + o), m = ML_NETS_Q7_I32(rq->mult + o);
+#ifdef ML_NETS_SIMD32
+    {
+        /* Cortex-M4/M7, a right shift e = -shift in 1..31 (rq->fast) and |x| < 2^30:
+         * srdhm(x, m) = floor((x m + 2^30) / 2^31) = floor((2x m + 2^31) / 2^32), one
+         * SMMULR; then rdbpot(h, e) = floor((h + 2^(e-1) - [h < 0]) / 2^e) (TFLite's
+         * rounding half away from zero). Checked against ml_nets_q_mbqm on the emulated
+         * Cortex-M4F (tests/families/test_nets_int8.py). */
+        const int32_t x = acc + ML_NETS_Q7_I32(rq->bias + o);
+        if (rq->fast && (uint32_t)x + 0x40000000u < 0x80000000u) {
+            const int32_t h = ml_nets_q7__smmulr(x * 2, m);
+            const int32_t e = -shift;
+            int32_t v = (h + (int32_t)(0x80000000u >> (32 - e)) - (int32_t)((uint32_t)h >> 31)) >>
+                        e;
+            v += rq->zp;
+            v = v < rq->lo ? rq->lo : v;
+            return (int8_t)(v > rq->hi ? rq->hi : v);
+        }
+    }
+#endif
     if (shift <= -2 && shift >= -31 && m >= 0x40000000) {
         /* The usual case (a right shift e = -shift >= 2, a normalised multiplier) in one
          * rounding: with P = x m, srdhm = floor((P + 2^30) / 2^31) = h and rdbpot(h, e) =
@@ -524,21 +665,34 @@ static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, i
  * only after input row r was read for the last time, so y may overlap x when every output
  * row ends at or before the start of its input row (the planner's overlapping pointwise
  * convolution: y + (r + 1) n_out <= x + r n_in for every r). */
-static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
-                                  int32_t rows, int32_t n_in, int32_t n_out)
+static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq_t *rqp,
+                                  const int8_t *x, int8_t *y, int32_t rows, int32_t n_in,
+                                  int32_t n_out)
 {
-    const ml_nets_q7_rq_t rq = ml_nets_q7__rq(op);
+    const ml_nets_q7_rq_t rq = *rqp;
     const int8_t *const w0 = op->w;
     const int32_t zp = op->in_zp;
     int32_t r, o;
+#ifdef ML_NETS_Q7__VFP
+    uint32_t xw_buf[ML_NETS_Q7_WIDEN_MAX / 2];
+    const uint32_t *const xw = n_in <= ML_NETS_Q7_WIDEN_MAX && n_out >= 4 ? xw_buf
+                                                                          : (const uint32_t *)0;
+#else
+    const uint32_t *const xw = (const uint32_t *)0;
+#endif
     for (r = 0; r < rows; r++) {
         const int8_t *xr = x + (size_t)r * (size_t)n_in;
         int8_t *yr = y + (size_t)r * (size_t)n_out;
         const int8_t *w = w0;
+#ifdef ML_NETS_Q7__VFP
+        if (xw != (const uint32_t *)0) {
+            ml_nets_q7__widen(xr, n_in, zp, xw_buf);
+        }
+#endif
         for (o = 0; o + 4 <= n_out; o += 4) {
             int32_t acc[4];
             acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
-            ml_nets_q7_dot4(xr, w, (size_t)n_in, n_in, zp, acc);
+            ml_nets_q7_dot4w(xr, xw, w, (size_t)n_in, n_in, zp, acc);
             w += 4 * (size_t)n_in;
             yr[o] = ml_nets_q7__rqout(&rq, acc[0], o);
             yr[o + 1] = ml_nets_q7__rqout(&rq, acc[1], o + 1);
@@ -556,7 +710,8 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const int8_t *x, in
  * (w[out][in]). */
 static inline void ml_nets_q7_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
 {
-    ml_nets_q7__fc(op, x, y, op->g[2] > 0 ? op->g[2] : 1, op->g[0], op->g[1]);
+    const ml_nets_q7_rq_t rq = ml_nets_q7__rq(op);
+    ml_nets_q7__fc(op, &rq, x, y, op->g[2] > 0 ? op->g[2] : 1, op->g[0], op->g[1]);
 }
 
 /* the largest window (k_h * k_w * in_c values) gathered by ml_nets_q7_conv */
@@ -648,7 +803,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
     const size_t w_out = (size_t)k_h * w_row; /* conv: weights per output channel */
     int32_t oy, ox, oc, j;
     if (!depthwise && ml_nets_q7__pointwise(g)) {
-        ml_nets_q7__fc(op, x, y, g[ML_NETS_G_IN_H] * in_w, in_c, out_c);
+        ml_nets_q7__fc(op, &rq, x, y, g[ML_NETS_G_IN_H] * in_w, in_c, out_c);
         return;
     }
     if (!depthwise && (int64_t)k_h * k_w * in_c <= ML_NETS_Q7_WINDOW_MAX) {
@@ -677,7 +832,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                         c += in_c;
                     }
                 }
-                ml_nets_q7__fc(op, col, y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] +
+                ml_nets_q7__fc(op, &rq, col, y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] +
                                              (size_t)ox) * (size_t)out_c, 1, n, out_c);
             }
         }
@@ -1126,6 +1281,19 @@ static inline void ml_nets_q7_decode(const uint8_t *r, const uint8_t *base, ml_n
     op->mult = off != 0u ? (const int32_t *)(const void *)(base + off) : (const int32_t *)0;
     off = ml_rd_u32(r + 140);
     op->shift = off != 0u ? (const int32_t *)(const void *)(base + off) : (const int32_t *)0;
+    op->rq_right = 0; /* set by ml_nets_q7__set_rq_right once the record is checked */
+}
+
+/* op->rq_right of a checked record r (its n_ch shifts inside the section). */
+static inline void ml_nets_q7__set_rq_right(const uint8_t *r, ml_nets_q7_op_t *op)
+{
+    const uint32_t n_ch = ml_rd_u32(r + 144);
+    uint32_t i;
+    op->rq_right = op->shift != (const int32_t *)0;
+    for (i = 0u; op->rq_right && i < n_ch; i++) {
+        const int32_t s = (int32_t)ml_rd_u32((const uint8_t *)(const void *)(op->shift + i));
+        op->rq_right = s <= -1 && s >= -31;
+    }
 }
 
 /* 1 when ml_nets_q_mbqm(v, m, s) cannot overflow for |v| <= vmax and its result plus a zero
@@ -1481,6 +1649,7 @@ static inline void ml_nets_q7_forward_in(const uint8_t *sec, float *y, const flo
         const int8_t *a;
         int8_t *o;
         ml_nets_q7_decode(sec + off_ops + i * ML_NETS_Q7_RECORD_BYTES, sec, &op);
+        ml_nets_q7__set_rq_right(sec + off_ops + i * ML_NETS_Q7_RECORD_BYTES, &op);
         a = op.in >= 0 ? arena + op.in : (const int8_t *)0;
         o = op.out >= 0 ? arena + op.out : (int8_t *)0;
         switch (op.kind) {

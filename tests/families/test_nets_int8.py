@@ -225,9 +225,13 @@ def test_fixed_point_primitives():
 
 _REQUANT_C = r"""
 #include "ml_nets_int8.h"
+#include <string.h>
+#ifdef RQ_FIRMWARE
+#include "mlh_app.h"
+#else
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
+#endif
 
 static uint64_t rng_s = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void)
@@ -242,13 +246,11 @@ static uint32_t rnd(void)
  * multiplier) against TFLite's two roundings (ml_nets_q_mbqm), on random multipliers
  * (2^30 and 2^31 - 1 included), shifts -1..-31, zero points and accumulators: full-range
  * ones, small ones, and ones placed on and next to the rounding ties of both steps. */
-int main(int argc, char **argv)
+static long run(long n)
 {
-    const long n = argc > 1 ? atol(argv[1]) : 1000000L;
     long bad = 0, i;
     int32_t bias = 0, mult = 0, shift = 0;
     ml_nets_q7_op_t op;
-    (void)argv;
     memset(&op, 0, sizeof op);
     op.bias = &bias;
     op.mult = &mult;
@@ -287,13 +289,40 @@ int main(int argc, char **argv)
         want = ml_nets_q_sat8(ml_nets_q_mbqm(x + bias, mult, shift) + op.out_zp, -128, 127);
         got = ml_nets_q7__out(&op, x, 0);
         if (got != want && bad++ < 10) {
+#ifdef RQ_FIRMWARE
+            mlh_put_int("x=", x + bias);
+            mlh_put_int(" m=", mult);
+            mlh_put_int(" shift=", shift);
+            mlh_put_int(" got=", got);
+            mlh_put_int(" want=", want);
+            mlh_puts("\n");
+#else
             printf("x=%ld m=%ld shift=%ld zp=%ld: %d != %d\n", (long)(x + bias), (long)mult,
                    (long)shift, (long)op.out_zp, (int)got, (int)want);
+#endif
         }
     }
-    printf("%ld %ld\n", n, bad);
+    return bad;
+}
+
+#ifdef RQ_FIRMWARE
+int main(void)
+{
+    const long n = RQ_FIRMWARE;
+    const long bad = run(n);
+    mlh_put_int("rq ", (int32_t)n);
+    mlh_put_int(" ", (int32_t)bad);
+    mlh_puts("\n");
     return 0;
 }
+#else
+int main(int argc, char **argv)
+{
+    const long n = argc > 1 ? atol(argv[1]) : 1000000L;
+    printf("%ld %ld\n", n, run(n));
+    return 0;
+}
+#endif
 """
 
 
@@ -313,6 +342,124 @@ def test_fast_requantization_equals_mbqm(tmp_path):
     out = subprocess.run([str(exe), "3000000"], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out[-2:] == ["3000000", "0"], out
+
+
+def test_requantization_on_emulated_cortex_m4f_equals_mbqm(tmp_path):
+    """On Cortex-M4F the kernels requantize with SMMULR and one shift (the op's shifts all
+    right shifts, the accumulator within +-2^30); the same accumulators, aimed at both
+    roundings' ties, give TFLite's two-rounding MultiplyByQuantizedMultiplier there."""
+    import re
+
+    from microlearn import targets
+
+    reason = targets.unavailable_reason("cortex-m4f")
+    if reason:
+        pytest.skip(reason)
+    src = tmp_path / "rq.c"
+    # ml_nets_q7__out takes op->rq_right as the kernels do (set for the whole op)
+    src.write_text(_REQUANT_C.replace("op.act_max = 127;",
+                                      "op.act_max = 127;\n    op.rq_right = 1;"))
+    run = targets.run_app("cortex-m4f", [src], tmp_path / "fw", defines=["RQ_FIRMWARE=200000"])
+    got = re.search(r"rq (\d+) (\d+)", run.console)
+    assert got, run.console
+    assert got.groups() == ("200000", "0"), run.console
+
+
+_QUANT_C = r"""
+#include "ml_nets_int8.h"
+#include "mlh_app.h"
+#include <string.h>
+
+static uint32_t rng_s = 0x12345678u;
+static uint32_t rnd(void)
+{
+    rng_s ^= rng_s << 13;
+    rng_s ^= rng_s >> 17;
+    rng_s ^= rng_s << 5;
+    return rng_s;
+}
+
+/* ml_nets_q7_quantize (on Cortex-M4F: VCVT in assembly) against the portable
+ * ml_nets_q7__quantize1 on random bit patterns (NaN, inf, subnormals, huge values), values
+ * at and next to the rounding ties k + 1/2 and at +-(1/2 - 2^-25), for random scales and
+ * zero points. */
+int main(void)
+{
+    static float x[256];
+    static int8_t y[256];
+    const float special[] = {0.5f, -0.5f, 0.49999997f, -0.49999997f, 1.5f, -2.5f, 0.0f,
+                             -0.0f, 8388607.5f, 2147483648.0f, -2147483648.0f, 3e38f,
+                             -3e38f, 1e-45f, 127.5f, -128.5f, 126.49999f};
+    ml_nets_q7_op_t op;
+    long bad = 0, n = 0;
+    int32_t it, i;
+    memset(&op, 0, sizeof op);
+    op.g[0] = 256;
+    for (it = 0; it < 400; it++) {
+        const uint32_t k = rnd() % 3u;
+        float bits_scale;
+        uint32_t u = 0x3c000000u + (rnd() % 0x06000000u); /* scales ~ 2^-7 .. 2^5 */
+        memcpy(&bits_scale, &u, 4);
+        op.scale = k == 0u ? 1.0f : bits_scale;
+        op.out_zp = (int32_t)(rnd() % 256u) - 128;
+        for (i = 0; i < 256; i++) {
+            const uint32_t c = rnd() % 4u;
+            if (c == 0u) {
+                u = rnd();
+                memcpy(&x[i], &u, 4);
+            } else if (c == 1u) {
+                x[i] = special[rnd() % (uint32_t)(sizeof special / sizeof special[0])];
+            } else if (c == 2u) { /* a tie of x / scale, and its neighbours */
+                const float t = (float)((int32_t)(rnd() % 601u) - 300) + 0.5f;
+                x[i] = t * op.scale;
+                u = (uint32_t)(rnd() % 3u);
+                if (u != 0u) {
+                    uint32_t b;
+                    memcpy(&b, &x[i], 4);
+                    b = u == 1u ? b + 1u : b - 1u;
+                    memcpy(&x[i], &b, 4);
+                }
+            } else {
+                x[i] = (float)((int32_t)(rnd() % 2001u) - 1000) * 0.37f;
+            }
+        }
+        ml_nets_q7_quantize(&op, x, y);
+        for (i = 0; i < 256; i++) {
+            n++;
+            if (y[i] != ml_nets_q7__quantize1(x[i], op.scale, op.out_zp) && bad++ < 5) {
+                uint32_t b;
+                memcpy(&b, &x[i], 4);
+                mlh_put_int("bits=", (int32_t)b);
+                mlh_put_int(" got=", y[i]);
+                mlh_puts("\n");
+            }
+        }
+    }
+    mlh_put_int("q ", (int32_t)n);
+    mlh_put_int(" ", (int32_t)bad);
+    mlh_puts("\n");
+    return 0;
+}
+"""
+
+
+def test_input_quantization_on_emulated_cortex_m4f(tmp_path):
+    """The float input's quantization (VCVT in assembly on Cortex-M4F) equals the portable
+    rounding half away from zero, zero point and int8 saturation, for NaN, +-inf, huge,
+    subnormal and tie values (x / scale = k + 1/2 and its neighbours)."""
+    import re
+
+    from microlearn import targets
+
+    reason = targets.unavailable_reason("cortex-m4f")
+    if reason:
+        pytest.skip(reason)
+    src = tmp_path / "q.c"
+    src.write_text(_QUANT_C)
+    run = targets.run_app("cortex-m4f", [src], tmp_path / "fw")
+    got = re.search(r"q (\d+) (\d+)", run.console)
+    assert got, run.console
+    assert got.groups() == ("102400", "0"), run.console
 
 
 def test_choose_qparams_includes_zero():

@@ -395,3 +395,54 @@ def test_micropython_unix_port_int8(tmp_path):
         m = microlearn.convert(k, quantize="int8", calibration=Xm[:100])
         host, dev = _run_unix(m, Xm[:20], tmp_path / k.name)
         _assert_bit_identical(host, dev, m, None)
+
+
+@pytest.mark.parametrize("which", ["fuzz_int8", "mlp_int8", "cnn_int8", "mlp_float32"])
+def test_micropython_qemu_m4f(which, tmp_path):
+    """Nets model files in the native module (armv7emsp) on emulated Cortex-M4F under
+    MicroPython v1.23 - the int8 kernels' Cortex-M4F paths (SMMULR requantization, VCVT
+    input quantization, dense rows over widened inputs) and the float32 ones - give the
+    host's outputs and classes bit for bit."""
+    from microlearn import micropython_build as mb
+    from microlearn import mp_module
+    from test_micropython_families import (
+        _assert_bit_identical,
+        _device_outputs,
+        _methods,
+        _script_for,
+    )
+
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("tool missing: qemu-system-arm")
+    from support import mp_qemu
+
+    if which == "fuzz_int8":
+        m, X = _fuzz_model()
+    else:
+        km, X, shape = _cnn() if which == "cnn_int8" else _mlp()
+        calib = X[:100].reshape((100, *shape)) if which == "cnn_int8" else X[:100]
+        m = (microlearn.convert(km) if which == "mlp_float32"
+             else microlearn.convert(km, quantize="int8", calibration=calib))
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    # real rows and adversarial ones: zeros, huge, NaN, +-inf (the input quantization)
+    adv = np.zeros((4, X.shape[1]), np.float32)
+    adv[1] = 3e38
+    adv[2, ::2] = np.nan
+    adv[3, ::2], adv[3, 1::2] = np.inf, -np.inf
+    if which == "mlp_float32":
+        # not the +-inf row: its sums reach inf - inf, a NaN whose sign is the hardware's
+        # (x86: negative, Arm: positive), and relu tests the sign bit (docs/families/nets.md)
+        adv = adv[:3]
+    Xq = np.concatenate([X[-12:], adv])
+    blob = m.to_blob()
+    try:
+        module = mp_module.build("armv7emsp", tmp_path / "mod",
+                                 mp_module.family_set(for_model=blob))[0]
+    except mb.ToolNotFoundError as e:
+        pytest.skip(f"tool missing: armv7emsp toolchain: {e}")
+    host = _methods(m, Xq)
+    files = {"microlearn_mp.mpy": module.read_bytes(), "model.mlb": blob,
+             "x.bin": Xq.tobytes()}
+    r = mp_qemu.run_qemu_micropython("m4", _script_for(host), files,
+                                     collect=[f"{k}.bin" for k in host], timeout=600).check()
+    _assert_bit_identical(host, _device_outputs(host, lambda name: r.files[name]), m, None)

@@ -248,7 +248,8 @@ def _records(ir: NetIR, plan: Int8Plan) -> tuple[list[dict], list[tuple[str, str
                                       "point are not supported")
             w = np.asarray(p["w"], np.int8)
             r.update(w=const("int8_t", w), bias=const("int32_t", p["b"]),
-                     mult=const("int32_t", p["mult"]), shift=const("int32_t", p["shift"]))
+                     mult=const("int32_t", p["mult"]), shift=const("int32_t", p["shift"]),
+                     rq_right=int(all(-31 <= int(v) <= -1 for v in np.ravel(p["shift"]))))
             if k == "dense":
                 n_in = w.shape[1]
                 if x.size % n_in:
@@ -400,7 +401,7 @@ def _struct(r: dict, P: str) -> str:
             f"{{{_arr(g)}}}, {i('in_zp')}, {i('in2_zp')}, {i('out_zp')}, "
             f"{i('act_min', -128)}, {i('act_max', 127)}, {i('m0')}, {i('s0')}, {i('m1')}, "
             f"{i('s1')}, {i('m2')}, {i('s2')}, {_f32(r.get('scale', 0.0))}, "
-            f"{ptr('w')}, {ptr('bias')}, {ptr('mult')}, {ptr('shift')}" + "}")
+            f"{ptr('w')}, {ptr('bias')}, {ptr('mult')}, {ptr('shift')}, {i('rq_right')}" + "}")
 
 
 #: ``ml_nets_q7_run``'s dispatch (runtime/ml_nets_int8.h): op kind -> its C macro and the
