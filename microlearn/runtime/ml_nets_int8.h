@@ -818,18 +818,35 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                 const int32_t x0 = ox * g[ML_NETS_G_S_W] - g[ML_NETS_G_PAD_L];
                 int8_t *c = col;
                 int32_t ky, kx, i;
-                for (ky = 0; ky < k_h; ky++) {
-                    const int32_t iy = y0 + ky * d_h;
-                    for (kx = 0; kx < k_w; kx++) {
-                        const int32_t ix = x0 + kx * d_w;
-                        const int in = iy >= 0 && iy < g[ML_NETS_G_IN_H] && ix >= 0 && ix < in_w;
-                        /* one select per value (not a memcpy / memset call per tap) */
-                        const int8_t *xp = in ? x + ((size_t)iy * (size_t)in_w + (size_t)ix) *
-                                                        (size_t)in_c : x;
-                        for (i = 0; i < in_c; i++) {
-                            c[i] = in ? xp[i] : (int8_t)zp;
+                if (d_w == 1 && y0 >= 0 && y0 + (k_h - 1) * d_h < g[ML_NETS_G_IN_H] && x0 >= 0 &&
+                    x0 + k_w <= in_w) {
+                    /* an interior window: k_h runs of k_w in_c bytes */
+                    const int32_t run = k_w * in_c;
+                    const int8_t *xp =
+                        x + ((size_t)y0 * (size_t)in_w + (size_t)x0) * (size_t)in_c;
+                    for (ky = 0; ky < k_h; ky++) {
+                        for (i = 0; i < run; i++) {
+                            c[i] = xp[i];
                         }
-                        c += in_c;
+                        c += run;
+                        xp += x_row;
+                    }
+                } else {
+                    for (ky = 0; ky < k_h; ky++) {
+                        const int32_t iy = y0 + ky * d_h;
+                        for (kx = 0; kx < k_w; kx++) {
+                            const int32_t ix = x0 + kx * d_w;
+                            const int in =
+                                iy >= 0 && iy < g[ML_NETS_G_IN_H] && ix >= 0 && ix < in_w;
+                            /* one select per value (not a memcpy / memset call per tap) */
+                            const int8_t *xp =
+                                in ? x + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)in_c
+                                   : x;
+                            for (i = 0; i < in_c; i++) {
+                                c[i] = in ? xp[i] : (int8_t)zp;
+                            }
+                            c += in_c;
+                        }
                     }
                 }
                 ml_nets_q7__fc(op, &rq, col, y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] +
@@ -950,25 +967,55 @@ static inline void ml_nets_q7_pool(const ml_nets_q7_op_t *op, const int8_t *x, i
             if (is_max && count > 0) {
                 /* cells in order, all channels of a cell at a time (the maximum of the
                  * cells, then the clamp: the same values as starting from -128) */
-                const int8_t *xr = x0p;
+                const int clamp = op->act_min > -128 || op->act_max < 127;
                 int32_t ky, kx;
-                memmove(dst, x0p, (size_t)c_n);
-                for (ky = 0; ky < n_ky; ky++) {
-                    const int8_t *xp = xr;
-                    for (kx = 0; kx < n_kx; kx++) {
-                        if (ky > 0 || kx > 0) {
-                            for (c = 0; c < c_n; c++) {
-                                if (xp[c] > dst[c]) {
-                                    dst[c] = xp[c];
-                                }
-                            }
+                c = 0;
+#ifdef ML_NETS_Q7__VFP
+                /* four channels per word: SSUB8 sets the GE flag of each byte where the
+                 * cell's value >= the maximum so far, SEL takes those bytes */
+                for (; c + 4 <= c_n; c += 4) {
+                    const int8_t *xr = x0p + c;
+                    uint32_t m, v;
+                    memcpy(&m, xr, 4);
+                    for (ky = 0; ky < n_ky; ky++) {
+                        const int8_t *xp = xr;
+                        for (kx = 0; kx < n_kx; kx++) {
+                            uint32_t t;
+                            memcpy(&v, xp, 4);
+                            __asm__("ssub8 %[t], %[v], %[m]\n\t"
+                                    "sel %[m], %[v], %[m]"
+                                    : [m] "+r"(m), [t] "=&r"(t)
+                                    : [v] "r"(v));
+                            xp += c_n;
                         }
-                        xp += c_n;
+                        xr += row;
                     }
-                    xr += row;
+                    if (clamp) {
+                        const uint32_t lo = (uint32_t)(uint8_t)(int8_t)op->act_min * 0x01010101u;
+                        const uint32_t hi = (uint32_t)(uint8_t)(int8_t)op->act_max * 0x01010101u;
+                        uint32_t t;
+                        __asm__("ssub8 %[t], %[m], %[lo]\n\t"
+                                "sel %[m], %[m], %[lo]\n\t"
+                                "ssub8 %[t], %[hi], %[m]\n\t"
+                                "sel %[m], %[m], %[hi]"
+                                : [m] "+r"(m), [t] "=&r"(t)
+                                : [lo] "r"(lo), [hi] "r"(hi));
+                    }
+                    memcpy(dst + c, &m, 4);
                 }
-                for (c = 0; c < c_n; c++) {
-                    dst[c] = ml_nets_q_sat8((int32_t)dst[c], op->act_min, op->act_max);
+#endif
+                for (; c < c_n; c++) {
+                    const int8_t *xr = x0p + c;
+                    int32_t mx = -128;
+                    for (ky = 0; ky < n_ky; ky++) {
+                        const int8_t *xp = xr;
+                        for (kx = 0; kx < n_kx; kx++) {
+                            mx = (int32_t)*xp > mx ? (int32_t)*xp : mx;
+                            xp += c_n;
+                        }
+                        xr += row;
+                    }
+                    dst[c] = clamp ? ml_nets_q_sat8(mx, op->act_min, op->act_max) : (int8_t)mx;
                 }
                 continue;
             }

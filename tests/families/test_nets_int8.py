@@ -462,6 +462,105 @@ def test_input_quantization_on_emulated_cortex_m4f(tmp_path):
     assert got.groups() == ("102400", "0"), run.console
 
 
+_POOL_C = r"""
+#include "ml_nets_int8.h"
+#include "mlh_app.h"
+#include <string.h>
+
+static uint32_t rng_s = 0x2545F491u;
+static uint32_t rnd(void)
+{
+    rng_s ^= rng_s << 13;
+    rng_s ^= rng_s >> 17;
+    rng_s ^= rng_s << 5;
+    return rng_s;
+}
+
+/* MAX_POOL (on Cortex-M4F: four channels per SSUB8 / SEL, the clamp too) against plain
+ * loops, for windows with padding, clamps narrower than int8 and channel counts that
+ * leave a remainder. */
+int main(void)
+{
+    static int8_t x[7 * 6 * 11], y[4 * 3 * 11];
+    ml_nets_q7_op_t op;
+    long bad = 0, n = 0;
+    int32_t it, i;
+    memset(&op, 0, sizeof op);
+    op.kind = ML_NETS_Q7_MAX_POOL;
+    for (it = 0; it < 300; it++) {
+        const int32_t c_n = 4 + (int32_t)(rnd() % 8u), k = 2 + (int32_t)(rnd() % 2u);
+        int32_t oy, ox, c;
+        op.g[ML_NETS_G_IN_H] = 7;
+        op.g[ML_NETS_G_IN_W] = 6;
+        op.g[ML_NETS_G_IN_C] = c_n;
+        op.g[ML_NETS_G_OUT_C] = c_n;
+        op.g[ML_NETS_G_K_H] = k;
+        op.g[ML_NETS_G_K_W] = k;
+        op.g[ML_NETS_G_S_H] = 2;
+        op.g[ML_NETS_G_S_W] = 2;
+        op.g[ML_NETS_G_PAD_T] = (int32_t)(rnd() % 2u);
+        op.g[ML_NETS_G_PAD_L] = (int32_t)(rnd() % 2u);
+        op.g[ML_NETS_G_OUT_H] = 4;
+        op.g[ML_NETS_G_OUT_W] = 3;
+        op.act_min = it % 3 == 0 ? -128 : (int32_t)(rnd() % 100u) - 110;
+        op.act_max = it % 3 == 0 ? 127 : (int32_t)(rnd() % 100u) + 20;
+        for (i = 0; i < 7 * 6 * c_n; i++) {
+            x[i] = (int8_t)(uint8_t)rnd();
+        }
+        ml_nets_q7_pool(&op, x, y);
+        for (oy = 0; oy < 4; oy++) {
+            for (ox = 0; ox < 3; ox++) {
+                for (c = 0; c < c_n; c++) {
+                    int32_t mx = -1000, ky, kx, v;
+                    for (ky = 0; ky < k; ky++) {
+                        for (kx = 0; kx < k; kx++) {
+                            const int32_t iy = oy * 2 - op.g[ML_NETS_G_PAD_T] + ky;
+                            const int32_t ix = ox * 2 - op.g[ML_NETS_G_PAD_L] + kx;
+                            if (iy >= 0 && iy < 7 && ix >= 0 && ix < 6) {
+                                v = x[(iy * 6 + ix) * c_n + c];
+                                mx = v > mx ? v : mx;
+                            }
+                        }
+                    }
+                    mx = mx < op.act_min ? op.act_min : (mx > op.act_max ? op.act_max : mx);
+                    n++;
+                    if (y[(oy * 3 + ox) * c_n + c] != mx && bad++ < 5) {
+                        mlh_put_int("c_n=", c_n);
+                        mlh_put_int(" got=", y[(oy * 3 + ox) * c_n + c]);
+                        mlh_put_int(" want=", mx);
+                        mlh_puts("\n");
+                    }
+                }
+            }
+        }
+    }
+    mlh_put_int("p ", (int32_t)n);
+    mlh_put_int(" ", (int32_t)bad);
+    mlh_puts("\n");
+    return 0;
+}
+"""
+
+
+def test_max_pool_on_emulated_cortex_m4f(tmp_path):
+    """Max pooling (on Cortex-M4F four channels per SSUB8 / SEL, the clamp too) equals
+    plain loops: padded windows, clamps narrower than int8, channel remainders."""
+    import re
+
+    from microlearn import targets
+
+    reason = targets.unavailable_reason("cortex-m4f")
+    if reason:
+        pytest.skip(reason)
+    src = tmp_path / "p.c"
+    src.write_text(_POOL_C)
+    run = targets.run_app("cortex-m4f", [src], tmp_path / "fw")
+    got = re.search(r"p (\d+) (\d+)", run.console)
+    assert got, run.console
+    n, bad = map(int, got.groups())
+    assert n > 20_000 and bad == 0, run.console
+
+
 def test_choose_qparams_includes_zero():
     s, z = choose_qparams(1.0, 3.0)  # widened to [0, 3]
     assert z == -128 and np.isclose(s, 3 / 255)
