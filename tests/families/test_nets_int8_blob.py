@@ -403,14 +403,15 @@ def test_micropython_qemu_m4f(which, tmp_path):
     MicroPython v1.23 - the int8 kernels' Cortex-M4F paths (SMMULR requantization, VCVT
     input quantization, dense rows over widened inputs) and the float32 ones - give the
     host's outputs and classes bit for bit."""
-    from microlearn import micropython_build as mb
-    from microlearn import mp_module
     from test_micropython_families import (
         _assert_bit_identical,
         _device_outputs,
         _methods,
         _script_for,
     )
+
+    from microlearn import micropython_build as mb
+    from microlearn import mp_module
 
     if shutil.which("qemu-system-arm") is None:
         pytest.skip("tool missing: qemu-system-arm")
