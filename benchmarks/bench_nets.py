@@ -370,11 +370,11 @@ PROTOCOL = __doc__.split("\n\n", 1)[1].rsplit("\n\nRun with", 1)[0]
 # Cortex-M4F before this round of kernel work (the previous RESULTS_nets.md,
 # same models, same harness): (model, C) -> (instructions, flash, planned arena bytes)
 BEFORE = {
-    ("MLP 64-32-16-10", "float32"): (5_819, 13_408, 192),
-    ("MLP 64-32-16-10", "int8"): (15_493, 10_124, 96),
-    ("CNN 16x16x1 dw/separable", "float32"): (508_724, 9_828, 24_576),
-    ("CNN 16x16x1 dw/separable", "int8"): (1_253_498, 9_760, 5_120),
-    ("sklearn MLPClassifier(32, 16) digits", "float32"): (5_819, 13_408, 192),
+    ("MLP 64-32-16-10", "float32"): (4_771, 14_448, 192),
+    ("MLP 64-32-16-10", "int8"): (15_287, 10_628, 96),
+    ("CNN 16x16x1 dw/separable", "float32"): (276_404, 12_656, 24_576),
+    ("CNN 16x16x1 dw/separable", "int8"): (1_225_421, 10_256, 5_120),
+    ("sklearn MLPClassifier(32, 16) digits", "float32"): (4_771, 14_448, 192),
 }
 # and before the first round (one output at a time): instructions
 FIRST = {
@@ -430,26 +430,39 @@ twice, so the figures are approximate; measured 2026-11-30):
   layers, ~0.7 K softmax. relu is now a sign-bit test (NaN propagates, -0.0 -> +0.0), so
   soft-float cores skip a compare call: Cortex-M0+ and rv32imc also got 1-4% faster.
   Flash grows with the unrolled loops (CNN 9.8 -> 12.7 KB, MLP 13.4 -> 14.4 KB).
-* int8 (bar 1.5: missed on both nets, 5.62 and 10.95): the requantization now rounds once
-  where TFLite rounds twice, with the same result for a right shift >= 2 and a normalised
-  multiplier (`(hi(x m +- 2^30) + 2^(e-2)) >> (e-1)`, checked against the two-step
-  formula on 3 million accumulators at both roundings' ties, and bit-exact with TFLite
-  Micro in the tests), and the kernels keep the op's requantization parameters in
-  registers across the int8 stores; that saved only ~2% (~28 K instructions on the CNN):
-  each output still costs ~25-30 instructions (three per-channel loads, 64-bit multiply,
-  nudge, shift, zero point, clamp, store), and the loop and index work around the
-  depthwise and 1-channel convolutions and the gathered windows dominate. The CNN has one
-  requantized output per 9.9 MACs, so the requantization alone is ~2.5 instructions per
-  MAC: the 1.5 bar would need a cheaper requantization than TFLite's exact one or far
-  fewer outputs per MAC, plus the not-done work of this round (weights reordered for
-  SXTB16 pairs feeding two SMLADs, 2-4 outputs per input load, per-channel constants
-  hoisted out of the pixel loops, input quantization fused into the first layer). Per op
-  on the CNN (before this round): first conv ~287 K, depthwise ~273 K + 128 K, pointwise
-  ~300 K + 185 K, max pool ~50 K, mean ~26 K. On Cortex-M4F, int8 is **slower than
-  float32** for these nets (4.4x the instructions for the CNN, 3.2x for the MLP): it wins
-  on flash and RAM (the CNN's arena is 0.21x the float plan). Without an FPU it is the
-  fast path: 6.4x (MLP) and 6.7x (CNN) fewer instructions than float32 on Cortex-M0+,
-  9.1x and 12.0x on rv32imc.
+* int8 (bar 1.5: missed on both nets, now 4.42 and 9.23; were 5.62 and 10.95). This
+  round, on Cortex-M4F / M7 (GCC, optimised builds; the portable C elsewhere, same
+  results): the requantization is SMMULR(2 x, m) (= TFLite's doubling high multiply when
+  |x| < 2^30) then (h + 2^(e-1) - [h < 0]) >> e (its rounding divide), for ops whose
+  shifts are all right shifts (a flag in the op, `rq_right`); the float input's
+  quantization is VCVT (saturating truncation, NaN -> 0) + trunc(2 (v - trunc v)) for the
+  rounding half away from zero, two saturating adds and SSAT; dense and pointwise rows
+  widen their input once (SXTAB16 pairs, x - zp) and run 4 outputs per LDRD of 4 widened
+  inputs (23 instructions per 16 MACs); max pooling takes the maximum of 4 channels per
+  SSUB8 / SEL; interior convolution windows are copied as runs. Firmware tests on the
+  emulated M4F check each against the portable code at its ties (requantization: 200 k
+  accumulators; quantization: 102 k values incl. NaN, inf, subnormals, x / scale = k +
+  1/2 and its neighbours; pooling: padded windows, narrow clamps). Where the instructions
+  go now: MLP (12.0 K): dense rows ~5.5 K (2.0 per MAC with the loop and call work; the
+  assembly itself 1.44), input quantization ~1.2 K (19 per input: VDIV + 10), softmax
+  ~2.4 K (TFLite's fixed-point exp, ~240 per class), 58 requantizations ~1.3 K (~23
+  each: three per-channel loads, the range test, SMMULR, the rounding, zero point,
+  clamp, store). CNN (1.03 M): requantization ~0.29 M (~27 per output, 10.8 K outputs),
+  dense / pointwise rows and the 1-channel first conv ~0.33 M, depthwise ~0.2 M (4
+  channels per word: 10 instructions per 4 MACs plus the window loops), window gathering
+  and pixel loops ~0.13 M, pooling and mean ~45 K. Why 1.5 is out of reach with TFLite's
+  exact arithmetic and int8 weights: on the MLP, 1.5 is 4,080 instructions; the input
+  quantization (>= 13 per input: 830), the softmax (>= ~600 even from a 1 KB exp table)
+  and 58 requantizations (>= 15 each: 870) leave ~1,780 for 2,720 MACs, 0.65 per MAC,
+  while int8 weights cost at least 1.25 per MAC on Cortex-M4 (SMLAD multiplies 16-bit
+  pairs: per 4 weights one load, two SXTB16, two SMLAD); only weights stored widened to
+  16 bits (2x their flash) could come near. On the CNN the ~11 K requantized outputs
+  alone cost ~1.5 per MAC at >= 15 instructions each. Measured and not taken: a
+  precomputed softmax exp table (1 KB of flash per softmax, ~1.7 K fewer instructions on
+  the MLP); an SMULL-based srdhm (no gain over GCC's code). On Cortex-M4F int8 is still
+  slower than float32 for these nets (3.7x for the CNN, 2.5x for the MLP) and wins on
+  flash and RAM (the CNN's arena is 0.21x the float plan); without an FPU it is the fast
+  path (Cortex-M0+ and rv32imc: figures in the table).
 * int8 arena vs TFLite Micro on the CNN (5,120 B = 0.52x, bar 0.6: met): a pointwise
   convolution whose input dies there writes its output over that input - output pixel r
   ends before input pixel r starts (the input sits max(oc, P oc - (P - 1) ic) bytes
@@ -481,13 +494,12 @@ def report(cases, targets_, elapsed: float) -> str:
         "in); stack = painted stack of the predict call (the header puts the planned arena "
         "on the stack); arena (plan) = the memory plan's bytes (float: 4 x arena floats).",
         "", *table(cases, targets_), "", "Bars (issue 10):", "", *bars(cases), "",
-        "Cortex-M4F before and after this round (float: sums starting from the biases "
-        "(one VLDM), 8-input VLDM steps, relu on the bits, convolution windows read in "
-        "place, depthwise windows in one assembly loop, 8-channel global average, dense "
-        "relu with bias compiled on its own; int8: TFLite's requantization in one rounding, its "
-        "parameters kept in registers). \"before\" = the previous round (blocked weights "
-        "with VLDM / VMLA loops, SMLAD / SMLABB int8 kernels); \"first\" = before any "
-        "kernel work:", "",
+        "Cortex-M4F before and after this round (int8 only; the float kernels did not "
+        "change: SMMULR requantization, VCVT input quantization, dense / pointwise rows "
+        "over inputs widened once per row in an assembly loop, max pooling four channels "
+        "per SSUB8 / SEL, interior convolution windows gathered as runs). \"before\" = "
+        "the previous round (2026-11-30: float VLDM / VMLA blocks, int8 one-rounding C "
+        "requantization); \"first\" = before any kernel work:", "",
         *before_table(cases), "", NOTES])
 
 

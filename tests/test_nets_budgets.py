@@ -369,3 +369,17 @@ def test_float_fast_paths_on_m4f_equal_host():
                                atol=1e-4, rtol=1e-4)
     r = m.verify_on_target(M4, X)
     assert r.ok and r.max_abs_diff == 0.0, r
+
+
+@pytest.mark.parametrize("which", ["mlp", "cnn"])
+def test_int8_estimate_follows_the_measurement(which):
+    """The int8 cost model (footprint(estimate=True), used where no toolchain is
+    installed) stays within 10% of the measured instructions on Cortex-M4F: a kernel
+    change that moves the measurement must refit it."""
+    m = _convert(which, "int8")
+    X = _digits()[0][-2:] if which == "mlp" else _images(2)
+    est = m.footprint(M4, X, estimate=True)
+    fp = m.footprint(M4, X)
+    assert est.estimated and not fp.estimated
+    ratio = float(np.mean(est.instructions)) / float(np.mean(fp.instructions))
+    assert 0.9 <= ratio <= 1.1, ratio

@@ -274,7 +274,7 @@ static inline int32_t ml_nets_q7_dot(const int8_t *x, const int8_t *w, int32_t n
 
 #ifdef ML_NETS_Q7__VFP
 /* the largest input row ml_nets_q7__fc widens on the stack (ml_nets_q7__widen) */
-#define ML_NETS_Q7_WIDEN_MAX 256
+#define ML_NETS_Q7_WIDEN_MAX 128
 
 /* x[i] - zp for i < 4 (n / 4) in 16-bit pairs, in the order SXTB16 gives the weights:
  * xw[2k] = (x[4k] - zp, x[4k+2] - zp), xw[2k+1] = (x[4k+1] - zp, x[4k+3] - zp). */
