@@ -284,6 +284,29 @@ def _cmd_footprint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _regress_bound(model: Any, est: Any, X: Any) -> Any:
+    """Per row (and target) bound on |host C - est.predict| stated by the last step's
+    family (``Family.regress_tolerance``), or None where none is stated: another family,
+    an int8 net, or a pipeline whose earlier steps are not bit-identical to scikit-learn's
+    (their rounding would add to the bound)."""
+    import numpy as np
+
+    last = model.steps[-1]
+    fn = last.family.regress_tolerance
+    if fn is None:
+        return None
+    Xs = np.asarray(X, dtype=np.float32)
+    if len(model.steps) > 1:
+        if not all(s.signature.exact_predict for s in model.steps[:-1]):
+            return None
+        try:
+            Xs = np.asarray(est[:-1].transform(X), dtype=np.float32)
+        except (TypeError, AttributeError, KeyError, IndexError):
+            return None
+    b = fn(last.ir, Xs)
+    return None if b is None else np.asarray(b, dtype=np.float64)
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -319,11 +342,27 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 note = ("identical" if agree == 1.0 else
                         "differs (near-ties, see `microlearn info`)" if good else "DIFFERS")
             else:
-                d = np.abs(got.reshape(ref.shape).astype(np.float64) - ref)
-                agree = float(np.mean(d <= 1e-5 * (1 + np.abs(ref))))
-                diff = f"{float(np.max(d)):.3g}"
-                good = True
-                note = "float32 vs float64"
+                ref = np.asarray(ref, dtype=np.float64)
+                got64 = got.reshape(ref.shape).astype(np.float64)
+                d = np.abs(got64 - ref)
+                d[np.isnan(got64) & np.isnan(ref)] = 0.0  # NaN where the model gives NaN
+                diff = f"{float(np.nanmax(d)):.3g}" if d.size else "-"
+                bound = _regress_bound(model, est, X)
+                if bound is None:
+                    # no numeric bound stated: shown, not judged
+                    agree = float(np.mean(d <= 1e-5 * (1 + np.abs(ref))))
+                    good = True
+                    note = ("int8: the quantization's difference, not judged"
+                            if model.signature.input_quantization is not None or
+                            getattr(model.ir, "quantized", False) else
+                            "not judged (no stated bound for this model)")
+                else:
+                    b = bound.reshape(len(X), -1) if bound.ndim > 1 else bound[:, None]
+                    rows_ok = (d.reshape(len(X), -1) <= b).all(axis=1)
+                    agree = float(np.mean(rows_ok))
+                    good = bool(rows_ok.all())
+                    note = (f"within the float32 bound (<= {float(np.max(b)):.3g})" if good
+                            else "EXCEEDS the stated float32 bound")
             ok = ok and good
             table.add_row("host C vs Python model", str(len(X)), f"{agree:.2%}", diff, "-",
                           note)

@@ -190,6 +190,11 @@ class Family:
     exporters : dict of str to callable (IR, options: dict, path or None) -> bytes, optional
         Other file formats the family can write, by name (nets: ``"tflite"``, used by
         ``Model.save_tflite``).
+    regress_tolerance : callable (IR, X float32) -> ndarray or None, optional
+        Regressors: per row (and target), the family's stated bound on |C ``regress`` -
+        the source model's ``predict``| on the rows X (what its parity tests check);
+        ``microlearn verify`` fails a host build that exceeds it. None (or a None
+        result): the family states no numeric bound for this model.
     """
 
     name: str
@@ -206,6 +211,7 @@ class Family:
     synthetic_rows: Callable[[Any, int], np.ndarray] | None = None
     exporters: dict[str, Callable[[Any, dict, Any], bytes]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    regress_tolerance: Callable[[Any, np.ndarray], np.ndarray | None] | None = None
 
 
 def module_backends(c: Any, section: Any, cost: Any) -> dict[str, Callable[..., Any]]:

@@ -278,7 +278,7 @@ def test_verify_regressor_and_failure_status(tmp_path, monkeypatch, capsys):
     args = ["verify", str(tmp_path / "reg.joblib"), "--data", str(tmp_path / "X.csv")]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
-    assert "float32 vs float64" in out and "identical" in out
+    assert "within the float32 bound" in out and "identical" in out
     # a target that disagrees with the host makes the command fail with status 1
     from microlearn.footprint import VerifyReport
 
@@ -287,6 +287,81 @@ def test_verify_regressor_and_failure_status(tmp_path, monkeypatch, capsys):
     assert cli.main(args) == cli.EXIT_FAILED
     captured = capsys.readouterr()
     assert "DIFFERS" in captured.out and "verify failed" in captured.err
+
+
+def _regressors():
+    from sklearn.ensemble import (
+        AdaBoostRegressor,
+        GradientBoostingRegressor,
+        HistGradientBoostingRegressor,
+    )
+    from sklearn.linear_model import LinearRegression, Ridge
+    from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR
+    from sklearn.tree import DecisionTreeRegressor
+
+    return {
+        "tree": lambda: DecisionTreeRegressor(max_depth=6, random_state=0),
+        "forest": lambda: RandomForestRegressor(n_estimators=10, random_state=0),
+        "gb": lambda: GradientBoostingRegressor(n_estimators=30, random_state=0),
+        "hgb": lambda: HistGradientBoostingRegressor(max_iter=20, random_state=0),
+        "ada": lambda: AdaBoostRegressor(n_estimators=10, random_state=0),
+        "linear": LinearRegression,
+        "svr": SVR,
+        "mlp": lambda: MLPRegressor(hidden_layer_sizes=(16,), max_iter=400, random_state=0),
+        "ridge_2_targets": lambda: Ridge(alpha=0.5),
+        "scaled_ridge": lambda: make_pipeline(StandardScaler(), Ridge()),
+        "knn": lambda: KNeighborsRegressor(5),
+    }
+
+
+@pytest.mark.parametrize("name", list(_regressors()))
+def test_verify_judges_regressors_against_the_family_bound(name, tmp_path, monkeypatch,
+                                                           capsys):
+    """`verify`'s host row for a regressor: |host C - model.predict| within the bound the
+    family states (per row and target) passes; a family or pipeline without a numeric
+    bound is shown, not judged; a host build off by more than the bound fails the
+    command (exit status 1)."""
+    from sklearn.datasets import load_diabetes
+
+    from microlearn.footprint import VerifyReport
+
+    X, y = load_diabetes(return_X_y=True)
+    X = X.astype(np.float32)
+    if name == "ridge_2_targets":
+        y = np.column_stack([y, -0.5 * y + 3.0])
+    est = _regressors()[name]().fit(X, y)
+    joblib.dump(est, tmp_path / "reg.joblib")
+    np.save(tmp_path / "X.npy", X[:60])
+    monkeypatch.setattr(microlearn.Model, "verify_on_target",
+                        lambda self, t, X: VerifyReport(t, len(X), 1.0, 0.0, 100.0))
+    args = ["verify", str(tmp_path / "reg.joblib"), "--data", str(tmp_path / "X.npy")]
+    assert cli.main(args) == 0
+    host = next(line for line in capsys.readouterr().out.splitlines()
+                if "host C vs Python model" in line)
+    m = microlearn.convert(est)
+    judged = m.steps[-1].family.regress_tolerance is not None and all(
+        s.signature.exact_predict for s in m.steps[:-1])
+    if not judged:
+        assert "not judged" in host, host
+        return
+    assert "within the float32 bound" in host and "100.00%" in host, host
+    # the same model whose host build is off by 1e-3 of the target's scale on one row
+    real = microlearn.Model.predict
+
+    def off(self, X):
+        out = np.array(real(self, X), dtype=np.float32)
+        out.reshape(len(out), -1)[3] += np.float32(1e-3 * (1 + np.abs(y).max()))
+        return out
+
+    monkeypatch.setattr(microlearn.Model, "predict", off)
+    assert cli.main(args) == cli.EXIT_FAILED
+    host = next(line for line in capsys.readouterr().out.splitlines()
+                if "host C vs Python model" in line)
+    assert "EXCEEDS" in host and "98.33%" in host, host
 
 
 def test_verify_all_reports_targets_the_runtime_is_not_ported_to(iris_files, monkeypatch,

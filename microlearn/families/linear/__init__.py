@@ -61,6 +61,14 @@ def _synthetic_rows(ir: LinearIR, n: int) -> np.ndarray:
     return rng.standard_normal((n, ir.n_features)).astype(np.float32)
 
 
+def _regress_tolerance(ir, X: np.ndarray) -> np.ndarray:
+    """The certified bound on |float32 decision value - scikit-learn's| per row and target
+    (:func:`.ir.decision_bounds`): a linear regressor's prediction is its decision value."""
+    from .ir import decision_bounds
+
+    return decision_bounds(ir, X)
+
+
 FAMILY = Family(
     name="linear",
     section_id=2,
@@ -74,4 +82,5 @@ FAMILY = Family(
     describe=_describe,
     data_bytes=_data_bytes,
     synthetic_rows=_synthetic_rows,
+    regress_tolerance=_regress_tolerance,
 )

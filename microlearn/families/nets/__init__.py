@@ -160,6 +160,14 @@ def _export_tflite(ir: NetIR, options: dict, path: Any) -> bytes:
     return write_tflite(ir, path)
 
 
+def _regress_tolerance(ir, X: np.ndarray) -> np.ndarray | None:
+    """float32 nets: the certified per-row, per-output bound of :func:`.convert.tolerance`;
+    int8 nets have none (their difference from the float model is the quantization's)."""
+    from .convert import tolerance
+
+    return None if ir.quantized else tolerance(ir, X)
+
+
 FAMILY = Family(
     name="nets",
     section_id=8,
@@ -175,4 +183,5 @@ FAMILY = Family(
     data_bytes=_data_bytes,
     synthetic_rows=_synthetic_rows,
     exporters={"tflite": _export_tflite},
+    regress_tolerance=_regress_tolerance,
 )

@@ -79,6 +79,13 @@ def _synthetic_rows(ir: SVMIR, n: int) -> np.ndarray:
     return (sv + 0.1 * scale * rng.standard_normal(sv.shape)).astype(np.float32)
 
 
+def _regress_tolerance(ir, X: np.ndarray) -> np.ndarray:
+    """SVR / NuSVR: the per-row bound of :func:`.convert.output_bounds`."""
+    from .convert import output_bounds
+
+    return output_bounds(ir, X)["regress"]
+
+
 FAMILY = Family(
     name="svm",
     section_id=3,
@@ -88,4 +95,5 @@ FAMILY = Family(
     signature=_signature,
     **{**module_backends(c, section, cost), "describe": _describe},
     synthetic_rows=_synthetic_rows,
+    regress_tolerance=_regress_tolerance,
 )

@@ -136,6 +136,18 @@ def _data_bytes(ir: TreeEnsembleIR, options: dict) -> int:
     return c.data_bytes(ir, options["method"])
 
 
+def _regress_tolerance(ir, X: np.ndarray) -> np.ndarray:
+    """|C - scikit-learn| bound of a regressor (docs/families/trees.md): boosted models
+    from :func:`ir.tolerances`; forests and single trees: the float32 mean of T leaf values
+    of magnitude <= M, each rounded once, summed and divided: 2^-24 M ((T + 1) / 2 + 2)."""
+    from .ir import U32, tolerances
+
+    if ir.boosted:
+        return np.full(len(X), tolerances(ir, X)["predict"])
+    leaf_max = float(np.abs(ir.leaf_values).max()) if ir.leaf_values.size else 0.0
+    return np.full(len(X), U32 * leaf_max * ((ir.n_trees + 1) / 2 + 2))
+
+
 FAMILY = Family(
     name="trees",
     section_id=1,
@@ -149,4 +161,5 @@ FAMILY = Family(
     describe=_describe,
     data_bytes=_data_bytes,
     synthetic_rows=lambda ir, n: cost.synthetic_rows(ir, n),
+    regress_tolerance=_regress_tolerance,
 )
