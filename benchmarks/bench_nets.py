@@ -430,7 +430,7 @@ twice, so the figures are approximate; measured 2026-11-30):
   layers, ~0.7 K softmax. relu is now a sign-bit test (NaN propagates, -0.0 -> +0.0), so
   soft-float cores skip a compare call: Cortex-M0+ and rv32imc also got 1-4% faster.
   Flash grows with the unrolled loops (CNN 9.8 -> 12.7 KB, MLP 13.4 -> 14.4 KB).
-* int8 (bar 1.5: missed on both nets, now 4.42 and 9.23; were 5.62 and 10.95). This
+* int8 (bar 1.5: missed on both nets, now 4.42 and 8.77; were 5.62 and 10.95). This
   round, on Cortex-M4F / M7 (GCC, optimised builds; the portable C elsewhere, same
   results): the requantization is SMMULR(2 x, m) (= TFLite's doubling high multiply when
   |x| < 2^30) then (h + 2^(e-1) - [h < 0]) >> e (its rounding divide), for ops whose
@@ -438,8 +438,10 @@ twice, so the figures are approximate; measured 2026-11-30):
   quantization is VCVT (saturating truncation, NaN -> 0) + trunc(2 (v - trunc v)) for the
   rounding half away from zero, two saturating adds and SSAT; dense and pointwise rows
   widen their input once (SXTAB16 pairs, x - zp) and run 4 outputs per LDRD of 4 widened
-  inputs (23 instructions per 16 MACs); max pooling takes the maximum of 4 channels per
-  SSUB8 / SEL; interior convolution windows are copied as runs. Firmware tests on the
+  inputs (23 instructions per 16 MACs); depthwise windows (multiplier 1, stride-1
+  columns) run 4 channels per tap in an assembly loop (14 instructions per 4 MACs); max
+  pooling takes the maximum of 4 channels per SSUB8 / SEL; interior convolution windows
+  are copied as runs. Firmware tests on the
   emulated M4F check each against the portable code at its ties (requantization: 200 k
   accumulators; quantization: 102 k values incl. NaN, inf, subnormals, x / scale = k +
   1/2 and its neighbours; pooling: padded windows, narrow clamps). Where the instructions
@@ -447,10 +449,10 @@ twice, so the figures are approximate; measured 2026-11-30):
   assembly itself 1.44), input quantization ~1.2 K (19 per input: VDIV + 10), softmax
   ~2.4 K (TFLite's fixed-point exp, ~240 per class), 58 requantizations ~1.3 K (~23
   each: three per-channel loads, the range test, SMMULR, the rounding, zero point,
-  clamp, store). CNN (1.03 M): requantization ~0.29 M (~27 per output, 10.8 K outputs),
-  dense / pointwise rows and the 1-channel first conv ~0.33 M, depthwise ~0.2 M (4
-  channels per word: 10 instructions per 4 MACs plus the window loops), window gathering
-  and pixel loops ~0.13 M, pooling and mean ~45 K. Why 1.5 is out of reach with TFLite's
+  clamp, store). CNN (0.98 M): requantization ~0.29 M (~26 per output, 11.3 K outputs),
+  dense / pointwise rows and the 1-channel first conv ~0.33 M (with ~40 instructions of
+  call and set-up per 4 outputs), depthwise ~0.15 M, window gathering and pixel loops
+  ~0.13 M, pooling and mean ~45 K. Why 1.5 is out of reach with TFLite's
   exact arithmetic and int8 weights: on the MLP, 1.5 is 4,080 instructions; the input
   quantization (>= 13 per input: 830), the softmax (>= ~600 even from a 1 KB exp table)
   and 58 requantizations (>= 15 each: 870) leave ~1,780 for 2,720 MACs, 0.65 per MAC,
@@ -460,7 +462,7 @@ twice, so the figures are approximate; measured 2026-11-30):
   alone cost ~1.5 per MAC at >= 15 instructions each. Measured and not taken: a
   precomputed softmax exp table (1 KB of flash per softmax, ~1.7 K fewer instructions on
   the MLP); an SMULL-based srdhm (no gain over GCC's code). On Cortex-M4F int8 is still
-  slower than float32 for these nets (3.7x for the CNN, 2.5x for the MLP) and wins on
+  slower than float32 for these nets (3.6x for the CNN, 2.5x for the MLP) and wins on
   flash and RAM (the CNN's arena is 0.21x the float plan); without an FPU it is the fast
   path (Cortex-M0+ and rv32imc: figures in the table).
 * int8 arena vs TFLite Micro on the CNN (5,120 B = 0.52x, bar 0.6: met): a pointwise
@@ -496,8 +498,9 @@ def report(cases, targets_, elapsed: float) -> str:
         "", *table(cases, targets_), "", "Bars (issue 10):", "", *bars(cases), "",
         "Cortex-M4F before and after this round (int8 only; the float kernels did not "
         "change: SMMULR requantization, VCVT input quantization, dense / pointwise rows "
-        "over inputs widened once per row in an assembly loop, max pooling four channels "
-        "per SSUB8 / SEL, interior convolution windows gathered as runs). \"before\" = "
+        "over inputs widened once per row in an assembly loop, depthwise taps 4 channels "
+        "at a time in assembly, max pooling four channels per SSUB8 / SEL, interior "
+        "convolution windows gathered as runs). \"before\" = "
         "the previous round (2026-11-30: float VLDM / VMLA blocks, int8 one-rounding C "
         "requantization); \"first\" = before any kernel work:", "",
         *before_table(cases), "", NOTES])

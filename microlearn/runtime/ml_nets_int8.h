@@ -738,6 +738,45 @@ ML_NETS_Q7_LOOP void ml_nets_q7__dw4(const int8_t *xr, const int8_t *wr, int32_t
 #ifdef ML_NETS_SIMD32
     const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
 #endif
+#ifdef ML_NETS_Q7__VFP
+    if (x_step == w_step && n_kx > 0) {
+        /* the input and the weights step alike (stride-1 columns, multiplier 1): per tap
+         * two loads, two pointer steps, four SXT(A)B16, four 16 x 16 multiply-adds */
+        for (ky = 0; ky < n_ky; ky++) {
+            const int8_t *xp = xr;
+            const int8_t *wp = wr;
+            int32_t n = n_kx;
+            uint32_t xv, xo, wv, wo;
+            __asm__("1:\n\t"
+                    "ldr %[xv], [%[xp]]\n\t"
+                    "ldr %[wv], [%[wp]]\n\t"
+                    "add %[xp], %[xp], %[st]\n\t"
+                    "add %[wp], %[wp], %[st]\n\t"
+                    "sxtab16 %[xo], %[nzp], %[xv], ror #8\n\t"
+                    "sxtab16 %[xv], %[nzp], %[xv]\n\t"
+                    "sxtb16 %[wo], %[wv], ror #8\n\t"
+                    "sxtb16 %[wv], %[wv]\n\t"
+                    "smlabb %[a0], %[xv], %[wv], %[a0]\n\t"
+                    "smlatt %[a2], %[xv], %[wv], %[a2]\n\t"
+                    "smlabb %[a1], %[xo], %[wo], %[a1]\n\t"
+                    "smlatt %[a3], %[xo], %[wo], %[a3]\n\t"
+                    "subs %[n], %[n], #1\n\t"
+                    "bne 1b"
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                      [xp] "+r"(xp), [wp] "+r"(wp), [n] "+r"(n), [xv] "=&r"(xv),
+                      [xo] "=&r"(xo), [wv] "=&r"(wv), [wo] "=&r"(wo)
+                    : [st] "r"(x_step), [nzp] "r"(nzp)
+                    : "cc", "memory");
+            xr += x_row;
+            wr += w_row;
+        }
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
+        return;
+    }
+#endif
     for (ky = 0; ky < n_ky; ky++) {
         const int8_t *xp = xr;
         const int8_t *wp = wr;

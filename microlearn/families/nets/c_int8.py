@@ -641,8 +641,8 @@ def data_bytes_int8(ir: NetIR) -> int:
 #: Cortex-M4F / M7, ~8% for M0+, 15-25% for rv32imc (whose cost per MAC differs more
 #: between dense rows and depthwise windows)
 _COST_INT8 = {
-    "cortex-m4f": dict(frame=600, mac=2.4, out=65.0, elem=20.0, code=3000),
-    "cortex-m7": dict(frame=600, mac=2.4, out=65.0, elem=20.0, code=3000),
+    "cortex-m4f": dict(frame=600, mac=2.4, out=61.0, elem=20.0, code=3000),
+    "cortex-m7": dict(frame=600, mac=2.4, out=61.0, elem=20.0, code=3000),
     "cortex-m0plus": dict(frame=300, mac=23.5, out=10.0, elem=20.0, code=3000),
     "rv32imc": dict(frame=300, mac=15.0, out=5.0, elem=20.0, code=3000),
     "host": dict(frame=300, mac=2.0, out=15.0, elem=4.0, code=3000),
