@@ -98,7 +98,7 @@ def _viper_rows(cpu: str, blobs, Xt: np.ndarray, rf, ref) -> list:
 
     arch = {"m4": "armv7emsp", "m0": "armv6m"}[cpu]
     with tempfile.TemporaryDirectory() as tmp:
-        module = micropython_build.build_viper(arch, tmp)[0].read_bytes()
+        module = micropython_build.build_viper(arch, tmp, nets=False)[0].read_bytes()
     rows = []
     for layout, data in blobs:
         r = mp_bench.run_predict(data, Xt, len(rf.classes_), cpu=cpu, mode="file",

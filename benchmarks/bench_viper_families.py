@@ -21,8 +21,12 @@ Two tables:
    The kernels measure costs; they are not microlearn's engines.
 3. AdaBoostRegressor (diabetes; the weighted median): regress() in the viper engine and
    the C module (called through a small wrapper whose own cost is subtracted).
+4. The int8 MLP 64-32-16-10 (sklearn MLPClassifier(32, 16) on digits / 16, quantize="int8"):
+   predict() in the viper engine (microlearn_viper.py's int8 nets engine) and in the C
+   module (the int8 file and the float32 file of the same net); the pure-Python fallback
+   does not run nets. Heap held by the loaded model, agreement with the host C and sklearn.
 
-    .venv/bin/python benchmarks/bench_viper_families.py
+    .venv/bin/python benchmarks/bench_viper_families.py [--nets-only]
 """
 
 from __future__ import annotations
@@ -347,10 +351,59 @@ def median_rows(module: bytes, viper: bytes) -> list[tuple]:
     return rows
 
 
+def nets_rows(module: bytes, viper: bytes) -> list[tuple]:
+    """The int8 MLP 64-32-16-10 on digits: predict() of the viper engine (int8 file) and the
+    C module (int8 and float32 files), instructions per call, heap held after load,
+    agreement with the host C (int8: bit-exact classes) and with sklearn."""
+    import warnings
+
+    from sklearn.datasets import load_digits
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MLPClassifier((32, 16), max_iter=300, random_state=0).fit(X, y)
+    m8 = microlearn.convert(est, quantize="int8", calibration=X[:200])
+    mf = microlearn.convert(est)
+    Xt = np.ascontiguousarray(X[1000:1000 + ROWS], dtype=np.float32)
+    rows = []
+    for what, mod, m in (("viper engine, int8 file", viper, m8),
+                         ("C module, int8 file", module, m8),
+                         ("C module, float32 file", module, mf)):
+        r = mp_bench.run_predict(m.to_blob(), Xt, m.n_outputs, cpu="m4", mode="file",
+                                 module=mod)
+        host = float(np.mean(est.classes_[r.predictions] == m.predict(Xt)))
+        agree = float(np.mean(est.classes_[r.predictions] == est.predict(Xt)))
+        rows.append((what, r.instructions, r.heap_after_load, host, agree))
+        print(f"MLP(32, 16) digits, {what}: {r.instructions:,.0f} instr/predict, "
+              f"{r.instructions / 2720:.1f} per MAC, heap {r.heap_after_load:,} B, "
+              f"host C {host:.0%}, sklearn {agree:.0%}; module {len(mod):,} B, "
+              f"{r.heap_import:,} B of heap once imported", flush=True)
+    return rows
+
+
+def _print_nets(rows: list[tuple]) -> None:
+    print("| int8 MLP 64-32-16-10 (digits), predict() on M4F | instructions / predict | "
+          "instructions / MAC | heap held by the model | same class as the host C | "
+          "agreement with sklearn |")
+    print("|---|---|---|---|---|---|")
+    for what, ins, heap, host, agree in rows:
+        print(f"| {what} | {ins:,.0f} | {ins / 2720:.1f} | {heap:,} B | {host:.0%} | "
+              f"{agree:.0%} |")
+    print("| pure-Python fallback | - (runs tree files only) | | | | |")
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         module = mp_module.build("armv7emsp", Path(tmp), mp_module.family_set())[0].read_bytes()
         viper = mb.build_viper("armv7emsp", Path(tmp) / "v")[0].read_bytes()
+    nets = nets_rows(module, viper)
+    if "--nets-only" in sys.argv[1:]:
+        print()
+        _print_nets(nets)
+        return 0
     medians = median_rows(module, viper)
     kernels = kernel_rows()
     c_rows = c_module_rows(module)
@@ -371,6 +424,8 @@ def main() -> int:
     print("|---|---|---|")
     for what, ins, nt in medians:
         print(f"| {what} | {nt} | {ins:,.0f} |")
+    print()
+    _print_nets(nets)
     return 0
 
 

@@ -433,7 +433,8 @@ def _cmd_mp_build(args: argparse.Namespace) -> int:
         if engine == "auto" and _viper_runs(args):  # boards without a C cross compiler
             for arch in mpb.VIPER_DEFAULT_ARCHES:
                 if arch not in built:
-                    built[arch] = mpb.build_viper(arch, Path(args.out) / arch)
+                    built[arch] = mpb.build_viper(arch, Path(args.out) / arch,
+                                                  nets=_viper_nets(args))
                     skipped.pop(arch, None)
         paths = [p for files in built.values() for p in files]
         for arch, why in skipped.items():
@@ -449,30 +450,45 @@ def _cmd_mp_build(args: argparse.Namespace) -> int:
 
 
 def _viper_runs(args: argparse.Namespace) -> bool:
-    """Whether the viper engine (tree ensembles) runs what --families / --for ask."""
+    """Whether the viper engine (tree ensembles, int8 fully-connected nets) runs what
+    --families / --for ask."""
     from . import micropython_build as mpb
 
     if getattr(args, "for_model", None) is not None:
         return mpb.viper_runs_file(args.for_model)
-    return args.families is None or [f.strip() for f in args.families.split(",")
-                                     if f.strip()] == ["trees"]
+    return args.families is None or {f.strip() for f in args.families.split(",")
+                                     if f.strip()} <= {"trees", "nets"}
+
+
+def _viper_nets(args: argparse.Namespace) -> bool:
+    """Whether the viper module needs its int8 nets engine (not for --families trees or
+    --for a tree file)."""
+    from . import blob
+    from . import families as fams
+
+    if getattr(args, "for_model", None) is not None:
+        return blob.read(Path(args.for_model).read_bytes())[0]["family_id"] != \
+            fams.family("trees").section_id
+    return args.families is None or "nets" in {f.strip() for f in args.families.split(",")}
 
 
 def _mp_build_viper(args: argparse.Namespace) -> int:
     from . import micropython_build as mpb
 
     if args.split or getattr(args, "dsp", False):
-        raise ValueError("--engine viper builds one module (trees); --split and --dsp need "
-                         "--engine c")
+        raise ValueError("--engine viper builds one module (trees, int8 nets); --split and "
+                         "--dsp need --engine c")
     if not _viper_runs(args):
+        why = mpb.viper_refusal(args.for_model) if args.for_model else None
         raise ValueError("--engine viper runs tree ensembles (forests, decision trees, boosted "
-                         "and weighted-median ensembles) only; "
+                         "and weighted-median ensembles) and int8 fully-connected nets only; "
                          f"{'--for ' + args.for_model if args.for_model else '--families'}"
+                         f"{' (' + why + ')' if why else ''}"
                          " needs --engine c (a C cross compiler) or another model")
     arches = list(mpb.VIPER_ARCHES) if args.arch == "all" else [args.arch]
     for arch in arches:
         out = Path(args.out) / arch if args.arch == "all" else Path(args.out)
-        for path in mpb.build_viper(arch, out):
+        for path in mpb.build_viper(arch, out, nets=_viper_nets(args)):
             print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     return 0
 
@@ -609,7 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "sound level, features, post-processing; arches with an FPU)")
     b.add_argument("--engine", default="auto", choices=("auto", "c", "viper"),
                    help="c: the C module (needs the arch's C cross compiler); viper: tree "
-                        "ensembles in MicroPython viper code compiled by mpy-cross, no C "
+                        "ensembles and int8 fully-connected nets in MicroPython viper code "
+                        "compiled by mpy-cross, no C "
                         "toolchain (x64, armv6m, armv7m, armv7emsp, armv7emdp, xtensawin); "
                         "auto: viper for xtensawin (ESP32, -S2, -S3), else c")
     b.set_defaults(func=_cmd_mp_build)

@@ -767,9 +767,67 @@ _VIPER_UNSUPPORTED = {
 }
 
 
+#: int8 nets op kinds (ml_nets_int8.h) the viper engine runs: QUANTIZE, DEQUANTIZE,
+#: REQUANTIZE, DENSE, SOFTMAX, LOGISTIC, TANH, CLAMP (fully-connected nets)
+VIPER_NET_KINDS = (1, 2, 3, 4, 14, 15, 16, 17)
+
+
+def viper_refusal(data: bytes | str | Path) -> str | None:
+    """Why the viper engine cannot run the model file ``data`` (bytes or a path): the
+    ``ValueError`` message its ``load`` gives, or None when it runs it (one tree section: a
+    forest, a decision tree, a boosted or weighted-median ensemble; or one int8 nets section
+    made of the ops of :data:`VIPER_NET_KINDS`).
+
+    Parameters
+    ----------
+    data : bytes or path
+        The model file.
+
+    Returns
+    -------
+    str or None
+    """
+    import struct
+
+    from . import blob
+    from . import families as fams
+    from .families.nets.c_int8 import Q7_DISPATCH
+
+    if not isinstance(data, (bytes, bytearray)):
+        data = Path(data).read_bytes()
+    data = bytes(data)
+    sections = blob.read(data)
+    if len(sections) != 1:
+        return "model blob: pipelines need the C module"
+    fam = sections[0]["family_id"]
+    if fam == fams.family("trees").section_id:
+        return None
+    if fam != fams.family("nets").section_id:
+        return "model blob: model family not supported by the viper engine: it needs the C module"
+    sec = data[sections[0]["offset"]:sections[0]["offset"] + sections[0]["size"]]
+    if len(sec) < 64:
+        return "model blob: corrupt, truncated or not a model"
+    version, n_ops, off_ops = (struct.unpack_from("<I", sec, k)[0] for k in (0, 24, 36))
+    if version != 2 or struct.unpack_from("<I", sec, 44)[0] != 1:
+        return ("model blob: float32 nets need the C module (the viper engine runs int8 "
+                "fully-connected nets)")
+    if off_ops + 160 * n_ops > len(sec):
+        return "model blob: corrupt, truncated or not a model"
+    for i in range(n_ops):
+        kind = struct.unpack_from("<i", sec, off_ops + 160 * i)[0]
+        if kind not in Q7_DISPATCH:
+            return "model blob: corrupt, truncated or not a model"
+        if kind not in VIPER_NET_KINDS:
+            name = Q7_DISPATCH[kind][0].removeprefix("ML_NETS_Q7_")
+            return (f"model blob: int8 nets with {name} ops need the C module (the viper "
+                    "engine runs fully-connected nets)")
+    return None
+
+
 def viper_runs_file(data: bytes | str | Path) -> bool:
     """Whether the viper engine runs the model file ``data`` (bytes or a path): one tree
-    section (a forest, a decision tree, a boosted or weighted-median ensemble).
+    section (a forest, a decision tree, a boosted or weighted-median ensemble) or one int8
+    fully-connected nets section (see :func:`viper_refusal`).
 
     Parameters
     ----------
@@ -780,13 +838,7 @@ def viper_runs_file(data: bytes | str | Path) -> bool:
     -------
     bool
     """
-    from . import blob
-    from . import families as fams
-
-    if not isinstance(data, (bytes, bytearray)):
-        data = Path(data).read_bytes()
-    sections = blob.read(bytes(data))
-    return len(sections) == 1 and sections[0]["family_id"] == fams.family("trees").section_id
+    return viper_refusal(data) is None
 
 
 def viper_source() -> Path:
@@ -828,9 +880,20 @@ def mpy_arch(header: bytes) -> str | None:
     return names.get(code)
 
 
-def build_viper(arch: str, out_dir: str | Path) -> list[Path]:
-    """The ``microlearn_mp`` module with the viper tree engine, compiled by mpy-cross for
-    ``arch``, and its mip ``package.json``.
+def viper_engine_source(nets: bool = True) -> str:
+    """The viper engine's source, with its int8 nets part (between the ``# nets-engine:``
+    markers) or without it (a trees-only module: about half the code and heap)."""
+    src = viper_source().read_text()
+    if nets:
+        return src
+    begin, end = src.index("# nets-engine: begin"), src.index("# nets-engine: end")
+    return src[:begin] + src[end:]
+
+
+def build_viper(arch: str, out_dir: str | Path, nets: bool = True) -> list[Path]:
+    """The ``microlearn_mp`` module with the viper engine (tree ensembles and int8
+    fully-connected nets), compiled by mpy-cross for ``arch``, and its mip
+    ``package.json``.
 
     The module is the pure-Python fallback (validation, API) followed by
     ``runtime/micropython/microlearn_viper.py`` (the ``@micropython.viper`` engine), compiled
@@ -843,6 +906,9 @@ def build_viper(arch: str, out_dir: str | Path) -> list[Path]:
         One of :data:`VIPER_ARCHES` (``xtensawin`` for ESP32 / ESP32-S2 / ESP32-S3).
     out_dir : path
         Output folder (created).
+    nets : bool
+        Include the int8 fully-connected nets engine (False: tree ensembles only, a smaller
+        module; an int8 nets file then raises ``ValueError`` at load).
 
     Returns
     -------
@@ -867,7 +933,7 @@ def build_viper(arch: str, out_dir: str | Path) -> list[Path]:
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     source = (mp_module.FALLBACK_PY.read_text() + "\n\n"
-              + viper_source().read_text())
+              + viper_engine_source(nets))
     target = out / f"{mp_module.MODULE}.mpy"
     with tempfile.TemporaryDirectory(prefix="mlmp-viper-") as tmp:
         src = Path(tmp) / f"{mp_module.MODULE}.py"

@@ -438,6 +438,14 @@ def test_unix_engine_without_object_layout(tmp_path, tmp_path_factory):
     a = _run_boost(mpy, tmp_path / "b0", items)
     b = _run_boost(viper("x64", tmp_path_factory), tmp_path / "b1", items)
     assert [(r["methods"], r["out"]) for r in a] == [(r["methods"], r["out"]) for r in b]
+    # int8 nets: the host C's bits, no allocation (the array checks cached per object)
+    for name in ("mlp_digits", "mlp_reg"):
+        mn, Xn = next((m, X) for n, m, X in _nets_models() if n == name)
+        data = mn.to_blob()
+        Xq = _nets_rows(data, Xn, np.random.default_rng(6))[::2]
+        [(cls, out, alloc)] = _run_unix(mpy, tmp_path / name, [(data, Xq, mn.n_outputs)])
+        _nets_same_as_host(mn, Xq, cls, out)
+        assert alloc == 0
 
 
 # ---- emulated Cortex-M4F / M0 (MicroPython v1.23 in QEMU) --------------------------------
@@ -997,3 +1005,464 @@ def test_build_for_boosted_file(tmp_path, capsys):
                      str(tmp_path / "e")]) == 2
     err = capsys.readouterr().err
     assert "--engine viper runs tree ensembles" in err and len(err.strip().splitlines()) == 1
+
+
+# ---- int8 fully-connected nets (nets section layout 2, dtype 1) ---------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _nets_models() -> tuple:
+    """(name, converted int8 Model, rows X): sklearn MLPClassifier (digits 64-32-16-10,
+    iris, a binary one: one sigmoid unit), MLPRegressor, and Keras Dense nets (tanh hidden
+    layer + softmax; relu6 + sigmoid)."""
+    import warnings
+
+    from sklearn.datasets import load_diabetes
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    Xd, yd = load_digits(return_X_y=True)
+    Xd = (Xd / 16).astype(np.float32)
+    Xi, yi = load_iris(return_X_y=True)
+    Xi = Xi.astype(np.float32)
+    Xr, yr = load_diabetes(return_X_y=True)
+    Xr = Xr.astype(np.float32)
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: a short fit is enough here
+        for name, est, X, y in (
+                ("mlp_digits", MLPClassifier((32, 16), max_iter=150, random_state=0), Xd, yd),
+                ("mlp_iris", MLPClassifier((8,), max_iter=600, random_state=0), Xi, yi),
+                ("mlp_binary", MLPClassifier((8,), max_iter=600, random_state=0), Xi,
+                 (yi == 1).astype(int)),
+                ("mlp_reg", MLPRegressor(hidden_layer_sizes=(16,), max_iter=300,
+                                         random_state=1), Xr, yr)):
+            est.fit(X, y)
+            out.append((name, microlearn.convert(est, quantize="int8", calibration=X[:200]),
+                        X))
+    import keras
+
+    keras.utils.set_random_seed(3)
+    Xk = np.random.default_rng(3).normal(size=(200, 10)).astype(np.float32)
+    for name, layers in (("keras_tanh", [keras.layers.Dense(16, activation="relu"),
+                                         keras.layers.Dense(8, activation="tanh"),
+                                         keras.layers.Dense(3, activation="softmax")]),
+                         ("keras_sigmoid", [keras.layers.Dense(12, activation="relu6"),
+                                            keras.layers.Dense(1, activation="sigmoid")])):
+        km = keras.Sequential([keras.Input((10,)), *layers])
+        out.append((name, microlearn.convert(km, quantize="int8", calibration=Xk[:150]), Xk))
+    return tuple(out)
+
+
+def _nets_section(data: bytes) -> tuple[int, bytes]:
+    sec = blob.read(data)[0]
+    return sec["offset"], data[sec["offset"]:sec["offset"] + sec["size"]]
+
+
+def _nets_rows(data: bytes, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Real rows, then adversarial ones: zeros, +-1e30, NaN, +-inf, -0.0, subnormals, huge
+    values saturating the input quantization, and values at the input quantization's level
+    boundaries: (k + 1/2) scale and its float32 neighbours (3 ulps each way), among them the
+    exact ties (float32 x / scale = k + 1/2, rounded away from zero)."""
+    _, sec = _nets_section(data)
+    scale = np.float32(struct.unpack_from("<f", sec, 64 + 120)[0])  # the QUANTIZE op's
+    X = np.asarray(X, dtype=np.float32)
+    nf = X.shape[1]
+    rows = [X[:60]]
+    for v in (0.0, -0.0, 1e30, -1e30, np.nan, np.inf, -np.inf, 3e38, -3e38, 1e-45):
+        rows.append(np.full((1, nf), v, dtype=np.float32))
+    half = np.arange(-140, 141).astype(np.float32) + np.float32(0.5)
+    x0 = (half.astype(np.float64) * np.float64(scale)).astype(np.float32)
+    cand, up, down = [x0], x0, x0
+    for _ in range(3):
+        up, down = np.nextafter(up, np.float32(np.inf)), np.nextafter(down, np.float32(-np.inf))
+        cand += [up, down]
+    cand = np.concatenate(cand)
+    ties = cand[(cand / scale) % np.float32(1) == np.float32(0.5)]  # float32 x / scale
+    assert len(ties) > 50  # quotients exactly k + 1/2: rounded away from zero
+    near = np.concatenate([cand, ties])  # every level's boundary +-3 ulps, the ties twice
+    adv = X[rng.integers(0, len(X), 40)].copy()
+    adv[:, :] = rng.choice(near, size=adv.shape)
+    odd = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 1e-40, -0.0], dtype=np.float32)
+    mix = X[rng.integers(0, len(X), 20)].copy()
+    mix[rng.random(mix.shape) < 0.3] = rng.choice(odd)
+    return np.vstack(rows + [adv, mix])
+
+
+def _nets_same_as_host(m, X, cls, out) -> None:
+    """Bit for bit the host build of the same C (the generated header, itself bit-exact with
+    the model file's C loader and TFLite Micro): outputs, and the class (the first maximum
+    of the dequantized outputs, or p > 0.5). The outputs are scale * (q - zero point) of
+    the int8 output tensor, so equal bits are equal int8 outputs."""
+    X = np.asarray(X, dtype=np.float32)
+    if m.kind == "classifier":
+        ref = np.asarray(m.predict_proba(X), dtype=np.float32)
+        np.testing.assert_array_equal(out.view(np.uint32), ref.view(np.uint32))
+        np.testing.assert_array_equal(np.asarray(m.classes_)[cls], m.predict(X))
+    else:
+        ref = np.asarray(m.predict(X), dtype=np.float32).reshape(out.shape)
+        np.testing.assert_array_equal(out.view(np.uint32), ref.view(np.uint32))
+
+
+def test_unix_int8_nets_parity(viper_x64, tmp_path):
+    """int8 MLPs (sklearn MLPClassifier on digits / iris, a binary one with its sigmoid
+    unit, MLPRegressor, Keras Dense nets with tanh, relu6, softmax and sigmoid) on real and
+    adversarial rows (zeros, +-1e30, NaN, infinities, huge values saturating the input
+    quantization, exact ties of x / scale and their neighbours): predict, predict_proba /
+    regress bit for bit the C module and the host C; no allocation per call."""
+    rng = np.random.default_rng(4)
+    items, models = [], []
+    for _, m, X in _nets_models():
+        data = m.to_blob()
+        items.append((data, _nets_rows(data, X, rng), m.n_outputs))
+        models.append(m)
+    ours = _run_unix(viper_x64, tmp_path / "viper", items)
+    theirs = _run_unix(mp_unix.native_x64(), tmp_path / "c", items)
+    for m, (_, Xq, _), (cls, out, alloc), (cls_c, out_c, _) in zip(models, items, ours, theirs,
+                                                                 strict=True):
+        assert out.tobytes() == out_c.tobytes()
+        assert cls.tobytes() == cls_c.tobytes()
+        assert alloc == 0
+        _nets_same_as_host(m, Xq, cls, out)
+
+
+NETS_INT_SCRIPT = """
+import array, microlearn_mp as ml
+m = ml.load("model.mlb")
+print("Q", m.input_quantization())
+nf, no = m.n_features(), m.n_outputs()
+out = array.array("f", bytes(4 * no))
+f = open("xi.bin", "rb"); data = f.read(); f.close()
+res = bytearray()
+for tc, w in (("b", 1), ("h", 2)):
+    n = len(data) // (2 * nf)
+    for i in range(n):
+        x = array.array(tc, data[i * 2 * nf:i * 2 * nf + w * nf])
+        if m.is_classifier():
+            res += bytes([m.predict(x)])
+            m.predict_proba(x, out)
+        else:
+            m.regress(x, out)
+        res += bytes(out)
+f = open("out.bin", "wb"); f.write(res); f.close()
+print("DONE")
+"""
+
+
+def test_unix_int8_nets_integer_entry(viper_x64, tmp_path):
+    """The integer entry: array('b') (int8 values already in the input quantization) and
+    array('h') (int16 features, quantized like floats), extremes included: the C module's
+    bytes; input_quantization() the same (scale, zero point)."""
+    rng = np.random.default_rng(8)
+    for name, m, _ in _nets_models():
+        if name not in ("mlp_digits", "mlp_binary", "mlp_reg"):
+            continue
+        nf = m.n_features
+        xi = rng.integers(-32768, 32768, size=(40, nf)).astype(np.int16)
+        xi[:10] = rng.integers(-200, 200, size=(10, nf))
+        xi[10], xi[11], xi[12] = -32768, 32767, 0
+        xi[13, ::2], xi[14] = -128, 127
+        runs = []
+        for module, sub in ((viper_x64, "v"), (mp_unix.native_x64(), "c")):
+            where = tmp_path / name / sub
+            where.mkdir(parents=True)
+            shutil.copy(module, where / module.name)
+            (where / "model.mlb").write_bytes(m.to_blob())
+            (where / "xi.bin").write_bytes(xi.astype("<i2").tobytes())
+            r = mp_unix.run_unix(NETS_INT_SCRIPT, where)
+            assert r.returncode == 0 and "DONE" in r.stdout, r.stdout + r.stderr
+            runs.append((r.stdout, (where / "out.bin").read_bytes()))
+        assert runs[0] == runs[1], name
+        assert "Q (" in runs[0][0]
+
+
+NETS_ERRORS_SCRIPT = """
+import array, microlearn_mp as ml
+
+
+def show(what, f):
+    try:
+        r = f()
+        print(what, "OK", r)
+    except Exception as e:
+        print(what, type(e).__name__, e)
+
+
+for name in NAMES:
+    show(name, lambda: ml.load(name + ".mlb").n_outputs())
+c = ml.load("cls.mlb")
+r = ml.load("reg.mlb")
+x = array.array("f", [0.5] * c.n_features())
+xr = array.array("f", [0.5] * r.n_features())
+out = array.array("f", [0.0] * 10)
+show("info", lambda: (c.n_features(), c.n_outputs(), c.n_steps(), c.task(), c.is_classifier(),
+                      r.task(), r.is_classifier()))
+show("predict", lambda: c.predict(x))
+show("short x", lambda: c.predict(array.array("f", [1.0, 2.0])))
+show("int x", lambda: c.predict(array.array("i", [1] * c.n_features())))
+show("list x", lambda: c.predict([0.5] * c.n_features()))
+show("none x", lambda: c.predict(None))
+show("short b", lambda: c.predict(array.array("b", [1, 2])))
+show("short h", lambda: c.predict_proba(array.array("h", [1, 2]), out))
+show("small out", lambda: c.predict_proba(x, array.array("f", [0.0])))
+show("int out", lambda: c.predict_proba(x, array.array("i", [0] * 10)))
+show("regress c", lambda: c.regress(x, out))
+show("predict r", lambda: r.predict(xr))
+show("proba r", lambda: r.predict_proba(xr, out))
+show("decision", lambda: c.decision_function(x, out))
+show("score", lambda: c.score_samples(x, out))
+show("transform", lambda: c.transform(x, out))
+show("regress r", lambda: r.regress(xr, out))
+"""
+
+
+def _nets_errors(module: Path, tmp: Path, files: dict[str, bytes]) -> list[str]:
+    tmp.mkdir(parents=True)
+    shutil.copy(module, tmp / module.name)
+    for name, data in files.items():
+        (tmp / f"{name}.mlb").write_bytes(data)
+    names = [n for n in files if n not in ("cls", "reg")]
+    r = mp_unix.run_unix(f"NAMES = {names!r}\n" + NETS_ERRORS_SCRIPT, tmp)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout.splitlines()
+
+
+def _conv_and_float_nets() -> dict[str, bytes]:
+    """An int8 conv net (CONV2D: the C module only) and a float32 MLP (the C module only)."""
+    import keras
+    from sklearn.neural_network import MLPClassifier
+
+    keras.utils.set_random_seed(0)
+    km = keras.Sequential([keras.Input((6, 6, 1)),
+                           keras.layers.Conv2D(2, 3, activation="relu"),
+                           keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    Xc = np.random.default_rng(0).uniform(0, 1, size=(50, 36)).astype(np.float32)
+    Xi, yi = load_iris(return_X_y=True)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp = MLPClassifier((4,), max_iter=50, random_state=0).fit(Xi, yi)
+    return {"conv": microlearn.convert(km, quantize="int8", calibration=Xc).to_blob(),
+            "float": microlearn.convert(mlp).to_blob()}
+
+
+def test_unix_int8_nets_errors_like_the_c_module(viper_x64, tmp_path):
+    """Corrupt int8 nets files (truncated; a flipped byte in an op record, CRC fixed; a bad
+    section version) and every wrong argument: the C module's exceptions and messages. An
+    int8 conv net and a float32 net load in the C module; the viper engine refuses them
+    with a ValueError naming the op (or float32) and the C module."""
+    models = {n: m for n, m, _ in _nets_models()}
+    good = models["mlp_digits"].to_blob()
+    at, sec = _nets_section(good)
+    flip = bytearray(good)
+    flip[at + 64 + 160 + 20] ^= 0x40  # g[1] of the first DENSE record
+    version = bytearray(good)
+    version[at] = 7
+    files = {"cls": good, "reg": models["mlp_reg"].to_blob(), "trunc": good[:len(good) // 2],
+             "flip": fuzz._fix(flip), "version": fuzz._fix(version),
+             **_conv_and_float_nets()}
+    ours = _nets_errors(viper_x64, tmp_path / "viper", files)
+    theirs = _nets_errors(mp_unix.native_x64(), tmp_path / "c", files)
+    assert "trunc ValueError model blob: corrupt, truncated or not a model" in ours
+    assert "flip ValueError model blob: corrupt, truncated or not a model" in ours
+    assert "version ValueError model blob: unsupported format version" in ours
+    refused = {"conv": "int8 nets with CONV2D ops need the C module",
+               "float": "float32 nets need the C module"}
+    for name, msg in refused.items():
+        line = next(ln for ln in ours if ln.startswith(name + " "))
+        assert line.startswith(f"{name} ValueError model blob: ") and msg in line, line
+        assert next(ln for ln in theirs if ln.startswith(name + " ")) == f"{name} OK 3"
+        assert mb.viper_refusal(files[name]) == line.split(" ValueError ", 1)[1]
+    keep = [ln for ln in ours if ln.split(" ")[0] not in refused]
+    assert keep == [ln for ln in theirs if ln.split(" ")[0] not in refused]
+    assert len(keep) == 20
+
+
+NETS_FUZZ_RUN = """
+def run(m):
+    nf, no = m.n_features(), m.n_outputs()
+    if nf > 4096 or no > 4096:
+        return "big"
+    out = array.array("f", bytes(4 * no))
+    res = []
+    for v in PROBES:
+        x = array.array("f", [v] * nf)
+        if m.is_classifier():
+            res.append(str(m.predict(x)))
+            m.predict_proba(x, out)
+        else:
+            m.regress(x, out)
+        res.append(",".join(str(o) for o in out))
+    x = array.array("b", [(i * 37) % 256 - 128 for i in range(nf)])
+    if m.is_classifier():
+        res.append(str(m.predict(x)))
+    return ";".join(res)
+"""
+
+
+def _nets_fuzz_files(rng: np.random.Generator, n: int) -> dict[str, bytes]:
+    """Mutated int8 nets files: test_micropython_fuzz.py's mutations, interesting u32 values
+    over every op-record field, and hostile bias / multiplier / shift values (many of them
+    still accepted: requantizations of every shift the checker allows)."""
+    seeds = [m.to_blob() for name, m, _ in _nets_models()
+             if name in ("mlp_digits", "mlp_binary", "mlp_reg", "keras_tanh")]
+    files = {f"seed{i}.mlb": s for i, s in enumerate(seeds)}
+    values = (0, 1, 2, 31, 32, 127, 128, 255, 511, 512, 0xFFFFFFFF, 0xFFFFFF80, 0xFFFFFFE0,
+              0x7FFFFFFF, 0x80000000, 1 << 24, 1 << 30, 0x7FC00000, 0x7F800000)
+    while len(files) < n:
+        seed = seeds[int(rng.integers(0, len(seeds)))]
+        at, sec = _nets_section(seed)
+        n_ops = struct.unpack_from("<I", sec, 24)[0]
+        b = bytearray(seed)
+        how = rng.random()
+        if how < 0.3:
+            files[f"f{len(files)}.mlb"] = fuzz.mutate(rng, seed)
+            continue
+        i = int(rng.integers(0, n_ops))
+        base = 64 + 160 * i
+        if how < 0.6:  # a record field
+            struct.pack_into("<I", b, at + base + 4 * int(rng.integers(0, 40)),
+                             int(rng.choice(values)))
+        else:  # the multipliers / shifts / biases of a DENSE op (or softmax / logistic m0, s0)
+            b_off, m_off, s_off, n_ch = struct.unpack_from("<4I", sec, base + 132)
+            if n_ch == 0:
+                struct.pack_into("<i", b, at + base + 96 + 4 * int(rng.integers(0, 3)),
+                                 int(rng.integers(-(1 << 31), 1 << 31)))
+            for _ in range(int(rng.integers(1, 6))):
+                if n_ch == 0:
+                    break
+                c = int(rng.integers(0, n_ch))
+                pick = rng.random()
+                if pick < 0.4:  # a shift of every value the checker may accept
+                    struct.pack_into("<i", b, at + s_off + 4 * c, int(rng.integers(-31, 8)))
+                elif pick < 0.8:
+                    m = int(rng.choice([1 << 30, (1 << 31) - 1, (1 << 30) + 1, (1 << 30) - 1,
+                                        1, 12345, -(1 << 30), -(1 << 31),
+                                        int(rng.integers(-(1 << 31), 1 << 31))]))
+                    struct.pack_into("<i", b, at + m_off + 4 * c, m)
+                else:
+                    struct.pack_into("<i", b, at + b_off + 4 * c,
+                                     int(rng.integers(-(1 << 20), 1 << 20)))
+        files[f"f{len(files)}.mlb"] = fuzz._fix(b)
+    return files
+
+
+def _reads_unwritten(data: bytes) -> bool:
+    """Whether an op of the file reads arena bytes no earlier op wrote in the same call (a
+    mutated `in` offset the checker accepts): the C module then reads whatever its scratch
+    held (its C stack), the viper engine what its arena kept from the last call."""
+    try:
+        _, sec = _nets_section(data)
+        n_ops, off_ops = struct.unpack_from("<I", sec, 24)[0], struct.unpack_from("<I", sec, 36)[0]
+        written: set[int] = set()
+        for i in range(n_ops):
+            r = struct.unpack_from("<19i", sec, off_ops + 160 * i)
+            k, g = r[0], r[4:19]
+            n_in = {4: g[2] * g[0], 14: g[0] * g[1]}.get(k, g[0])
+            n_out = {4: g[2] * g[1], 14: g[0] * g[1]}.get(k, g[0])
+            if k != 1 and not set(range(r[1], r[1] + n_in)) <= written:
+                return True
+            if k != 2:
+                written.update(range(r[3], r[3] + n_out))
+    except (struct.error, ValueError, IndexError):
+        return False
+    return False
+
+
+def test_unix_fuzz_int8_nets_same_answers_as_the_c_module(viper_x64, tmp_path):
+    """Mutated int8 nets files (160): never a crash; the viper engine and the C module
+    accept the same files with the same messages (the viper engine's refusals of ops it does
+    not run aside) and give the same outputs for float and int8 probes, whatever
+    requantization constants the checker accepts."""
+    files = _nets_fuzz_files(np.random.default_rng(77), 160)
+    script = fuzz.SCRIPT.split("def run(m):")[0] + NETS_FUZZ_RUN + \
+        "\n\ndef attempt(fn):" + fuzz.SCRIPT.split("def attempt(fn):")[1]
+    script = script.replace("    except ValueError:\n        return \"ValueError\"",
+                            "    except ValueError as e:\n        return \"ValueError \" + str(e)")
+    script = script.replace("r2 = type(e).__name__", "r2 = (type(e).__name__ + \" \" + str(e)) "
+                            "if type(e) is ValueError else type(e).__name__")
+
+    def run(module: Path, where: Path) -> dict[str, tuple[bool, str]]:
+        where.mkdir()
+        shutil.copy(module, where / module.name)
+        for name, data in {**files, "manifest.txt": "\n".join(files).encode()}.items():
+            (where / name).write_bytes(data)
+        r = mp_unix.run_unix(script, where, timeout=300, heap_size=1 << 20)
+        assert r.returncode == 0 and "FINISHED" in r.stdout, r.stdout[-2000:] + r.stderr
+        res = {}
+        for line in r.stdout.splitlines():
+            if line.startswith("RESULT"):
+                _, name, same, out = line.split(" ", 3)
+                res[name] = (same == "True", out)
+        assert len(res) == len(files)
+        return res
+
+    ours = run(viper_x64, tmp_path / "viper")
+    theirs = run(mp_unix.native_x64(), tmp_path / "c")
+    undefined = [n for n, data in files.items() if _reads_unwritten(data)]
+    assert len(undefined) < 10
+    # the caller's buffer is never read again
+    assert all(same for n, (same, _) in ours.items() if n not in undefined), \
+        [(n, r[:200]) for n, (same, r) in ours.items() if not same][:3]
+    refused = [n for n, (_, r) in ours.items() if "the C module" in r]
+    ran = [n for n, (_, r) in ours.items() if not r.startswith(("ValueError", "MemoryError"))]
+    assert len(ran) >= 40 and len(refused) < 20
+    differ = [n for n in files if n not in refused and n not in undefined
+              and "MemoryError" not in (ours[n][1], theirs[n][1]) and ours[n][1] != theirs[n][1]]
+    assert not differ, [(n, ours[n][1][:100], theirs[n][1][:100]) for n in differ[:5]]
+
+
+@pytest.mark.parametrize("name,cpu,arch", [("mlp_digits", "m4", "armv7emsp"),
+                                           ("keras_sigmoid", "m4", "armv7emsp"),
+                                           ("keras_tanh", "m0", "armv6m")])
+def test_qemu_int8_nets(name, cpu, arch, tmp_path_factory):
+    """The int8 nets engine on emulated Cortex-M4F (armv7emsp: 32-bit viper integers,
+    single-precision floats) and Cortex-M0 (armv6m, soft float): the digits MLP (softmax),
+    a Keras relu6 + sigmoid net (1 - p in float32) and a Keras tanh + softmax net on real
+    and adversarial rows: bit for bit the host C, no allocation."""
+    _qemu_or_skip()
+    m, X = next((m, X) for n, m, X in _nets_models() if n == name)
+    data = m.to_blob()
+    Xq = _nets_rows(data, X, np.random.default_rng(9))[::3]
+    files = {"microlearn_mp.mpy": viper(arch, tmp_path_factory).read_bytes(),
+             "model.mlb": data, "x.bin": np.ascontiguousarray(Xq).tobytes()}
+    r = mp_qemu.run_qemu_micropython(cpu, tmm.RUN_SCRIPT, files, collect=["out.bin"]).check()
+    raw = r.files["out.bin"]
+    n = len(Xq)
+    cls = np.frombuffer(raw[: 4 * n], dtype=np.int32)
+    out = np.frombuffer(raw[4 * n:], dtype=np.float32).reshape(n, m.n_outputs)
+    _nets_same_as_host(m, Xq, cls, out)
+    assert "ALLOC 0" in r.stdout
+
+
+def test_build_for_int8_nets(tmp_path, capsys):
+    """`micropython build --engine viper --for FILE` builds for an int8 MLP; an int8 conv
+    net and a float32 net are one-line errors (exit 2) naming what needs the C module."""
+    m = next(m for n, m, _ in _nets_models() if n == "mlp_iris")
+    files = {"mlp": m.to_blob(), **_conv_and_float_nets()}
+    for name, data in files.items():
+        (tmp_path / f"{name}.mlb").write_bytes(data)
+    assert mb.viper_runs_file(tmp_path / "mlp.mlb")
+    base = ["micropython", "build", "--arch", "x64", "--engine", "viper"]
+    assert cli.main([*base, "--for", str(tmp_path / "mlp.mlb"), "--out",
+                     str(tmp_path / "ok")]) == 0
+    assert (tmp_path / "ok" / "microlearn_mp.mpy").is_file()
+    # --families trees (or --for a tree file): the module without the nets engine, about
+    # half the size; it refuses int8 nets files
+    assert cli.main([*base, "--families", "trees", "--out", str(tmp_path / "t")]) == 0
+    small = tmp_path / "t" / "microlearn_mp.mpy"
+    assert small.stat().st_size < 0.7 * (tmp_path / "ok" / "microlearn_mp.mpy").stat().st_size
+    mp_unix.require_unix()
+    (tmp_path / "t" / "mlp.mlb").write_bytes(files["mlp"])
+    r = mp_unix.run_unix("import microlearn_mp as ml\ntry:\n    ml.load('mlp.mlb')\n"
+                         "except ValueError as e:\n    print('E', e)\n", tmp_path / "t")
+    assert "E model blob: model family not supported by the viper engine: it needs the C " \
+        "module" in r.stdout, r.stdout + r.stderr
+    for name, msg in (("conv", "int8 nets with CONV2D ops need the C module"),
+                      ("float", "float32 nets need the C module")):
+        assert not mb.viper_runs_file(tmp_path / f"{name}.mlb")
+        capsys.readouterr()
+        assert cli.main([*base, "--for", str(tmp_path / f"{name}.mlb"), "--out",
+                         str(tmp_path / "e")]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and len(err.strip().splitlines()) == 1, err

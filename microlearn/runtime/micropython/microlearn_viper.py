@@ -1,4 +1,5 @@
-# microlearn_mp viper engine: tree ensembles in MicroPython machine code, no C toolchain.
+# microlearn_mp viper engine: tree ensembles and int8 fully-connected nets in MicroPython
+# machine code, no C toolchain.
 #
 # `microlearn micropython build --engine viper --arch ARCH` (the default for xtensawin:
 # ESP32, ESP32-S2/S3) appends this file to the pure-Python module microlearn_mp.py and
@@ -33,7 +34,8 @@
 # Weighted-median ensembles (AdaBoostRegressor): _vmedian, ml_trees_weighted_median's
 # answer from a binary search over the sorted values (keys), the weight sums float32
 # additions in integers in the C's order, scratch in the model's buffer (no allocation).
-# Other families and pipelines need the C module.
+# int8 fully-connected nets: see "int8 fully-connected nets" below (_NetModel). Other
+# families, float32 nets, int8 nets with other ops and pipelines need the C module.
 # Not standalone: it uses the fallback's names (array, struct, Model, _typecode), and
 # viper's (ptr8, ptr16, ptr32, uint).
 # ruff: noqa: F821
@@ -1377,3 +1379,1436 @@ class Model(_PyModel):
         def score_samples(self, x, out):
             self._call(x, out, 4)
             self._score(out)
+
+
+# nets-engine: begin (left out of a trees-only build: build_viper(..., nets=False))
+# ---- int8 fully-connected nets --------------------------------------------------------------
+# A nets section (family 8) of layout 2, dtype 1 (docs/blob_format.md, ml_nets_int8.h) whose
+# ops are QUANTIZE, DENSE, REQUANTIZE, CLAMP, LOGISTIC, TANH, SOFTMAX and DEQUANTIZE: an
+# int8 MLP (sklearn MLPClassifier / MLPRegressor, Keras Dense nets) converted with
+# quantize="int8". _NetModel checks the section as ml_nets_from_section and
+# ml_nets_q7_check_section do (the same ValueError for the same files), then copies the op
+# records into a private buffer with the tables the kernels read: DENSE weights biased by
+# 128 (unsigned bytes) and the constant c[o] = bias[o] - (128 + in_zp) * sum(w[o]), so that
+# sum((x - in_zp) * w) + bias = sum((x + 128) * (w + 128)) - 128 * sum(x + 128) + c[o]: the
+# inner loop multiplies two unsigned bytes. The arena holds every int8 activation q as the
+# byte q + 128. Each op is one viper function of integer code, bit for bit the C kernels:
+# QUANTIZE (_nquant: x / scale correctly rounded in integers, NaN -> zero point, round half
+# away from zero, saturated), DENSE (_ndense: TFLite's requantization, the 32 x 32 -> 64
+# high multiply in 16-bit halves, the one-rounding form and the general one as
+# ml_nets_q7__rqout), SOFTMAX / LOGISTIC / TANH (gemmlowp's fixed-point exp and
+# Newton-Raphson reciprocal: _nexp, _nrcp), DEQUANTIZE (_ndeq: scale * (q - zp) as a float32
+# product in integers). The outputs are the C module's float32 bits (1 - p of a binary
+# classifier: _vadd); nothing is allocated per call.
+_NF, _NNO, _NFIN, _NTASK, _NBIN, _NOPS, _NRECS, _NARENA, _NY = 0, 1, 2, 3, 4, 5, 6, 7, 8
+_NATYPE, _NW, _NINT, _NEXPS, _NR = 9, 11, 12, 13, 14  # _NR .. _NR + 3: argument words
+_NMULTS, _NEXPC, _NNEWT, _NNEGY = 18, 25, 26, 27  # exp_neg's 7 multipliers, constants
+_N_NQ = 28
+_NKINDS = {1: "QUANTIZE", 2: "DEQUANTIZE", 3: "REQUANTIZE", 4: "DENSE", 5: "CONV2D",
+           6: "DEPTHWISE", 7: "MAX_POOL", 8: "AVG_POOL", 9: "MEAN", 10: "PAD", 11: "ADD",
+           12: "MUL", 13: "COPY", 14: "SOFTMAX", 15: "LOGISTIC", 16: "TANH",
+           17: "CLAMP", 18: "LEAKY_RELU", 19: "GLOBAL_MAX", 20: "HARD_SWISH"}
+_NRUNS = (1, 2, 3, 4, 14, 15, 16, 17)  # the kinds this engine runs
+
+
+@micropython.viper
+def _nrun(buf, xid: uint, aid: uint, op: int, x, out) -> int:
+    # op 0 predict (the class), 1 predict_proba, 2 regress; x, out: the arrays' objects by
+    # address (as _vrun); op | 8: x and out checked by the caller, (op >> 4) & 3 the input
+    # (0 array('f'), 1 array('b'), 2 array('h')). Returns >= 0, or -1 bad x, -2 bad out,
+    # -3 not this model's method, -4 an integer x for a net without the integer entry,
+    # -5 an integer x of the wrong length.
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    nf = P[0]
+    w = P[11]
+    uw = uint(w)
+    task = P[3]
+    if (op & 7) == 2:
+        if task != 1:
+            return -3
+    elif task != 0:
+        return -3
+    mode = 0
+    if op & 8:
+        mode = (op >> 4) & 3
+        op = op & 7
+    else:
+        if xid & (uw - 1) or uint(ptr32(xid)[0]) != uint(P[9]):
+            return -1
+        if w == 8 and uint(ptr32(xid)[1]) != uint(P[10]):
+            return -1
+        tc = ptr8(xid + uw)[0]
+        n = ptr32(xid + 2 * uw)[0]
+        if tc == 98 or tc == 104:
+            if not P[12]:
+                return -4
+            if n != nf:
+                return -5
+            mode = 1 if tc == 98 else 2
+        elif tc != 102 or n != nf:
+            return -1
+        if op:
+            if aid & (uw - 1) or uint(ptr32(aid)[0]) != uint(P[9]):
+                return -2
+            if w == 8 and uint(ptr32(aid)[1]) != uint(P[10]):
+                return -2
+            if ptr8(aid + uw)[0] != 102 or ptr32(aid + 2 * uw)[0] < P[1]:
+                return -2
+    k = 0
+    r = P[6]
+    nops = P[5]
+    while k < nops:
+        kind = ptr32(b + uint(r))[0]
+        if kind == 4:
+            _ndense(buf, r)
+        elif kind == 1:
+            _nquant(buf, r, x, mode)
+        elif kind == 14:
+            _nsoft(buf, r)
+        elif kind == 2:
+            _ndeq(buf, r)
+        else:
+            _nelt(buf, r)
+        r += 160
+        k += 1
+    py = ptr32(b + uint(P[8]))
+    nfin = P[2]
+    sign = 1
+    sign <<= 31
+    b30 = ((sign - 1) >> 1) + 1  # 2^30 (a literal would be an object)
+    ff = 0xFFFF
+    m32 = (ff << 16) | ff
+    if op == 0:
+        # the class: y > 0.5 (one sigmoid unit), else the first maximum (keys of the bits;
+        # the outputs are never NaN)
+        best = 0
+        kb = uint(0)
+        i = 0
+        while i < nfin:
+            u = uint(py[i])
+            if u > uint(sign):
+                kk = u ^ uint(m32)
+            else:
+                kk = (u & uint(m32 >> 1)) | uint(sign)
+            if i == 0:
+                kb = kk
+            elif kk > kb:
+                best = i
+                kb = kk
+            i += 1
+        if P[4]:
+            half = uint(b30 - 0x1000000) | uint(sign)  # the key of 0.5f
+            return 1 if kb > half else 0
+        return best
+    po = ptr32(out)
+    if P[4]:  # [1 - p, p], the subtraction in float32
+        po[1] = py[0]
+        po[0] = b30 - 0x800000  # 1.0f
+        P[27] = py[0] ^ sign
+        _vadd(out, 0, buf, 4 * 27)
+        return 0
+    i = 0
+    while i < nfin:
+        po[i] = py[i]
+        i += 1
+    return 0
+
+
+@micropython.viper
+def _nquant(buf, r: int, x, mode: int):
+    # QUANTIZE: q = sat8(round(x / scale) + zp), ml_nets_q7__quantize1's value: q is a
+    # monotone step function of x, so it is the count of the 255 thresholds (the order-
+    # preserving keys of the smallest floats reaching each level, found at load by _nthr
+    # with _nq1's exact arithmetic) at or below x's key; NaN -> zp. mode 1: int8 values
+    # copied; 2: int16 values, quantized as the floats they are
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    R = ptr32(b + uint(r))
+    n = R[4]
+    sg = 1
+    sg <<= 31
+    zp = (R[21] ^ sg) - sg
+    pa = ptr8(b + uint(P[7]) + uint(R[3]))
+    T = ptr32(b + uint(R[31]))
+    i = 0
+    if mode == 1:
+        px = ptr8(x)
+        while i < n:
+            pa[i] = px[i] ^ 0x80
+            i += 1
+        return
+    usg = uint(1) << 31
+    ff = uint(0xFFFF)
+    m32 = (ff << 16) | ff
+    expm = uint(0xFF) << 23
+    pf = ptr32(x)
+    ph = ptr16(x)
+    while i < n:
+        if mode == 2:
+            v = (ph[i] ^ 0x8000) - 0x8000
+            u = uint(0)
+            if v < 0:
+                u = usg
+                v = -v
+            if v:
+                e = 150
+                while v < 0x8000:
+                    v <<= 1
+                    e -= 1
+                u |= (uint(e - 8) << 23) | (uint(v << 8) & (uint(1 << 23) - 1))
+        else:
+            u = uint(pf[i])
+        if (u & (m32 >> 1)) > expm:
+            pa[i] = zp + 128  # NaN -> 0
+        else:
+            if u & usg:
+                k = u ^ m32
+            else:
+                k = u | usg
+            # the count of thresholds <= k: a binary search of 8 fixed steps (T[j] is
+            # the threshold of level j + 1; T[255] is above every key)
+            c = 0
+            if uint(T[127]) <= k:
+                c = 128
+            if uint(T[c + 63]) <= k:
+                c += 64
+            if uint(T[c + 31]) <= k:
+                c += 32
+            if uint(T[c + 15]) <= k:
+                c += 16
+            if uint(T[c + 7]) <= k:
+                c += 8
+            if uint(T[c + 3]) <= k:
+                c += 4
+            if uint(T[c + 1]) <= k:
+                c += 2
+            if uint(T[c]) <= k:
+                c += 1
+            pa[i] = c
+        i += 1
+
+
+@micropython.viper
+def _nthr(buf, r: int):
+    # the 255 thresholds of a QUANTIZE op (see _nquant): T[j - 1] = the smallest key K
+    # (over the keys of numbers, -inf .. +inf) whose float quantizes to >= j - 128 (the
+    # levels never reached: above every key). T[j - 1] holds a guess on entry (the key of
+    # (j - 128 - zp - 1/2) scale, from Python floats): a search doubling its steps away from
+    # it brackets the threshold, then bisection; every probe is _nq1's exact arithmetic
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    T = ptr32(b + uint(ptr32(b + uint(r))[31]))
+    usg = uint(1) << 31
+    ff = uint(0xFFFF)
+    m32 = (ff << 16) | ff
+    kmin = (uint(0xFF) << 23) ^ m32 ^ usg  # the key of -inf
+    kmax = (uint(0xFF) << 23) | usg  # the key of +inf
+    lo0 = kmin
+    P[14] = kmax ^ usg
+    qmax = int(_nq1(buf, r))
+    j = 1
+    while j < 256:
+        lev = j - 128
+        if qmax < lev:
+            T[j - 1] = m32
+            j += 1
+            continue
+        c = uint(T[j - 1])
+        if c < lo0:
+            c = lo0
+        if c > kmax:
+            c = kmax
+        # q(lo) < lev <= q(hi) after the bracketing (found: the answer directly)
+        found = 0
+        if c & usg:
+            P[14] = c ^ usg
+        else:
+            P[14] = c ^ m32
+        if int(_nq1(buf, r)) >= lev:
+            hi = c
+            lo = c
+            step = uint(1)
+            while found == 0:
+                if hi - lo0 <= step:
+                    lo = lo0
+                    if lo & usg:
+                        P[14] = lo ^ usg
+                    else:
+                        P[14] = lo ^ m32
+                    if int(_nq1(buf, r)) >= lev:
+                        found = 1
+                        hi = lo
+                    else:
+                        found = 2
+                else:
+                    lo = hi - step
+                    if lo & usg:
+                        P[14] = lo ^ usg
+                    else:
+                        P[14] = lo ^ m32
+                    if int(_nq1(buf, r)) < lev:
+                        found = 2
+                    else:
+                        hi = lo
+                        step <<= 1
+        else:
+            lo = c
+            hi = c
+            step = uint(1)
+            while found == 0:
+                if kmax - lo <= step:
+                    hi = kmax
+                    found = 2
+                else:
+                    hi = lo + step
+                    if hi & usg:
+                        P[14] = hi ^ usg
+                    else:
+                        P[14] = hi ^ m32
+                    if int(_nq1(buf, r)) >= lev:
+                        found = 2
+                    else:
+                        lo = hi
+                        step <<= 1
+        if found == 2:
+            while hi - lo > uint(1):
+                mid = lo + ((hi - lo) >> 1)
+                if mid & usg:
+                    P[14] = mid ^ usg
+                else:
+                    P[14] = mid ^ m32
+                if int(_nq1(buf, r)) >= lev:
+                    hi = mid
+                else:
+                    lo = mid
+        T[j - 1] = hi
+        lo0 = hi
+        j += 1
+    T[255] = m32  # (the unrolled search reads it: above every key)
+
+
+@micropython.viper
+def _nq1(buf, r: int) -> int:
+    # ml_nets_q7__quantize1 of the float32 bits in word _NR: x / scale correctly rounded
+    # (long division of the mantissas), NaN -> 0, |v| clamped, half away from zero, + zp,
+    # saturated
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    R = ptr32(b + uint(r))
+    sg = 1
+    sg <<= 31
+    zp = (R[21] ^ sg) - sg
+    impl = 1 << 23
+    mant = impl - 1
+    sb = R[30]
+    es = (sb >> 23) & 0xFF
+    ms = sb & mant
+    if es:
+        ms |= impl
+    else:
+        es = 1
+        while ms < impl:
+            ms <<= 1
+            es -= 1
+    neg = 0
+    v = 0  # the rounded quotient's magnitude (1000: saturated)
+    u = P[14]
+    ex = (u >> 23) & 0xFF
+    mx = u & mant
+    if (u >> 31) & 1:
+        neg = 1
+    if ex == 255:
+        if mx:
+            ex = -1000  # NaN: 0
+        else:
+            ex = 1000  # +-inf: saturated
+    elif ex == 0 and mx == 0:
+        ex = -1000
+    elif ex:
+        mx |= impl
+    else:
+        ex = 1
+        while mx < impl:
+            mx <<= 1
+            ex -= 1
+    d = ex - es  # |x / scale| = (mx / ms) 2^d, mx / ms in (1/2, 2)
+    if d >= 10:
+        v = 1000
+    elif d > -3:
+        q = 0
+        rr = mx
+        if rr >= ms:
+            q = 1
+            rr -= ms
+        j = 0
+        while j < 25:
+            rr <<= 1
+            q <<= 1
+            if rr >= ms:
+                q |= 1
+                rr -= ms
+            j += 1
+        # q = floor(mx 2^25 / ms) in [2^24, 2^26): to 24 bits, round to nearest even
+        k = 1
+        if q >= (1 << 25):
+            k = 2
+        rem = q & ((1 << k) - 1)
+        m = q >> k
+        half = 1 << (k - 1)
+        if rem > half or (rem == half and (rr or (m & 1))):
+            m += 1
+            if m == (1 << 24):
+                m = 1 << 23
+                k += 1
+        sh = 25 - k - d  # float32(x / scale) = m 2^-sh, 13 <= sh <= 27
+        v = m >> sh
+        if (m >> (sh - 1)) & 1:
+            v += 1  # half away from zero
+    if neg:
+        v = -v
+    v += zp
+    if v < -128:
+        v = -128
+    elif v > 127:
+        v = 127
+    return v
+
+
+@micropython.viper
+def _ndense(buf, r: int):
+    # DENSE: rows of n_in inputs -> n_out outputs; acc + bias = sum(X W) - 128 sum(X) + c[o]
+    # (X = q + 128, W = w + 128) into the scratch words, then _nrq requantizes them
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    R = ptr32(b + uint(r))
+    n_in = R[4]
+    n_out = R[5]
+    rows = R[6]
+    ar = b + uint(P[7])
+    sg = 1
+    sg <<= 31
+    pw0 = b + uint(R[31])
+    pc = ptr32(b + uint(R[33]))
+    pa = ptr32(b + uint(P[13]))
+    ff = 0xFFFF
+    m32 = (ff << 16) | ff
+    n4 = uint(n_in & ~3)
+    row = 0
+    while row < rows:
+        px = ar + uint(R[1]) + uint(row * n_in)
+        sx = 0
+        p = px
+        end = px + uint(n_in)
+        while p < end:
+            sx += ptr8(p)[0]
+            p += 1
+        sx <<= 7
+        pw = pw0
+        o = 0
+        while o < n_out:
+            acc = 0
+            p = px
+            q = pw
+            end = px + n4
+            while p < end:
+                acc += (ptr8(p)[0] * ptr8(q)[0] + ptr8(p)[1] * ptr8(q)[1]
+                        + ptr8(p)[2] * ptr8(q)[2] + ptr8(p)[3] * ptr8(q)[3])
+                p += 4
+                q += 4
+            end = px + uint(n_in)
+            while p < end:
+                acc += ptr8(p)[0] * ptr8(q)[0]
+                p += 1
+                q += 1
+            pw += uint(n_in)
+            # the true int32 sum (the checker bounds it)
+            pa[o] = ((acc - sx + ((pc[o] ^ sg) - sg) + sg) & m32) - sg
+            o += 1
+        _nrq(buf, r, row * n_out)
+        row += 1
+
+
+@micropython.viper
+def _nrq(buf, r: int, at: int):
+    # the int8 outputs at + o (o < n_out) of a DENSE op from the sums in the scratch words:
+    # ml_nets_q7__rqout (per-channel multiplier and shift, zero point, clamp)
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    R = ptr32(b + uint(r))
+    n_out = R[5]
+    sg = 1
+    sg <<= 31
+    mx = sg - 1
+    mn = -mx - 1
+    b30 = (mx >> 1) + 1
+    zp = (R[21] ^ sg) - sg
+    lo = (R[22] ^ sg) - sg
+    hi = (R[23] ^ sg) - sg
+    pm = ptr32(b + uint(R[34]))
+    ps = ptr32(b + uint(R[35]))
+    pa = ptr32(b + uint(P[13]))
+    py = ptr8(b + uint(P[7]) + uint(R[3]) + uint(at))
+    ff = 0xFFFF
+    m32 = (ff << 16) | ff
+    o = 0
+    while o < n_out:
+        a = (pa[o] ^ sg) - sg
+        m = (pm[o] ^ sg) - sg
+        s = (ps[o] ^ sg) - sg
+        one = s <= -2 and s >= -31 and m >= b30
+        if not one and s > 0:
+            a = (((a << s) + sg) & m32) - sg  # ml_nets_q_shl: wraps
+        # P = a * m = h 2^32 + l1 2^16 + l0, from 16-bit halves
+        al = a & 0xFFFF
+        ah = a >> 16
+        bl = m & 0xFFFF
+        bh = m >> 16
+        ll = uint(al) * uint(bl)
+        c1 = ah * bl
+        c2 = al * bh
+        mid = int(ll >> 16) + (c1 & 0xFFFF) + (c2 & 0xFFFF)
+        h = ah * bh + (c1 >> 16) + (c2 >> 16) + (mid >> 16)
+        l1 = mid & 0xFFFF
+        if one:
+            # one rounding: (hi(P +- 2^30) + 2^(e1 - 1)) >> e1, e1 = -shift - 1
+            if a < 0:
+                l1 -= 0x4000
+                if l1 < 0:
+                    h -= 1
+            else:
+                l1 += 0x4000
+                if l1 > 0xFFFF:
+                    h += 1
+            e1 = -s - 1
+            v = (h + (1 << (e1 - 1))) >> e1
+        else:
+            # srdhm (floor((P + 2^30) / 2^31), -1 x -1 saturated), then rdbpot
+            if a == m and a == mn:
+                h = mx
+            else:
+                l1 += 0x4000
+                if l1 > 0xFFFF:
+                    h += 1
+                    l1 -= 0x10000
+                h = h + h + (l1 >> 15)
+                h = ((h + sg) & m32) - sg
+            e = 0
+            if s < 0:
+                e = -s
+            mask = (1 << e) - 1
+            mask = ((mask + sg) & m32) - sg
+            thr = mask >> 1
+            if h < 0:
+                thr += 1
+            v = h >> e
+            if (h & mask) > thr:
+                v += 1
+        v += zp
+        if v < lo:
+            v = lo
+        elif v > hi:
+            v = hi
+        py[o] = v + 128
+        o += 1
+
+
+@micropython.viper
+def _nsrd(buf):
+    # word _NR = srdhm(word _NR, word _NR + 1) (ml_nets_q_srdhm; the calls that are not hot)
+    P = ptr32(buf)
+    sg = 1
+    sg <<= 31
+    ff = 0xFFFF
+    m32 = (ff << 16) | ff
+    a = (P[14] ^ sg) - sg
+    m = (P[15] ^ sg) - sg
+    mx = sg - 1
+    if a == m and a == -mx - 1:
+        P[14] = mx
+        return
+    al = a & 0xFFFF
+    ah = a >> 16
+    bl = m & 0xFFFF
+    bh = m >> 16
+    ll = uint(al) * uint(bl)
+    c1 = ah * bl
+    c2 = al * bh
+    mid = int(ll >> 16) + (c1 & 0xFFFF) + (c2 & 0xFFFF)
+    h = ah * bh + (c1 >> 16) + (c2 >> 16) + (mid >> 16)
+    l1 = (mid & 0xFFFF) + 0x4000
+    if l1 > 0xFFFF:
+        h += 1
+        l1 -= 0x10000
+    h = h + h + (l1 >> 15)
+    P[14] = ((h + sg) & m32) - sg
+
+
+@micropython.viper
+def _nexp(buf, ib: int):
+    # word _NR = ml_nets_q_exp_neg(word _NR, ib) (ib 4 or 5): exp_quarter's polynomial and
+    # the multipliers of the remainder's bits, each a srdhm (written once, in the loop)
+    P = ptr32(buf)
+    sg = 1
+    sg <<= 31
+    ff = 0xFFFF
+    m32 = (ff << 16) | ff
+    mx = sg - 1
+    mn = -mx - 1
+    a = (P[14] ^ sg) - sg
+    if a == 0:
+        P[14] = mx
+        return
+    frac = 31 - ib
+    quarter = 1 << (frac - 2)
+    a_mod = (a & (quarter - 1)) - quarter
+    rem = ((a_mod - a + sg) & m32) - sg
+    x = (a_mod << ib) + (1 << 28)
+    c = (P[25] ^ sg) - sg
+    x2 = 0
+    x3 = 0
+    res = 0
+    t = 0
+    step = 0
+    while step < 12:
+        # the operands of this step's srdhm
+        if step == 0:
+            A = x
+            B = x
+        elif step == 1:
+            A = x2
+            B = x
+        elif step == 2:
+            A = x2
+            B = x2
+        elif step == 3:
+            A = t
+            B = 715827883  # 1/3
+        elif step == 4:
+            A = c
+            B = t
+        else:
+            kk = step - 5
+            if ib <= kk - 2 or not (rem >> (frac + kk - 2)) & 1:
+                step += 1
+                continue
+            A = res
+            B = (P[18 + kk] ^ sg) - sg
+        if A == B and A == mn:
+            h = mx
+        else:
+            al = A & 0xFFFF
+            ah = A >> 16
+            bl = B & 0xFFFF
+            bh = B >> 16
+            ll = uint(al) * uint(bl)
+            c1 = ah * bl
+            c2 = al * bh
+            mid = int(ll >> 16) + (c1 & 0xFFFF) + (c2 & 0xFFFF)
+            h = ah * bh + (c1 >> 16) + (c2 >> 16) + (mid >> 16)
+            l1 = (mid & 0xFFFF) + 0x4000
+            if l1 > 0xFFFF:
+                h += 1
+                l1 -= 0x10000
+            h = h + h + (l1 >> 15)
+            h = ((h + sg) & m32) - sg
+        if step == 0:
+            x2 = h
+        elif step == 1:
+            x3 = h
+        elif step == 2:
+            # x4 / 4 (rdbpot 2) + x3
+            v = h >> 2
+            if (h & 3) > 1 + (1 if h < 0 else 0):
+                v += 1
+            t = ((v + x3 + sg) & m32) - sg
+        elif step == 3:
+            # (srdhm(.., 1/3) + x2) / 2 (rdbpot 1), + x
+            u = ((h + x2 + sg) & m32) - sg
+            v = u >> 1
+            if (u & 1) > (1 if u < 0 else 0):
+                v += 1
+            t = ((x + v + sg) & m32) - sg
+        elif step == 4:
+            res = ((c + h + sg) & m32) - sg
+        else:
+            res = h
+        step += 1
+    P[14] = res
+
+
+@micropython.viper
+def _nrcp(buf, k: int):
+    # word _NR = a (>= 0 in use): k 0: ml_nets_q_one_over_one_plus(a), 1:
+    # ml_nets_q_one_minus_over_one_plus(a) (gemmlowp's Newton-Raphson, 7 srdhm in the loop)
+    P = ptr32(buf)
+    sg = 1
+    sg <<= 31
+    b30 = ((sg - 1) >> 1) + 1
+    ff = 0xFFFF
+    m32 = (ff << 16) | ff
+    mx = sg - 1
+    mn = -mx - 1
+    a = (P[14] ^ sg) - sg
+    if a == mn:
+        hd = -1
+    else:
+        hd = (a >> 1) + b30  # half_sum(a, 2^31 - 1)
+    x = 0
+    hdx = 0
+    step = 0
+    while step < 7:
+        if step == 0:
+            A = hd
+            B = -1010580540
+        elif step & 1:
+            A = hd
+            B = x
+        else:
+            A = x
+            B = ((1 << 29) - hdx + sg & m32) - sg
+        if A == B and A == mn:
+            h = mx
+        else:
+            al = A & 0xFFFF
+            ah = A >> 16
+            bl = B & 0xFFFF
+            bh = B >> 16
+            ll = uint(al) * uint(bl)
+            c1 = ah * bl
+            c2 = al * bh
+            mid = int(ll >> 16) + (c1 & 0xFFFF) + (c2 & 0xFFFF)
+            h = ah * bh + (c1 >> 16) + (c2 >> 16) + (mid >> 16)
+            l1 = (mid & 0xFFFF) + 0x4000
+            if l1 > 0xFFFF:
+                h += 1
+                l1 -= 0x10000
+            h = h + h + (l1 >> 15)
+            h = ((h + sg) & m32) - sg
+        if step == 0:
+            x = (((P[26] ^ sg) - sg) + h + sg & m32) - sg
+        elif step & 1:
+            hdx = h
+        else:
+            # x + SaturatingRoundingMultiplyByPOT<2>(h)
+            if h > (1 << 29) - 1:
+                h = mx
+            elif h < 1 - (1 << 29):
+                h = mn
+            else:
+                h <<= 2
+            x = ((x + h + sg) & m32) - sg
+        step += 1
+    if k:
+        x = ((x - (1 << 29) + sg) & m32) - sg
+        e = 2
+    else:
+        e = 1
+    thr = (1 << (31 - e)) - 1
+    if x > thr:
+        x = mx
+    elif x < -thr:
+        x = mn
+    else:
+        x = ((((x << e) + sg) & m32) - sg)
+    P[14] = x
+
+
+@micropython.viper
+def _nmbqm(buf, v: int, m: int, s: int) -> int:
+    # ml_nets_q_mbqm(v, m, s) for the element-wise ops (v small; m: its word _NR + 1 when
+    # it does not fit a small int)
+    P = ptr32(buf)
+    sg = 1
+    sg <<= 31
+    ff = 0xFFFF
+    m32 = (ff << 16) | ff
+    if s > 0:
+        v = (((v << s) + sg) & m32) - sg
+    P[14] = v
+    _nsrd(buf)
+    h = (P[14] ^ sg) - sg
+    e = 0
+    if s < 0:
+        e = -s
+    mask = (1 << e) - 1
+    mask = ((mask + sg) & m32) - sg
+    thr = mask >> 1
+    if h < 0:
+        thr += 1
+    r = h >> e
+    if (h & mask) > thr:
+        r += 1
+    return r
+
+
+@micropython.viper
+def _nelt(buf, r: int):
+    # REQUANTIZE, CLAMP, LOGISTIC, TANH (element-wise, in place allowed): each output a
+    # function of its input alone, looked up in the op's table of 256 (_nlut, at load)
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    R = ptr32(b + uint(r))
+    n = R[4]
+    ar = b + uint(P[7])
+    pin = ptr8(ar + uint(R[1]))
+    pout = ptr8(ar + uint(R[3]))
+    T = ptr8(b + uint(R[31]))
+    i = 0
+    while i < n:
+        pout[i] = T[pin[i]]
+        i += 1
+
+
+@micropython.viper
+def _nlut(buf, r: int):
+    # the table of an element-wise op: its output byte for each input byte q + 128
+    # (ml_nets_q7_requantize / _clamp / _sigmoid_tanh's arithmetic)
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    R = ptr32(b + uint(r))
+    kind = R[0]
+    n = 256
+    pout = ptr8(b + uint(R[31]))
+    sg = 1
+    sg <<= 31
+    b30 = ((sg - 1) >> 1) + 1
+    ff = 0xFFFF
+    m32 = (ff << 16) | ff
+    mx = sg - 1
+    in_zp = (R[19] ^ sg) - sg
+    out_zp = (R[21] ^ sg) - sg
+    lo = (R[22] ^ sg) - sg
+    hi = (R[23] ^ sg) - sg
+    s0 = (R[25] ^ sg) - sg
+    m1 = (R[26] ^ sg) - sg
+    i = 0
+    while i < n:
+        xq = i - 128
+        if kind == 17:
+            v = xq
+        elif kind == 3:
+            P[15] = R[24]
+            v = int(_nmbqm(buf, xq - in_zp, 0, s0)) + out_zp
+        else:
+            lo = -128
+            hi = 127
+            d = xq - in_zp
+            if d <= -m1:
+                v = -128
+            elif d >= m1:
+                v = 127
+            else:
+                P[15] = R[24]
+                a = int(_nmbqm(buf, d, 0, s0))
+                P[14] = a
+                if kind == 15:
+                    if a == 0:
+                        y = b30
+                    else:
+                        if a > 0:
+                            P[14] = -a
+                        _nexp(buf, 4)
+                        _nrcp(buf, 0)
+                        y = (P[14] ^ sg) - sg
+                        if a < 0:
+                            y = ((mx - y + sg) & m32) - sg
+                    e = 23
+                else:
+                    if a == 0:
+                        y = 0
+                    else:
+                        if a > 0:
+                            P[14] = -a
+                        _nexp(buf, 5)
+                        _nrcp(buf, 1)
+                        y = (P[14] ^ sg) - sg
+                        if a < 0:
+                            y = ((0 - y + sg) & m32) - sg
+                    e = 24
+                # rdbpot(y, e) (- 128 for the logistic's output zero point)
+                mask = (1 << e) - 1
+                thr = mask >> 1
+                if y < 0:
+                    thr += 1
+                v = y >> e
+                if (y & mask) > thr:
+                    v += 1
+                if kind == 15:
+                    v -= 128
+        if v < lo:
+            v = lo
+        elif v > hi:
+            v = hi
+        pout[i] = v + 128
+        i += 1
+
+
+@micropython.viper
+def _nsoft(buf, r: int):
+    # SOFTMAX (TFLite int8: output scale 1/256, zero point -128), in place allowed
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    R = ptr32(b + uint(r))
+    rows = R[4]
+    depth = R[5]
+    ar = b + uint(P[7])
+    pe = ptr32(b + uint(P[13]))
+    sg = 1
+    sg <<= 31
+    ff = 0xFFFF
+    m32 = (ff << 16) | ff
+    dmin = (R[26] ^ sg) - sg
+    E = ptr32(b + uint(R[31]))
+    row = 0
+    while row < rows:
+        px = ptr8(ar + uint(R[1]) + uint(row * depth))
+        py = ptr8(ar + uint(R[3]) + uint(row * depth))
+        mx = 0
+        c = 0
+        while c < depth:
+            if px[c] > mx:
+                mx = px[c]
+            c += 1
+        total = 0
+        c = 0
+        while c < depth:
+            diff = px[c] - mx
+            if diff >= dmin:
+                e = (E[-diff] ^ sg) - sg
+                pe[c] = e
+                v = e >> 12
+                if (e & 0xFFF) > 0x7FF + (1 if e < 0 else 0):
+                    v += 1
+                total = ((total + v + sg) & m32) - sg
+            c += 1
+        # clz of the sum (> 0), 1 / (1 + the normalised sum - 1)
+        ut = uint(total) & uint(m32)
+        clz = 0
+        while not (ut >> 31) & 1:
+            ut <<= 1
+            clz += 1
+        P[14] = int((ut & uint(m32)) - (uint(1) << 31))
+        _nrcp(buf, 0)
+        recip = (P[14] ^ sg) - sg
+        ex = 12 - clz + 23
+        mask = (1 << ex) - 1
+        mask = ((mask + sg) & m32) - sg
+        c = 0
+        while c < depth:
+            diff = px[c] - mx
+            if diff >= dmin:
+                P[14] = recip
+                P[15] = pe[c]
+                _nsrd(buf)
+                h = (P[14] ^ sg) - sg
+                thr = mask >> 1
+                if h < 0:
+                    thr += 1
+                v = h >> ex
+                if (h & mask) > thr:
+                    v += 1
+                if v < 0:
+                    v = 0
+                elif v > 255:
+                    v = 255
+                py[c] = v
+            else:
+                py[c] = 0
+            c += 1
+        row += 1
+
+
+@micropython.viper
+def _nsmx(buf, r: int):
+    # a SOFTMAX op's table (at load): E[d] = exp_neg(srdhm(-d << s0, m0), 5) for each
+    # difference -d (0 <= d <= 255) of an input from the row's maximum
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    R = ptr32(b + uint(r))
+    E = ptr32(b + uint(R[31]))
+    sg = 1
+    sg <<= 31
+    ff = 0xFFFF
+    m32 = (ff << 16) | ff
+    s0 = R[25]
+    d = 0
+    while d < 256:
+        P[14] = ((((0 - d) << s0) + sg) & m32) - sg
+        P[15] = R[24]
+        _nsrd(buf)
+        _nexp(buf, 5)
+        E[d] = P[14]
+        d += 1
+
+
+@micropython.viper
+def _ndeq(buf, r: int):
+    # DEQUANTIZE: y = scale * (q - zp), the float32 product (|q - zp| <= 255) in integers:
+    # exact, then rounded to nearest even; overflow -> inf; subnormal scales
+    P = ptr32(buf)
+    b = uint(ptr8(buf))
+    R = ptr32(b + uint(r))
+    n = R[4]
+    sg = 1
+    sg <<= 31
+    zp = (R[19] ^ sg) - sg
+    px = ptr8(b + uint(P[7]) + uint(R[1]))
+    py = ptr32(b + uint(P[8]))
+    impl = uint(1) << 23
+    mant = impl - 1
+    sb = uint(R[30])
+    es = int((sb >> 23) & 0xFF)
+    ms = sb & mant
+    if es:
+        ms |= impl
+    else:
+        es = 1
+    i = 0
+    while i < n:
+        d = px[i] - 128 - zp
+        neg = uint(0)
+        if d < 0:
+            neg = uint(1) << 31
+            d = -d
+        if d == 0:
+            py[i] = 0
+            i += 1
+            continue
+        m = ms * uint(d)  # < 2^32
+        e = es
+        k = 0
+        while (m >> uint(k)) >= (impl << 1):
+            k += 1
+        if k:
+            rem = m & ((uint(1) << uint(k)) - 1)
+            half = uint(1) << uint(k - 1)
+            m >>= uint(k)
+            e += k
+            if rem > half or (rem == half and (m & 1)):
+                m += 1
+                if m == (impl << 1):
+                    m >>= 1
+                    e += 1
+        else:
+            while m < impl and e > 1:
+                m <<= 1
+                e -= 1
+        if e >= 255:
+            u = uint(0xFF) << 23
+        elif m < impl:
+            u = m  # subnormal
+        else:
+            u = (uint(e) << 23) | (m & mant)
+        py[i] = u | neg
+        i += 1
+
+
+_N3E38 = 0x7F61B1E6  # the bits of 3.0e38f
+
+
+def _nbad():
+    raise ValueError("model blob: corrupt, truncated or not a model")
+
+
+def _nspan(off, n, w, align, lo, size):
+    return off >= lo and off % align == 0 and off + n * w <= size
+
+
+def _nmbqm_ok(vmax, m, s):
+    # ml_nets_q7__mbqm_ok: 0 or the bound of |mbqm(v, m, s)| for |v| <= vmax (+1)
+    if s < -31 or s > 31 or vmax > 0x7FFFFFFF:
+        return 0
+    xs = vmax << (s if s > 0 else 0)
+    if xs > 0x7FFFFFFF:
+        return 0
+    p = ((xs * (m if m >= 0 else -m)) >> 31) + 1
+    bound = (p >> (-s if s < 0 else 0)) + 1
+    return bound if bound + 256 <= 0x7FFFFFFF else 0
+
+
+def _nrec(sec, i, off_ops):
+    r = struct.unpack_from("<30i", sec, off_ops + 160 * i)
+    u = struct.unpack_from("<10I", sec, off_ops + 160 * i + 120)
+    return r, u  # u: scale bits, w off, w n, bias, mult, shift offsets, n_ch, 3 reserved
+
+
+def _ncheck_op(sec, r, u, size, min_off, arena, nf, n_final):
+    # ml_nets_q7_check_op for the kinds this engine runs
+    k, g = r[0], r[4:19]
+    if u[7] or u[8] or u[9]:
+        _nbad()
+    for v in r[19:24]:
+        if not -128 <= v <= 127:
+            _nbad()
+    if r[22] > r[23] or u[0] & 0x7FFFFFFF > _N3E38:
+        _nbad()
+    for v in g:
+        if not 0 <= v < 1 << 24:
+            _nbad()
+    ng, n_w, n_c, k_acc, in_place = 1, 0, 0, 0, 0
+    if k in (1, 2):
+        n_in = n_out = g[0]
+        if (u[0] == 0 or u[0] >> 31 or n_in == 0
+                or ((r[1] != -1 or n_in > nf) if k == 1 else (r[3] != -1 or n_in > n_final))):
+            _nbad()
+    elif k in (3, 17, 15, 16):
+        n_in = n_out = g[0]
+        in_place = 1
+        if k == 3 and not _nmbqm_ok(255, r[24], r[25]):
+            _nbad()
+        if k in (15, 16) and (r[25] < -31 or r[25] > 31 or r[26] < 0):
+            _nbad()
+    elif k == 4:
+        ng = 3
+        if g[0] < 1 or g[1] < 1 or g[2] < 1:
+            _nbad()
+        n_in, n_out = g[2] * g[0], g[2] * g[1]
+        n_w, n_c, k_acc = g[1] * g[0], g[1], g[0]
+    else:  # 14: softmax
+        ng = 2
+        if g[0] < 1 or g[1] < 1 or g[1] > 511 or r[25] < 0 or r[25] > 31 or r[26] > 0:
+            _nbad()
+        n_in = n_out = g[0] * g[1]
+        in_place = 1
+    for v in g[ng:]:
+        if v:
+            _nbad()
+    if n_in == 0 or n_in >= 0x7FFFFFFF or n_out == 0 or n_out >= 0x7FFFFFFF or r[2] != -1:
+        _nbad()
+    if k != 1 and not (r[1] >= 0 and r[1] + n_in <= arena):
+        _nbad()
+    if k != 2 and not (r[3] >= 0 and r[3] + n_out <= arena):
+        _nbad()
+    if (k not in (1, 2) and r[3] < r[1] + n_in and r[1] < r[3] + n_out
+            and not (in_place and r[3] == r[1] and n_in == n_out)):
+        _nbad()
+    w_off, w_n, b_off, m_off, s_off, n_ch = u[1:7]
+    if (w_n != n_w or (w_n == 0) != (w_off == 0)
+            or (w_n and not _nspan(w_off, w_n, 1, 4, min_off, size))):
+        _nbad()
+    if (n_ch != n_c or (n_ch == 0) != (b_off == 0) or (n_ch == 0) != (m_off == 0)
+            or (n_ch == 0) != (s_off == 0)):
+        _nbad()
+    if n_ch:
+        acc_max = k_acc * 255 * 128
+        if (not _nspan(b_off, n_ch, 4, 4, min_off, size) or acc_max > 0x7FFFFFFF
+                or not _nspan(m_off, n_ch, 4, 4, min_off, size)
+                or not _nspan(s_off, n_ch, 4, 4, min_off, size)):
+            _nbad()
+        bias = struct.unpack_from("<" + str(n_ch) + "i", sec, b_off)
+        mult = struct.unpack_from("<" + str(n_ch) + "i", sec, m_off)
+        shift = struct.unpack_from("<" + str(n_ch) + "i", sec, s_off)
+        for c in range(n_ch):
+            ab = acc_max + (bias[c] if bias[c] >= 0 else -bias[c])
+            if ab > 0x7FFFFFFF or not _nmbqm_ok(ab, mult[c], shift[c]):
+                _nbad()
+
+
+class _NetModel:
+    """An int8 fully-connected net run by the viper engine (same API as the C module's
+    Model): predict(x), predict_proba(x, out) / regress(x, out); x array('f'), or the
+    integer entry's array('b') (int8 values in the input quantization) / array('h')."""
+
+    def __init__(self, data, off, size, task_e, nf_e):
+        sec = memoryview(data)[off:off + size]
+        if size < 64:
+            _nbad()
+        h = struct.unpack_from("<16I", sec, 0)
+        version, task, nf, n_out, n_final, flags, n_ops, arena, o_out, off_ops, rec = h[0:11]
+        if version not in (1, 2):
+            raise ValueError("model blob: unsupported format version")
+        dtype = h[11] if version == 2 else 0
+        arena_bytes = h[12] if version == 2 else 0
+        for v in h[13 if version == 2 else 11:16]:
+            if v:
+                _nbad()
+        if dtype > 1 or (dtype == 0 and arena_bytes) or task > 1:
+            _nbad()
+        if (rec != (160 if dtype else 128) or nf == 0 or nf >= 0x7FFFFFFF or n_final == 0
+                or arena == 0 or arena >= 0x7FFFFFFF or n_ops == 0 or flags & ~1
+                or o_out + n_final > arena):
+            _nbad()
+        if task == 0:
+            if (n_final != 1 or n_out != 2) if flags & 1 else (n_final < 2 or n_out != n_final):
+                _nbad()
+        elif flags or n_out != n_final:
+            _nbad()
+        if not _nspan(off_ops, n_ops, rec, 4, 64, size):
+            _nbad()
+        if not dtype:
+            raise ValueError("model blob: float32 nets need the C module (the viper engine "
+                             "runs int8 fully-connected nets)")
+        if (o_out or arena_bytes == 0 or arena_bytes >= 0x7FFFFFF0
+                or arena != n_final + (arena_bytes + 3) // 4):
+            _nbad()
+        for i in range(n_ops):
+            k = struct.unpack_from("<i", sec, off_ops + 160 * i)[0]
+            if k in _NKINDS and k not in _NRUNS:
+                raise ValueError("model blob: int8 nets with " + _NKINDS[k] + " ops need the C "
+                                 "module (the viper engine runs fully-connected nets)")
+        min_off = off_ops + 160 * n_ops
+        recs = []
+        for i in range(n_ops):
+            r, u = _nrec(sec, i, off_ops)
+            if r[0] not in _NRUNS:
+                _nbad()
+            _ncheck_op(sec, r, u, size, min_off, arena_bytes, nf, n_final)
+            if i + 1 == n_ops and (r[0] != 2 or r[4] != n_final):
+                _nbad()
+            recs.append((r, u))
+        # ml_model_load: the section table agrees with the section
+        if task_e != task or nf_e != nf:
+            _nbad()
+        # the private buffer: parameters, records, DENSE tables, arena, outputs, exps
+        at = 4 * _N_NQ + 160 * n_ops
+        tabs = []
+        depth = 1
+        for r, u in recs:
+            if r[0] in (4, 14) and r[5] > depth:
+                depth = r[5]  # the scratch words: DENSE sums, SOFTMAX exps of a row
+            if r[0] == 4:
+                tabs.append(at)
+                at += ((u[2] + 3) & ~3) + 12 * u[6]
+            elif r[0] in (1, 14):
+                tabs.append(at)
+                at += 4 * 256  # the thresholds (255); exp of each difference (256)
+            elif r[0] in (3, 15, 16, 17):
+                tabs.append(at)
+                at += 256  # the output of each input
+            else:
+                tabs.append(0)
+        a_at = at
+        at += (arena_bytes + 3) & ~3
+        y_at = at
+        at += 4 * n_final
+        buf = bytearray(at + 4 * depth)
+        p = array.array("i", bytes(4 * _N_NQ))
+        p[_NF], p[_NNO], p[_NFIN], p[_NTASK], p[_NBIN] = nf, n_out, n_final, task, flags & 1
+        p[_NOPS], p[_NRECS], p[_NARENA], p[_NY] = n_ops, 4 * _N_NQ, a_at, y_at
+        p[_NW], p[_NEXPS] = _W, at
+        p[_NINT] = 1 if n_ops >= 2 and recs[0][0][0] == 1 else 0
+        buf[0:4 * _N_NQ] = bytes(p)
+        struct.pack_into("<7I", buf, 4 * _NMULTS, 1672461947, 1302514674, 790015084,
+                         290630308, 39332535, 720401, 242)
+        struct.pack_into("<2I", buf, 4 * _NEXPC, 1895147668, 1515870810)
+        if _W:  # the array type (as _vbuild)
+            buf[4 * _NATYPE:4 * _NATYPE + 8] = _atype(id(_TC_F))
+        for i, (r, u) in enumerate(recs):
+            o = 4 * _N_NQ + 160 * i
+            buf[o:o + 160] = sec[off_ops + 160 * i:off_ops + 160 * i + 160]
+            if tabs[i]:
+                struct.pack_into("<I", buf, o + 124, tabs[i])
+            if r[0] == 1:  # the thresholds' guesses, then the exact search
+                sc = struct.unpack_from("<f", sec, off_ops + 160 * i + 120)[0]
+                for j in range(255):
+                    v = (j - 127.5 - r[21]) * sc
+                    v = 3e38 if v > 3e38 else (-3e38 if v < -3e38 else v)
+                    k = struct.unpack("<I", struct.pack("<f", v))[0]
+                    struct.pack_into("<I", buf, tabs[i] + 4 * j,
+                                     k ^ 0xFFFFFFFF if k >> 31 else k | 0x80000000)
+                _nthr(buf, o)
+            elif r[0] == 14:
+                _nsmx(buf, o)
+            elif r[0] in (3, 15, 16, 17):
+                _nlut(buf, o)
+            if r[0] != 4:
+                continue
+            t = tabs[i]
+            n_in, n_ch, w_off, zp = r[4], u[6], u[1], r[19]
+            wb = bytearray(sec[w_off:w_off + u[2]])
+            bias = struct.unpack_from("<" + str(n_ch) + "i", sec, u[3])
+            c = array.array("i", bytes(4 * n_ch))
+            for ch in range(n_ch):
+                s = 0
+                for j in range(ch * n_in, ch * n_in + n_in):
+                    v = wb[j] ^ 0x80
+                    wb[j] = v
+                    s += v
+                c[ch] = bias[ch] - (128 + zp) * (s - 128 * n_in)
+            buf[t:t + u[2]] = wb
+            tc = t + ((u[2] + 3) & ~3)
+            buf[tc:tc + 4 * n_ch] = bytes(c)
+            buf[tc + 4 * n_ch:tc + 8 * n_ch] = sec[u[4]:u[4] + 4 * n_ch]
+            buf[tc + 8 * n_ch:tc + 12 * n_ch] = sec[u[5]:u[5] + 4 * n_ch]
+            struct.pack_into("<I", buf, o + 124, t)
+            struct.pack_into("<4I", buf, o + 132, tc, tc + 4 * n_ch, tc + 8 * n_ch)
+        self._buf = buf
+        self._nf, self._no, self._task = nf, n_out, task
+        self._int = p[_NINT]
+        self._q = None
+        if self._int:
+            self._q = (struct.unpack_from("<f", sec, off_ops + 120)[0], recs[0][0][21])
+        self._x_ok = self._out_ok = self._xt = None
+
+    def n_features(self):
+        return self._nf
+
+    def n_outputs(self):
+        return self._no
+
+    def n_steps(self):
+        return 1
+
+    def task(self):
+        return self._task
+
+    def is_classifier(self):
+        return self._task == 0
+
+    def input_quantization(self):
+        """(scale, zero_point) of the integer entry (array('b') / array('h') input)."""
+        return self._q
+
+    def decision_function(self, x, out):
+        raise TypeError("this model has no such method")
+
+    score_samples = transform = decision_function
+
+    def _fail(self, r, op):
+        if r == -1:
+            raise ValueError("x must be array('f') of n_features values")
+        if r == -2:
+            raise ValueError("out must be array('f') of at least the output width")
+        if r == -4:
+            raise TypeError("array('b')/array('h') input is for int8 nets with an integer "
+                            "entry; this model takes array('f')")
+        if r == -5:
+            raise ValueError("x must have n_features values")
+        if op == 0:
+            raise TypeError("predict() is for classifiers and outlier detectors; use "
+                            "regress(x, out) / transform(x, out)")
+        raise TypeError("this model has no such method")
+
+    if _W:
+
+        def predict(self, x):
+            r = _nrun(self._buf, id(x), 0, 0, x, None)
+            if r < 0:
+                self._fail(r, 0)
+            return r
+
+        def predict_proba(self, x, out):
+            r = _nrun(self._buf, id(x), id(out), 1, x, out)
+            if r < 0:
+                self._fail(r, 1)
+
+        def regress(self, x, out):
+            r = _nrun(self._buf, id(x), id(out), 2, x, out)
+            if r < 0:
+                self._fail(r, 2)
+
+    else:
+
+        def _call(self, x, out, op):
+            # as the fallback: the typecode is read once per array object (it never
+            # changes; holding the object keeps its identity unique)
+            if (op == 2) != (self._task == 1):
+                self._fail(-3, op)
+            if type(x) is not array.array:
+                self._fail(-1, op)
+            t = self._xt if x is self._x_ok else _typecode(x)
+            if t in ("b", "h"):
+                if not self._int:
+                    self._fail(-4, op)
+                if len(x) != self._nf:
+                    self._fail(-5, op)
+                mode = 1 if t == "b" else 2
+            elif t != "f" or len(x) != self._nf:
+                self._fail(-1, op)
+            else:
+                mode = 0
+            self._x_ok, self._xt = x, t
+            if op:
+                if type(out) is not array.array or len(out) < self._no:
+                    self._fail(-2, op)
+                if out is not self._out_ok:
+                    if _typecode(out) != "f":
+                        self._fail(-2, op)
+                    self._out_ok = out
+            return _nrun(self._buf, 0, 0, op | 8 | (mode << 4), x, out)
+
+        def predict(self, x):
+            return self._call(x, None, 0)
+
+        def predict_proba(self, x, out):
+            self._call(x, out, 1)
+
+        def regress(self, x, out):
+            self._call(x, out, 2)
+
+
+@micropython.viper
+def _atype_into(dst, fid: uint):
+    ptr32(dst)[0] = ptr32(fid)[0]
+    ptr32(dst)[1] = ptr32(fid)[1]
+
+
+def _atype(fid):
+    d = bytearray(8)
+    _atype_into(d, fid)
+    return d
+
+
+# nets-engine: end
+
+
+@micropython.viper
+def _vcrc(data) -> uint:
+    # CRC-32 (IEEE, reflected) of the buffer data, bit by bit in viper (the fallback's
+    # _crc32 in Python costs about 30,000 instructions per byte of the file on ports
+    # without binascii.crc32; this, about 280 on Cortex-M4F)
+    p = ptr8(data)
+    n = int(len(data))
+    ff = uint(0xFFFF)
+    c = (ff << 16) | ff
+    poly = (uint(0xEDB8) << 16) | uint(0x8320)
+    i = 0
+    while i < n:
+        c ^= uint(p[i])
+        k = 0
+        while k < 8:
+            if c & 1:
+                c = (c >> 1) ^ poly
+            else:
+                c >>= 1
+            k += 1
+        i += 1
+    return c ^ ((ff << 16) | ff)
+
+
+def _crc32(data):  # replaces the fallback's (its loader calls it): the same value
+    return _vcrc(data)
+
+
+_NOFAM = "model blob: model family not supported by the viper engine"
+
+
+def _open(data):
+    try:
+        return Model(data)
+    except ValueError as e:
+        if e.args[0] != _NOFAM:
+            raise
+    # a valid container (checked by the fallback's loader) with one section of another
+    # family: int8 nets run here
+    fam, task, _, off, size, nf = struct.unpack_from("<HBBIII", data, _HEAD)
+    if fam == 0 or fam > 9:  # not a family the C module knows: its message
+        raise ValueError("model blob: model family or method not supported")
+    if fam != 8 or "_NetModel" not in globals():
+        raise ValueError(_NOFAM + ": it needs the C module")
+    return _NetModel(data, off, size, task, nf)
+
+
+def load(src):
+    if isinstance(src, str):
+        with open(src, "rb") as f:
+            src = f.read()
+    return _open(src)
+
+
+def load_at(address, size):
+    """A blob in memory-mapped flash (needs the port's uctypes; its tables are copied)."""
+    import uctypes
+
+    return _open(uctypes.bytearray_at(address, size))
