@@ -447,3 +447,31 @@ def test_micropython_qemu_m4f(which, tmp_path):
     r = mp_qemu.run_qemu_micropython("m4", _script_for(host), files,
                                      collect=[f"{k}.bin" for k in host], timeout=600).check()
     _assert_bit_identical(host, _device_outputs(host, lambda name: r.files[name]), m, None)
+
+
+def test_dead_relu_units_quantize_into_a_valid_file():
+    """An MLPRegressor whose relu units died in training (weights decayed to ~1e-30 next
+    to their bias): the weight scales are widened as TFLite's AdjustWeightsForBiasScale
+    does, so the int32 biases fit and the bias scales stay normal float32; the model file
+    loads (it was rejected as corrupt) and equals the header and TFLite Micro bit for bit,
+    within the quantization of the float model."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.neural_network import MLPRegressor
+
+    X, y = load_diabetes(return_X_y=True)
+    X = X.astype(np.float32)
+    est = MLPRegressor(hidden_layer_sizes=(16,), max_iter=2000, random_state=0).fit(X, y)
+    dead = np.abs(est.coefs_[0]).max(axis=0) < 1e-6  # the units this test is about
+    assert dead.sum() >= 3
+    model = microlearn.convert(est, quantize="int8", calibration=X[:200])
+    ir = model.steps[0].ir
+    biases = [t for t in ir.tensors.values() if t.dtype == "int32" and t.data is not None]
+    for t in biases:
+        assert np.all(np.abs(t.data.astype(np.int64)) <= 1 << 30)
+        assert np.all(np.asarray(t.scale, np.float32) >= np.finfo(np.float32).tiny)
+    out, _ = _file_outputs(model, X)
+    np.testing.assert_array_equal(out, compile_int8(ir)(X))
+    np.testing.assert_array_equal(out, tflm_run(write_tflite(ir, batch=len(X)), X, (10,)))
+    np.testing.assert_array_equal(out.ravel(), model.predict(X).ravel())
+    # on the calibration rows (outside their range the int8 input saturates)
+    assert np.max(np.abs(out.ravel()[:200] - est.predict(X[:200]))) < 0.01 * np.ptp(y)

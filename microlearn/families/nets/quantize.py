@@ -1059,7 +1059,17 @@ def _quantize_weights(w: Tensor, b: Tensor, in_scale: np.float32,
     axis = W.ndim - 1 if depthwise else 0
     red = tuple(i for i in range(W.ndim) if i != axis)
     amax = np.abs(W).max(axis=red)
-    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    scale = np.where(amax > 0, amax / 127.0, 1.0)
+    # TFLite's AdjustWeightsForBiasScale: a channel whose weights are tiny next to its bias
+    # (e.g. a relu unit that died in training, its weights decayed towards 0) would get a
+    # bias scale so small that the int32 bias overflows (and a float32 bias scale that
+    # underflows to 0): widen its weight scale so that |bias| / bias_scale <= 2^30 and the
+    # bias scale stays a normal float32 (its weights then quantize to 0 or a few levels)
+    bmag = np.abs(np.asarray(b.data, np.float64)).reshape(-1)
+    if bmag.size == scale.size:
+        s_in = max(float(np.float32(in_scale)), 2.0**-126)
+        scale = np.maximum(scale, np.maximum(bmag / (s_in * 2.0**30), 2.0**-125 / s_in))
+    scale = scale.astype(np.float32)
     shape = [1] * W.ndim
     shape[axis] = -1
     q = np.clip(np.round(W / scale.astype(np.float64).reshape(shape)), -127, 127)
