@@ -1349,8 +1349,8 @@ def _nets_fuzz_files(rng: np.random.Generator, n: int) -> dict[str, bytes]:
 
 def _reads_unwritten(data: bytes) -> bool:
     """Whether an op of the file reads arena bytes no earlier op wrote in the same call (a
-    mutated `in` offset the checker accepts): the C module then reads whatever its scratch
-    held (its C stack), the viper engine what its arena kept from the last call."""
+    mutated `in` offset the checker accepts): both engines start every call with the arena
+    at q = 0, so these files too give the same answers."""
     try:
         _, sec = _nets_section(data)
         n_ops, off_ops = struct.unpack_from("<I", sec, 24)[0], struct.unpack_from("<I", sec, 36)[0]
@@ -1400,14 +1400,15 @@ def test_unix_fuzz_int8_nets_same_answers_as_the_c_module(viper_x64, tmp_path):
     ours = run(viper_x64, tmp_path / "viper")
     theirs = run(mp_unix.native_x64(), tmp_path / "c")
     undefined = [n for n, data in files.items() if _reads_unwritten(data)]
-    assert len(undefined) < 10
-    # the caller's buffer is never read again
-    assert all(same for n, (same, _) in ours.items() if n not in undefined), \
+    assert 1 <= len(undefined) < 10  # the case the arena reset is for occurs
+    # the same answers on every call: the caller's buffer is never read again, and the
+    # arena is reset
+    assert all(same for same, _ in ours.values()), \
         [(n, r[:200]) for n, (same, r) in ours.items() if not same][:3]
     refused = [n for n, (_, r) in ours.items() if "the C module" in r]
     ran = [n for n, (_, r) in ours.items() if not r.startswith(("ValueError", "MemoryError"))]
     assert len(ran) >= 40 and len(refused) < 20
-    differ = [n for n in files if n not in refused and n not in undefined
+    differ = [n for n in files if n not in refused
               and "MemoryError" not in (ours[n][1], theirs[n][1]) and ours[n][1] != theirs[n][1]]
     assert not differ, [(n, ours[n][1][:100], theirs[n][1][:100]) for n in differ[:5]]
 

@@ -1730,6 +1730,10 @@ static inline void ml_nets_q7_forward_in(const uint8_t *sec, float *y, const flo
     const uint32_t n_ops = ml_rd_u32(sec + 24), off_ops = ml_rd_u32(sec + 36);
     int8_t *arena = (int8_t *)(void *)(y + ml_rd_u32(sec + 16));
     uint32_t i;
+    /* a file the checker accepts may still read arena bytes no earlier op wrote in this
+     * call (a corrupt `in` offset inside the arena): they read 0, not what the scratch
+     * held (the viper engine does the same) */
+    memset(arena, 0, (size_t)ml_rd_u32(sec + 48));
     for (i = 0u; i < n_ops; i++) {
         ml_nets_q7_op_t op;
         const int8_t *a;

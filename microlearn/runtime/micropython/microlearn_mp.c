@@ -32,7 +32,8 @@
 #include "mlmp_families.h"
 #endif
 // Native modules link no libc: the int8 nets kernels (ml_nets_int8.h: pad, concatenation
-// copies; SIMD loads) call memmove / memcpy, provided here under the runtime's names.
+// copies; SIMD loads; the arena reset of a model file's forward pass) call memmove /
+// memcpy / memset, provided here under the runtime's names.
 #include <string.h>
 static void *mlmp_memmove(void *dst, const void *src, size_t n) {
     volatile unsigned char *d = (volatile unsigned char *)dst; // volatile: never turned
@@ -48,8 +49,16 @@ static void *mlmp_memmove(void *dst, const void *src, size_t n) {
     }
     return dst;
 }
+static void *mlmp_memset(void *dst, int c, size_t n) {
+    volatile unsigned char *d = (volatile unsigned char *)dst; // volatile: not a memset call
+    for (size_t i = 0; i < n; i++) {
+        d[i] = (unsigned char)c;
+    }
+    return dst;
+}
 #define memmove mlmp_memmove
 #define memcpy mlmp_memmove
+#define memset mlmp_memset
 #include "ml_model.h"
 
 typedef struct _mlmp_model_t {

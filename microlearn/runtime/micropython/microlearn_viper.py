@@ -1455,6 +1455,15 @@ def _nrun(buf, xid: uint, aid: uint, op: int, x, out) -> int:
                 return -2
             if ptr8(aid + uw)[0] != 102 or ptr32(aid + 2 * uw)[0] < P[1]:
                 return -2
+    # the arena starts as q = 0 (stored q + 128) on every call, as the C module's memset:
+    # a file whose op reads bytes no earlier op wrote gives the same answers
+    k = P[7]
+    e = P[8]
+    fill = 0x8080
+    fill = (fill << 16) | fill  # 0x80808080 in a machine word (no big-int constant)
+    while k < e:
+        ptr32(b + uint(k))[0] = fill
+        k += 4
     k = 0
     r = P[6]
     nops = P[5]
