@@ -320,6 +320,9 @@ x = array.array("f", [5.1, 3.5, 1.4, 0.2])
 out = array.array("f", [0.0] * 3)
 for what, f in (("short x", lambda: m.predict(array.array("f", [1.0, 2.0]))),
                 ("int x", lambda: m.predict(array.array("i", [1, 2, 3, 4]))),
+                ("int8 x", lambda: m.predict(array.array("b", [1, 2, 3, 4]))),
+                ("int16 x", lambda: m.predict_proba(array.array("h", [1, 2, 3, 4]), out)),
+                ("short int8 x", lambda: m.predict(array.array("b", [1, 2]))),
                 ("list x", lambda: m.predict([5.1, 3.5, 1.4, 0.2])),
                 ("none x", lambda: m.predict(None)),
                 ("small out", lambda: m.predict_proba(x, array.array("f", [0.0] * 2))),

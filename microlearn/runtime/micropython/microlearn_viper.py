@@ -1073,8 +1073,11 @@ def _sigmoid(d):
     return _r(t / _r(1.0 + t))
 
 
-def _fail(r, op):
+def _fail(r, op, x=None):
     if r == -1:
+        if type(x) is array.array and _typecode(x) in "bh":  # as the C module
+            raise TypeError("array('b')/array('h') input is for int8 nets with an integer "
+                            "entry; this model takes array('f')")
         raise ValueError("x must be array('f') of n_features values")
     if r == -2:
         raise ValueError("out must be array('f') of at least the output width")
@@ -1304,7 +1307,7 @@ class Model(_PyModel):
         def predict(self, x):
             r = _vrun(self._buf, id(x), 0, 0, x, self._scratch)
             if r < 0:
-                _fail(r, 0)
+                _fail(r, 0, x)
             if self._kind == 2:
                 return r + r - 1  # an outlier detector: -1 / +1
             return r
@@ -1312,27 +1315,27 @@ class Model(_PyModel):
         def predict_proba(self, x, out):
             r = _vrun(self._buf, id(x), id(out), 1, x, out)
             if r < 0:
-                _fail(r, 1)
+                _fail(r, 1, x)
             if self._post:
                 self._proba(out)
 
         def regress(self, x, out):
             r = _vrun(self._buf, id(x), id(out), 2, x, out)
             if r < 0:
-                _fail(r, 2)
+                _fail(r, 2, x)
             if 1 < self._post < 8:  # (8: the weighted median is the output)
                 self._regress(out)
 
         def decision_function(self, x, out):
             r = _vrun(self._buf, id(x), id(out), 3, x, out)
             if r < 0:
-                _fail(r, 3)
+                _fail(r, 3, x)
             self._decision(out)
 
         def score_samples(self, x, out):
             r = _vrun(self._buf, id(x), id(out), 4, x, out)
             if r < 0:
-                _fail(r, 4)
+                _fail(r, 4, x)
             self._score(out)
 
     else:
@@ -1342,10 +1345,10 @@ class Model(_PyModel):
                 _fail(-3, op)
             # as the fallback: the typecode is read once per array object (it never changes)
             if type(x) is not array.array or len(x) != self._nf:
-                _fail(-1, op)
+                _fail(-1, op, x)
             if x is not self._x_ok:
                 if _typecode(x) != "f":
-                    _fail(-1, op)
+                    _fail(-1, op, x)
                 self._x_ok = x
             if op:
                 if type(out) is not array.array or len(out) < self._width[op]:
