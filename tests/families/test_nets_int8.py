@@ -344,10 +344,9 @@ def test_fast_requantization_equals_mbqm(tmp_path):
     assert out[-2:] == ["3000000", "0"], out
 
 
-def test_requantization_on_emulated_cortex_m4f_equals_mbqm(tmp_path):
-    """On Cortex-M4F the kernels requantize with SMMULR and one shift (the op's shifts all
-    right shifts, the accumulator within +-2^30); the same accumulators, aimed at both
-    roundings' ties, give TFLite's two-rounding MultiplyByQuantizedMultiplier there."""
+def _m4f_check(tmp_path, source: str, tag: str, defines=()) -> tuple[int, int]:
+    """Build a check firmware (C source printing "<tag> <n> <bad>") for the emulated
+    Cortex-M4F, run it and return (values checked, mismatches)."""
     import re
 
     from microlearn import targets
@@ -355,14 +354,22 @@ def test_requantization_on_emulated_cortex_m4f_equals_mbqm(tmp_path):
     reason = targets.unavailable_reason("cortex-m4f")
     if reason:
         pytest.skip(reason)
-    src = tmp_path / "rq.c"
-    # ml_nets_q7__out takes op->rq_right as the kernels do (set for the whole op)
-    src.write_text(_REQUANT_C.replace("op.act_max = 127;",
-                                      "op.act_max = 127;\n    op.rq_right = 1;"))
-    run = targets.run_app("cortex-m4f", [src], tmp_path / "fw", defines=["RQ_FIRMWARE=200000"])
-    got = re.search(r"rq (\d+) (\d+)", run.console)
+    src = tmp_path / f"{tag}.c"
+    src.write_text(source)
+    run = targets.run_app("cortex-m4f", [src], tmp_path / "fw", defines=list(defines))
+    got = re.search(rf"{tag} (\d+) (\d+)", run.console)
     assert got, run.console
-    assert got.groups() == ("200000", "0"), run.console
+    print(run.console)  # the first mismatches, when there are some
+    return int(got[1]), int(got[2])
+
+
+def test_requantization_on_emulated_cortex_m4f_equals_mbqm(tmp_path):
+    """On Cortex-M4F the kernels requantize with SMMULR and one shift (the op's shifts all
+    right shifts, the accumulator within +-2^30); the same accumulators, aimed at both
+    roundings' ties, give TFLite's two-rounding MultiplyByQuantizedMultiplier there."""
+    # ml_nets_q7__out takes op->rq_right as the kernels do (set for the whole op)
+    source = _REQUANT_C.replace("op.act_max = 127;", "op.act_max = 127;\n    op.rq_right = 1;")
+    assert _m4f_check(tmp_path, source, "rq", ["RQ_FIRMWARE=200000"]) == (200_000, 0)
 
 
 _QUANT_C = r"""
@@ -447,19 +454,7 @@ def test_input_quantization_on_emulated_cortex_m4f(tmp_path):
     """The float input's quantization (VCVT in assembly on Cortex-M4F) equals the portable
     rounding half away from zero, zero point and int8 saturation, for NaN, +-inf, huge,
     subnormal and tie values (x / scale = k + 1/2 and its neighbours)."""
-    import re
-
-    from microlearn import targets
-
-    reason = targets.unavailable_reason("cortex-m4f")
-    if reason:
-        pytest.skip(reason)
-    src = tmp_path / "q.c"
-    src.write_text(_QUANT_C)
-    run = targets.run_app("cortex-m4f", [src], tmp_path / "fw")
-    got = re.search(r"q (\d+) (\d+)", run.console)
-    assert got, run.console
-    assert got.groups() == ("102400", "0"), run.console
+    assert _m4f_check(tmp_path, _QUANT_C, "q") == (102_400, 0)
 
 
 _POOL_C = r"""
@@ -545,20 +540,8 @@ int main(void)
 def test_max_pool_on_emulated_cortex_m4f(tmp_path):
     """Max pooling (on Cortex-M4F four channels per SSUB8 / SEL, the clamp too) equals
     plain loops: padded windows, clamps narrower than int8, channel remainders."""
-    import re
-
-    from microlearn import targets
-
-    reason = targets.unavailable_reason("cortex-m4f")
-    if reason:
-        pytest.skip(reason)
-    src = tmp_path / "p.c"
-    src.write_text(_POOL_C)
-    run = targets.run_app("cortex-m4f", [src], tmp_path / "fw")
-    got = re.search(r"p (\d+) (\d+)", run.console)
-    assert got, run.console
-    n, bad = map(int, got.groups())
-    assert n > 20_000 and bad == 0, run.console
+    n, bad = _m4f_check(tmp_path, _POOL_C, "p")
+    assert n > 20_000 and bad == 0
 
 
 def test_choose_qparams_includes_zero():
