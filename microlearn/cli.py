@@ -284,12 +284,15 @@ def _cmd_footprint(args: argparse.Namespace) -> int:
     return 0
 
 
-def _regress_bound(model: Any, est: Any, X: Any) -> Any:
-    """Per row (and target) bound on |host C - est.predict| stated by the last step's
+def _regress_bound(model: Any, X: Any) -> Any:
+    """Per row (and target) bound on |host C - the source model's predict| stated by the last step's
     family (``Family.regress_tolerance``), or None where none is stated: another family,
     an int8 net, or a pipeline whose earlier steps are not bit-identical to scikit-learn's
-    (their rounding would add to the bound)."""
+    (their rounding would add to the bound). The last step's rows are the host C's output
+    of the earlier steps (what it gets on the device too)."""
     import numpy as np
+
+    from .model import Model
 
     last = model.steps[-1]
     fn = last.family.regress_tolerance
@@ -299,10 +302,7 @@ def _regress_bound(model: Any, est: Any, X: Any) -> Any:
     if len(model.steps) > 1:
         if not all(s.signature.exact_predict for s in model.steps[:-1]):
             return None
-        try:
-            Xs = np.asarray(est[:-1].transform(X), dtype=np.float32)
-        except (TypeError, AttributeError, KeyError, IndexError):
-            return None
+        Xs = Model(model.steps[:-1]).transform(Xs)
     b = fn(last.ir, Xs)
     return None if b is None else np.asarray(b, dtype=np.float64)
 
@@ -347,7 +347,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 d = np.abs(got64 - ref)
                 d[np.isnan(got64) & np.isnan(ref)] = 0.0  # NaN where the model gives NaN
                 diff = f"{float(np.nanmax(d)):.3g}" if d.size else "-"
-                bound = _regress_bound(model, est, X)
+                bound = _regress_bound(model, X)
                 if bound is None:
                     # no numeric bound stated: shown, not judged
                     agree = float(np.mean(d <= 1e-5 * (1 + np.abs(ref))))
