@@ -491,8 +491,9 @@ twice, so the figures are approximate; measured 2026-11-30):
   int8 (`quantize="int8", calibration=X[:200]`, TFLite's integer arithmetic) meets both:
   0.53x the instructions and 0.52x the flash, with scikit-learn's class on 99.5% of the
   597 held-out rows (the numerics change: `print(m)` and `m.describe()` report the
-  agreement with the float model on the calibration rows). Its flash fell from 11.6 KB to 7.5 KB when the generated
-  code stopped dispatching every op kind of the runtime: `P__q7_run` now switches only
+  agreement with the float model on the calibration rows). Its flash fell from 11.6 KB
+  to 7.5 KB when the generated code stopped dispatching every op kind of the runtime:
+  `P__q7_run` now switches only
   over the kinds of its own model (as it did on AVR), so the conv, pooling, padding and
   elementwise kernels are not compiled in (the CNN: 11.3 -> 9.7 KB, 8.5 K fewer
   instructions; the Keras MLP: +69 instructions, 0.6 %, from GCC's inlining of the one
