@@ -443,39 +443,48 @@ twice, so the figures are approximate; measured 2026-11-30):
   layers, ~0.7 K softmax. relu is now a sign-bit test (NaN propagates, -0.0 -> +0.0), so
   soft-float cores skip a compare call: Cortex-M0+ and rv32imc also got 1-4% faster.
   Flash grows with the unrolled loops (CNN 9.8 -> 12.7 KB, MLP 13.4 -> 14.4 KB).
-* int8 (bar 1.5: missed on both nets, now 4.45 and 8.70; were 5.62 and 10.95). This
+* int8 (bar 1.5: missed on both nets, now 4.19 and 7.54; were 5.62 and 10.95). This
   round, on Cortex-M4F / M7 (GCC, optimised builds; the portable C elsewhere, same
   results): the requantization is SMMULR(2 x, m) (= TFLite's doubling high multiply when
-  |x| < 2^30) then (h + 2^(e-1) - [h < 0]) >> e (its rounding divide), for ops whose
-  shifts are all right shifts (a flag in the op, `rq_right`); the float input's
+  |x| < 2^30) then ((h - [h < 0]) >> (e - 1)) + 1) >> 1 (its rounding divide, (h +
+  2^(e-1) - [h < 0]) >> e, in four instructions), for ops whose shifts are all right
+  shifts (bit 0 of the op's `rq_right`); when every accumulator plus bias provably stays
+  within +-2^30 (taps x 255 x 128 + max |bias| < 2^30: bit 1, set by the converter and
+  by the model-file loader) and the clamp is the int8 range (one SSAT), 4 outputs are
+  requantized at a time without a test per output (~15 instructions per output, was
+  ~26: CNN 0.97 M -> 0.84 M instructions, MLP 12.1 K -> 11.4 K); the float input's
   quantization is VCVT (saturating truncation, NaN -> 0) + trunc(2 (v - trunc v)) for the
   rounding half away from zero, two saturating adds and SSAT; dense and pointwise rows
   widen their input once (SXTAB16 pairs, x - zp) and run 4 outputs per LDRD of 4 widened
   inputs (23 instructions per 16 MACs); depthwise windows (multiplier 1, stride-1
   columns) run 4 channels per tap in an assembly loop (14 instructions per 4 MACs); max
   pooling takes the maximum of 4 channels per SSUB8 / SEL; interior convolution windows
-  are copied as runs. Firmware tests on the
-  emulated M4F check each against the portable code at its ties (requantization: 200 k
-  accumulators; quantization: 102 k values incl. NaN, inf, subnormals, x / scale = k +
-  1/2 and its neighbours; pooling: padded windows, narrow clamps). Where the instructions
-  go now: MLP (12.1 K): dense rows ~5.5 K (2.0 per MAC with the loop and call work; the
-  assembly itself 1.44), input quantization ~1.2 K (19 per input: VDIV + 10), softmax
-  ~2.4 K (TFLite's fixed-point exp, ~240 per class), 58 requantizations ~1.3 K (~23
-  each: three per-channel loads, the range test, SMMULR, the rounding, zero point,
-  clamp, store). CNN (0.97 M): requantization ~0.29 M (~26 per output, 11.3 K outputs),
-  dense / pointwise rows and the 1-channel first conv ~0.33 M (with ~40 instructions of
-  call and set-up per 4 outputs), depthwise ~0.15 M, window gathering and pixel loops
-  ~0.13 M, pooling and mean ~45 K. Why 1.5 is out of reach with TFLite's
+  are copied as runs. Firmware tests on the emulated M4F check each against the
+  portable code at its ties (requantization: 200 k accumulators with each flag set, the
+  int8 clamp and narrower ones; quantization: 102 k values incl. NaN, inf, subnormals,
+  x / scale = k + 1/2 and its neighbours; pooling: padded windows, narrow clamps).
+  Where the instructions
+  go now: MLP (11.4 K): dense rows ~5.6 K (2.0 per MAC with the loop and call work; the
+  assembly itself 1.44), input quantization ~1.2 K (18 per input: VDIV + 10), softmax
+  ~2.5 K (TFLite's fixed-point exp, ~240 per class), 58 requantizations ~0.9 K (~16
+  each: three per-channel loads, the bias, SMMULR, the rounding, zero point, SSAT,
+  store). CNN (0.84 M): requantization ~0.17 M (~15 per output, 11.3 K outputs), dense
+  / pointwise rows and the 1-channel first conv ~0.34 M (with ~40 instructions of call
+  and set-up per 4 outputs), depthwise ~0.15 M, window gathering and pixel loops ~0.11
+  M, pooling and mean ~45 K. Why 1.5 is out of reach with TFLite's
   exact arithmetic and int8 weights: on the MLP, 1.5 is 4,080 instructions; the input
   quantization (>= 13 per input: 830), the softmax (>= ~600 even from a 1 KB exp table)
   and 58 requantizations (>= 15 each: 870) leave ~1,780 for 2,720 MACs, 0.65 per MAC,
   while int8 weights cost at least 1.25 per MAC on Cortex-M4 (SMLAD multiplies 16-bit
   pairs: per 4 weights one load, two SXTB16, two SMLAD); only weights stored widened to
   16 bits (2x their flash) could come near. On the CNN the ~11 K requantized outputs
-  alone cost ~1.5 per MAC at >= 15 instructions each. Measured and not taken: a
-  precomputed softmax exp table (1 KB of flash per softmax, ~1.7 K fewer instructions on
-  the MLP); an SMULL-based srdhm (no gain over GCC's code). On Cortex-M4F int8 is still
-  slower than float32 for these nets (3.5x for the CNN, 2.5x for the MLP) and wins on
+  alone cost ~1.5 per MAC at >= 15 instructions each (where they are now). Measured
+  and not taken: a precomputed softmax exp table (1 KB of flash per softmax, ~1.7 K
+  fewer instructions on the MLP); an SMULL-based srdhm (no gain over GCC's code); the
+  4-output requantization out of line (0.82 M on the CNN, but the MLP's painted stack
+  180 -> 712 B: the call moves spills to the bottom of a 584-byte frame). On Cortex-M4F
+  int8 is still slower than float32 for these nets (3.1x for the CNN, 2.4x for the MLP)
+  and wins on
   flash and RAM (the CNN's arena is 0.21x the float plan); without an FPU it is the fast
   path (Cortex-M0+ and rv32imc: figures in the table).
 * int8 arena vs TFLite Micro on the CNN (5,120 B = 0.52x, bar 0.6: met): a pointwise
@@ -522,7 +531,8 @@ def report(cases, targets_, elapsed: float) -> str:
         "over inputs widened once per row in an assembly loop, depthwise taps 4 channels "
         "at a time in assembly, max pooling four channels per SSUB8 / SEL, interior "
         "convolution windows gathered as runs; then only the model's own op kinds "
-        "dispatched, so other kernels are not compiled in: the flash change). \"before\" = "
+        "dispatched, so other kernels are not compiled in: the flash change; then the "
+        "short requantization path). \"before\" = "
         "the previous round (2026-11-30: float VLDM / VMLA blocks, int8 one-rounding C "
         "requantization); \"first\" = before any kernel work:", "",
         *before_table(cases), "", NOTES])

@@ -460,7 +460,9 @@ typedef struct ml_nets_q7_op {
     const int32_t *bias;    /* per output channel */
     const int32_t *mult;    /* per output channel */
     const int32_t *shift;   /* per output channel */
-    int32_t rq_right;       /* 1: every channel's shift is a right shift (-31..-1) */
+    int32_t rq_right;       /* bit 0: every channel's shift is a right shift (-31..-1);
+                               bit 1 (with bit 0): |accumulator + bias| < 2^30 for every
+                               input (taps x 255 x 128 + max |bias| < 2^30) */
 } ml_nets_q7_op_t;
 
 /* --- kernels ---------------------------------------------------------------------------- */
@@ -573,7 +575,7 @@ static inline void ml_nets_q7_leaky_relu(const ml_nets_q7_op_t *op, const int8_t
 typedef struct ml_nets_q7_rq {
     const int32_t *bias, *mult, *shift;
     int32_t zp, lo, hi;
-    int32_t fast; /* op->rq_right */
+    int32_t fast; /* op->rq_right, and bit 2: the clamp is the int8 range */
 } ml_nets_q7_rq_t;
 
 /* The requantization of an op's output channels. */
@@ -586,7 +588,7 @@ static inline ml_nets_q7_rq_t ml_nets_q7__rq(const ml_nets_q7_op_t *op)
     rq.zp = op->out_zp;
     rq.lo = op->act_min;
     rq.hi = op->act_max;
-    rq.fast = op->rq_right;
+    rq.fast = op->rq_right | (op->act_min == -128 && op->act_max == 127 ? 4 : 0);
     return rq;
 }
 
@@ -597,6 +599,24 @@ static inline int32_t ml_nets_q7__smmulr(int32_t a, int32_t b)
     int32_t r;
     __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
     return r;
+}
+
+/* SSAT #8: v saturated to -128..127. */
+static inline int32_t ml_nets_q7__ssat8(int32_t v)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+    return r;
+}
+#endif
+
+#ifdef ML_NETS_SIMD32
+/* The requantization's short path on Cortex-M4/M7 (see ml_nets_q7__rqout): a right shift
+ * e = -shift in 1..31, |x| < 2^30; the zero point is not added. */
+static inline ML_NETS_Q7_HOT int32_t ml_nets_q7__rqshort(int32_t x, int32_t m, int32_t shift)
+{
+    const int32_t h = ml_nets_q7__smmulr(x * 2, m);
+    return (((h - (int32_t)((uint32_t)h >> 31)) >> ~shift) + 1) >> 1;
 }
 #endif
 
@@ -610,18 +630,20 @@ static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__rqout(const ml_nets_q7_rq_t *rq,
     const int32_t shift = ML_NETS_Q7_I32(rq->shift + o), m = ML_NETS_Q7_I32(rq->mult + o);
 #ifdef ML_NETS_SIMD32
     {
-        /* Cortex-M4/M7, a right shift e = -shift in 1..31 (rq->fast) and |x| < 2^30:
-         * srdhm(x, m) = floor((x m + 2^30) / 2^31) = floor((2x m + 2^31) / 2^32), one
-         * SMMULR; then rdbpot(h, e) = floor((h + 2^(e-1) - [h < 0]) / 2^e) (TFLite's
-         * rounding half away from zero). Checked against ml_nets_q_mbqm on the emulated
-         * Cortex-M4F (tests/families/test_nets_int8.py). */
+        /* Cortex-M4/M7, a right shift e = -shift in 1..31 (rq->fast bit 0) and |x| <
+         * 2^30 (tested here, or known for the whole op: bit 1): srdhm(x, m) = floor((x m +
+         * 2^30) / 2^31) = floor((2x m + 2^31) / 2^32), one SMMULR; then rdbpot(h, e) =
+         * floor((h + 2^(e-1) - [h < 0]) / 2^e) (TFLite's rounding half away from zero),
+         * computed as ((h' >> (e-1)) + 1) >> 1 with h' = h - [h < 0] (with h' = q 2^(e-1) +
+         * r, 0 <= r < 2^(e-1), both are floor((q + 1) / 2)), e - 1 = ~shift; the clamp to
+         * the int8 range (bit 2) is one SSAT. Checked against ml_nets_q_mbqm on the
+         * emulated Cortex-M4F (tests/families/test_nets_int8.py). */
         const int32_t x = acc + ML_NETS_Q7_I32(rq->bias + o);
-        if (rq->fast && (uint32_t)x + 0x40000000u < 0x80000000u) {
-            const int32_t h = ml_nets_q7__smmulr(x * 2, m);
-            const int32_t e = -shift;
-            int32_t v = (h + (int32_t)(0x80000000u >> (32 - e)) - (int32_t)((uint32_t)h >> 31)) >>
-                        e;
-            v += rq->zp;
+        if ((rq->fast & 2) || ((rq->fast & 1) && (uint32_t)x + 0x40000000u < 0x80000000u)) {
+            int32_t v = ml_nets_q7__rqshort(x, m, shift) + rq->zp;
+            if (rq->fast & 4) {
+                return (int8_t)ml_nets_q7__ssat8(v);
+            }
             v = v < rq->lo ? rq->lo : v;
             return (int8_t)(v > rq->hi ? rq->hi : v);
         }
@@ -654,6 +676,21 @@ static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__rqout(const ml_nets_q7_rq_t *rq,
     }
 }
 
+#ifdef ML_NETS_SIMD32
+/* y[0..3] = the outputs of channels o..o+3 for acc[0..3] when every bit of rq->fast is
+ * set (right shifts, no accumulator near 2^30, the int8 range as the clamp): the short
+ * path of ml_nets_q7__rqout without a test per output. */
+static inline ML_NETS_Q7_HOT void ml_nets_q7__rq4short(const ml_nets_q7_rq_t *rq,
+                                                       const int32_t *acc, int32_t o, int8_t *y)
+{
+    const int32_t *b = rq->bias + o, *m = rq->mult + o, *s = rq->shift + o;
+    y[0] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(acc[0] + b[0], m[0], s[0]) + rq->zp);
+    y[1] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(acc[1] + b[1], m[1], s[1]) + rq->zp);
+    y[2] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(acc[2] + b[2], m[2], s[2]) + rq->zp);
+    y[3] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(acc[3] + b[3], m[3], s[3]) + rq->zp);
+}
+#endif
+
 static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, int32_t acc,
                                                     int32_t o)
 {
@@ -672,7 +709,7 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
     const ml_nets_q7_rq_t rq = *rqp;
     const int8_t *const w0 = op->w;
     const int32_t zp = op->in_zp;
-    int32_t r, o;
+    int32_t r, o, j;
 #ifdef ML_NETS_Q7__VFP
     uint32_t xw_buf[ML_NETS_Q7_WIDEN_MAX / 2];
     const uint32_t *const xw = n_in <= ML_NETS_Q7_WIDEN_MAX && n_out >= 4 ? xw_buf
@@ -694,10 +731,23 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
             acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
             ml_nets_q7_dot4w(xr, xw, w, (size_t)n_in, n_in, zp, acc);
             w += 4 * (size_t)n_in;
+#ifdef ML_NETS_SIMD32
+            /* the short path for the whole op, or one output at a time (rarely taken:
+             * kept small) */
+            if (rq.fast == 7) {
+                ml_nets_q7__rq4short(&rq, acc, o, yr + o);
+            } else {
+                for (j = 0; j < 4; j++) {
+                    yr[o + j] = ml_nets_q7__rqout(&rq, acc[j], o + j);
+                }
+            }
+#else
+            (void)j;
             yr[o] = ml_nets_q7__rqout(&rq, acc[0], o);
             yr[o + 1] = ml_nets_q7__rqout(&rq, acc[1], o + 1);
             yr[o + 2] = ml_nets_q7__rqout(&rq, acc[2], o + 2);
             yr[o + 3] = ml_nets_q7__rqout(&rq, acc[3], o + 3);
+#endif
         }
         for (; o < n_out; o++) {
             yr[o] = ml_nets_q7__rqout(&rq, ml_nets_q7_dot(xr, w, n_in, zp, 0), o);
@@ -973,6 +1023,12 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                         wo += w_row;
                     }
                 }
+#ifdef ML_NETS_SIMD32
+                if (n_oc == 4 && rq.fast == 7) {
+                    ml_nets_q7__rq4short(&rq, acc, oc, dst + oc);
+                    continue;
+                }
+#endif
                 for (j = 0; j < n_oc; j++) {
                     dst[oc + j] = ml_nets_q7__rqout(&rq, acc[j], oc + j);
                 }
@@ -1370,15 +1426,40 @@ static inline void ml_nets_q7_decode(const uint8_t *r, const uint8_t *base, ml_n
     op->rq_right = 0; /* set by ml_nets_q7__set_rq_right once the record is checked */
 }
 
-/* op->rq_right of a checked record r (its n_ch shifts inside the section). */
+/* The products summed into one output's accumulator: dense: the inputs; conv2d: k_h k_w
+ * in_c; depthwise: k_h k_w (0 for other kinds). */
+static inline uint64_t ml_nets_q7__taps(const ml_nets_q7_op_t *op)
+{
+    const int32_t *g = op->g;
+    if (op->kind == ML_NETS_Q7_DENSE) {
+        return (uint64_t)g[0];
+    }
+    if (op->kind == ML_NETS_Q7_CONV2D) {
+        return (uint64_t)g[ML_NETS_G_K_H] * (uint64_t)g[ML_NETS_G_K_W] * (uint64_t)g[2];
+    }
+    return op->kind == ML_NETS_Q7_DEPTHWISE
+               ? (uint64_t)g[ML_NETS_G_K_H] * (uint64_t)g[ML_NETS_G_K_W]
+               : 0u;
+}
+
+/* op->rq_right of a checked record r (its n_ch shifts and biases inside the section, its
+ * geometry valid): bit 0 when every shift is a right shift, bit 1 as well when no
+ * accumulator plus bias can reach 2^30 (|x - zp| <= 255, |w| <= 128). */
 static inline void ml_nets_q7__set_rq_right(const uint8_t *r, ml_nets_q7_op_t *op)
 {
     const uint32_t n_ch = ml_rd_u32(r + 144);
     uint32_t i;
-    op->rq_right = op->shift != (const int32_t *)0;
+    uint64_t top = 0u;
+    op->rq_right = op->shift != (const int32_t *)0 && op->bias != (const int32_t *)0;
     for (i = 0u; op->rq_right && i < n_ch; i++) {
         const int32_t s = (int32_t)ml_rd_u32((const uint8_t *)(const void *)(op->shift + i));
+        const int32_t b = (int32_t)ml_rd_u32((const uint8_t *)(const void *)(op->bias + i));
+        const uint64_t ab = b < 0 ? (uint64_t)(-(int64_t)b) : (uint64_t)b;
         op->rq_right = s <= -1 && s >= -31;
+        top = ab > top ? ab : top;
+    }
+    if (op->rq_right && ml_nets_q7__taps(op) * 255u * 128u + top < 0x40000000u) {
+        op->rq_right = 3;
     }
 }
 

@@ -285,8 +285,17 @@ static long run(long n)
             x = (int32_t)(rnd() % 9u) - 4;
             break;
         }
+#ifdef RQ_BOUNDED /* an op whose rq_right promises |accumulator + bias| < 2^30 */
+        x = x > 0x3fffffff ? 0x3fffffff : (x < -0x3fffffff ? -0x3fffffff : x);
+#endif
+#ifdef RQ_CLAMP /* a fused activation's narrower clamp (relu: [zp, 127], relu6...) */
+        op.act_min = (int32_t)(rnd() % 2u) ? op.out_zp : -128 + (int32_t)(rnd() % 64u);
+        op.act_max = (int32_t)(rnd() % 2u) ? 127 : op.act_min + (int32_t)(rnd() % 128u);
+        op.act_max = op.act_max > 127 ? 127 : op.act_max;
+#endif
         x -= bias;
-        want = ml_nets_q_sat8(ml_nets_q_mbqm(x + bias, mult, shift) + op.out_zp, -128, 127);
+        want = ml_nets_q_sat8(ml_nets_q_mbqm(x + bias, mult, shift) + op.out_zp, op.act_min,
+                              op.act_max);
         got = ml_nets_q7__out(&op, x, 0);
         if (got != want && bad++ < 10) {
 #ifdef RQ_FIRMWARE
@@ -363,13 +372,20 @@ def _m4f_check(tmp_path, source: str, tag: str, defines=()) -> tuple[int, int]:
     return int(got[1]), int(got[2])
 
 
-def test_requantization_on_emulated_cortex_m4f_equals_mbqm(tmp_path):
+@pytest.mark.parametrize("rq_right,defines", [
+    (1, []), (1, ["RQ_CLAMP"]), (3, ["RQ_BOUNDED"]), (3, ["RQ_BOUNDED", "RQ_CLAMP"])])
+def test_requantization_on_emulated_cortex_m4f_equals_mbqm(tmp_path, rq_right, defines):
     """On Cortex-M4F the kernels requantize with SMMULR and one shift (the op's shifts all
-    right shifts, the accumulator within +-2^30); the same accumulators, aimed at both
-    roundings' ties, give TFLite's two-rounding MultiplyByQuantizedMultiplier there."""
+    right shifts; the accumulator within +-2^30, tested per output or, rq_right = 3,
+    known for the op), the rounding as ((h - [h < 0]) >> (e - 1) + 1) >> 1 and the clamp
+    as one SSAT when it is the int8 range; the same accumulators, aimed at both roundings'
+    ties, give TFLite's two-rounding MultiplyByQuantizedMultiplier, its zero point and
+    the clamp (the int8 range, or a fused activation's narrower one) there."""
     # ml_nets_q7__out takes op->rq_right as the kernels do (set for the whole op)
-    source = _REQUANT_C.replace("op.act_max = 127;", "op.act_max = 127;\n    op.rq_right = 1;")
-    assert _m4f_check(tmp_path, source, "rq", ["RQ_FIRMWARE=200000"]) == (200_000, 0)
+    source = _REQUANT_C.replace("op.act_max = 127;",
+                                f"op.act_max = 127;\n    op.rq_right = {rq_right};")
+    assert _m4f_check(tmp_path, source, "rq", ["RQ_FIRMWARE=200000", *defines]) == \
+        (200_000, 0)
 
 
 _QUANT_C = r"""
@@ -1100,3 +1116,83 @@ def test_integer_entries_bit_exact_with_tflm(case, tmp_path):
     lib.shim_errors.argtypes = [ctypes.c_void_p]
     lib.shim_errors(codes.ctypes.data)
     assert list(codes) == [-1, -2, -3, -2, -1], codes
+
+
+def test_rq_right_flags_follow_the_accumulator_bound():
+    """c_int8._rq_right (the header's op flag; ml_nets_q7__set_rq_right computes the same
+    for a model file): bit 0 for right shifts only, bit 1 only while taps x 255 x 128 +
+    max |bias| stays below 2^30 (the short requantization path needs |x| < 2^30)."""
+    from microlearn.families.nets.c_int8 import _rq_right
+
+    w = np.zeros((4, 8), np.int8)  # 4 channels of 8 taps
+    edge = 2 ** 30 - 8 * 255 * 128
+    assert _rq_right(w, np.array([0, 1, -(edge - 1), 5]), np.full(4, -7)) == 3
+    assert _rq_right(w, np.array([0, 1, -edge, 5]), np.full(4, -7)) == 1
+    assert _rq_right(w, np.array([0, 1, edge - 1, 5]), np.array([-7, -1, -31, -2])) == 3
+    assert _rq_right(w, np.zeros(4), np.array([-7, 0, -3, -2])) == 0   # a zero shift
+    assert _rq_right(w, np.zeros(4), np.array([-7, -32, -3, -2])) == 0
+    dw = np.zeros((1, 3, 3, 4), np.int8)  # depthwise: 9 taps per channel
+    assert _rq_right(dw, np.array([2 ** 30 - 9 * 255 * 128 - 1, 0, 0, 0]), np.full(4, -5)) == 3
+    assert _rq_right(dw, np.array([2 ** 30 - 9 * 255 * 128, 0, 0, 0]), np.full(4, -5)) == 1
+
+
+_SET_RQ_RIGHT_C = r"""
+#include "ml_nets_int8.h"
+#include <stdio.h>
+#include <string.h>
+
+/* ml_nets_q7__set_rq_right for one op of kind k, geometry g, 4 channels of biases b and
+ * shifts s (the record only gives n_ch at byte 144) */
+static int flag(int32_t k, const int32_t *g, int32_t b0, int32_t s1)
+{
+    static uint8_t rec[160];
+    int32_t bias[4] = {0, 7, 0, -3}, shift[4] = {-7, -1, -31, -2};
+    ml_nets_q7_op_t op;
+    memset(&op, 0, sizeof op);
+    memset(rec, 0, sizeof rec);
+    rec[144] = 4;
+    op.kind = k;
+    memcpy(op.g, g, sizeof op.g);
+    bias[0] = b0;
+    shift[1] = s1;
+    op.bias = bias;
+    op.mult = bias;
+    op.shift = shift;
+    ml_nets_q7__set_rq_right(rec, &op);
+    return (int)op.rq_right;
+}
+
+int main(void)
+{
+    int32_t dense[15] = {8, 4, 1}, conv[15] = {0}, dw[15] = {0};
+    conv[ML_NETS_G_IN_C] = 2; conv[ML_NETS_G_K_H] = 3; conv[ML_NETS_G_K_W] = 3;
+    dw[ML_NETS_G_IN_C] = 4; dw[ML_NETS_G_K_H] = 3; dw[ML_NETS_G_K_W] = 3;
+    printf("%d %d %d %d %d %d %d %d\n",
+           flag(ML_NETS_Q7_DENSE, dense, -(0x40000000 - 8 * 255 * 128 - 1), -1),
+           flag(ML_NETS_Q7_DENSE, dense, -(0x40000000 - 8 * 255 * 128), -1),
+           flag(ML_NETS_Q7_DENSE, dense, 0, 0),
+           flag(ML_NETS_Q7_DENSE, dense, 0, -32),
+           flag(ML_NETS_Q7_CONV2D, conv, 0x40000000 - 18 * 255 * 128 - 1, -1),
+           flag(ML_NETS_Q7_CONV2D, conv, 0x40000000 - 18 * 255 * 128, -1),
+           flag(ML_NETS_Q7_DEPTHWISE, dw, 0x40000000 - 9 * 255 * 128 - 1, -1),
+           flag(ML_NETS_Q7_DEPTHWISE, dw, 0x40000000 - 9 * 255 * 128, -1));
+    return 0;
+}
+"""
+
+
+def test_model_file_rq_right_follows_the_accumulator_bound(tmp_path):
+    """The model-file loader's ml_nets_q7__set_rq_right sets the same flags as the
+    converter (_rq_right) at the same edges: dense (taps = inputs), conv2d (k_h k_w in_c)
+    and depthwise (k_h k_w)."""
+    import subprocess
+
+    from microlearn.host_build import RUNTIME_DIR
+
+    src = tmp_path / "f.c"
+    src.write_text(_SET_RQ_RIGHT_C)
+    exe = tmp_path / "f"
+    subprocess.run(["cc", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-I",
+                    str(RUNTIME_DIR), str(src), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["3", "1", "0", "0", "3", "1", "3", "1"], out

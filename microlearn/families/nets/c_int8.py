@@ -190,6 +190,18 @@ def _f32(v) -> str:
     return t + "f"
 
 
+def _rq_right(w: np.ndarray, bias: np.ndarray, shift: np.ndarray) -> int:
+    """``ml_nets_q7_op_t.rq_right`` (as ``ml_nets_q7__set_rq_right`` computes it for a
+    model file): bit 0 when every shift is a right shift, bit 1 as well when no
+    accumulator plus bias can reach 2^30 (taps x 255 x 128 + max |bias|)."""
+    if not all(-31 <= int(v) <= -1 for v in np.ravel(shift)):
+        return 0
+    b = np.ravel(np.asarray(bias, np.int64))
+    taps = int(np.asarray(w).size) // max(b.size, 1)
+    top = int(np.abs(b).max()) if b.size else 0
+    return 3 if b.size and taps * 255 * 128 + top < 2 ** 30 else 1
+
+
 def _records(ir: NetIR, plan: Int8Plan) -> tuple[list[dict], list[tuple[str, str, np.ndarray]]]:
     """Op records (field dicts) and constant arrays (C type, name, values)."""
     ops, _, _ = _graph(ir)
@@ -249,7 +261,7 @@ def _records(ir: NetIR, plan: Int8Plan) -> tuple[list[dict], list[tuple[str, str
             w = np.asarray(p["w"], np.int8)
             r.update(w=const("int8_t", w), bias=const("int32_t", p["b"]),
                      mult=const("int32_t", p["mult"]), shift=const("int32_t", p["shift"]),
-                     rq_right=int(all(-31 <= int(v) <= -1 for v in np.ravel(p["shift"]))))
+                     rq_right=_rq_right(w, p["b"], p["shift"]))
             if k == "dense":
                 n_in = w.shape[1]
                 if x.size % n_in:
@@ -637,14 +649,15 @@ def data_bytes_int8(ir: NetIR) -> int:
 
 #: instructions per int8 multiply-add, per requantized output (with its window loops) and
 #: per element of the other ops, and the stack frame beside the arena; fitted to
-#: benchmarks/RESULTS_nets.md's MLP and CNN (2026-12-01): within ~2% on both for
-#: Cortex-M4F / M7, ~8% for M0+, 15-25% for rv32imc (whose cost per MAC differs more
-#: between dense rows and depthwise windows). Flash: the tables plus ``base`` and ``code``
-#: per op kind the model dispatches (:func:`model_run`; 2026-12-01, exact on the MLP and
-#: the CNN for Cortex-M4F and M0+; M7 / rv32imc / host reuse them)
+#: benchmarks/RESULTS_nets.md's MLP and CNN (2026-12-01, after the short requantization
+#: path): exact on both for Cortex-M4F / M7, ~8% for M0+, 15-25% for rv32imc (whose cost
+#: per MAC differs more between dense rows and depthwise windows). Flash: the tables plus
+#: ``base`` and ``code`` per op kind the model dispatches (:func:`model_run`; 2026-12-01:
+#: within 2% on the MLP and the CNN for Cortex-M4F, exact for M0+; M7 / rv32imc / host
+#: reuse them)
 _COST_INT8 = {
-    "cortex-m4f": dict(frame=600, mac=2.4, out=61.0, elem=20.0, code=633, base=580),
-    "cortex-m7": dict(frame=600, mac=2.4, out=61.0, elem=20.0, code=633, base=580),
+    "cortex-m4f": dict(frame=600, mac=2.57, out=47.0, elem=20.0, code=645, base=0),
+    "cortex-m7": dict(frame=600, mac=2.57, out=47.0, elem=20.0, code=645, base=0),
     "cortex-m0plus": dict(frame=300, mac=23.5, out=10.0, elem=20.0, code=728, base=3088),
     "rv32imc": dict(frame=300, mac=15.0, out=5.0, elem=20.0, code=728, base=3088),
     "host": dict(frame=300, mac=2.0, out=15.0, elem=4.0, code=633, base=580),
