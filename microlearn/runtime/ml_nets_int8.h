@@ -99,6 +99,19 @@ static inline int32_t ml_nets_q_srdhm(int32_t a, int32_t b)
     return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
+/* ml_nets_q_srdhm(a, b) where |a| < 2^30 (the callers' ranges say so): on Cortex-M4/M7
+ * one SMMULR of 2a and b, floor((2ab + 2^31) / 2^32) = floor((ab + 2^30) / 2^31). */
+static inline int32_t ml_nets_q_srdhm_small(int32_t a, int32_t b)
+{
+#ifdef ML_NETS_SIMD32
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a * 2), "r"(b));
+    return r;
+#else
+    return ml_nets_q_srdhm(a, b);
+#endif
+}
+
 /* x / 2^e rounded to nearest, ties away from zero; 0 <= e <= 31. */
 static inline int32_t ml_nets_q_rdbpot(int32_t x, int32_t e)
 {
@@ -149,19 +162,21 @@ static inline int32_t ml_nets_q_clz(uint32_t x)
     return n;
 }
 
-/* exp(a) for a in [-1/4, 0), Q0.31. */
+/* exp(a) for a in [-1/4, 0), Q0.31 (a in [-2^29, 0)). x = a + 1/8 is within +-2^28, so
+ * every product below has a first operand under 2^30 (x2 <= 2^25; x3, x4 and the
+ * polynomial smaller still; srdhm is symmetric: c (x + poly) as (x + poly) c). */
 static inline int32_t ml_nets_q_exp_quarter(int32_t a)
 {
     const int32_t c = 1895147668;      /* exp(-1/8) */
     const int32_t third = 715827883;   /* 1/3 */
     const int32_t x = ml_nets_q_add(a, (int32_t)1 << 28);
-    const int32_t x2 = ml_nets_q_srdhm(x, x);
-    const int32_t x3 = ml_nets_q_srdhm(x2, x);
-    const int32_t x4 = ml_nets_q_srdhm(x2, x2);
+    const int32_t x2 = ml_nets_q_srdhm_small(x, x);
+    const int32_t x3 = ml_nets_q_srdhm_small(x2, x);
+    const int32_t x4 = ml_nets_q_srdhm_small(x2, x2);
     const int32_t x4_4 = ml_nets_q_sat_pot(x4, -2);
     const int32_t poly = ml_nets_q_sat_pot(
-        ml_nets_q_add(ml_nets_q_srdhm(ml_nets_q_add(x4_4, x3), third), x2), -1);
-    return ml_nets_q_add(c, ml_nets_q_srdhm(c, ml_nets_q_add(x, poly)));
+        ml_nets_q_add(ml_nets_q_srdhm_small(ml_nets_q_add(x4_4, x3), third), x2), -1);
+    return ml_nets_q_add(c, ml_nets_q_srdhm_small(ml_nets_q_add(x, poly), c));
 }
 
 /* exp(a) for a <= 0 given with int_bits integer bits; result Q0.31 (gemmlowp). */
@@ -180,7 +195,9 @@ static inline int32_t ml_nets_q_exp_neg(int32_t a, int32_t int_bits)
         if (int_bits > exponent) {
             const int32_t bit = frac + exponent;
             if ((rem & ((int32_t)1 << bit)) != 0) {
-                result = ml_nets_q_srdhm(result, ML_NETS_Q7_I32(mults + k));
+                /* mults[2..6] are under 2^30 */
+                result = k >= 2 ? ml_nets_q_srdhm_small(ML_NETS_Q7_I32(mults + k), result)
+                                : ml_nets_q_srdhm(result, ML_NETS_Q7_I32(mults + k));
             }
         }
     }
