@@ -312,8 +312,16 @@ static inline void ml_nets_q7__widen(const int8_t *x, int32_t n, int32_t zp, uin
  * input is loaded (and on Cortex-M4/M7 widened) once for the four rows; xw, when not
  * NULL (Cortex-M4F / M7 builds), is x already widened by ml_nets_q7__widen. Integer sums
  * are exact, so the order does not change the result. */
-static inline void ml_nets_q7_dot4w(const int8_t *x, const uint32_t *xw, const int8_t *w,
-                                    size_t ws, int32_t n, int32_t zp, int32_t *acc)
+#if defined(ML_NETS_Q7__VFP) || defined(__AVR__)
+static inline void
+#else
+/* its own register allocation: inlined into a model's dispatch loop, the four rows'
+ * pointers and sums spill on cores with few registers (Cortex-M0+: 16% more instructions
+ * in this loop) */
+ML_NETS_Q7_LOOP void
+#endif
+ml_nets_q7_dot4w(const int8_t *x, const uint32_t *xw, const int8_t *w, size_t ws, int32_t n,
+                 int32_t zp, int32_t *acc)
 {
     const int8_t *w0 = w;
     const int8_t *w1 = w0 + ws;
