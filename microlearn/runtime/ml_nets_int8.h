@@ -613,7 +613,9 @@ static inline ml_nets_q7_rq_t ml_nets_q7__rq(const ml_nets_q7_op_t *op)
     rq.zp = op->out_zp;
     rq.lo = op->act_min;
     rq.hi = op->act_max;
-    rq.fast = op->rq_right | (op->act_min == -128 && op->act_max == 127 ? 4 : 0);
+    /* bit 1 only with bit 0 (a hand-made op table may set it alone) */
+    rq.fast = ((op->rq_right & 1) ? (op->rq_right & 3) : 0) |
+              (op->act_min == -128 && op->act_max == 127 ? 4 : 0);
     return rq;
 }
 

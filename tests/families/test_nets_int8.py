@@ -373,7 +373,8 @@ def _m4f_check(tmp_path, source: str, tag: str, defines=()) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("rq_right,defines", [
-    (1, []), (1, ["RQ_CLAMP"]), (3, ["RQ_BOUNDED"]), (3, ["RQ_BOUNDED", "RQ_CLAMP"])])
+    (1, []), (1, ["RQ_CLAMP"]), (3, ["RQ_BOUNDED"]), (3, ["RQ_BOUNDED", "RQ_CLAMP"]),
+    (2, [])])  # bit 1 without bit 0 (a hand-made op table): ignored, no shortcut taken
 def test_requantization_on_emulated_cortex_m4f_equals_mbqm(tmp_path, rq_right, defines):
     """On Cortex-M4F the kernels requantize with SMMULR and one shift (the op's shifts all
     right shifts; the accumulator within +-2^30, tested per output or, rq_right = 3,
