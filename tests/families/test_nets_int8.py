@@ -353,9 +353,10 @@ def test_fast_requantization_equals_mbqm(tmp_path):
     assert out[-2:] == ["3000000", "0"], out
 
 
-def _m4f_check(tmp_path, source: str, tag: str, defines=()) -> tuple[int, int]:
-    """Build a check firmware (C source printing "<tag> <n> <bad>") for the emulated
-    Cortex-M4F, run it and return (values checked, mismatches)."""
+def _m4f_check(tmp_path, source: str, tag: str, defines=(), extra=()) -> tuple[int, int]:
+    """Build a check firmware (C source printing "<tag> <n> <bad>", with the C sources
+    ``extra`` beside it) for the emulated Cortex-M4F, run it and return (values checked,
+    mismatches)."""
     import re
 
     from microlearn import targets
@@ -365,7 +366,11 @@ def _m4f_check(tmp_path, source: str, tag: str, defines=()) -> tuple[int, int]:
         pytest.skip(reason)
     src = tmp_path / f"{tag}.c"
     src.write_text(source)
-    run = targets.run_app("cortex-m4f", [src], tmp_path / "fw", defines=list(defines))
+    srcs = [src]
+    for i, text in enumerate(extra):
+        srcs.append(tmp_path / f"{tag}_{i}.c")
+        srcs[-1].write_text(text)
+    run = targets.run_app("cortex-m4f", srcs, tmp_path / "fw", defines=list(defines))
     got = re.search(rf"{tag} (\d+) (\d+)", run.console)
     assert got, run.console
     print(run.console)  # the first mismatches, when there are some
@@ -389,12 +394,14 @@ def test_requantization_on_emulated_cortex_m4f_equals_mbqm(tmp_path, rq_right, d
         (200_000, 0)
 
 
-_QUANT_C = r"""
+# the check firmwares' common start: the runtime, the semihosting output, a xorshift32
+# generator rnd() seeded by RNG_SEED
+_CHECK_PRELUDE = r"""
 #include "ml_nets_int8.h"
 #include "mlh_app.h"
 #include <string.h>
 
-static uint32_t rng_s = 0x12345678u;
+static uint32_t rng_s = RNG_SEED;
 static uint32_t rnd(void)
 {
     rng_s ^= rng_s << 13;
@@ -402,7 +409,10 @@ static uint32_t rnd(void)
     rng_s ^= rng_s << 5;
     return rng_s;
 }
+"""
 
+
+_QUANT_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x12345678u") + r"""
 /* ml_nets_q7_quantize (on Cortex-M4F: VCVT in assembly) against the portable
  * ml_nets_q7__quantize1 on random bit patterns (NaN, inf, subnormals, huge values), values
  * at and next to the rounding ties k + 1/2 and at +-(1/2 - 2^-25), for random scales and
@@ -474,20 +484,7 @@ def test_input_quantization_on_emulated_cortex_m4f(tmp_path):
     assert _m4f_check(tmp_path, _QUANT_C, "q") == (102_400, 0)
 
 
-_POOL_C = r"""
-#include "ml_nets_int8.h"
-#include "mlh_app.h"
-#include <string.h>
-
-static uint32_t rng_s = 0x2545F491u;
-static uint32_t rnd(void)
-{
-    rng_s ^= rng_s << 13;
-    rng_s ^= rng_s >> 17;
-    rng_s ^= rng_s << 5;
-    return rng_s;
-}
-
+_POOL_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x2545F491u") + r"""
 /* MAX_POOL (on Cortex-M4F: four channels per SSUB8 / SEL, the clamp too) against plain
  * loops, for windows with padding, clamps narrower than int8 and channel counts that
  * leave a remainder. */
@@ -1199,54 +1196,21 @@ def test_model_file_rq_right_follows_the_accumulator_bound(tmp_path):
     assert out.split() == ["3", "1", "0", "0", "3", "1", "3", "1"], out
 
 
-_EXP_C = r"""
+# the same runtime function built without the Cortex-M4 paths (ML_NETS_NO_SIMD), linked
+# into the same firmware: the reference the SMMULR products are checked against
+_EXP_REF_C = r"""
+#define ML_NETS_NO_SIMD 1
 #include "ml_nets_int8.h"
-#include "mlh_app.h"
 
-static uint32_t rng_s = 0x2545F491u;
-static uint32_t rnd(void)
+int32_t ref_exp_neg(int32_t a, int32_t int_bits);
+int32_t ref_exp_neg(int32_t a, int32_t int_bits)
 {
-    rng_s ^= rng_s << 13;
-    rng_s ^= rng_s >> 17;
-    rng_s ^= rng_s << 5;
-    return rng_s;
+    return ml_nets_q_exp_neg(a, int_bits);
 }
+"""
 
-/* gemmlowp's exp_on_negative_values with the portable srdhm only (the runtime's takes
- * SMMULR for its products with a first operand under 2^30 on Cortex-M4/M7) */
-static int32_t ref_quarter(int32_t a)
-{
-    const int32_t c = 1895147668, third = 715827883;
-    const int32_t x = ml_nets_q_add(a, (int32_t)1 << 28);
-    const int32_t x2 = ml_nets_q_srdhm(x, x);
-    const int32_t x3 = ml_nets_q_srdhm(x2, x);
-    const int32_t x4 = ml_nets_q_srdhm(x2, x2);
-    const int32_t x4_4 = ml_nets_q_sat_pot(x4, -2);
-    const int32_t poly = ml_nets_q_sat_pot(
-        ml_nets_q_add(ml_nets_q_srdhm(ml_nets_q_add(x4_4, x3), third), x2), -1);
-    return ml_nets_q_add(c, ml_nets_q_srdhm(c, ml_nets_q_add(x, poly)));
-}
-
-static int32_t ref_exp_neg(int32_t a, int32_t int_bits)
-{
-    static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
-                                     39332535, 720401, 242};
-    const int32_t frac = 31 - int_bits;
-    const int32_t quarter = (int32_t)1 << (frac - 2);
-    const int32_t a_mod = ml_nets_q_sub(a & (quarter - 1), quarter);
-    const int32_t rem = ml_nets_q_sub(a_mod, a);
-    int32_t result = ref_quarter(ml_nets_q_sat_pot(a_mod, int_bits));
-    int32_t k;
-    for (k = 0; k < 7; k++) {
-        if (int_bits > k - 2 && (rem & ((int32_t)1 << (frac + k - 2))) != 0) {
-            result = ml_nets_q_srdhm(result, mults[k]);
-        }
-    }
-    if (int_bits > 5 && a < -((int32_t)1 << (36 - int_bits))) {
-        result = 0;
-    }
-    return a == 0 ? ML_NETS_Q_MAX32 : result;
-}
+_EXP_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x2545F491u") + r"""
+int32_t ref_exp_neg(int32_t a, int32_t int_bits); /* _EXP_REF_C: the portable code */
 
 int main(void)
 {
@@ -1280,7 +1244,8 @@ int main(void)
 
 def test_exp_on_emulated_cortex_m4f_equals_gemmlowp(tmp_path):
     """The fixed-point exp of softmax / logistic / tanh on Cortex-M4F (SMMULR for the
-    products whose first operand is under 2^30) equals gemmlowp's exp_on_negative_values
-    with the portable rounding doubling high multiply, on 300 k inputs of every magnitude
-    and next to the barrel shifter's quarter boundaries, 4 and 5 integer bits."""
-    assert _m4f_check(tmp_path, _EXP_C, "exp") == (300_000, 0)
+    products whose first operand is under 2^30) equals the portable code's gemmlowp
+    exp_on_negative_values (ML_NETS_NO_SIMD, in the same firmware), on 300 k inputs of
+    every magnitude and next to the barrel shifter's quarter boundaries, 4 and 5 integer
+    bits."""
+    assert _m4f_check(tmp_path, _EXP_C, "exp", extra=[_EXP_REF_C]) == (300_000, 0)
