@@ -309,10 +309,9 @@ static inline void ml_nets_q7__widen(const int8_t *x, int32_t n, int32_t zp, uin
 #endif
 
 /* acc[j] += sum over i < n of (x[i] - zp) * w[j * ws + i] for the four rows j < 4: each
- * input is loaded (and on Cortex-M4/M7 widened) once for the four rows; xw, when not
- * NULL (Cortex-M4F / M7 builds), is x already widened by ml_nets_q7__widen. Integer sums
- * are exact, so the order does not change the result. */
-#if defined(ML_NETS_Q7__VFP) || defined(__AVR__)
+ * input is loaded (and with SIMD32 widened) once for the four rows. Integer sums are
+ * exact, so the order does not change the result. */
+#ifdef __AVR__
 static inline void
 #else
 /* its own register allocation: inlined into a model's dispatch loop, the four rows'
@@ -320,8 +319,8 @@ static inline void
  * in this loop) */
 ML_NETS_Q7_LOOP void
 #endif
-ml_nets_q7_dot4w(const int8_t *x, const uint32_t *xw, const int8_t *w, size_t ws, int32_t n,
-                 int32_t zp, int32_t *acc)
+ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, int32_t n, int32_t zp,
+                int32_t *acc)
 {
     const int8_t *w0 = w;
     const int8_t *w1 = w0 + ws;
@@ -332,50 +331,7 @@ ml_nets_q7_dot4w(const int8_t *x, const uint32_t *xw, const int8_t *w, size_t ws
 #ifdef ML_NETS_SIMD32
     const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
 #endif
-    (void)xw;
 #ifdef ML_NETS_SIMD32
-#ifdef ML_NETS_Q7__VFP
-    if (xw != (const uint32_t *)0 && n >= 4) {
-        /* per 4 inputs one LDRD of the widened pairs, and per row one load, two SXTB16
-         * and two SMLAD: 23 instructions per 16 multiply-adds */
-        const uint32_t *xp = xw;
-        const uint32_t *const xe = xw + 2 * (n >> 2);
-        const int8_t *p0 = w0;
-        const int8_t *p2 = w2;
-        const size_t wsm4 = ws - 4u; /* row 1 (3) after the post-increment of row 0 (2) */
-        uint32_t xa, xb, wv, wt;
-        __asm__("1:\n\t"
-                "ldrd %[xa], %[xb], [%[xp]], #8\n\t"
-                "ldr %[wv], [%[p0]], #4\n\t"
-                "sxtb16 %[wt], %[wv]\n\t"
-                "sxtb16 %[wv], %[wv], ror #8\n\t"
-                "smlad %[a0], %[xa], %[wt], %[a0]\n\t"
-                "smlad %[a0], %[xb], %[wv], %[a0]\n\t"
-                "ldr %[wv], [%[p0], %[ws]]\n\t"
-                "sxtb16 %[wt], %[wv]\n\t"
-                "sxtb16 %[wv], %[wv], ror #8\n\t"
-                "smlad %[a1], %[xa], %[wt], %[a1]\n\t"
-                "smlad %[a1], %[xb], %[wv], %[a1]\n\t"
-                "ldr %[wv], [%[p2]], #4\n\t"
-                "sxtb16 %[wt], %[wv]\n\t"
-                "sxtb16 %[wv], %[wv], ror #8\n\t"
-                "smlad %[a2], %[xa], %[wt], %[a2]\n\t"
-                "smlad %[a2], %[xb], %[wv], %[a2]\n\t"
-                "ldr %[wv], [%[p2], %[ws]]\n\t"
-                "sxtb16 %[wt], %[wv]\n\t"
-                "sxtb16 %[wv], %[wv], ror #8\n\t"
-                "smlad %[a3], %[xa], %[wt], %[a3]\n\t"
-                "smlad %[a3], %[xb], %[wv], %[a3]\n\t"
-                "cmp %[xp], %[xe]\n\t"
-                "bne 1b"
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                  [xp] "+r"(xp), [p0] "+r"(p0), [p2] "+r"(p2), [xa] "=&r"(xa),
-                  [xb] "=&r"(xb), [wv] "=&r"(wv), [wt] "=&r"(wt)
-                : [xe] "r"(xe), [ws] "r"(wsm4)
-                : "cc", "memory");
-        i = n & ~(int32_t)3;
-    }
-#endif
     for (; i + 4 <= n; i += 4) {
         uint32_t xv, wv;
         memcpy(&xv, x + i, 4);
@@ -408,11 +364,6 @@ ml_nets_q7_dot4w(const int8_t *x, const uint32_t *xw, const int8_t *w, size_t ws
     acc[3] = a3;
 }
 
-static inline void ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, int32_t n,
-                                   int32_t zp, int32_t *acc)
-{
-    ml_nets_q7_dot4w(x, (const uint32_t *)0, w, ws, n, zp, acc);
-}
 
 /* --- the op table ------------------------------------------------------------------------ */
 
@@ -718,6 +669,72 @@ static inline ML_NETS_Q7_HOT void ml_nets_q7__rq4short(const ml_nets_q7_rq_t *rq
 }
 #endif
 
+#ifdef ML_NETS_Q7__VFP
+/* One row of a dense / pointwise op on the short path (every bit of rq->fast set): y[o]
+ * for o < n_o4 (a multiple of 4) from the row's n_in inputs (a multiple of 4, at least
+ * 4) widened in xw (ml_nets_q7__widen) and the weights w[o][n_in]. The sums start at the
+ * bias and stay in registers through the requantization; one call per row, not per four
+ * outputs. */
+ML_NETS_Q7_LOOP void ml_nets_q7__fc4s(const uint32_t *xw, int32_t n_in, const int8_t *w,
+                                      int32_t n_o4, const ml_nets_q7_rq_t *rq, int8_t *y)
+{
+    const int32_t *b = rq->bias, *m = rq->mult, *s = rq->shift;
+    const int32_t zp = rq->zp;
+    const size_t ws = (size_t)n_in;
+    const size_t wsm4 = ws - 4u; /* row 1 (3) after the post-increment of row 0 (2) */
+    const uint32_t *const xe = xw + (n_in >> 1);
+    int32_t o;
+    for (o = 0; o < n_o4; o += 4) {
+        int32_t a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3];
+        const uint32_t *xp = xw;
+        const int8_t *p0 = w;
+        const int8_t *p2 = w + 2 * ws;
+        uint32_t xa, xb, wv, wt;
+        /* per 4 inputs one LDRD of the widened pairs, and per row one load, two SXTB16
+         * and two SMLAD: 23 instructions per 16 multiply-adds; rows 1 and 3 at
+         * p0 + n_in / p2 + n_in after the post-increments of rows 0 and 2 */
+        __asm__("1:\n\t"
+                "ldrd %[xa], %[xb], [%[xp]], #8\n\t"
+                "ldr %[wv], [%[p0]], #4\n\t"
+                "sxtb16 %[wt], %[wv]\n\t"
+                "sxtb16 %[wv], %[wv], ror #8\n\t"
+                "smlad %[a0], %[xa], %[wt], %[a0]\n\t"
+                "smlad %[a0], %[xb], %[wv], %[a0]\n\t"
+                "ldr %[wv], [%[p0], %[ws]]\n\t"
+                "sxtb16 %[wt], %[wv]\n\t"
+                "sxtb16 %[wv], %[wv], ror #8\n\t"
+                "smlad %[a1], %[xa], %[wt], %[a1]\n\t"
+                "smlad %[a1], %[xb], %[wv], %[a1]\n\t"
+                "ldr %[wv], [%[p2]], #4\n\t"
+                "sxtb16 %[wt], %[wv]\n\t"
+                "sxtb16 %[wv], %[wv], ror #8\n\t"
+                "smlad %[a2], %[xa], %[wt], %[a2]\n\t"
+                "smlad %[a2], %[xb], %[wv], %[a2]\n\t"
+                "ldr %[wv], [%[p2], %[ws]]\n\t"
+                "sxtb16 %[wt], %[wv]\n\t"
+                "sxtb16 %[wv], %[wv], ror #8\n\t"
+                "smlad %[a3], %[xa], %[wt], %[a3]\n\t"
+                "smlad %[a3], %[xb], %[wv], %[a3]\n\t"
+                "cmp %[xp], %[xe]\n\t"
+                "bne 1b"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                  [xp] "+r"(xp), [p0] "+r"(p0), [p2] "+r"(p2), [xa] "=&r"(xa),
+                  [xb] "=&r"(xb), [wv] "=&r"(wv), [wt] "=&r"(wt)
+                : [xe] "r"(xe), [ws] "r"(wsm4)
+                : "cc", "memory");
+        y[0] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(a0, m[0], s[0]) + zp);
+        y[1] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(a1, m[1], s[1]) + zp);
+        y[2] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(a2, m[2], s[2]) + zp);
+        y[3] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(a3, m[3], s[3]) + zp);
+        b += 4;
+        m += 4;
+        s += 4;
+        y += 4;
+        w += 4 * ws;
+    }
+}
+#endif
+
 static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, int32_t acc,
                                                     int32_t o)
 {
@@ -738,25 +755,29 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
     const int32_t zp = op->in_zp;
     int32_t r, o, j;
 #ifdef ML_NETS_Q7__VFP
-    uint32_t xw_buf[ML_NETS_Q7_WIDEN_MAX / 2];
-    const uint32_t *const xw = n_in <= ML_NETS_Q7_WIDEN_MAX && n_out >= 4 ? xw_buf
-                                                                          : (const uint32_t *)0;
-#else
-    const uint32_t *const xw = (const uint32_t *)0;
+    /* on the short path each row is widened once and all its groups of four outputs go
+     * through ml_nets_q7__fc4s */
+    uint32_t xw[ML_NETS_Q7_WIDEN_MAX / 2];
+    const int fused = rq.fast == 7 && (n_in & 3) == 0 && n_in > 0 &&
+                      n_in <= ML_NETS_Q7_WIDEN_MAX && n_out >= 4;
 #endif
     for (r = 0; r < rows; r++) {
         const int8_t *xr = x + (size_t)r * (size_t)n_in;
         int8_t *yr = y + (size_t)r * (size_t)n_out;
         const int8_t *w = w0;
+        o = 0;
 #ifdef ML_NETS_Q7__VFP
-        if (xw != (const uint32_t *)0) {
-            ml_nets_q7__widen(xr, n_in, zp, xw_buf);
+        if (fused) {
+            ml_nets_q7__widen(xr, n_in, zp, xw);
+            o = n_out & ~(int32_t)3;
+            ml_nets_q7__fc4s(xw, n_in, w, o, &rq, yr);
+            w += (size_t)o * (size_t)n_in;
         }
 #endif
-        for (o = 0; o + 4 <= n_out; o += 4) {
+        for (; o + 4 <= n_out; o += 4) {
             int32_t acc[4];
             acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
-            ml_nets_q7_dot4w(xr, xw, w, (size_t)n_in, n_in, zp, acc);
+            ml_nets_q7_dot4(xr, w, (size_t)n_in, n_in, zp, acc);
             w += 4 * (size_t)n_in;
 #ifdef ML_NETS_SIMD32
             /* the short path for the whole op, or one output at a time (rarely taken:
@@ -987,7 +1008,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                                       (size_t)(x0 + kx0 * d_w)) * (size_t)in_c;
             for (oc = 0; oc < out_c; oc += 4) {
                 int32_t acc[4];
-            acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
+                acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
                 const int32_t n_oc = out_c - oc < 4 ? out_c - oc : 4;
                 int32_t ky, kx;
                 if (depthwise && mult == 1 && n_oc == 4) {

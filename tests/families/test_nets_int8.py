@@ -1249,3 +1249,112 @@ def test_exp_on_emulated_cortex_m4f_equals_gemmlowp(tmp_path):
     every magnitude and next to the barrel shifter's quarter boundaries, 4 and 5 integer
     bits."""
     assert _m4f_check(tmp_path, _EXP_C, "exp", extra=[_EXP_REF_C]) == (300_000, 0)
+
+
+_DENSE_REF_C = r"""
+#define ML_NETS_NO_SIMD 1
+#include "ml_nets_int8.h"
+
+void ref_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y);
+void ref_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    ml_nets_q7_dense(op, x, y);
+}
+"""
+
+_DENSE_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x6C8E9CF5u") + r"""
+void ref_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y); /* portable code */
+
+/* ml_nets_q7_dense as the Cortex-M4F build runs it (rows widened once and every group of
+ * four outputs in ml_nets_q7__fc4s on the short path; the C SIMD rows otherwise) against
+ * the portable kernel on random ops: inputs a multiple of 4 or not, up to past the
+ * widening buffer, output counts with and without a remainder, 1-3 rows, right shifts
+ * (rq_right 3, or 1 when the biases reach the 2^30 bound) or a zero / left shift, the int8
+ * clamp or a narrower one. */
+int main(void)
+{
+    static const int32_t n_ins[] = {4, 8, 12, 16, 20, 32, 64, 124, 128, 132, 1, 3, 9, 27};
+    static int8_t w[132 * 20], x[3 * 132], y[3 * 20], yr[3 * 20];
+    static int32_t bias[20], mult[20], shift[20];
+    ml_nets_q7_op_t op;
+    long n = 0, bad = 0, fused = 0;
+    int32_t it, i;
+    for (it = 0; it < 3000; it++) {
+        const int32_t n_in = n_ins[rnd() % (uint32_t)(sizeof n_ins / sizeof n_ins[0])];
+        const int32_t n_out = 1 + (int32_t)(rnd() % 20u);
+        const int32_t rows = 1 + (int32_t)(rnd() % 3u);
+        const uint32_t kind = rnd() % 8u; /* 0: a zero / left shift, 1: a huge bias */
+        int32_t right = 1;
+        int64_t top = 0;
+        memset(&op, 0, sizeof op);
+        op.kind = ML_NETS_Q7_DENSE;
+        op.g[0] = n_in;
+        op.g[1] = n_out;
+        op.g[2] = rows;
+        op.in_zp = (int32_t)(rnd() % 256u) - 128;
+        op.out_zp = (int32_t)(rnd() % 256u) - 128;
+        if (rnd() % 3u == 0u) { /* a fused activation's clamp */
+            op.act_min = op.out_zp < 50 ? op.out_zp : 50;
+            op.act_max = 100;
+        } else {
+            op.act_min = -128;
+            op.act_max = 127;
+        }
+        for (i = 0; i < n_in * n_out; i++) {
+            w[i] = (int8_t)(rnd() & 0xFFu);
+        }
+        for (i = 0; i < rows * n_in; i++) {
+            x[i] = (int8_t)(rnd() & 0xFFu);
+        }
+        for (i = 0; i < n_out; i++) {
+            const int64_t b = kind == 1u && i == 0 ? (int64_t)0x40000000 - (int64_t)n_in * 255 * 128
+                                                   : (int64_t)(rnd() % 2000001u) - 1000000;
+            bias[i] = (int32_t)(rnd() & 1u ? b : -b);
+            mult[i] = (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu));
+            shift[i] = -1 - (int32_t)(rnd() % 20u);
+            top = (bias[i] < 0 ? -(int64_t)bias[i] : bias[i]) > top
+                      ? (bias[i] < 0 ? -(int64_t)bias[i] : bias[i]) : top;
+        }
+        if (kind == 0u) {
+            shift[rnd() % (uint32_t)n_out] = (int32_t)(rnd() % 3u);
+            right = 0;
+        }
+        op.w = w;
+        op.bias = bias;
+        op.mult = mult;
+        op.shift = shift;
+        op.rq_right = right ? ((int64_t)n_in * 255 * 128 + top < 0x40000000 ? 3 : 1) : 0;
+        fused += op.rq_right == 3 && op.act_min == -128 && op.act_max == 127 &&
+                 (n_in & 3) == 0 && n_in <= 128 && n_out >= 4;
+        ml_nets_q7_dense(&op, x, y);
+        ref_dense(&op, x, yr);
+        for (i = 0; i < rows * n_out; i++) {
+            n++;
+            if (y[i] != yr[i] && bad++ < 5) {
+                mlh_put_int("it=", it);
+                mlh_put_int(" i=", i);
+                mlh_put_int(" got=", y[i]);
+                mlh_put_int(" want=", yr[i]);
+                mlh_puts("\n");
+            }
+        }
+    }
+    mlh_put_int("fused ops: ", (int32_t)fused);
+    mlh_puts("\n");
+    mlh_put_int("dense ", (int32_t)n);
+    mlh_put_int(" ", (int32_t)bad);
+    mlh_puts("\n");
+    return 0;
+}
+"""
+
+
+def test_dense_rows_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
+    """The Cortex-M4F dense / pointwise rows (ml_nets_q7__fc4s: each row widened once,
+    every group of four outputs summed from the bias in registers and requantized on the
+    short path; the C SIMD rows for everything else) give the portable kernel's outputs
+    (ML_NETS_NO_SIMD, in the same firmware) on 3,000 random ops reaching every branch:
+    input counts a multiple of 4 or not and past the widening buffer, output remainders,
+    several rows, zero / left shifts, biases at the 2^30 bound, narrow clamps."""
+    n, bad = _m4f_check(tmp_path, _DENSE_C, "dense", extra=[_DENSE_REF_C])
+    assert bad == 0 and n > 50_000, (n, bad)
