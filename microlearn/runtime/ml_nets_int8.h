@@ -28,6 +28,7 @@
 
 #include "ml_common.h"
 #include "ml_math.h"
+#include <stddef.h>
 #include <string.h>
 
 /* Cortex-M4/M7 (and any core with the 32-bit SIMD instructions): dot products with SMLAD,
@@ -735,6 +736,126 @@ ML_NETS_Q7_LOOP void ml_nets_q7__fc4s(const uint32_t *xw, int32_t n_in, const in
 }
 #endif
 
+#ifdef ML_NETS_Q7__VFP
+/* one output of ml_nets_q7__dw4n: the sum in register A, mult / shift post-incremented
+ * from r8 / r9, the zero point in r3, the byte stored at r12 (post-incremented) */
+#define ML_NETS_Q7__DW4N_RQ(A)                                                            \
+    "ldr r10, [r8], #4\n\t"                                                               \
+    "ldr r11, [r9], #4\n\t"                                                               \
+    "lsl " A ", " A ", #1\n\t"                                                            \
+    "smmulr " A ", " A ", r10\n\t"                                                        \
+    "sub " A ", " A ", " A ", lsr #31\n\t"                                                \
+    "mvn r11, r11\n\t"                                                                    \
+    "asr " A ", " A ", r11\n\t"                                                           \
+    "add " A ", " A ", #1\n\t"                                                            \
+    "add " A ", r3, " A ", asr #1\n\t"                                                    \
+    "ssat " A ", #8, " A "\n\t"                                                           \
+    "strb " A ", [r12], #1\n\t"
+#endif
+
+#ifdef ML_NETS_Q7__VFP
+/* The state of ml_nets_q7__dw4n, a depthwise convolution (multiplier 1, stride-1 columns)
+ * at one output pixel: n_c4 > 0 groups of four channels, each n_ky > 0 rows of n_kx > 0
+ * taps; x and w point at the first valid tap of the current group (input and weights
+ * both step by st per column; after a row by x_row_adv / w_row_adv more); nzp = -zp of
+ * the input in both halves; bias / mult / shift / y at the group's first channel.
+ * The offsets are the assembly's: do not reorder. */
+typedef struct ml_nets_q7__dwctx {
+    const int8_t *x;          /*  0 */
+    const int8_t *w;          /*  4 */
+    int8_t *y;                /*  8 */
+    const int32_t *bias;      /* 12 */
+    const int32_t *mult;      /* 16 */
+    const int32_t *shift;     /* 20 */
+    int32_t n_c4;             /* 24: groups left */
+    int32_t n_ky;             /* 28 */
+    int32_t n_kx;             /* 32 */
+    int32_t st;               /* 36 */
+    int32_t x_row_adv;        /* 40 */
+    int32_t w_row_adv;        /* 44 */
+    int32_t nzp;              /* 48 */
+    int32_t out_zp;           /* 52 */
+    int32_t ky_left;          /* 56: scratch */
+} ml_nets_q7__dwctx_t;
+
+/* the assembly reads the fields at these offsets (32-bit pointers) */
+typedef char ml_nets_q7__dwctx_layout[(sizeof(void *) == 4 &&
+                                       offsetof(ml_nets_q7__dwctx_t, n_c4) == 24 &&
+                                       offsetof(ml_nets_q7__dwctx_t, ky_left) == 56) ? 1 : -1];
+
+/* Every group of four channels of one output pixel (ml_nets_q7__dwctx_t) on the short
+ * requantization path (every bit of rq->fast set), in assembly: the sums start at the
+ * bias and stay in r4-r7; per tap two loads, two pointer steps, four SXT(A)B16 and four
+ * 16 x 16 multiply-adds; then per output SMMULR, the rounding shift of
+ * ml_nets_q7__rqshort, the zero point and SSAT. A naked function (basic assembly only):
+ * c arrives in r0 and is updated (x, w, y, bias, mult, shift, n_c4, ky_left). */
+static __attribute__((naked, noinline, unused)) void
+ml_nets_q7__dw4n(ml_nets_q7__dwctx_t *c __attribute__((unused)))
+{
+    __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "ldr r1, [r0, #36]\n\t"          /* st */
+            "ldr r2, [r0, #48]\n"             /* nzp */
+            "1:\n\t"                          /* a group of four channels */
+            "ldr r10, [r0, #12]\n\t"
+            "ldm r10, {r4, r5, r6, r7}\n\t"  /* the sums start at the bias */
+            "ldr r8, [r0, #0]\n\t"
+            "ldr r9, [r0, #4]\n\t"
+            "ldr r10, [r0, #28]\n\t"
+            "str r10, [r0, #56]\n"
+            "2:\n\t"                          /* a row of taps */
+            "ldr r3, [r0, #32]\n"
+            "3:\n\t"                          /* a tap */
+            "ldr r10, [r8]\n\t"
+            "ldr r12, [r9]\n\t"
+            "add r8, r8, r1\n\t"
+            "add r9, r9, r1\n\t"
+            "sxtab16 r11, r2, r10, ror #8\n\t"
+            "sxtab16 r10, r2, r10\n\t"
+            "sxtb16 lr, r12, ror #8\n\t"
+            "sxtb16 r12, r12\n\t"
+            "smlabb r4, r10, r12, r4\n\t"
+            "smlatt r6, r10, r12, r6\n\t"
+            "smlabb r5, r11, lr, r5\n\t"
+            "smlatt r7, r11, lr, r7\n\t"
+            "subs r3, r3, #1\n\t"
+            "bne 3b\n\t"
+            "ldr r10, [r0, #40]\n\t"
+            "add r8, r8, r10\n\t"
+            "ldr r10, [r0, #44]\n\t"
+            "add r9, r9, r10\n\t"
+            "ldr r10, [r0, #56]\n\t"
+            "subs r10, r10, #1\n\t"
+            "str r10, [r0, #56]\n\t"
+            "bne 2b\n\t"
+            /* requantize r4..r7: h = SMMULR(2 a, m); ((h - [h < 0]) >> ~s + 1) >> 1 */
+            "ldr r8, [r0, #16]\n\t"
+            "ldr r9, [r0, #20]\n\t"
+            "ldr r3, [r0, #52]\n\t"
+            "ldr r12, [r0, #8]\n\t"
+            ML_NETS_Q7__DW4N_RQ("r4")
+            ML_NETS_Q7__DW4N_RQ("r5")
+            ML_NETS_Q7__DW4N_RQ("r6")
+            ML_NETS_Q7__DW4N_RQ("r7")
+            "str r12, [r0, #8]\n\t"
+            "str r8, [r0, #16]\n\t"
+            "str r9, [r0, #20]\n\t"
+            "ldr r10, [r0, #12]\n\t"
+            "add r10, r10, #16\n\t"
+            "str r10, [r0, #12]\n\t"
+            "ldr r10, [r0, #0]\n\t"
+            "add r10, r10, #4\n\t"
+            "str r10, [r0, #0]\n\t"
+            "ldr r10, [r0, #4]\n\t"
+            "add r10, r10, #4\n\t"
+            "str r10, [r0, #4]\n\t"
+            "ldr r10, [r0, #24]\n\t"
+            "subs r10, r10, #1\n\t"
+            "str r10, [r0, #24]\n\t"
+            "bne 1b\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+#endif
+
 static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, int32_t acc,
                                                     int32_t o)
 {
@@ -992,6 +1113,16 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
         }
         return;
     }
+#ifdef ML_NETS_Q7__VFP
+    /* depthwise, multiplier 1, stride-1 columns, short path: each pixel's groups of four
+     * channels in ml_nets_q7__dw4n */
+    const int dw_fused = depthwise && mult == 1 && d_w == 1 && rq.fast == 7 && out_c >= 4;
+    ml_nets_q7__dwctx_t dc;
+    memset(&dc, 0, sizeof dc);
+    dc.st = (int32_t)x_step;
+    dc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+    dc.out_zp = rq.zp;
+#endif
     for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
         const int32_t y0 = oy * g[ML_NETS_G_S_H] - g[ML_NETS_G_PAD_T];
         int32_t ky0, ky1;
@@ -1006,7 +1137,25 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
             /* the first valid tap (row ky0, column kx0, channel 0) in the input */
             const int8_t *src0 = x + ((size_t)(y0 + ky0 * d_h) * (size_t)in_w +
                                       (size_t)(x0 + kx0 * d_w)) * (size_t)in_c;
-            for (oc = 0; oc < out_c; oc += 4) {
+            oc = 0;
+#ifdef ML_NETS_Q7__VFP
+            if (dw_fused && n_kx > 0 && ky1 > ky0) {
+                dc.x = src0;
+                dc.w = op->w + (size_t)ky0 * w_row + (size_t)kx0 * (size_t)out_c;
+                dc.y = dst;
+                dc.bias = rq.bias;
+                dc.mult = rq.mult;
+                dc.shift = rq.shift;
+                dc.n_c4 = out_c >> 2;
+                dc.n_ky = ky1 - ky0;
+                dc.n_kx = n_kx;
+                dc.x_row_adv = (int32_t)x_row - n_kx * dc.st;
+                dc.w_row_adv = (int32_t)w_row - n_kx * dc.st;
+                ml_nets_q7__dw4n(&dc);
+                oc = out_c & ~(int32_t)3;
+            }
+#endif
+            for (; oc < out_c; oc += 4) {
                 int32_t acc[4];
                 acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
                 const int32_t n_oc = out_c - oc < 4 ? out_c - oc : 4;

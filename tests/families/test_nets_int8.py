@@ -1358,3 +1358,140 @@ def test_dense_rows_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
     several rows, zero / left shifts, biases at the 2^30 bound, narrow clamps."""
     n, bad = _m4f_check(tmp_path, _DENSE_C, "dense", extra=[_DENSE_REF_C])
     assert bad == 0 and n > 50_000, (n, bad)
+
+
+_CONV_REF_C = r"""
+#define ML_NETS_NO_SIMD 1
+#include "ml_nets_int8.h"
+
+void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y);
+void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    ml_nets_q7_conv(op, x, y);
+}
+"""
+
+_CONV_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x9E3779B9u") + r"""
+void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y); /* portable code */
+
+/* ml_nets_q7_conv as the Cortex-M4F build runs it (depthwise pixels in ml_nets_q7__dw4n,
+ * pointwise and small-window convolutions through ml_nets_q7__fc4s, the C SIMD paths
+ * otherwise) against the portable kernel on random depthwise and regular convolutions:
+ * 1-13 input channels, multipliers 1-2, kernels 1-5, strides and dilations 1-2, padding,
+ * windows cut by the border, the short requantization path or not. */
+int main(void)
+{
+    static int8_t x[7 * 7 * 13], w[20 * 5 * 5 * 13], y[7 * 7 * 26], yr[7 * 7 * 26];
+    static int32_t bias[26], mult[26], shift[26];
+    ml_nets_q7_op_t op;
+    long n = 0, bad = 0, dw4n = 0;
+    int32_t it, i;
+    for (it = 0; it < 2500; it++) {
+        const int32_t dw = (int32_t)(rnd() % 3u) != 0;
+        const int32_t in_h = 1 + (int32_t)(rnd() % 7u), in_w = 1 + (int32_t)(rnd() % 7u);
+        const int32_t in_c = 1 + (int32_t)(rnd() % 13u);
+        const int32_t mul = dw && rnd() % 4u == 0u ? 2 : 1;
+        const int32_t out_c = dw ? in_c * mul : 1 + (int32_t)(rnd() % 20u);
+        static const int32_t ks[] = {1, 2, 3, 3, 3, 5};
+        const int32_t k_h = ks[rnd() % 6u], k_w = ks[rnd() % 6u];
+        const int32_t s_h = 1 + (int32_t)(rnd() % 2u), s_w = rnd() % 3u == 0u ? 2 : 1;
+        const int32_t d_h = rnd() % 4u == 0u ? 2 : 1, d_w = rnd() % 4u == 0u ? 2 : 1;
+        const int32_t pad_t = (int32_t)(rnd() % (uint32_t)k_h);
+        const int32_t pad_l = (int32_t)(rnd() % (uint32_t)k_w);
+        const int32_t pad_b = (int32_t)(rnd() % (uint32_t)k_h);
+        const int32_t pad_r = (int32_t)(rnd() % (uint32_t)k_w);
+        const int32_t span_h = in_h + pad_t + pad_b - d_h * (k_h - 1);
+        const int32_t span_w = in_w + pad_l + pad_r - d_w * (k_w - 1);
+        const int32_t taps = k_h * k_w * (dw ? 1 : in_c);
+        const uint32_t kind = rnd() % 8u;
+        int32_t right = 1, n_w;
+        int64_t top = 0;
+        if (span_h < 1 || span_w < 1) {
+            continue;
+        }
+        memset(&op, 0, sizeof op);
+        op.kind = dw ? ML_NETS_Q7_DEPTHWISE : ML_NETS_Q7_CONV2D;
+        op.g[ML_NETS_G_IN_H] = in_h;
+        op.g[ML_NETS_G_IN_W] = in_w;
+        op.g[ML_NETS_G_IN_C] = in_c;
+        op.g[ML_NETS_G_OUT_H] = (span_h - 1) / s_h + 1;
+        op.g[ML_NETS_G_OUT_W] = (span_w - 1) / s_w + 1;
+        op.g[ML_NETS_G_OUT_C] = out_c;
+        op.g[ML_NETS_G_K_H] = k_h;
+        op.g[ML_NETS_G_K_W] = k_w;
+        op.g[ML_NETS_G_S_H] = s_h;
+        op.g[ML_NETS_G_S_W] = s_w;
+        op.g[ML_NETS_G_D_H] = d_h;
+        op.g[ML_NETS_G_D_W] = d_w;
+        op.g[ML_NETS_G_PAD_T] = pad_t;
+        op.g[ML_NETS_G_PAD_L] = pad_l;
+        op.g[ML_NETS_G_MULT] = dw ? mul : 0;
+        op.in_zp = (int32_t)(rnd() % 256u) - 128;
+        op.out_zp = (int32_t)(rnd() % 256u) - 128;
+        if (rnd() % 4u == 0u) {
+            op.act_min = op.out_zp < 50 ? op.out_zp : 50;
+            op.act_max = 100;
+        } else {
+            op.act_min = -128;
+            op.act_max = 127;
+        }
+        n_w = dw ? k_h * k_w * out_c : out_c * k_h * k_w * in_c;
+        for (i = 0; i < n_w; i++) {
+            w[i] = (int8_t)(rnd() & 0xFFu);
+        }
+        for (i = 0; i < in_h * in_w * in_c; i++) {
+            x[i] = (int8_t)(rnd() & 0xFFu);
+        }
+        for (i = 0; i < out_c; i++) {
+            const int64_t b = kind == 1u && i == 0 ? (int64_t)0x40000000 - (int64_t)taps * 255 * 128
+                                                   : (int64_t)(rnd() % 2000001u) - 1000000;
+            bias[i] = (int32_t)(rnd() & 1u ? b : -b);
+            mult[i] = (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu));
+            shift[i] = -1 - (int32_t)(rnd() % 20u);
+            top = (bias[i] < 0 ? -(int64_t)bias[i] : bias[i]) > top
+                      ? (bias[i] < 0 ? -(int64_t)bias[i] : bias[i]) : top;
+        }
+        if (kind == 0u) {
+            shift[rnd() % (uint32_t)out_c] = (int32_t)(rnd() % 3u);
+            right = 0;
+        }
+        op.w = w;
+        op.bias = bias;
+        op.mult = mult;
+        op.shift = shift;
+        op.rq_right = right ? ((int64_t)taps * 255 * 128 + top < 0x40000000 ? 3 : 1) : 0;
+        dw4n += dw && mul == 1 && d_w == 1 && op.rq_right == 3 && op.act_min == -128 &&
+                op.act_max == 127 && out_c >= 4;
+        ml_nets_q7_conv(&op, x, y);
+        ref_conv(&op, x, yr);
+        for (i = 0; i < op.g[ML_NETS_G_OUT_H] * op.g[ML_NETS_G_OUT_W] * out_c; i++) {
+            n++;
+            if (y[i] != yr[i] && bad++ < 5) {
+                mlh_put_int("it=", it);
+                mlh_put_int(" dw=", dw);
+                mlh_put_int(" i=", i);
+                mlh_put_int(" got=", y[i]);
+                mlh_put_int(" want=", yr[i]);
+                mlh_puts("\n");
+            }
+        }
+    }
+    mlh_put_int("dw4n ops: ", (int32_t)dw4n);
+    mlh_puts("\n");
+    mlh_put_int("conv ", (int32_t)n);
+    mlh_put_int(" ", (int32_t)bad);
+    mlh_puts("\n");
+    return 0;
+}
+"""
+
+
+def test_convolutions_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
+    """The Cortex-M4F convolutions (depthwise pixels in the ml_nets_q7__dw4n assembly,
+    pointwise and small-window ones through ml_nets_q7__fc4s, the C SIMD paths otherwise)
+    give the portable kernel's outputs (ML_NETS_NO_SIMD, in the same firmware) on 2,500
+    random depthwise and regular convolutions: 1-13 channels, multipliers 1-2, kernels
+    1-5, strides and dilations 1-2, padding and border windows, zero / left shifts,
+    biases at the 2^30 bound, narrow clamps."""
+    n, bad = _m4f_check(tmp_path, _CONV_C, "conv", extra=[_CONV_REF_C])
+    assert bad == 0 and n > 100_000, (n, bad)

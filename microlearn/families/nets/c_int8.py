@@ -650,14 +650,15 @@ def data_bytes_int8(ir: NetIR) -> int:
 #: instructions per int8 multiply-add, per requantized output (with its window loops) and
 #: per element of the other ops, and the stack frame beside the arena; fitted to
 #: benchmarks/RESULTS_nets.md's MLP and CNN (Cortex-M4F / M7: 2026-12-01, after the dense
-#: rows summed and requantized in registers; exact on both), ~8% for M0+, 15-25% for
-#: rv32imc (whose cost per MAC differs more between dense rows and depthwise windows).
+#: rows and depthwise pixels summed and requantized in registers; exact on both), ~8% for
+#: M0+, 15-25% for rv32imc (whose cost per MAC differs more between dense rows and
+#: depthwise windows).
 #: Flash: the tables plus ``base`` and ``code`` per op kind the model dispatches
-#: (:func:`model_run`; within 1% on the MLP and the CNN for Cortex-M4F, exact for M0+;
+#: (:func:`model_run`; within 3% on the MLP and the CNN for Cortex-M4F, exact for M0+;
 #: M7 / rv32imc / host reuse them)
 _COST_INT8 = {
-    "cortex-m4f": dict(frame=600, mac=2.18, out=45.0, elem=20.0, code=705, base=0),
-    "cortex-m7": dict(frame=600, mac=2.18, out=45.0, elem=20.0, code=705, base=0),
+    "cortex-m4f": dict(frame=600, mac=2.36, out=36.5, elem=20.0, code=740, base=0),
+    "cortex-m7": dict(frame=600, mac=2.36, out=36.5, elem=20.0, code=740, base=0),
     "cortex-m0plus": dict(frame=300, mac=23.5, out=10.0, elem=20.0, code=728, base=3088),
     "rv32imc": dict(frame=300, mac=15.0, out=5.0, elem=20.0, code=728, base=3088),
     "host": dict(frame=300, mac=2.0, out=15.0, elem=4.0, code=633, base=580),
