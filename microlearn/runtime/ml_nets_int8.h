@@ -290,25 +290,6 @@ static inline int32_t ml_nets_q7_dot(const int8_t *x, const int8_t *w, int32_t n
     return acc;
 }
 
-#ifdef ML_NETS_Q7__VFP
-/* the largest input row ml_nets_q7__fc widens on the stack (ml_nets_q7__widen) */
-#define ML_NETS_Q7_WIDEN_MAX 128
-
-/* x[i] - zp for i < 4 (n / 4) in 16-bit pairs, in the order SXTB16 gives the weights:
- * xw[2k] = (x[4k] - zp, x[4k+2] - zp), xw[2k+1] = (x[4k+1] - zp, x[4k+3] - zp). */
-static inline void ml_nets_q7__widen(const int8_t *x, int32_t n, int32_t zp, uint32_t *xw)
-{
-    const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
-    int32_t k;
-    for (k = 0; k + 4 <= n; k += 4) {
-        uint32_t xv;
-        memcpy(&xv, x + k, 4);
-        *xw++ = (uint32_t)__sxtab16(nzp, (int32_t)xv);
-        *xw++ = (uint32_t)__sxtab16(nzp, (int32_t)((xv >> 8) | (xv << 24)));
-    }
-}
-#endif
-
 /* acc[j] += sum over i < n of (x[i] - zp) * w[j * ws + i] for the four rows j < 4: each
  * input is loaded (and with SIMD32 widened) once for the four rows. Integer sums are
  * exact, so the order does not change the result. */
@@ -670,76 +651,12 @@ static inline ML_NETS_Q7_HOT void ml_nets_q7__rq4short(const ml_nets_q7_rq_t *rq
 }
 #endif
 
-#ifdef ML_NETS_Q7__VFP
-/* One row of a dense / pointwise op on the short path (every bit of rq->fast set): y[o]
- * for o < n_o4 (a multiple of 4) from the row's n_in inputs (a multiple of 4, at least
- * 4) widened in xw (ml_nets_q7__widen) and the weights w[o][n_in]. The sums start at the
- * bias and stay in registers through the requantization; one call per row, not per four
- * outputs. */
-ML_NETS_Q7_LOOP void ml_nets_q7__fc4s(const uint32_t *xw, int32_t n_in, const int8_t *w,
-                                      int32_t n_o4, const ml_nets_q7_rq_t *rq, int8_t *y)
-{
-    const int32_t *b = rq->bias, *m = rq->mult, *s = rq->shift;
-    const int32_t zp = rq->zp;
-    const size_t ws = (size_t)n_in;
-    const size_t wsm4 = ws - 4u; /* row 1 (3) after the post-increment of row 0 (2) */
-    const uint32_t *const xe = xw + (n_in >> 1);
-    int32_t o;
-    for (o = 0; o < n_o4; o += 4) {
-        int32_t a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3];
-        const uint32_t *xp = xw;
-        const int8_t *p0 = w;
-        const int8_t *p2 = w + 2 * ws;
-        uint32_t xa, xb, wv, wt;
-        /* per 4 inputs one LDRD of the widened pairs, and per row one load, two SXTB16
-         * and two SMLAD: 23 instructions per 16 multiply-adds; rows 1 and 3 at
-         * p0 + n_in / p2 + n_in after the post-increments of rows 0 and 2 */
-        __asm__("1:\n\t"
-                "ldrd %[xa], %[xb], [%[xp]], #8\n\t"
-                "ldr %[wv], [%[p0]], #4\n\t"
-                "sxtb16 %[wt], %[wv]\n\t"
-                "sxtb16 %[wv], %[wv], ror #8\n\t"
-                "smlad %[a0], %[xa], %[wt], %[a0]\n\t"
-                "smlad %[a0], %[xb], %[wv], %[a0]\n\t"
-                "ldr %[wv], [%[p0], %[ws]]\n\t"
-                "sxtb16 %[wt], %[wv]\n\t"
-                "sxtb16 %[wv], %[wv], ror #8\n\t"
-                "smlad %[a1], %[xa], %[wt], %[a1]\n\t"
-                "smlad %[a1], %[xb], %[wv], %[a1]\n\t"
-                "ldr %[wv], [%[p2]], #4\n\t"
-                "sxtb16 %[wt], %[wv]\n\t"
-                "sxtb16 %[wv], %[wv], ror #8\n\t"
-                "smlad %[a2], %[xa], %[wt], %[a2]\n\t"
-                "smlad %[a2], %[xb], %[wv], %[a2]\n\t"
-                "ldr %[wv], [%[p2], %[ws]]\n\t"
-                "sxtb16 %[wt], %[wv]\n\t"
-                "sxtb16 %[wv], %[wv], ror #8\n\t"
-                "smlad %[a3], %[xa], %[wt], %[a3]\n\t"
-                "smlad %[a3], %[xb], %[wv], %[a3]\n\t"
-                "cmp %[xp], %[xe]\n\t"
-                "bne 1b"
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                  [xp] "+r"(xp), [p0] "+r"(p0), [p2] "+r"(p2), [xa] "=&r"(xa),
-                  [xb] "=&r"(xb), [wv] "=&r"(wv), [wt] "=&r"(wt)
-                : [xe] "r"(xe), [ws] "r"(wsm4)
-                : "cc", "memory");
-        y[0] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(a0, m[0], s[0]) + zp);
-        y[1] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(a1, m[1], s[1]) + zp);
-        y[2] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(a2, m[2], s[2]) + zp);
-        y[3] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(a3, m[3], s[3]) + zp);
-        b += 4;
-        m += 4;
-        s += 4;
-        y += 4;
-        w += 4 * ws;
-    }
-}
-#endif
 
 #ifdef ML_NETS_Q7__VFP
-/* one output of ml_nets_q7__dw4n: the sum in register A, mult / shift post-incremented
- * from r8 / r9, the zero point in r3, the byte stored at r12 (post-incremented) */
-#define ML_NETS_Q7__DW4N_RQ(A)                                                            \
+/* one output of ml_nets_q7__dw4n / __fc4n: the sum in register A, mult / shift
+ * post-incremented from r8 / r9, the zero point in r3, the byte stored at r12 (post-
+ * incremented); r10, r11 scratch */
+#define ML_NETS_Q7__RQ_ASM(A)                                                            \
     "ldr r10, [r8], #4\n\t"                                                               \
     "ldr r11, [r9], #4\n\t"                                                               \
     "lsl " A ", " A ", #1\n\t"                                                            \
@@ -832,10 +749,10 @@ ml_nets_q7__dw4n(ml_nets_q7__dwctx_t *c __attribute__((unused)))
             "ldr r9, [r0, #20]\n\t"
             "ldr r3, [r0, #52]\n\t"
             "ldr r12, [r0, #8]\n\t"
-            ML_NETS_Q7__DW4N_RQ("r4")
-            ML_NETS_Q7__DW4N_RQ("r5")
-            ML_NETS_Q7__DW4N_RQ("r6")
-            ML_NETS_Q7__DW4N_RQ("r7")
+            ML_NETS_Q7__RQ_ASM("r4")
+            ML_NETS_Q7__RQ_ASM("r5")
+            ML_NETS_Q7__RQ_ASM("r6")
+            ML_NETS_Q7__RQ_ASM("r7")
             "str r12, [r0, #8]\n\t"
             "str r8, [r0, #16]\n\t"
             "str r9, [r0, #20]\n\t"
@@ -852,6 +769,105 @@ ml_nets_q7__dw4n(ml_nets_q7__dwctx_t *c __attribute__((unused)))
             "subs r10, r10, #1\n\t"
             "str r10, [r0, #24]\n\t"
             "bne 1b\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+#endif
+
+#ifdef ML_NETS_Q7__VFP
+/* The state of ml_nets_q7__fc4n, one row of a dense / pointwise op: n_c4 > 0 groups of
+ * four outputs from the row's inputs x .. xe (a multiple of 4, at least 4) and the
+ * weights w[o][ws] (w: the current group's first row); bias / mult / shift / y at the
+ * group's first output; nzp = -zp of the input in both halves. The offsets are the
+ * assembly's: do not reorder. */
+typedef struct ml_nets_q7__fcctx {
+    const int8_t *x;          /*  0 */
+    const int8_t *w;          /*  4 */
+    int8_t *y;                /*  8 */
+    const int32_t *bias;      /* 12 */
+    const int32_t *mult;      /* 16 */
+    const int32_t *shift;     /* 20 */
+    int32_t n_c4;             /* 24: groups left */
+    const int8_t *xe;         /* 28 */
+    int32_t ws;               /* 32 */
+    int32_t out_zp;           /* 36 */
+    int32_t nzp;              /* 40 */
+} ml_nets_q7__fcctx_t;
+
+typedef char ml_nets_q7__fcctx_layout[(sizeof(void *) == 4 &&
+                                       offsetof(ml_nets_q7__fcctx_t, n_c4) == 24 &&
+                                       offsetof(ml_nets_q7__fcctx_t, nzp) == 40) ? 1 : -1];
+
+/* Every group of four outputs of one row (ml_nets_q7__fcctx_t) on the short
+ * requantization path (every bit of rq->fast set), in assembly: the sums start at the
+ * bias and stay in r4-r7; per 4 inputs one load and two SXTAB16 (x - zp, widened once
+ * for the four rows), and per row one load, two SXTB16 and two SMLAD: 25 instructions
+ * per 16 multiply-adds; then the requantization as ml_nets_q7__dw4n's. A naked function
+ * (basic assembly only): c arrives in r0 and is updated (w, y, bias, mult, shift,
+ * n_c4). */
+static __attribute__((naked, noinline, unused)) void
+ml_nets_q7__fc4n(ml_nets_q7__fcctx_t *c __attribute__((unused)))
+{
+    __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "str r0, [sp, #-8]!\n"
+            "1:\n\t"                          /* a group of four outputs */
+            "ldr r0, [sp]\n\t"
+            "ldr r3, [r0, #12]\n\t"
+            "ldm r3!, {r4, r5, r6, r7}\n\t"  /* the sums start at the bias */
+            "str r3, [r0, #12]\n\t"
+            "ldr r8, [r0, #0]\n\t"
+            "ldr r9, [r0, #4]\n\t"
+            "ldr r1, [r0, #32]\n\t"
+            "add r10, r9, r1, lsl #1\n\t"    /* rows 0, 2 at r9, r10; 1, 3 at + r1 */
+            "sub r1, r1, #4\n\t"
+            "ldr r2, [r0, #28]\n\t"
+            "ldr r0, [r0, #40]\n"             /* nzp */
+            "2:\n\t"
+            "ldr r12, [r8], #4\n\t"
+            "sxtab16 r11, r0, r12\n\t"       /* (x0 - zp, x2 - zp) */
+            "sxtab16 r12, r0, r12, ror #8\n\t" /* (x1 - zp, x3 - zp) */
+            "ldr lr, [r9], #4\n\t"
+            "sxtb16 r3, lr\n\t"
+            "sxtb16 lr, lr, ror #8\n\t"
+            "smlad r4, r11, r3, r4\n\t"
+            "smlad r4, r12, lr, r4\n\t"
+            "ldr lr, [r9, r1]\n\t"
+            "sxtb16 r3, lr\n\t"
+            "sxtb16 lr, lr, ror #8\n\t"
+            "smlad r5, r11, r3, r5\n\t"
+            "smlad r5, r12, lr, r5\n\t"
+            "ldr lr, [r10], #4\n\t"
+            "sxtb16 r3, lr\n\t"
+            "sxtb16 lr, lr, ror #8\n\t"
+            "smlad r6, r11, r3, r6\n\t"
+            "smlad r6, r12, lr, r6\n\t"
+            "ldr lr, [r10, r1]\n\t"
+            "sxtb16 r3, lr\n\t"
+            "sxtb16 lr, lr, ror #8\n\t"
+            "smlad r7, r11, r3, r7\n\t"
+            "smlad r7, r12, lr, r7\n\t"
+            "cmp r8, r2\n\t"
+            "bne 2b\n\t"
+            "ldr r0, [sp]\n\t"
+            "ldr r8, [r0, #16]\n\t"
+            "ldr r9, [r0, #20]\n\t"
+            "ldr r3, [r0, #36]\n\t"
+            "ldr r12, [r0, #8]\n\t"
+            ML_NETS_Q7__RQ_ASM("r4")
+            ML_NETS_Q7__RQ_ASM("r5")
+            ML_NETS_Q7__RQ_ASM("r6")
+            ML_NETS_Q7__RQ_ASM("r7")
+            "str r12, [r0, #8]\n\t"
+            "str r8, [r0, #16]\n\t"
+            "str r9, [r0, #20]\n\t"
+            "ldr r10, [r0, #4]\n\t"
+            "ldr r11, [r0, #32]\n\t"
+            "add r10, r10, r11, lsl #2\n\t"
+            "str r10, [r0, #4]\n\t"
+            "ldr r10, [r0, #24]\n\t"
+            "subs r10, r10, #1\n\t"
+            "str r10, [r0, #24]\n\t"
+            "bne 1b\n\t"
+            "add sp, sp, #8\n\t"
             "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
 }
 #endif
@@ -876,11 +892,13 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
     const int32_t zp = op->in_zp;
     int32_t r, o, j;
 #ifdef ML_NETS_Q7__VFP
-    /* on the short path each row is widened once and all its groups of four outputs go
-     * through ml_nets_q7__fc4s */
-    uint32_t xw[ML_NETS_Q7_WIDEN_MAX / 2];
-    const int fused = rq.fast == 7 && (n_in & 3) == 0 && n_in > 0 &&
-                      n_in <= ML_NETS_Q7_WIDEN_MAX && n_out >= 4;
+    /* on the short path every group of four outputs of a row in ml_nets_q7__fc4n */
+    const int fused = rq.fast == 7 && n_in > 0 && (n_in & 3) == 0 && n_out >= 4;
+    ml_nets_q7__fcctx_t fc;
+    memset(&fc, 0, sizeof fc);
+    fc.ws = n_in;
+    fc.out_zp = rq.zp;
+    fc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
 #endif
     for (r = 0; r < rows; r++) {
         const int8_t *xr = x + (size_t)r * (size_t)n_in;
@@ -889,9 +907,16 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
         o = 0;
 #ifdef ML_NETS_Q7__VFP
         if (fused) {
-            ml_nets_q7__widen(xr, n_in, zp, xw);
+            fc.x = xr;
+            fc.xe = xr + n_in;
+            fc.w = w0;
+            fc.y = yr;
+            fc.bias = rq.bias;
+            fc.mult = rq.mult;
+            fc.shift = rq.shift;
+            fc.n_c4 = n_out >> 2;
+            ml_nets_q7__fc4n(&fc);
             o = n_out & ~(int32_t)3;
-            ml_nets_q7__fc4s(xw, n_in, w, o, &rq, yr);
             w += (size_t)o * (size_t)n_in;
         }
 #endif

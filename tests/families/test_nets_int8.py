@@ -1265,12 +1265,11 @@ void ref_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
 _DENSE_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x6C8E9CF5u") + r"""
 void ref_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y); /* portable code */
 
-/* ml_nets_q7_dense as the Cortex-M4F build runs it (rows widened once and every group of
- * four outputs in ml_nets_q7__fc4s on the short path; the C SIMD rows otherwise) against
- * the portable kernel on random ops: inputs a multiple of 4 or not, up to past the
- * widening buffer, output counts with and without a remainder, 1-3 rows, right shifts
- * (rq_right 3, or 1 when the biases reach the 2^30 bound) or a zero / left shift, the int8
- * clamp or a narrower one. */
+/* ml_nets_q7_dense as the Cortex-M4F build runs it (every group of four outputs of a row
+ * in the ml_nets_q7__fc4n assembly on the short path; the C SIMD rows otherwise) against
+ * the portable kernel on random ops: inputs a multiple of 4 or not, output counts with
+ * and without a remainder, 1-3 rows, right shifts (rq_right 3, or 1 when the biases
+ * reach the 2^30 bound) or a zero / left shift, the int8 clamp or a narrower one. */
 int main(void)
 {
     static const int32_t n_ins[] = {4, 8, 12, 16, 20, 32, 64, 124, 128, 132, 1, 3, 9, 27};
@@ -1325,7 +1324,7 @@ int main(void)
         op.shift = shift;
         op.rq_right = right ? ((int64_t)n_in * 255 * 128 + top < 0x40000000 ? 3 : 1) : 0;
         fused += op.rq_right == 3 && op.act_min == -128 && op.act_max == 127 &&
-                 (n_in & 3) == 0 && n_in <= 128 && n_out >= 4;
+                 (n_in & 3) == 0 && n_out >= 4;
         ml_nets_q7_dense(&op, x, y);
         ref_dense(&op, x, yr);
         for (i = 0; i < rows * n_out; i++) {
@@ -1350,12 +1349,12 @@ int main(void)
 
 
 def test_dense_rows_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
-    """The Cortex-M4F dense / pointwise rows (ml_nets_q7__fc4s: each row widened once,
-    every group of four outputs summed from the bias in registers and requantized on the
-    short path; the C SIMD rows for everything else) give the portable kernel's outputs
+    """The Cortex-M4F dense / pointwise rows (the ml_nets_q7__fc4n assembly: every group
+    of four outputs summed from the bias in registers and requantized on the short path;
+    the C SIMD rows for everything else) give the portable kernel's outputs
     (ML_NETS_NO_SIMD, in the same firmware) on 3,000 random ops reaching every branch:
-    input counts a multiple of 4 or not and past the widening buffer, output remainders,
-    several rows, zero / left shifts, biases at the 2^30 bound, narrow clamps."""
+    input counts a multiple of 4 or not, output remainders, several rows, zero / left
+    shifts, biases at the 2^30 bound, narrow clamps."""
     n, bad = _m4f_check(tmp_path, _DENSE_C, "dense", extra=[_DENSE_REF_C])
     assert bad == 0 and n > 50_000, (n, bad)
 
@@ -1375,7 +1374,7 @@ _CONV_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x9E3779B9u") + r"""
 void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y); /* portable code */
 
 /* ml_nets_q7_conv as the Cortex-M4F build runs it (depthwise pixels in ml_nets_q7__dw4n,
- * pointwise and small-window convolutions through ml_nets_q7__fc4s, the C SIMD paths
+ * pointwise and small-window convolutions through ml_nets_q7__fc4n, the C SIMD paths
  * otherwise) against the portable kernel on random depthwise and regular convolutions:
  * 1-13 input channels, multipliers 1-2, kernels 1-5, strides and dilations 1-2, padding,
  * windows cut by the border, the short requantization path or not. */
@@ -1488,7 +1487,7 @@ int main(void)
 
 def test_convolutions_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
     """The Cortex-M4F convolutions (depthwise pixels in the ml_nets_q7__dw4n assembly,
-    pointwise and small-window ones through ml_nets_q7__fc4s, the C SIMD paths otherwise)
+    pointwise and small-window ones through ml_nets_q7__fc4n, the C SIMD paths otherwise)
     give the portable kernel's outputs (ML_NETS_NO_SIMD, in the same firmware) on 2,500
     random depthwise and regular convolutions: 1-13 channels, multipliers 1-2, kernels
     1-5, strides and dilations 1-2, padding and border windows, zero / left shifts,
