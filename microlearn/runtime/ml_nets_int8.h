@@ -61,6 +61,13 @@
 #define ML_NETS_Q7_LOOP static inline
 #endif
 
+/* In a short byte-copy loop: keeps it a loop (gcc would call memcpy for a few bytes). */
+#ifdef __GNUC__
+#define ML_NETS_Q7__NO_MEMCPY() __asm__("" ::: "memory")
+#else
+#define ML_NETS_Q7__NO_MEMCPY() ((void)0)
+#endif
+
 /* --- fixed-point primitives (TFLite / gemmlowp semantics) ----------------------------- */
 
 /* One int8 weight / int32 table entry of an op: the generated tables are ML_CONST, in
@@ -420,7 +427,9 @@ typedef struct ml_nets_q7_op {
     const int32_t *shift;   /* per output channel */
     int32_t rq_right;       /* bit 0: every channel's shift is a right shift (-31..-1);
                                bit 1 (with bit 0): |accumulator + bias| < 2^30 for every
-                               input (taps x 255 x 128 + max |bias| < 2^30) */
+                               input (taps x 255 x 128 + max |bias| < 2^30); bit 3: `w`
+                               may be read 3 bytes past its last weight (the Cortex-M4F /
+                               M7 windows of a conv read whole words) */
 } ml_nets_q7_op_t;
 
 /* --- kernels ---------------------------------------------------------------------------- */
@@ -895,7 +904,6 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
     /* on the short path every group of four outputs of a row in ml_nets_q7__fc4n */
     const int fused = rq.fast == 7 && n_in > 0 && (n_in & 3) == 0 && n_out >= 4;
     ml_nets_q7__fcctx_t fc;
-    memset(&fc, 0, sizeof fc);
     fc.ws = n_in;
     fc.out_zp = rq.zp;
     fc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
@@ -1095,6 +1103,23 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
          * the weights w[out_c][k_h * k_w * in_c] */
         int8_t col[ML_NETS_Q7_WINDOW_MAX];
         const int32_t n = k_h * k_w * in_c;
+        int8_t *dst;
+#ifdef ML_NETS_Q7__VFP
+        int32_t i0;
+        /* the short path: each window padded with the zero point to whole words (times
+         * the next row's first weights: 0) and its groups of four outputs in
+         * ml_nets_q7__fc4n, which then reads up to 3 bytes past the last weight row
+         * (rq_right bit 3: the table has them) */
+        const int32_t n4 = (n + 3) & ~(int32_t)3;
+        const int win_fused = rq.fast == 7 && out_c >= 4 && ((n & 3) == 0 || (op->rq_right & 8));
+        ml_nets_q7__fcctx_t fc;
+        fc.ws = n;
+        fc.out_zp = rq.zp;
+        fc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+        for (i0 = n; i0 < n4; i0++) {
+            col[i0] = (int8_t)zp;
+        }
+#endif
         for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
             const int32_t y0 = oy * g[ML_NETS_G_S_H] - g[ML_NETS_G_PAD_T];
             for (ox = 0; ox < g[ML_NETS_G_OUT_W]; ox++) {
@@ -1110,6 +1135,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                     for (ky = 0; ky < k_h; ky++) {
                         for (i = 0; i < run; i++) {
                             c[i] = xp[i];
+                            ML_NETS_Q7__NO_MEMCPY();
                         }
                         c += run;
                         xp += x_row;
@@ -1132,8 +1158,27 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                         }
                     }
                 }
-                ml_nets_q7__fc(op, &rq, col, y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] +
-                                             (size_t)ox) * (size_t)out_c, 1, n, out_c);
+                dst = y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] + (size_t)ox) * (size_t)out_c;
+#ifdef ML_NETS_Q7__VFP
+                if (win_fused) {
+                    fc.x = col;
+                    fc.xe = col + n4;
+                    fc.w = op->w;
+                    fc.y = dst;
+                    fc.bias = rq.bias;
+                    fc.mult = rq.mult;
+                    fc.shift = rq.shift;
+                    fc.n_c4 = out_c >> 2;
+                    ml_nets_q7__fc4n(&fc);
+                    for (oc = out_c & ~(int32_t)3; oc < out_c; oc++) {
+                        dst[oc] = ml_nets_q7__rqout(
+                            &rq, ml_nets_q7_dot(col, op->w + (size_t)oc * (size_t)n, n, zp, 0),
+                            oc);
+                    }
+                    continue;
+                }
+#endif
+                ml_nets_q7__fc(op, &rq, col, dst, 1, n, out_c);
             }
         }
         return;
@@ -1143,7 +1188,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
      * channels in ml_nets_q7__dw4n */
     const int dw_fused = depthwise && mult == 1 && d_w == 1 && rq.fast == 7 && out_c >= 4;
     ml_nets_q7__dwctx_t dc;
-    memset(&dc, 0, sizeof dc);
+    dc.ky_left = 0;
     dc.st = (int32_t)x_step;
     dc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
     dc.out_zp = rq.zp;
@@ -1682,6 +1727,13 @@ static inline void ml_nets_q7__set_rq_right(const uint8_t *r, ml_nets_q7_op_t *o
     }
     if (op->rq_right && ml_nets_q7__taps(op) * 255u * 128u + top < 0x40000000u) {
         op->rq_right = 3;
+    }
+    /* the checked bias span after the weights (where the writer puts it): the 3 bytes
+     * after the last weight are inside the section */
+    if (op->w != (const int8_t *)0 && op->bias != (const int32_t *)0 &&
+        (const uint8_t *)(const void *)op->bias >=
+            (const uint8_t *)(const void *)op->w + ml_rd_u32(r + 128)) {
+        op->rq_right |= 8;
     }
 }
 

@@ -900,6 +900,8 @@ def test_convert_tflite_path_and_bytes(tmp_path):
                            "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16")),
     ("arm-none-eabi-gcc", ("-std=c99", "-Os", "-mcpu=cortex-m0plus", "-mthumb")),
     ("g++", ("-x", "c++", "-std=c++11")),
+    ("arm-none-eabi-g++", ("-x", "c++", "-std=c++11", "-O2", "-mcpu=cortex-m7", "-mthumb",
+                           "-mfloat-abi=hard", "-mfpu=fpv5-d16")),  # the assembly kernels
 ])
 def test_generated_c_compiles_strict(cc, flags, tmp_path):
     import shutil
@@ -1160,11 +1162,34 @@ static int flag(int32_t k, const int32_t *g, int32_t b0, int32_t s1)
     return (int)op.rq_right;
 }
 
+/* bit 3 (the weights readable 3 bytes past the last one): 9 weights (w_n at byte 128)
+ * with the bias placed after them (bias_at 3: words; the checked bias span covers the 3
+ * bytes) or before them (bias_at -1) */
+static int spare(int32_t bias_at)
+{
+    static int32_t buf[16];
+    static uint8_t rec[160];
+    int32_t shift[1] = {-7};
+    ml_nets_q7_op_t op;
+    memset(&op, 0, sizeof op);
+    memset(rec, 0, sizeof rec);
+    rec[144] = 1;
+    rec[128] = 9;
+    op.kind = ML_NETS_Q7_CONV2D;
+    op.w = (const int8_t *)(const void *)(buf + 4);
+    op.bias = buf + 4 + bias_at;
+    op.mult = buf;
+    op.shift = shift;
+    ml_nets_q7__set_rq_right(rec, &op);
+    return (int)(op.rq_right & 8);
+}
+
 int main(void)
 {
     int32_t dense[15] = {8, 4, 1}, conv[15] = {0}, dw[15] = {0};
     conv[ML_NETS_G_IN_C] = 2; conv[ML_NETS_G_K_H] = 3; conv[ML_NETS_G_K_W] = 3;
     dw[ML_NETS_G_IN_C] = 4; dw[ML_NETS_G_K_H] = 3; dw[ML_NETS_G_K_W] = 3;
+    printf("%d %d %d\n", spare(3), spare(2), spare(-1));
     printf("%d %d %d %d %d %d %d %d\n",
            flag(ML_NETS_Q7_DENSE, dense, -(0x40000000 - 8 * 255 * 128 - 1), -1),
            flag(ML_NETS_Q7_DENSE, dense, -(0x40000000 - 8 * 255 * 128), -1),
@@ -1182,7 +1207,8 @@ int main(void)
 def test_model_file_rq_right_follows_the_accumulator_bound(tmp_path):
     """The model-file loader's ml_nets_q7__set_rq_right sets the same flags as the
     converter (_rq_right) at the same edges: dense (taps = inputs), conv2d (k_h k_w in_c)
-    and depthwise (k_h k_w)."""
+    and depthwise (k_h k_w); and bit 3 (the Cortex-M4F windows may read 3 bytes past the
+    last weight) only when the checked bias span follows the weights."""
     import subprocess
 
     from microlearn.host_build import RUNTIME_DIR
@@ -1193,7 +1219,10 @@ def test_model_file_rq_right_follows_the_accumulator_bound(tmp_path):
     subprocess.run(["cc", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-I",
                     str(RUNTIME_DIR), str(src), "-o", str(exe)], check=True)
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["3", "1", "0", "0", "3", "1", "3", "1"], out
+    lines = out.splitlines()
+    # bit 3 only with the bias after the weights (3 words on: 9 weights end in the third)
+    assert lines[0].split() == ["8", "0", "0"], out
+    assert [int(v) & 3 for v in lines[1].split()] == [3, 1, 0, 0, 3, 1, 3, 1], out
 
 
 # the same runtime function built without the Cortex-M4 paths (ML_NETS_NO_SIMD), linked
@@ -1374,7 +1403,8 @@ _CONV_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x9E3779B9u") + r"""
 void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y); /* portable code */
 
 /* ml_nets_q7_conv as the Cortex-M4F build runs it (depthwise pixels in ml_nets_q7__dw4n,
- * pointwise and small-window convolutions through ml_nets_q7__fc4n, the C SIMD paths
+ * pointwise convolutions and small windows - padded to whole words when the weights
+ * have spare bytes, rq_right bit 3 - through ml_nets_q7__fc4n, the C SIMD paths
  * otherwise) against the portable kernel on random depthwise and regular convolutions:
  * 1-13 input channels, multipliers 1-2, kernels 1-5, strides and dilations 1-2, padding,
  * windows cut by the border, the short requantization path or not. */
@@ -1383,7 +1413,7 @@ int main(void)
     static int8_t x[7 * 7 * 13], w[20 * 5 * 5 * 13], y[7 * 7 * 26], yr[7 * 7 * 26];
     static int32_t bias[26], mult[26], shift[26];
     ml_nets_q7_op_t op;
-    long n = 0, bad = 0, dw4n = 0;
+    long n = 0, bad = 0, dw4n = 0, win4n = 0;
     int32_t it, i;
     for (it = 0; it < 2500; it++) {
         const int32_t dw = (int32_t)(rnd() % 3u) != 0;
@@ -1459,6 +1489,11 @@ int main(void)
         op.mult = mult;
         op.shift = shift;
         op.rq_right = right ? ((int64_t)taps * 255 * 128 + top < 0x40000000 ? 3 : 1) : 0;
+        if (!dw && rnd() % 2u == 0u) {
+            op.rq_right |= 8; /* w has spare bytes after the last weight (w[] is larger) */
+        }
+        win4n += !dw && op.rq_right == 11 && op.act_min == -128 && op.act_max == 127 &&
+                 out_c >= 4 && taps <= 64 && taps % 4 != 0;
         dw4n += dw && mul == 1 && d_w == 1 && op.rq_right == 3 && op.act_min == -128 &&
                 op.act_max == 127 && out_c >= 4;
         ml_nets_q7_conv(&op, x, y);
@@ -1476,6 +1511,7 @@ int main(void)
         }
     }
     mlh_put_int("dw4n ops: ", (int32_t)dw4n);
+    mlh_put_int(", padded windows in fc4n: ", (int32_t)win4n);
     mlh_puts("\n");
     mlh_put_int("conv ", (int32_t)n);
     mlh_put_int(" ", (int32_t)bad);
@@ -1487,7 +1523,8 @@ int main(void)
 
 def test_convolutions_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
     """The Cortex-M4F convolutions (depthwise pixels in the ml_nets_q7__dw4n assembly,
-    pointwise and small-window ones through ml_nets_q7__fc4n, the C SIMD paths otherwise)
+    pointwise ones and small windows - padded to whole words when the weights have spare
+    bytes - through ml_nets_q7__fc4n, the C SIMD paths otherwise)
     give the portable kernel's outputs (ML_NETS_NO_SIMD, in the same firmware) on 2,500
     random depthwise and regular convolutions: 1-13 channels, multipliers 1-2, kernels
     1-5, strides and dilations 1-2, padding and border windows, zero / left shifts,

@@ -262,6 +262,12 @@ def _records(ir: NetIR, plan: Int8Plan) -> tuple[list[dict], list[tuple[str, str
             r.update(w=const("int8_t", w), bias=const("int32_t", p["b"]),
                      mult=const("int32_t", p["mult"]), shift=const("int32_t", p["shift"]),
                      rq_right=_rq_right(w, p["b"], p["shift"]))
+            if k == "conv2d" and (w.size // max(w.shape[0], 1)) % 4:
+                # windows of a length not a multiple of 4: the header's table gets 3 spare
+                # bytes (bit 3: the Cortex-M4F / M7 windows read whole words; in a model
+                # file the bias follows the weights)
+                r["rq_right"] |= 8
+                r["w_spare"] = True
             if k == "dense":
                 n_in = w.shape[1]
                 if x.size % n_in:
@@ -487,8 +493,11 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     # table through a copy), plain const elsewhere; the constant second operand of ADD / MUL
     # stays in RAM (ml_nets_q7_binary reads it like an arena operand)
     in_ram = {r["w"] for r in recs if r["kind"] in (_KIND["add"], _KIND["mul"]) and "w" in r}
+    spare = {r["w"] for r in recs if r.get("w_spare")}
     for ctype, name, v in consts:
         store = "const" if name in in_ram else "ML_CONST"
+        if name in spare:  # readable 3 bytes past the last weight (rq_right bit 3)
+            v = np.concatenate([np.ravel(v), np.zeros(3, v.dtype)])
         lines.append(f"static {store} {ctype} {P}__{name}[{max(v.size, 1)}] = "
                      f"{{{_arr(v) if v.size else '0'}}};")
     lines.append(f"static ML_CONST ml_nets_q7_op_t {P}__ops[{len(recs)}] = {{")
@@ -650,15 +659,16 @@ def data_bytes_int8(ir: NetIR) -> int:
 #: instructions per int8 multiply-add, per requantized output (with its window loops) and
 #: per element of the other ops, and the stack frame beside the arena; fitted to
 #: benchmarks/RESULTS_nets.md's MLP and CNN (Cortex-M4F / M7: 2026-12-01, after the dense
-#: rows and depthwise pixels summed and requantized in registers; exact on both), ~8% for
+#: rows, conv windows and depthwise pixels summed and requantized in registers; within
+#: 2% on both), ~8% for
 #: M0+, 15-25% for rv32imc (whose cost per MAC differs more between dense rows and
 #: depthwise windows).
 #: Flash: the tables plus ``base`` and ``code`` per op kind the model dispatches
 #: (:func:`model_run`; within 3% on the MLP and the CNN for Cortex-M4F, exact for M0+;
 #: M7 / rv32imc / host reuse them)
 _COST_INT8 = {
-    "cortex-m4f": dict(frame=600, mac=2.28, out=36.0, elem=20.0, code=740, base=0),
-    "cortex-m7": dict(frame=600, mac=2.28, out=36.0, elem=20.0, code=740, base=0),
+    "cortex-m4f": dict(frame=600, mac=2.38, out=29.0, elem=20.0, code=780, base=0),
+    "cortex-m7": dict(frame=600, mac=2.38, out=29.0, elem=20.0, code=780, base=0),
     "cortex-m0plus": dict(frame=300, mac=23.5, out=10.0, elem=20.0, code=728, base=3088),
     "rv32imc": dict(frame=300, mac=15.0, out=5.0, elem=20.0, code=728, base=3088),
     "host": dict(frame=300, mac=2.0, out=15.0, elem=4.0, code=633, base=580),
