@@ -443,9 +443,26 @@ twice, so the figures are approximate; measured 2026-11-30):
   layers, ~0.7 K softmax. relu is now a sign-bit test (NaN propagates, -0.0 -> +0.0), so
   soft-float cores skip a compare call: Cortex-M0+ and rv32imc also got 1-4% faster.
   Flash grows with the unrolled loops (CNN 9.8 -> 12.7 KB, MLP 13.4 -> 14.4 KB).
-* int8 (bar 1.5: missed on both nets, now 4.03 and 7.54; were 5.62 and 10.95). This
-  round, on Cortex-M4F / M7 (GCC, optimised builds; the portable C elsewhere, same
-  results): the requantization is SMMULR(2 x, m) (= TFLite's doubling high multiply when
+* int8 (bar 1.5: missed on both nets, now 3.61 and 5.50; were 4.03 and 7.54 before this
+  round, 5.62 and 10.95 before any kernel work). This round, on Cortex-M4F / M7: the
+  dense / pointwise rows, the small convolution windows and the depthwise pixels run in
+  two naked assembly functions that keep four sums in registers from the bias to the
+  stored bytes, so a call covers a whole row or pixel instead of 4 outputs:
+  `ml_nets_q7__fc4n` (per row every group of 4 outputs; each input word widened once for
+  the 4 rows: 25 instructions per 16 MACs, and no 256-byte widening buffer on the stack)
+  and `ml_nets_q7__dw4n` (per pixel every group of 4 channels: 12 instructions per tap);
+  the requantization in them is ~11 instructions per output (was ~15 plus a call's
+  set-up per 4 outputs). A window whose size is not a multiple of 4 (the 1-channel first
+  conv: 9 values) is padded with the zero point to whole words and reads up to 3 weights
+  past each row (times 0): the header's weight tables carry 3 spare bytes, and the
+  model-file loader allows it when the checked bias span follows the weights (bit 3 of
+  `rq_right`). CNN 0.84 M -> 0.62 M instructions, MLP 11.0 K -> 9.8 K; flash CNN +0.7 KB,
+  MLP +0.06 KB (the C requantization of 4 outputs and the depthwise assembly loop they
+  replace are no longer compiled in on these cores). Firmware tests compare them with
+  the portable kernel (`ML_NETS_NO_SIMD`, same firmware) on 3,000 random dense ops and
+  2,500 random convolutions (every shape branch, spare bytes or not, short path or not).
+  The round before, on Cortex-M4F / M7 (GCC, optimised builds; the portable C elsewhere,
+  same results): the requantization is SMMULR(2 x, m) (= TFLite's doubling high multiply when
   |x| < 2^30) then ((h - [h < 0]) >> (e - 1)) + 1) >> 1 (its rounding divide, (h +
   2^(e-1) - [h < 0]) >> e, in four instructions), for ops whose shifts are all right
   shifts (bit 0 of the op's `rq_right`); when every accumulator plus bias provably stays
@@ -467,14 +484,12 @@ twice, so the figures are approximate; measured 2026-11-30):
   int8 clamp and narrower ones; quantization: 102 k values incl. NaN, inf, subnormals,
   x / scale = k + 1/2 and its neighbours; pooling: padded windows, narrow clamps).
   Where the instructions
-  go now: MLP (11.0 K): dense rows ~5.6 K (2.0 per MAC with the loop and call work; the
-  assembly itself 1.44), input quantization ~1.2 K (18 per input: VDIV + 10), softmax
-  ~2.1 K (TFLite's fixed-point exp, ~200 per class), 58 requantizations ~0.9 K (~16
-  each: three per-channel loads, the bias, SMMULR, the rounding, zero point, SSAT,
-  store). CNN (0.84 M): requantization ~0.17 M (~15 per output, 11.3 K outputs), dense
-  / pointwise rows and the 1-channel first conv ~0.34 M (with ~40 instructions of call
-  and set-up per 4 outputs), depthwise ~0.15 M, window gathering and pixel loops ~0.11
-  M, pooling and mean ~45 K. Why 1.5 is out of reach with TFLite's
+  go now: MLP (9.8 K): dense rows with their 58 requantizations ~5.2 K (1.9 per MAC; the
+  loop itself 1.56), input quantization ~1.2 K (18 per input: VDIV + 10), softmax ~2.1 K
+  (TFLite's fixed-point exp, ~200 per class). CNN (0.62 M): pointwise rows and the
+  1-channel first conv ~0.29 M (8.2 K outputs), depthwise ~0.16 M (3.1 K outputs, 27.6 K
+  MACs), window gathering and pixel loops ~0.10 M, pooling, mean, input quantization and
+  softmax ~42 K. Why 1.5 is out of reach with TFLite's
   exact arithmetic and int8 weights: on the MLP, 1.5 is 4,080 instructions; the input
   quantization (>= 13 per input: 830), the softmax (>= ~600 even from a 1 KB exp table)
   and 58 requantizations (>= 15 each: 870) leave ~1,780 for 2,720 MACs, 0.65 per MAC,
@@ -485,8 +500,9 @@ twice, so the figures are approximate; measured 2026-11-30):
   and not taken: a precomputed softmax exp table (1 KB of flash per softmax, ~1.7 K
   fewer instructions on the MLP); an SMULL-based srdhm (no gain over GCC's code); the
   4-output requantization out of line (0.82 M on the CNN, but the MLP's painted stack
-  180 -> 712 B: the call moves spills to the bottom of a 584-byte frame). On Cortex-M4F
-  int8 is still slower than float32 for these nets (3.1x for the CNN, 2.3x for the MLP)
+  180 -> 712 B: the call moves spills to the bottom of a 584-byte frame; the assembly
+  rows of this round avoid it: 180 -> 152 B). On Cortex-M4F
+  int8 is still slower than float32 for these nets (2.2x for the CNN, 2.1x for the MLP)
   and wins on
   flash and RAM (the CNN's arena is 0.21x the float plan); without an FPU it is the fast
   path (Cortex-M0+ and rv32imc: figures in the table).

@@ -645,7 +645,7 @@ static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__rqout(const ml_nets_q7_rq_t *rq,
     }
 }
 
-#ifdef ML_NETS_SIMD32
+#if defined(ML_NETS_SIMD32) && !defined(ML_NETS_Q7__VFP)
 /* y[0..3] = the outputs of channels o..o+3 for acc[0..3] when every bit of rq->fast is
  * set (right shifts, no accumulator near 2^30, the int8 range as the clamp): the short
  * path of ml_nets_q7__rqout without a test per output. */
@@ -933,15 +933,19 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
             acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
             ml_nets_q7_dot4(xr, w, (size_t)n_in, n_in, zp, acc);
             w += 4 * (size_t)n_in;
-#ifdef ML_NETS_SIMD32
+#if defined(ML_NETS_SIMD32) && !defined(ML_NETS_Q7__VFP)
             /* the short path for the whole op, or one output at a time (rarely taken:
-             * kept small) */
+             * kept small); Cortex-M4F / M7 run the short path in ml_nets_q7__fc4n */
             if (rq.fast == 7) {
                 ml_nets_q7__rq4short(&rq, acc, o, yr + o);
             } else {
                 for (j = 0; j < 4; j++) {
                     yr[o + j] = ml_nets_q7__rqout(&rq, acc[j], o + j);
                 }
+            }
+#elif defined(ML_NETS_Q7__VFP)
+            for (j = 0; j < 4; j++) {
+                yr[o + j] = ml_nets_q7__rqout(&rq, acc[j], o + j);
             }
 #else
             (void)j;
@@ -989,45 +993,6 @@ ML_NETS_Q7_LOOP void ml_nets_q7__dw4(const int8_t *xr, const int8_t *wr, int32_t
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, ky, kx;
 #ifdef ML_NETS_SIMD32
     const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
-#endif
-#ifdef ML_NETS_Q7__VFP
-    if (x_step == w_step && n_kx > 0) {
-        /* the input and the weights step alike (stride-1 columns, multiplier 1): per tap
-         * two loads, two pointer steps, four SXT(A)B16, four 16 x 16 multiply-adds */
-        for (ky = 0; ky < n_ky; ky++) {
-            const int8_t *xp = xr;
-            const int8_t *wp = wr;
-            int32_t n = n_kx;
-            uint32_t xv, xo, wv, wo;
-            __asm__("1:\n\t"
-                    "ldr %[xv], [%[xp]]\n\t"
-                    "ldr %[wv], [%[wp]]\n\t"
-                    "add %[xp], %[xp], %[st]\n\t"
-                    "add %[wp], %[wp], %[st]\n\t"
-                    "sxtab16 %[xo], %[nzp], %[xv], ror #8\n\t"
-                    "sxtab16 %[xv], %[nzp], %[xv]\n\t"
-                    "sxtb16 %[wo], %[wv], ror #8\n\t"
-                    "sxtb16 %[wv], %[wv]\n\t"
-                    "smlabb %[a0], %[xv], %[wv], %[a0]\n\t"
-                    "smlatt %[a2], %[xv], %[wv], %[a2]\n\t"
-                    "smlabb %[a1], %[xo], %[wo], %[a1]\n\t"
-                    "smlatt %[a3], %[xo], %[wo], %[a3]\n\t"
-                    "subs %[n], %[n], #1\n\t"
-                    "bne 1b"
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                      [xp] "+r"(xp), [wp] "+r"(wp), [n] "+r"(n), [xv] "=&r"(xv),
-                      [xo] "=&r"(xo), [wv] "=&r"(wv), [wo] "=&r"(wo)
-                    : [st] "r"(x_step), [nzp] "r"(nzp)
-                    : "cc", "memory");
-            xr += x_row;
-            wr += w_row;
-        }
-        acc[0] = a0;
-        acc[1] = a1;
-        acc[2] = a2;
-        acc[3] = a3;
-        return;
-    }
 #endif
     for (ky = 0; ky < n_ky; ky++) {
         const int8_t *xp = xr;
@@ -1290,7 +1255,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                         wo += w_row;
                     }
                 }
-#ifdef ML_NETS_SIMD32
+#if defined(ML_NETS_SIMD32) && !defined(ML_NETS_Q7__VFP)
                 if (n_oc == 4 && rq.fast == 7) {
                     ml_nets_q7__rq4short(&rq, acc, oc, dst + oc);
                     continue;

@@ -667,8 +667,8 @@ def data_bytes_int8(ir: NetIR) -> int:
 #: (:func:`model_run`; within 3% on the MLP and the CNN for Cortex-M4F, exact for M0+;
 #: M7 / rv32imc / host reuse them)
 _COST_INT8 = {
-    "cortex-m4f": dict(frame=600, mac=2.38, out=29.0, elem=20.0, code=780, base=0),
-    "cortex-m7": dict(frame=600, mac=2.38, out=29.0, elem=20.0, code=780, base=0),
+    "cortex-m4f": dict(frame=600, mac=2.38, out=28.5, elem=20.0, code=730, base=0),
+    "cortex-m7": dict(frame=600, mac=2.38, out=28.5, elem=20.0, code=730, base=0),
     "cortex-m0plus": dict(frame=300, mac=23.5, out=10.0, elem=20.0, code=728, base=3088),
     "rv32imc": dict(frame=300, mac=15.0, out=5.0, elem=20.0, code=728, base=3088),
     "host": dict(frame=300, mac=2.0, out=15.0, elem=4.0, code=633, base=580),
