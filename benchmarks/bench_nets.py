@@ -500,8 +500,8 @@ twice, so the figures are approximate; measured 2026-11-30):
   and not taken: a precomputed softmax exp table (1 KB of flash per softmax, ~1.7 K
   fewer instructions on the MLP); an SMULL-based srdhm (no gain over GCC's code); the
   4-output requantization out of line (0.82 M on the CNN, but the MLP's painted stack
-  180 -> 712 B: the call moves spills to the bottom of a 584-byte frame; the assembly
-  rows of this round avoid it: 180 -> 152 B). On Cortex-M4F
+  180 -> 712 B: the call moves spills to the bottom of a 584-byte frame; with the
+  assembly rows of this round it is 248 B). On Cortex-M4F
   int8 is still slower than float32 for these nets (2.2x for the CNN, 2.1x for the MLP)
   and wins on
   flash and RAM (the CNN's arena is 0.21x the float plan); without an FPU it is the fast
