@@ -662,9 +662,53 @@ static inline ML_NETS_Q7_HOT void ml_nets_q7__rq4short(const ml_nets_q7_rq_t *rq
 
 
 #ifdef ML_NETS_Q7__VFP
-/* one output of ml_nets_q7__dw4n / __fc4n: the sum in register A, mult / shift
- * post-incremented from r8 / r9, the zero point in r3, the byte stored at r12 (post-
- * incremented); r10, r11 scratch */
+/* The state of the assembly kernels ml_nets_q7__fc4n (one row of a dense / pointwise op)
+ * and ml_nets_q7__dw4n (one output pixel of a depthwise convolution): n_c4 > 0 groups of
+ * four outputs, x / w at the current group's input and weights, bias / mult / shift / y
+ * at its first output; nzp = -zp of the input in both halves, out_zp the output's.
+ * fc4n: the row's inputs x .. xe (a multiple of 4, at least 4), weights w[o][ws].
+ * dw4n (multiplier 1, stride-1 columns): n_ky > 0 rows of n_kx > 0 taps, input and
+ * weights both stepping by ws (the channels) per column and after a row by x_row_adv /
+ * w_row_adv more. The offsets are the assembly's: do not reorder. */
+typedef struct ml_nets_q7__kctx {
+    const int8_t *x;          /*  0 */
+    const int8_t *w;          /*  4 */
+    int8_t *y;                /*  8 */
+    const int32_t *bias;      /* 12 */
+    const int32_t *mult;      /* 16 */
+    const int32_t *shift;     /* 20 */
+    int32_t n_c4;             /* 24: groups left */
+    int32_t nzp;              /* 28 */
+    int32_t out_zp;           /* 32 */
+    const int8_t *xe;         /* 36: fc4n */
+    int32_t ws;               /* 40 */
+    int32_t n_ky;             /* 44: dw4n */
+    int32_t n_kx;             /* 48 */
+    int32_t x_row_adv;        /* 52 */
+    int32_t w_row_adv;        /* 56 */
+    int32_t ky_left;          /* 60: scratch */
+} ml_nets_q7__kctx_t;
+
+typedef char ml_nets_q7__kctx_layout[(sizeof(void *) == 4 &&
+                                      offsetof(ml_nets_q7__kctx_t, n_c4) == 24 &&
+                                      offsetof(ml_nets_q7__kctx_t, ky_left) == 60) ? 1 : -1];
+
+/* The per-call fields: n_c4 groups from input x, weights w, outputs y, and the op's
+ * requantization tables from channel 0. */
+static inline void ml_nets_q7__kstart(ml_nets_q7__kctx_t *c, const int8_t *x, const int8_t *w,
+                                      int8_t *y, const ml_nets_q7_rq_t *rq, int32_t n_c4)
+{
+    c->x = x;
+    c->w = w;
+    c->y = y;
+    c->bias = rq->bias;
+    c->mult = rq->mult;
+    c->shift = rq->shift;
+    c->n_c4 = n_c4;
+}
+
+/* One output: the sum in register A, mult / shift post-incremented from r8 / r9, the zero
+ * point in r3, the byte stored at r12 (post-incremented); r10, r11 scratch. */
 #define ML_NETS_Q7__RQ_ASM(A)                                                            \
     "ldr r10, [r8], #4\n\t"                                                               \
     "ldr r11, [r9], #4\n\t"                                                               \
@@ -677,59 +721,44 @@ static inline ML_NETS_Q7_HOT void ml_nets_q7__rq4short(const ml_nets_q7_rq_t *rq
     "add " A ", r3, " A ", asr #1\n\t"                                                    \
     "ssat " A ", #8, " A "\n\t"                                                           \
     "strb " A ", [r12], #1\n\t"
-#endif
 
-#ifdef ML_NETS_Q7__VFP
-/* The state of ml_nets_q7__dw4n, a depthwise convolution (multiplier 1, stride-1 columns)
- * at one output pixel: n_c4 > 0 groups of four channels, each n_ky > 0 rows of n_kx > 0
- * taps; x and w point at the first valid tap of the current group (input and weights
- * both step by st per column; after a row by x_row_adv / w_row_adv more); nzp = -zp of
- * the input in both halves; bias / mult / shift / y at the group's first channel.
- * The offsets are the assembly's: do not reorder. */
-typedef struct ml_nets_q7__dwctx {
-    const int8_t *x;          /*  0 */
-    const int8_t *w;          /*  4 */
-    int8_t *y;                /*  8 */
-    const int32_t *bias;      /* 12 */
-    const int32_t *mult;      /* 16 */
-    const int32_t *shift;     /* 20 */
-    int32_t n_c4;             /* 24: groups left */
-    int32_t n_ky;             /* 28 */
-    int32_t n_kx;             /* 32 */
-    int32_t st;               /* 36 */
-    int32_t x_row_adv;        /* 40 */
-    int32_t w_row_adv;        /* 44 */
-    int32_t nzp;              /* 48 */
-    int32_t out_zp;           /* 52 */
-    int32_t ky_left;          /* 56: scratch */
-} ml_nets_q7__dwctx_t;
+/* A group's start (the four sums r4-r7 from the bias, which advances) and end (its four
+ * outputs requantized as ml_nets_q7__rqshort, zero point, SSAT, stored; y, mult and
+ * shift advanced), with the state in r0. */
+#define ML_NETS_Q7__GROUP_START_ASM                                                       \
+    "ldr r10, [r0, #12]\n\t"                                                              \
+    "ldm r10!, {r4, r5, r6, r7}\n\t"                                                      \
+    "str r10, [r0, #12]\n\t"
+#define ML_NETS_Q7__GROUP_END_ASM                                                         \
+    "ldr r8, [r0, #16]\n\t"                                                               \
+    "ldr r9, [r0, #20]\n\t"                                                               \
+    "ldr r3, [r0, #32]\n\t"                                                               \
+    "ldr r12, [r0, #8]\n\t"                                                               \
+    ML_NETS_Q7__RQ_ASM("r4") ML_NETS_Q7__RQ_ASM("r5") ML_NETS_Q7__RQ_ASM("r6")             \
+    ML_NETS_Q7__RQ_ASM("r7")                                                              \
+    "str r12, [r0, #8]\n\t"                                                               \
+    "str r8, [r0, #16]\n\t"                                                               \
+    "str r9, [r0, #20]\n\t"
 
-/* the assembly reads the fields at these offsets (32-bit pointers) */
-typedef char ml_nets_q7__dwctx_layout[(sizeof(void *) == 4 &&
-                                       offsetof(ml_nets_q7__dwctx_t, n_c4) == 24 &&
-                                       offsetof(ml_nets_q7__dwctx_t, ky_left) == 56) ? 1 : -1];
-
-/* Every group of four channels of one output pixel (ml_nets_q7__dwctx_t) on the short
- * requantization path (every bit of rq->fast set), in assembly: the sums start at the
- * bias and stay in r4-r7; per tap two loads, two pointer steps, four SXT(A)B16 and four
- * 16 x 16 multiply-adds; then per output SMMULR, the rounding shift of
- * ml_nets_q7__rqshort, the zero point and SSAT. A naked function (basic assembly only):
- * c arrives in r0 and is updated (x, w, y, bias, mult, shift, n_c4, ky_left). */
+/* Every group of four channels of one output pixel of a depthwise convolution on the
+ * short requantization path (every bit of rq->fast set), in assembly: per tap two loads,
+ * two pointer steps, four SXT(A)B16 and four 16 x 16 multiply-adds (SMLABB / SMLATT) into
+ * the sums r4-r7, then the requantization. A naked function (basic assembly only): c
+ * arrives in r0 and is updated. */
 static __attribute__((naked, noinline, unused)) void
-ml_nets_q7__dw4n(ml_nets_q7__dwctx_t *c __attribute__((unused)))
+ml_nets_q7__dw4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
 {
     __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-            "ldr r1, [r0, #36]\n\t"          /* st */
-            "ldr r2, [r0, #48]\n"             /* nzp */
+            "ldr r1, [r0, #40]\n\t"          /* column step */
+            "ldr r2, [r0, #28]\n"             /* nzp */
             "1:\n\t"                          /* a group of four channels */
-            "ldr r10, [r0, #12]\n\t"
-            "ldm r10, {r4, r5, r6, r7}\n\t"  /* the sums start at the bias */
+            ML_NETS_Q7__GROUP_START_ASM
             "ldr r8, [r0, #0]\n\t"
             "ldr r9, [r0, #4]\n\t"
-            "ldr r10, [r0, #28]\n\t"
-            "str r10, [r0, #56]\n"
+            "ldr r10, [r0, #44]\n\t"
+            "str r10, [r0, #60]\n"
             "2:\n\t"                          /* a row of taps */
-            "ldr r3, [r0, #32]\n"
+            "ldr r3, [r0, #48]\n"
             "3:\n\t"                          /* a tap */
             "ldr r10, [r8]\n\t"
             "ldr r12, [r9]\n\t"
@@ -745,30 +774,16 @@ ml_nets_q7__dw4n(ml_nets_q7__dwctx_t *c __attribute__((unused)))
             "smlatt r7, r11, lr, r7\n\t"
             "subs r3, r3, #1\n\t"
             "bne 3b\n\t"
-            "ldr r10, [r0, #40]\n\t"
+            "ldr r10, [r0, #52]\n\t"
             "add r8, r8, r10\n\t"
-            "ldr r10, [r0, #44]\n\t"
-            "add r9, r9, r10\n\t"
             "ldr r10, [r0, #56]\n\t"
+            "add r9, r9, r10\n\t"
+            "ldr r10, [r0, #60]\n\t"
             "subs r10, r10, #1\n\t"
-            "str r10, [r0, #56]\n\t"
+            "str r10, [r0, #60]\n\t"
             "bne 2b\n\t"
-            /* requantize r4..r7: h = SMMULR(2 a, m); ((h - [h < 0]) >> ~s + 1) >> 1 */
-            "ldr r8, [r0, #16]\n\t"
-            "ldr r9, [r0, #20]\n\t"
-            "ldr r3, [r0, #52]\n\t"
-            "ldr r12, [r0, #8]\n\t"
-            ML_NETS_Q7__RQ_ASM("r4")
-            ML_NETS_Q7__RQ_ASM("r5")
-            ML_NETS_Q7__RQ_ASM("r6")
-            ML_NETS_Q7__RQ_ASM("r7")
-            "str r12, [r0, #8]\n\t"
-            "str r8, [r0, #16]\n\t"
-            "str r9, [r0, #20]\n\t"
-            "ldr r10, [r0, #12]\n\t"
-            "add r10, r10, #16\n\t"
-            "str r10, [r0, #12]\n\t"
-            "ldr r10, [r0, #0]\n\t"
+            ML_NETS_Q7__GROUP_END_ASM
+            "ldr r10, [r0, #0]\n\t"           /* the next four channels */
             "add r10, r10, #4\n\t"
             "str r10, [r0, #0]\n\t"
             "ldr r10, [r0, #4]\n\t"
@@ -780,56 +795,27 @@ ml_nets_q7__dw4n(ml_nets_q7__dwctx_t *c __attribute__((unused)))
             "bne 1b\n\t"
             "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
 }
-#endif
 
-#ifdef ML_NETS_Q7__VFP
-/* The state of ml_nets_q7__fc4n, one row of a dense / pointwise op: n_c4 > 0 groups of
- * four outputs from the row's inputs x .. xe (a multiple of 4, at least 4) and the
- * weights w[o][ws] (w: the current group's first row); bias / mult / shift / y at the
- * group's first output; nzp = -zp of the input in both halves. The offsets are the
- * assembly's: do not reorder. */
-typedef struct ml_nets_q7__fcctx {
-    const int8_t *x;          /*  0 */
-    const int8_t *w;          /*  4 */
-    int8_t *y;                /*  8 */
-    const int32_t *bias;      /* 12 */
-    const int32_t *mult;      /* 16 */
-    const int32_t *shift;     /* 20 */
-    int32_t n_c4;             /* 24: groups left */
-    const int8_t *xe;         /* 28 */
-    int32_t ws;               /* 32 */
-    int32_t out_zp;           /* 36 */
-    int32_t nzp;              /* 40 */
-} ml_nets_q7__fcctx_t;
-
-typedef char ml_nets_q7__fcctx_layout[(sizeof(void *) == 4 &&
-                                       offsetof(ml_nets_q7__fcctx_t, n_c4) == 24 &&
-                                       offsetof(ml_nets_q7__fcctx_t, nzp) == 40) ? 1 : -1];
-
-/* Every group of four outputs of one row (ml_nets_q7__fcctx_t) on the short
- * requantization path (every bit of rq->fast set), in assembly: the sums start at the
- * bias and stay in r4-r7; per 4 inputs one load and two SXTAB16 (x - zp, widened once
- * for the four rows), and per row one load, two SXTB16 and two SMLAD: 25 instructions
- * per 16 multiply-adds; then the requantization as ml_nets_q7__dw4n's. A naked function
- * (basic assembly only): c arrives in r0 and is updated (w, y, bias, mult, shift,
- * n_c4). */
+/* Every group of four outputs of one row of a dense / pointwise op on the short
+ * requantization path, in assembly: per 4 inputs one load and two SXTAB16 (x - zp,
+ * widened once for the four rows), and per row one load, two SXTB16 and two SMLAD (25
+ * instructions per 16 multiply-adds) into the sums r4-r7, then the requantization. A
+ * naked function (basic assembly only): c arrives in r0 and is updated. */
 static __attribute__((naked, noinline, unused)) void
-ml_nets_q7__fc4n(ml_nets_q7__fcctx_t *c __attribute__((unused)))
+ml_nets_q7__fc4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
 {
     __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
             "str r0, [sp, #-8]!\n"
             "1:\n\t"                          /* a group of four outputs */
             "ldr r0, [sp]\n\t"
-            "ldr r3, [r0, #12]\n\t"
-            "ldm r3!, {r4, r5, r6, r7}\n\t"  /* the sums start at the bias */
-            "str r3, [r0, #12]\n\t"
+            ML_NETS_Q7__GROUP_START_ASM
             "ldr r8, [r0, #0]\n\t"
             "ldr r9, [r0, #4]\n\t"
-            "ldr r1, [r0, #32]\n\t"
+            "ldr r1, [r0, #40]\n\t"
             "add r10, r9, r1, lsl #1\n\t"    /* rows 0, 2 at r9, r10; 1, 3 at + r1 */
             "sub r1, r1, #4\n\t"
-            "ldr r2, [r0, #28]\n\t"
-            "ldr r0, [r0, #40]\n"             /* nzp */
+            "ldr r2, [r0, #36]\n\t"
+            "ldr r0, [r0, #28]\n"             /* nzp */
             "2:\n\t"
             "ldr r12, [r8], #4\n\t"
             "sxtab16 r11, r0, r12\n\t"       /* (x0 - zp, x2 - zp) */
@@ -857,19 +843,9 @@ ml_nets_q7__fc4n(ml_nets_q7__fcctx_t *c __attribute__((unused)))
             "cmp r8, r2\n\t"
             "bne 2b\n\t"
             "ldr r0, [sp]\n\t"
-            "ldr r8, [r0, #16]\n\t"
-            "ldr r9, [r0, #20]\n\t"
-            "ldr r3, [r0, #36]\n\t"
-            "ldr r12, [r0, #8]\n\t"
-            ML_NETS_Q7__RQ_ASM("r4")
-            ML_NETS_Q7__RQ_ASM("r5")
-            ML_NETS_Q7__RQ_ASM("r6")
-            ML_NETS_Q7__RQ_ASM("r7")
-            "str r12, [r0, #8]\n\t"
-            "str r8, [r0, #16]\n\t"
-            "str r9, [r0, #20]\n\t"
-            "ldr r10, [r0, #4]\n\t"
-            "ldr r11, [r0, #32]\n\t"
+            ML_NETS_Q7__GROUP_END_ASM
+            "ldr r10, [r0, #4]\n\t"           /* the next four weight rows */
+            "ldr r11, [r0, #40]\n\t"
             "add r10, r10, r11, lsl #2\n\t"
             "str r10, [r0, #4]\n\t"
             "ldr r10, [r0, #24]\n\t"
@@ -903,7 +879,7 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
 #ifdef ML_NETS_Q7__VFP
     /* on the short path every group of four outputs of a row in ml_nets_q7__fc4n */
     const int fused = rq.fast == 7 && n_in > 0 && (n_in & 3) == 0 && n_out >= 4;
-    ml_nets_q7__fcctx_t fc;
+    ml_nets_q7__kctx_t fc;
     fc.ws = n_in;
     fc.out_zp = rq.zp;
     fc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
@@ -915,14 +891,8 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
         o = 0;
 #ifdef ML_NETS_Q7__VFP
         if (fused) {
-            fc.x = xr;
+            ml_nets_q7__kstart(&fc, xr, w0, yr, &rq, n_out >> 2);
             fc.xe = xr + n_in;
-            fc.w = w0;
-            fc.y = yr;
-            fc.bias = rq.bias;
-            fc.mult = rq.mult;
-            fc.shift = rq.shift;
-            fc.n_c4 = n_out >> 2;
             ml_nets_q7__fc4n(&fc);
             o = n_out & ~(int32_t)3;
             w += (size_t)o * (size_t)n_in;
@@ -1077,7 +1047,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
          * (rq_right bit 3: the table has them) */
         const int32_t n4 = (n + 3) & ~(int32_t)3;
         const int win_fused = rq.fast == 7 && out_c >= 4 && ((n & 3) == 0 || (op->rq_right & 8));
-        ml_nets_q7__fcctx_t fc;
+        ml_nets_q7__kctx_t fc;
         fc.ws = n;
         fc.out_zp = rq.zp;
         fc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
@@ -1126,14 +1096,8 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                 dst = y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] + (size_t)ox) * (size_t)out_c;
 #ifdef ML_NETS_Q7__VFP
                 if (win_fused) {
-                    fc.x = col;
+                    ml_nets_q7__kstart(&fc, col, op->w, dst, &rq, out_c >> 2);
                     fc.xe = col + n4;
-                    fc.w = op->w;
-                    fc.y = dst;
-                    fc.bias = rq.bias;
-                    fc.mult = rq.mult;
-                    fc.shift = rq.shift;
-                    fc.n_c4 = out_c >> 2;
                     ml_nets_q7__fc4n(&fc);
                     for (oc = out_c & ~(int32_t)3; oc < out_c; oc++) {
                         dst[oc] = ml_nets_q7__rqout(
@@ -1152,9 +1116,9 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
     /* depthwise, multiplier 1, stride-1 columns, short path: each pixel's groups of four
      * channels in ml_nets_q7__dw4n */
     const int dw_fused = depthwise && mult == 1 && d_w == 1 && rq.fast == 7 && out_c >= 4;
-    ml_nets_q7__dwctx_t dc;
+    ml_nets_q7__kctx_t dc;
     dc.ky_left = 0;
-    dc.st = (int32_t)x_step;
+    dc.ws = (int32_t)x_step;
     dc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
     dc.out_zp = rq.zp;
 #endif
@@ -1175,17 +1139,12 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
             oc = 0;
 #ifdef ML_NETS_Q7__VFP
             if (dw_fused && n_kx > 0 && ky1 > ky0) {
-                dc.x = src0;
-                dc.w = op->w + (size_t)ky0 * w_row + (size_t)kx0 * (size_t)out_c;
-                dc.y = dst;
-                dc.bias = rq.bias;
-                dc.mult = rq.mult;
-                dc.shift = rq.shift;
-                dc.n_c4 = out_c >> 2;
+                ml_nets_q7__kstart(&dc, src0, op->w + (size_t)ky0 * w_row +
+                                   (size_t)kx0 * (size_t)out_c, dst, &rq, out_c >> 2);
                 dc.n_ky = ky1 - ky0;
                 dc.n_kx = n_kx;
-                dc.x_row_adv = (int32_t)x_row - n_kx * dc.st;
-                dc.w_row_adv = (int32_t)w_row - n_kx * dc.st;
+                dc.x_row_adv = (int32_t)x_row - n_kx * dc.ws;
+                dc.w_row_adv = (int32_t)w_row - n_kx * dc.ws;
                 ml_nets_q7__dw4n(&dc);
                 oc = out_c & ~(int32_t)3;
             }

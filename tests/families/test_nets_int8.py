@@ -1280,7 +1280,9 @@ def test_exp_on_emulated_cortex_m4f_equals_gemmlowp(tmp_path):
     assert _m4f_check(tmp_path, _EXP_C, "exp", extra=[_EXP_REF_C]) == (300_000, 0)
 
 
-_DENSE_REF_C = r"""
+# the portable kernels (ML_NETS_NO_SIMD) linked into the check firmwares beside the
+# Cortex-M4F ones
+_KERNELS_REF_C = r"""
 #define ML_NETS_NO_SIMD 1
 #include "ml_nets_int8.h"
 
@@ -1289,11 +1291,101 @@ void ref_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
 {
     ml_nets_q7_dense(op, x, y);
 }
+
+void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y);
+void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    ml_nets_q7_conv(op, x, y);
+}
 """
 
-_DENSE_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x6C8E9CF5u") + r"""
+# random op parts shared by the kernel check firmwares: zero points and clamp, int8
+# values, requantization tables, and the comparison with the portable kernel's outputs
+_OPS_C = r"""
 void ref_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y); /* portable code */
+void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y);
 
+static long n_checked, n_bad;
+
+/* zero points, and the int8 range or (1 in 3 or 4) a fused activation's narrower clamp */
+static void random_zero_points(ml_nets_q7_op_t *op, uint32_t narrow_one_in)
+{
+    op->in_zp = (int32_t)(rnd() % 256u) - 128;
+    op->out_zp = (int32_t)(rnd() % 256u) - 128;
+    op->act_min = -128;
+    op->act_max = 127;
+    if (rnd() % narrow_one_in == 0u) {
+        op->act_min = op->out_zp < 50 ? op->out_zp : 50;
+        op->act_max = 100;
+    }
+}
+
+static void random_bytes(int8_t *v, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        v[i] = (int8_t)(rnd() & 0xFFu);
+    }
+}
+
+/* n channels of `taps` taps: biases (1 op in 8 with one at the 2^30 bound), normalised
+ * multipliers, right shifts (1 op in 8 with a zero / left shift); op->rq_right as the
+ * converter sets it (3, 1 at the bound, 0 with another shift) */
+static void random_rq(ml_nets_q7_op_t *op, int32_t *bias, int32_t *mult, int32_t *shift,
+                      int32_t n, int32_t taps)
+{
+    const uint32_t kind = rnd() % 8u;
+    int64_t top = 0;
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        const int64_t b = kind == 1u && i == 0 ? (int64_t)0x40000000 - (int64_t)taps * 255 * 128
+                                               : (int64_t)(rnd() % 2000001u) - 1000000;
+        bias[i] = (int32_t)(rnd() & 1u ? b : -b);
+        mult[i] = (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu));
+        shift[i] = -1 - (int32_t)(rnd() % 20u);
+        top = (b < 0 ? -b : b) > top ? (b < 0 ? -b : b) : top;
+    }
+    op->bias = bias;
+    op->mult = mult;
+    op->shift = shift;
+    op->rq_right = (int64_t)taps * 255 * 128 + top < 0x40000000 ? 3 : 1;
+    if (kind == 0u) {
+        shift[rnd() % (uint32_t)n] = (int32_t)(rnd() % 3u);
+        op->rq_right = 0;
+    }
+}
+
+/* the short path's conditions (every bit of rq.fast) */
+static int short_path(const ml_nets_q7_op_t *op)
+{
+    return (op->rq_right & 3) == 3 && op->act_min == -128 && op->act_max == 127;
+}
+
+static void compare(const int8_t *y, const int8_t *yr, int32_t n, int32_t it)
+{
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        n_checked++;
+        if (y[i] != yr[i] && n_bad++ < 5) {
+            mlh_put_int("it=", it);
+            mlh_put_int(" i=", i);
+            mlh_put_int(" got=", y[i]);
+            mlh_put_int(" want=", yr[i]);
+            mlh_puts("\n");
+        }
+    }
+}
+
+static void report(const char *tag)
+{
+    mlh_puts(tag);
+    mlh_put_int(" ", (int32_t)n_checked);
+    mlh_put_int(" ", (int32_t)n_bad);
+    mlh_puts("\n");
+}
+"""
+
+_DENSE_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x6C8E9CF5u") + _OPS_C + r"""
 /* ml_nets_q7_dense as the Cortex-M4F build runs it (every group of four outputs of a row
  * in the ml_nets_q7__fc4n assembly on the short path; the C SIMD rows otherwise) against
  * the portable kernel on random ops: inputs a multiple of 4 or not, output counts with
@@ -1305,73 +1397,30 @@ int main(void)
     static int8_t w[132 * 20], x[3 * 132], y[3 * 20], yr[3 * 20];
     static int32_t bias[20], mult[20], shift[20];
     ml_nets_q7_op_t op;
-    long n = 0, bad = 0, fused = 0;
-    int32_t it, i;
+    long fused = 0;
+    int32_t it;
     for (it = 0; it < 3000; it++) {
         const int32_t n_in = n_ins[rnd() % (uint32_t)(sizeof n_ins / sizeof n_ins[0])];
         const int32_t n_out = 1 + (int32_t)(rnd() % 20u);
         const int32_t rows = 1 + (int32_t)(rnd() % 3u);
-        const uint32_t kind = rnd() % 8u; /* 0: a zero / left shift, 1: a huge bias */
-        int32_t right = 1;
-        int64_t top = 0;
         memset(&op, 0, sizeof op);
         op.kind = ML_NETS_Q7_DENSE;
         op.g[0] = n_in;
         op.g[1] = n_out;
         op.g[2] = rows;
-        op.in_zp = (int32_t)(rnd() % 256u) - 128;
-        op.out_zp = (int32_t)(rnd() % 256u) - 128;
-        if (rnd() % 3u == 0u) { /* a fused activation's clamp */
-            op.act_min = op.out_zp < 50 ? op.out_zp : 50;
-            op.act_max = 100;
-        } else {
-            op.act_min = -128;
-            op.act_max = 127;
-        }
-        for (i = 0; i < n_in * n_out; i++) {
-            w[i] = (int8_t)(rnd() & 0xFFu);
-        }
-        for (i = 0; i < rows * n_in; i++) {
-            x[i] = (int8_t)(rnd() & 0xFFu);
-        }
-        for (i = 0; i < n_out; i++) {
-            const int64_t b = kind == 1u && i == 0 ? (int64_t)0x40000000 - (int64_t)n_in * 255 * 128
-                                                   : (int64_t)(rnd() % 2000001u) - 1000000;
-            bias[i] = (int32_t)(rnd() & 1u ? b : -b);
-            mult[i] = (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu));
-            shift[i] = -1 - (int32_t)(rnd() % 20u);
-            top = (bias[i] < 0 ? -(int64_t)bias[i] : bias[i]) > top
-                      ? (bias[i] < 0 ? -(int64_t)bias[i] : bias[i]) : top;
-        }
-        if (kind == 0u) {
-            shift[rnd() % (uint32_t)n_out] = (int32_t)(rnd() % 3u);
-            right = 0;
-        }
+        random_zero_points(&op, 3u);
+        random_bytes(w, n_in * n_out);
+        random_bytes(x, rows * n_in);
         op.w = w;
-        op.bias = bias;
-        op.mult = mult;
-        op.shift = shift;
-        op.rq_right = right ? ((int64_t)n_in * 255 * 128 + top < 0x40000000 ? 3 : 1) : 0;
-        fused += op.rq_right == 3 && op.act_min == -128 && op.act_max == 127 &&
-                 (n_in & 3) == 0 && n_out >= 4;
+        random_rq(&op, bias, mult, shift, n_out, n_in);
+        fused += short_path(&op) && (n_in & 3) == 0 && n_out >= 4;
         ml_nets_q7_dense(&op, x, y);
         ref_dense(&op, x, yr);
-        for (i = 0; i < rows * n_out; i++) {
-            n++;
-            if (y[i] != yr[i] && bad++ < 5) {
-                mlh_put_int("it=", it);
-                mlh_put_int(" i=", i);
-                mlh_put_int(" got=", y[i]);
-                mlh_put_int(" want=", yr[i]);
-                mlh_puts("\n");
-            }
-        }
+        compare(y, yr, rows * n_out, it);
     }
     mlh_put_int("fused ops: ", (int32_t)fused);
     mlh_puts("\n");
-    mlh_put_int("dense ", (int32_t)n);
-    mlh_put_int(" ", (int32_t)bad);
-    mlh_puts("\n");
+    report("dense");
     return 0;
 }
 """
@@ -1384,24 +1433,11 @@ def test_dense_rows_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
     (ML_NETS_NO_SIMD, in the same firmware) on 3,000 random ops reaching every branch:
     input counts a multiple of 4 or not, output remainders, several rows, zero / left
     shifts, biases at the 2^30 bound, narrow clamps."""
-    n, bad = _m4f_check(tmp_path, _DENSE_C, "dense", extra=[_DENSE_REF_C])
+    n, bad = _m4f_check(tmp_path, _DENSE_C, "dense", extra=[_KERNELS_REF_C])
     assert bad == 0 and n > 50_000, (n, bad)
 
 
-_CONV_REF_C = r"""
-#define ML_NETS_NO_SIMD 1
-#include "ml_nets_int8.h"
-
-void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y);
-void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
-{
-    ml_nets_q7_conv(op, x, y);
-}
-"""
-
-_CONV_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x9E3779B9u") + r"""
-void ref_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y); /* portable code */
-
+_CONV_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x9E3779B9u") + _OPS_C + r"""
 /* ml_nets_q7_conv as the Cortex-M4F build runs it (depthwise pixels in ml_nets_q7__dw4n,
  * pointwise convolutions and small windows - padded to whole words when the weights
  * have spare bytes, rq_right bit 3 - through ml_nets_q7__fc4n, the C SIMD paths
@@ -1413,8 +1449,8 @@ int main(void)
     static int8_t x[7 * 7 * 13], w[20 * 5 * 5 * 13], y[7 * 7 * 26], yr[7 * 7 * 26];
     static int32_t bias[26], mult[26], shift[26];
     ml_nets_q7_op_t op;
-    long n = 0, bad = 0, dw4n = 0, win4n = 0;
-    int32_t it, i;
+    long dw4n = 0, win4n = 0;
+    int32_t it;
     for (it = 0; it < 2500; it++) {
         const int32_t dw = (int32_t)(rnd() % 3u) != 0;
         const int32_t in_h = 1 + (int32_t)(rnd() % 7u), in_w = 1 + (int32_t)(rnd() % 7u);
@@ -1432,9 +1468,6 @@ int main(void)
         const int32_t span_h = in_h + pad_t + pad_b - d_h * (k_h - 1);
         const int32_t span_w = in_w + pad_l + pad_r - d_w * (k_w - 1);
         const int32_t taps = k_h * k_w * (dw ? 1 : in_c);
-        const uint32_t kind = rnd() % 8u;
-        int32_t right = 1, n_w;
-        int64_t top = 0;
         if (span_h < 1 || span_w < 1) {
             continue;
         }
@@ -1455,67 +1488,25 @@ int main(void)
         op.g[ML_NETS_G_PAD_T] = pad_t;
         op.g[ML_NETS_G_PAD_L] = pad_l;
         op.g[ML_NETS_G_MULT] = dw ? mul : 0;
-        op.in_zp = (int32_t)(rnd() % 256u) - 128;
-        op.out_zp = (int32_t)(rnd() % 256u) - 128;
-        if (rnd() % 4u == 0u) {
-            op.act_min = op.out_zp < 50 ? op.out_zp : 50;
-            op.act_max = 100;
-        } else {
-            op.act_min = -128;
-            op.act_max = 127;
-        }
-        n_w = dw ? k_h * k_w * out_c : out_c * k_h * k_w * in_c;
-        for (i = 0; i < n_w; i++) {
-            w[i] = (int8_t)(rnd() & 0xFFu);
-        }
-        for (i = 0; i < in_h * in_w * in_c; i++) {
-            x[i] = (int8_t)(rnd() & 0xFFu);
-        }
-        for (i = 0; i < out_c; i++) {
-            const int64_t b = kind == 1u && i == 0 ? (int64_t)0x40000000 - (int64_t)taps * 255 * 128
-                                                   : (int64_t)(rnd() % 2000001u) - 1000000;
-            bias[i] = (int32_t)(rnd() & 1u ? b : -b);
-            mult[i] = (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu));
-            shift[i] = -1 - (int32_t)(rnd() % 20u);
-            top = (bias[i] < 0 ? -(int64_t)bias[i] : bias[i]) > top
-                      ? (bias[i] < 0 ? -(int64_t)bias[i] : bias[i]) : top;
-        }
-        if (kind == 0u) {
-            shift[rnd() % (uint32_t)out_c] = (int32_t)(rnd() % 3u);
-            right = 0;
-        }
+        random_zero_points(&op, 4u);
+        random_bytes(w, dw ? k_h * k_w * out_c : out_c * k_h * k_w * in_c);
+        random_bytes(x, in_h * in_w * in_c);
         op.w = w;
-        op.bias = bias;
-        op.mult = mult;
-        op.shift = shift;
-        op.rq_right = right ? ((int64_t)taps * 255 * 128 + top < 0x40000000 ? 3 : 1) : 0;
+        random_rq(&op, bias, mult, shift, out_c, taps);
         if (!dw && rnd() % 2u == 0u) {
             op.rq_right |= 8; /* w has spare bytes after the last weight (w[] is larger) */
         }
-        win4n += !dw && op.rq_right == 11 && op.act_min == -128 && op.act_max == 127 &&
-                 out_c >= 4 && taps <= 64 && taps % 4 != 0;
-        dw4n += dw && mul == 1 && d_w == 1 && op.rq_right == 3 && op.act_min == -128 &&
-                op.act_max == 127 && out_c >= 4;
+        win4n += !dw && short_path(&op) && out_c >= 4 && taps <= 64 && taps % 4 != 0 &&
+                 (op.rq_right & 8);
+        dw4n += dw && mul == 1 && d_w == 1 && short_path(&op) && out_c >= 4;
         ml_nets_q7_conv(&op, x, y);
         ref_conv(&op, x, yr);
-        for (i = 0; i < op.g[ML_NETS_G_OUT_H] * op.g[ML_NETS_G_OUT_W] * out_c; i++) {
-            n++;
-            if (y[i] != yr[i] && bad++ < 5) {
-                mlh_put_int("it=", it);
-                mlh_put_int(" dw=", dw);
-                mlh_put_int(" i=", i);
-                mlh_put_int(" got=", y[i]);
-                mlh_put_int(" want=", yr[i]);
-                mlh_puts("\n");
-            }
-        }
+        compare(y, yr, op.g[ML_NETS_G_OUT_H] * op.g[ML_NETS_G_OUT_W] * out_c, it);
     }
     mlh_put_int("dw4n ops: ", (int32_t)dw4n);
     mlh_put_int(", padded windows in fc4n: ", (int32_t)win4n);
     mlh_puts("\n");
-    mlh_put_int("conv ", (int32_t)n);
-    mlh_put_int(" ", (int32_t)bad);
-    mlh_puts("\n");
+    report("conv");
     return 0;
 }
 """
@@ -1529,5 +1520,5 @@ def test_convolutions_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
     random depthwise and regular convolutions: 1-13 channels, multipliers 1-2, kernels
     1-5, strides and dilations 1-2, padding and border windows, zero / left shifts,
     biases at the 2^30 bound, narrow clamps."""
-    n, bad = _m4f_check(tmp_path, _CONV_C, "conv", extra=[_CONV_REF_C])
+    n, bad = _m4f_check(tmp_path, _CONV_C, "conv", extra=[_KERNELS_REF_C])
     assert bad == 0 and n > 100_000, (n, bad)
