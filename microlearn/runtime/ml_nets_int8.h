@@ -353,7 +353,6 @@ ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, int32_t n, int32_t 
     acc[3] = a3;
 }
 
-
 /* --- the op table ------------------------------------------------------------------------ */
 
 /* Op kinds (ml_nets_q7_op_t.kind). */
@@ -659,7 +658,6 @@ static inline ML_NETS_Q7_HOT void ml_nets_q7__rq4short(const ml_nets_q7_rq_t *rq
     y[3] = (int8_t)ml_nets_q7__ssat8(ml_nets_q7__rqshort(acc[3] + b[3], m[3], s[3]) + rq->zp);
 }
 #endif
-
 
 #ifdef ML_NETS_Q7__VFP
 /* The state of the assembly kernels ml_nets_q7__fc4n (one row of a dense / pointwise op)
