@@ -450,7 +450,7 @@ twice, so the figures are approximate; measured 2026-11-30):
   stored bytes, so a call covers a whole row or pixel instead of 4 outputs:
   `ml_nets_q7__fc4n` (per row every group of 4 outputs; each input word widened once for
   the 4 rows: 25 instructions per 16 MACs, and no 256-byte widening buffer on the stack)
-  and `ml_nets_q7__dw4n` (per pixel every group of 4 channels: 12 instructions per tap);
+  and `ml_nets_q7__dw4n` (per pixel every group of 4 channels: 14 instructions per tap);
   the requantization in them is ~11 instructions per output (was ~15 plus a call's
   set-up per 4 outputs). A window whose size is not a multiple of 4 (the 1-channel first
   conv: 9 values) is padded with the zero point to whole words and reads up to 3 weights
