@@ -428,7 +428,7 @@ typedef struct ml_nets_q7_op {
                                bit 1 (with bit 0): |accumulator + bias| < 2^30 for every
                                input (taps x 255 x 128 + max |bias| < 2^30); bit 3: `w`
                                may be read 3 bytes past its last weight (the Cortex-M4F /
-                               M7 windows of a conv read whole words) */
+                               M7 rows and windows of a dense / conv read whole words) */
 } ml_nets_q7_op_t;
 
 /* --- kernels ---------------------------------------------------------------------------- */
@@ -855,6 +855,12 @@ ml_nets_q7__fc4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
 }
 #endif
 
+#ifdef ML_NETS_Q7__VFP
+/* the longest dense row that ml_nets_q7__fc pads to whole words on the stack (longer rows
+ * whose length is not a multiple of 4 run the C SIMD loop) */
+#define ML_NETS_Q7_PAD_MAX 64
+#endif
+
 static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, int32_t acc,
                                                     int32_t o)
 {
@@ -875,8 +881,14 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
     const int32_t zp = op->in_zp;
     int32_t r, o, j;
 #ifdef ML_NETS_Q7__VFP
-    /* on the short path every group of four outputs of a row in ml_nets_q7__fc4n */
-    const int fused = rq.fast == 7 && n_in > 0 && (n_in & 3) == 0 && n_out >= 4;
+    /* on the short path every group of four outputs of a row in ml_nets_q7__fc4n; a row
+     * that is not a multiple of 4 long is copied padded with the zero point (times the
+     * next weight row's first weights: 0; past the last row the table's spare bytes,
+     * rq_right bit 3) */
+    const int32_t n4 = (n_in + 3) & ~(int32_t)3;
+    const int fused = rq.fast == 7 && n_in > 0 && n_out >= 4 &&
+                      (n4 == n_in || ((op->rq_right & 8) && n4 <= ML_NETS_Q7_PAD_MAX));
+    int8_t pad[ML_NETS_Q7_PAD_MAX];
     ml_nets_q7__kctx_t fc;
     fc.ws = n_in;
     fc.out_zp = rq.zp;
@@ -889,8 +901,16 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
         o = 0;
 #ifdef ML_NETS_Q7__VFP
         if (fused) {
-            ml_nets_q7__kstart(&fc, xr, w0, yr, &rq, n_out >> 2);
-            fc.xe = xr + n_in;
+            const int8_t *xs = xr;
+            if (n4 != n_in) {
+                for (j = 0; j < n4; j++) {
+                    pad[j] = j < n_in ? xr[j] : (int8_t)zp;
+                    ML_NETS_Q7__NO_MEMCPY();
+                }
+                xs = pad;
+            }
+            ml_nets_q7__kstart(&fc, xs, w0, yr, &rq, n_out >> 2);
+            fc.xe = xs + n4;
             ml_nets_q7__fc4n(&fc);
             o = n_out & ~(int32_t)3;
             w += (size_t)o * (size_t)n_in;

@@ -1387,10 +1387,11 @@ static void report(const char *tag)
 
 _DENSE_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x6C8E9CF5u") + _OPS_C + r"""
 /* ml_nets_q7_dense as the Cortex-M4F build runs it (every group of four outputs of a row
- * in the ml_nets_q7__fc4n assembly on the short path; the C SIMD rows otherwise) against
- * the portable kernel on random ops: inputs a multiple of 4 or not, output counts with
- * and without a remainder, 1-3 rows, right shifts (rq_right 3, or 1 when the biases
- * reach the 2^30 bound) or a zero / left shift, the int8 clamp or a narrower one. */
+ * in the ml_nets_q7__fc4n assembly on the short path, rows that are not a multiple of 4
+ * long padded when the weights have spare bytes; the C SIMD rows otherwise) against the
+ * portable kernel on random ops: inputs a multiple of 4 or not, output counts with and
+ * without a remainder, 1-3 rows, right shifts (rq_right 3, or 1 when the biases reach
+ * the 2^30 bound) or a zero / left shift, the int8 clamp or a narrower one. */
 int main(void)
 {
     static const int32_t n_ins[] = {4, 8, 12, 16, 20, 32, 64, 124, 128, 132, 1, 3, 9, 27};
@@ -1413,7 +1414,11 @@ int main(void)
         random_bytes(x, rows * n_in);
         op.w = w;
         random_rq(&op, bias, mult, shift, n_out, n_in);
-        fused += short_path(&op) && (n_in & 3) == 0 && n_out >= 4;
+        if (rnd() % 2u == 0u) {
+            op.rq_right |= 8; /* w has spare bytes after the last weight (w[] is larger) */
+        }
+        fused += short_path(&op) && n_out >= 4 &&
+                 ((n_in & 3) == 0 || ((op.rq_right & 8) && n_in <= 64));
         ml_nets_q7_dense(&op, x, y);
         ref_dense(&op, x, yr);
         compare(y, yr, rows * n_out, it);
@@ -1431,8 +1436,9 @@ def test_dense_rows_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
     of four outputs summed from the bias in registers and requantized on the short path;
     the C SIMD rows for everything else) give the portable kernel's outputs
     (ML_NETS_NO_SIMD, in the same firmware) on 3,000 random ops reaching every branch:
-    input counts a multiple of 4 or not, output remainders, several rows, zero / left
-    shifts, biases at the 2^30 bound, narrow clamps."""
+    input counts a multiple of 4 or not (padded when the weights have spare bytes),
+    output remainders, several rows, zero / left shifts, biases at the 2^30 bound, narrow
+    clamps."""
     n, bad = _m4f_check(tmp_path, _DENSE_C, "dense", extra=[_KERNELS_REF_C])
     assert bad == 0 and n > 50_000, (n, bad)
 

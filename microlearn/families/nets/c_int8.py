@@ -262,10 +262,10 @@ def _records(ir: NetIR, plan: Int8Plan) -> tuple[list[dict], list[tuple[str, str
             r.update(w=const("int8_t", w), bias=const("int32_t", p["b"]),
                      mult=const("int32_t", p["mult"]), shift=const("int32_t", p["shift"]),
                      rq_right=_rq_right(w, p["b"], p["shift"]))
-            if k == "conv2d" and (w.size // max(w.shape[0], 1)) % 4:
-                # windows of a length not a multiple of 4: the header's table gets 3 spare
-                # bytes (bit 3: the Cortex-M4F / M7 windows read whole words; in a model
-                # file the bias follows the weights)
+            if k in ("conv2d", "dense") and (w.size // max(w.shape[0], 1)) % 4:
+                # rows / windows of a length not a multiple of 4: the header's table gets 3
+                # spare bytes (bit 3: the Cortex-M4F / M7 kernels read whole words; in a
+                # model file the bias follows the weights)
                 r["rq_right"] |= 8
                 r["w_spare"] = True
             if k == "dense":
