@@ -660,12 +660,10 @@ def data_bytes_int8(ir: NetIR) -> int:
 #: per element of the other ops, and the stack frame beside the arena; fitted to
 #: benchmarks/RESULTS_nets.md's MLP and CNN (Cortex-M4F / M7: 2026-12-01, after the dense
 #: rows, conv windows and depthwise pixels summed and requantized in registers; within
-#: 2% on both), ~8% for
-#: M0+, 15-25% for rv32imc (whose cost per MAC differs more between dense rows and
-#: depthwise windows).
-#: Flash: the tables plus ``base`` and ``code`` per op kind the model dispatches
-#: (:func:`model_run`; within 3% on the MLP and the CNN for Cortex-M4F, exact for M0+;
-#: M7 / rv32imc / host reuse them)
+#: 2% on both), ~8% for M0+, 15-25% for rv32imc (whose cost per MAC differs more between
+#: dense rows and depthwise windows). Flash: the tables plus ``base`` and ``code`` per op
+#: kind the model dispatches (:func:`model_run`; within 5% on the MLP and the CNN for
+#: Cortex-M4F, exact for M0+; M7 / rv32imc / host reuse them)
 _COST_INT8 = {
     "cortex-m4f": dict(frame=600, mac=2.38, out=28.5, elem=20.0, code=730, base=0),
     "cortex-m7": dict(frame=600, mac=2.38, out=28.5, elem=20.0, code=730, base=0),
