@@ -275,13 +275,19 @@ static inline int8_t ml_nets_q_sat8(int32_t v, int32_t lo, int32_t hi)
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
+/* -zp in both 16-bit halves: the addend of SXTAB16 that widens int8 pairs to x - zp. */
+static inline int32_t ml_nets_q7__nzp(int32_t zp)
+{
+    return (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+}
+
 /* acc + sum_i (x[i] - zp) * w[i] over n int8 pairs. */
 static inline int32_t ml_nets_q7_dot(const int8_t *x, const int8_t *w, int32_t n, int32_t zp,
                                      int32_t acc)
 {
     int32_t i = 0;
 #ifdef ML_NETS_SIMD32
-    const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+    const int32_t nzp = ml_nets_q7__nzp(zp);
     for (; i + 4 <= n; i += 4) {
         uint32_t xv, wv;
         memcpy(&xv, x + i, 4);
@@ -318,7 +324,7 @@ ml_nets_q7_dot4(const int8_t *x, const int8_t *w, size_t ws, int32_t n, int32_t 
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t i = 0;
 #ifdef ML_NETS_SIMD32
-    const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+    const int32_t nzp = ml_nets_q7__nzp(zp);
 #endif
 #ifdef ML_NETS_SIMD32
     for (; i + 4 <= n; i += 4) {
@@ -892,7 +898,7 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
     ml_nets_q7__kctx_t fc;
     fc.ws = n_in;
     fc.out_zp = rq.zp;
-    fc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+    fc.nzp = ml_nets_q7__nzp(zp);
 #endif
     for (r = 0; r < rows; r++) {
         const int8_t *xr = x + (size_t)r * (size_t)n_in;
@@ -980,7 +986,7 @@ ML_NETS_Q7_LOOP void ml_nets_q7__dw4(const int8_t *xr, const int8_t *wr, int32_t
 {
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, ky, kx;
 #ifdef ML_NETS_SIMD32
-    const int32_t nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+    const int32_t nzp = ml_nets_q7__nzp(zp);
 #endif
     for (ky = 0; ky < n_ky; ky++) {
         const int8_t *xp = xr;
@@ -1062,13 +1068,15 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
         /* the short path: each window padded with the zero point to whole words (times
          * the next row's first weights: 0) and its groups of four outputs in
          * ml_nets_q7__fc4n, which then reads up to 3 bytes past the last weight row
-         * (rq_right bit 3: the table has them) */
+         * (rq_right bit 3: the table has them). ml_nets_q7__fc would do the same per
+         * call, but its set-up and row copy per pixel cost the CNN of
+         * benchmarks/RESULTS_nets.md 11% more instructions: the pad is written once */
         const int32_t n4 = (n + 3) & ~(int32_t)3;
         const int win_fused = rq.fast == 7 && out_c >= 4 && ((n & 3) == 0 || (op->rq_right & 8));
         ml_nets_q7__kctx_t fc;
         fc.ws = n;
         fc.out_zp = rq.zp;
-        fc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+        fc.nzp = ml_nets_q7__nzp(zp);
         for (i0 = n; i0 < n4; i0++) {
             col[i0] = (int8_t)zp;
         }
@@ -1137,7 +1145,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
     ml_nets_q7__kctx_t dc;
     dc.ky_left = 0;
     dc.ws = (int32_t)x_step;
-    dc.nzp = (int32_t)(((uint32_t)(uint16_t)(int16_t)(-zp)) * 0x00010001u);
+    dc.nzp = ml_nets_q7__nzp(zp);
     dc.out_zp = rq.zp;
 #endif
     for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
