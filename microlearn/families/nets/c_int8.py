@@ -267,7 +267,6 @@ def _records(ir: NetIR, plan: Int8Plan) -> tuple[list[dict], list[tuple[str, str
                 # spare bytes (bit 3: the Cortex-M4F / M7 kernels read whole words; in a
                 # model file the bias follows the weights)
                 r["rq_right"] |= 8
-                r["w_spare"] = True
             if k == "dense":
                 n_in = w.shape[1]
                 if x.size % n_in:
@@ -493,7 +492,7 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     # table through a copy), plain const elsewhere; the constant second operand of ADD / MUL
     # stays in RAM (ml_nets_q7_binary reads it like an arena operand)
     in_ram = {r["w"] for r in recs if r["kind"] in (_KIND["add"], _KIND["mul"]) and "w" in r}
-    spare = {r["w"] for r in recs if r.get("w_spare")}
+    spare = {r["w"] for r in recs if r.get("rq_right", 0) & 8}
     for ctype, name, v in consts:
         store = "const" if name in in_ram else "ML_CONST"
         if name in spare:  # readable 3 bytes past the last weight (rq_right bit 3)
