@@ -72,6 +72,8 @@ def _models():
          Xd),
         ("forest-rows", RandomForestClassifier(n_estimators=6, max_depth=6, random_state=0)
          .fit(Xd, yd), Xd),
+        ("forest-keys", RandomForestClassifier(n_estimators=30, max_depth=8, random_state=0)
+         .fit(Xd, yd), Xd),
         ("regressor", RandomForestRegressor(n_estimators=5, max_depth=6, random_state=0)
          .fit(Xc, Xc[:, 0] * 3.0 - Xc[:, 1]), Xc),
         ("small-regressor", DecisionTreeRegressor(max_depth=3, random_state=0)
@@ -89,6 +91,58 @@ def test_models_cover_both_nan_strategies_and_scan_forms():
     assert modes == {"check", "scan"}
     scans = {c_fast.scan_unrolled(ir) for ir in irs if c_fast.nan_mode(ir) == "scan"}
     assert scans == {True, False}
+    assert {c_fast.keys(ir) is None for ir in irs} == {True, False}
+    assert c_fast.keys(irs[IDS.index("forest-keys")]) is not None
+    # the emulated-target tests run the keyed model
+    assert "forest-keys" in IDS[:5]
+
+
+def _keyed_right(bits: np.ndarray, t_bits: int, key: tuple[int, int]) -> np.ndarray:
+    """The C's keyed node (see c_fast.keys): key(bits) > M - 1, computed as the C does."""
+    k, d = key
+    b = bits.view(np.int32).astype(np.int64)
+    kv = (np.where(b < 0, -1, b) - d) >> k  # P__key (the assembly's QSUB: same compares)
+    return kv > ((t_bits - d + 1) >> k) - 1
+
+
+def test_keys_equal_float_compares_for_every_probe():
+    """The keys' compare equals ``x > t`` for every threshold of a keyed forest and every
+    float32 within 2,000 ulps of it (both sides), for 0, -0.0, subnormals, negatives of
+    every size, +-inf and random bit patterns; -NaN keys go left, +NaN right."""
+    est = MODELS[IDS.index("forest-keys")][1]
+    ir = microlearn.convert(est, **FAST).ir
+    key = c_fast.keys(ir)
+    assert key is not None
+    ts = np.unique(np.asarray(ir.threshold, dtype=np.float32))
+    rng = np.random.default_rng(0)
+    special = np.array([0, 0x80000000, 1, 0x80000001, 0x007FFFFF, 0x7F800000, 0xFF800000,
+                        0x7F7FFFFF, 0xFF7FFFFF, 0x3F7FFFFF, 0xBF000000], dtype=np.uint32)
+    randoms = rng.integers(0, 2**32, size=20_000, dtype=np.uint64).astype(np.uint32)
+    randoms = randoms[~np.isnan(randoms.view(np.float32))]
+    for t in ts:
+        tb = int(np.array([t], dtype=np.float32).view(np.uint32)[0])
+        near = (tb + np.arange(-2000, 2001)).astype(np.uint32)
+        bits = np.concatenate([near, near | np.uint32(0x80000000), special, randoms])
+        np.testing.assert_array_equal(_keyed_right(bits, tb, key),
+                                      bits.view(np.float32) > t, err_msg=str(t))
+        nans = np.array([0xFFC00000, 0x7FC00000], dtype=np.uint32)  # the NaN path's copies
+        np.testing.assert_array_equal(_keyed_right(nans, tb, key), [False, True])
+
+
+def test_keys_only_where_they_are_exact_and_pay():
+    """No keys with a negative or zero threshold, with thresholds more than 255 key steps
+    apart, or when the rows visit fewer nodes than twice the features keyed."""
+    Xd, yd = load_digits(return_X_y=True)
+    Xd = Xd.astype(np.float32)
+    keyed = RandomForestClassifier(n_estimators=30, max_depth=8, random_state=0).fit(Xd, yd)
+    assert c_fast.keys(microlearn.convert(keyed, **FAST).ir) is not None
+    few = RandomForestClassifier(n_estimators=4, max_depth=8, random_state=0).fit(Xd, yd)
+    assert c_fast.keys(microlearn.convert(few, **FAST).ir) is None
+    neg = RandomForestClassifier(n_estimators=30, max_depth=8, random_state=0).fit(-Xd, yd)
+    assert c_fast.keys(microlearn.convert(neg, **FAST).ir) is None
+    wide = RandomForestClassifier(n_estimators=30, max_depth=8, random_state=0).fit(
+        Xd * 37.3, yd)
+    assert c_fast.keys(microlearn.convert(wide, **FAST).ir) is None
 
 
 def _adversarial(est, X: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -145,11 +199,11 @@ def test_adversarial_inputs_host(name, est, X):
 
 
 @pytest.mark.parametrize("target", ["cortex-m4f", "cortex-m0plus"])
-@pytest.mark.parametrize("name,est,X", MODELS[:4], ids=IDS[:4])
+@pytest.mark.parametrize("name,est,X", MODELS[:5], ids=IDS[:5])
 def test_adversarial_inputs_on_emulated_target(target, name, est, X):
-    """The same code on Cortex-M4F (integer compares, FPU NaN pass) and Cortex-M0+
-    (soft-float: integer NaN pass): outputs bit-identical to the host, which equals
-    scikit-learn (test above)."""
+    """The same code on Cortex-M4F (integer compares; the NaN pass, the key pass and the
+    row adds in assembly) and Cortex-M0+ (soft-float: integer NaN pass, C keys): outputs
+    bit-identical to the host's portable C, which equals scikit-learn (test above)."""
     reason = targets.unavailable_reason(target)
     if reason:
         pytest.skip(f"toolchain missing: {reason}")
@@ -205,6 +259,46 @@ def test_two_fast_models_in_one_translation_unit(tmp_path):
     proc = subprocess.run([find_compiler(), *WARNING_FLAGS, "-c", str(src), "-o",
                            str(tmp_path / "u.o")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("cc, flags", [
+    ("arm-none-eabi-gcc", ("-std=c99", "-O0", "-mcpu=cortex-m4", "-mthumb",
+                           "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16")),
+    ("arm-none-eabi-gcc", ("-std=c99", "-O2", "-mcpu=cortex-m4", "-mthumb",
+                           "-mfloat-abi=softfp", "-mfpu=fpv4-sp-d16")),
+    ("arm-none-eabi-gcc", ("-std=c99", "-Os", "-mcpu=cortex-m3", "-mthumb")),
+    ("arm-none-eabi-g++", ("-x", "c++", "-std=c++11", "-O2", "-mcpu=cortex-m7", "-mthumb",
+                           "-mfloat-abi=hard", "-mfpu=fpv5-d16")),
+    ("arm-none-eabi-g++", ("-x", "c++", "-std=c++17", "-Os", "-mcpu=cortex-m4", "-mthumb",
+                           "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16")),
+    ("clang", ("-std=c99", "-O2")),
+])
+def test_keyed_forest_with_assembly_compiles_strict(cc, flags, tmp_path):
+    """The keyed forest (keys, NaN pass and row adds in assembly on Cortex-M4F / M7, C
+    elsewhere) and a second one, in one unit: strict warnings, C and C++, every
+    optimisation level (the assembly's labels are unique per use)."""
+    import shutil
+    import subprocess
+
+    if shutil.which(cc) is None:
+        pytest.skip(f"{cc} not installed")
+    est = MODELS[IDS.index("forest-keys")][1]
+    a = microlearn.convert(est, **FAST).c_source("ka")
+    b = microlearn.convert(MODELS[IDS.index("forest-rows")][1], **FAST).c_source("kb")
+    assert "ka__ASM" in a and "ka__keys_asm" in a
+    (tmp_path / "a.h").write_text(a)
+    (tmp_path / "b.h").write_text(b)
+    src = tmp_path / "u.c"
+    src.write_text('#include "a.h"\n#include "b.h"\nint f(const float *x, float *p);\n'
+                   "int f(const float *x, float *p) {\n"
+                   "    return ka_predict(x, 64) + kb_predict(x, 64) +\n"
+                   "           ka_predict_proba(x, 64, p, 10);\n}\n")
+    warn = ["-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Werror"]
+    if "++" not in cc:
+        warn.append("-Wdouble-promotion")
+    proc = subprocess.run([cc, *flags, *warn, "-c", str(src), "-o", str(tmp_path / "u.o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_single_leaf_trees_and_string_labels():

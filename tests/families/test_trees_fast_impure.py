@@ -13,6 +13,7 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 import microlearn
+from microlearn import targets
 from microlearn.families.trees import c_fast
 
 
@@ -71,7 +72,7 @@ def test_sparse_rows_with_an_all_zero_row_keep_the_guarded_loop():
     assert tab.start is not None and np.diff(tab.start).min() == 0, (
         "the model should have a sparse table with an empty row")
     src = m.c_source("zr")
-    assert "do {" not in src and "for (uint32_t j = " in src
+    assert "do {" not in src and "for (; ip != end; ip++, vp++)" in src
     _same_as_loadable(est, X)
 
 
@@ -85,6 +86,29 @@ def test_random_leaf_rows_all_classes_present(n_classes):
     est = RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0).fit(X, y)
     _same_as_loadable(est, X)
     _same_as_loadable(est, threshold_probe_rows(est, X, max_nodes=200))
+
+
+@pytest.mark.parametrize("n_classes", [16, 20])
+def test_sparse_rows_of_every_length_on_emulated_m4f(n_classes):
+    """Rows of 2 to n_classes entries: up to 16 the Cortex-M4F adds them by a TBB jump into
+    straight-line code, above that by the C loop; both bit-identical to the host's C (and
+    the host to method loadable)."""
+    reason = targets.unavailable_reason("cortex-m4f")
+    if reason:
+        pytest.skip(f"toolchain missing: {reason}")
+    rng = np.random.default_rng(n_classes)
+    X = rng.normal(size=(3000, 10)).astype(np.float32)
+    y = rng.integers(0, n_classes, size=3000)
+    est = RandomForestClassifier(n_estimators=6, max_depth=4, random_state=0).fit(X, y)
+    m = microlearn.convert(est, method="fast")
+    tab = c_fast.rows(m.ir)
+    assert tab.start is not None
+    longest = int(np.diff(tab.start).max())
+    assert longest > 8 and (longest <= 16) == (n_classes == 16), longest
+    rows = np.concatenate([X[:300], threshold_probe_rows(est, X, max_nodes=100)])
+    rep = m.verify_on_target("cortex-m4f", rows)
+    assert rep.ok and rep.agreement == 1.0, rep
+    _same_as_loadable(est, rows)
 
 
 @pytest.mark.parametrize("n_features,expected", [(20, 1), (64, 2), (70, 3), (120, 1)])

@@ -142,8 +142,16 @@ class Rows:
         if self.start is None:
             return 4 * self.values.size
         ib = 1 if self.index.size == 0 or self.index.max() <= 0xFF else 2
-        sb = 1 if self.start.max() <= 0xFF else 2
-        return 4 * self.values.size + ib * self.index.size + sb * self.start.size
+        packed, _ = self.packed()
+        sb = {"uint8_t": 1, "uint16_t": 2}.get(_utype(int(packed.max(initial=0))), 4)
+        return 4 * self.values.size + ib * self.index.size + sb * packed.size
+
+    def packed(self) -> tuple[np.ndarray, int]:
+        """Sparse rows: ``(start[r] << cb | count[r], cb)`` per row (one table read gives
+        the row's first entry and its length)."""
+        counts = np.diff(self.start)
+        cb = max(int(counts.max(initial=1)).bit_length(), 1)
+        return (self.start[:-1] << cb) | counts, cb
 
 
 def rows(ir: TreeEnsembleIR) -> Rows:
@@ -200,6 +208,60 @@ def scan_unrolled(ir: TreeEnsembleIR) -> bool:
     return 5 * _SCAN_BYTES * used_features(ir).size <= _NODE_BYTES * ir.n_nodes
 
 
+# --- 8-bit keys ---------------------------------------------------------------------------
+
+_KEY_MAX = 254  # largest compare immediate of a keyed node (Thumb's 16-bit cmp: 0..255)
+
+
+def _depth_sum(ir: TreeEnsembleIR) -> float:
+    """Sum over the trees of the mean depth of their leaves (decision nodes a row visits,
+    about): what the key pass is weighed against."""
+    total = 0.0
+    for root in ir.roots:
+        if root < 0:
+            continue
+        depths, todo = [], [(int(root), 1)]
+        while todo:
+            n, d = todo.pop()
+            for c in (int(ir.left[n]), int(ir.right[n])):
+                if c < 0:
+                    depths.append(d)
+                else:
+                    todo.append((c, d + 1))
+        total += float(np.mean(depths))
+    return total
+
+
+def keys(ir: TreeEnsembleIR) -> tuple[int, int] | None:
+    """``(k, D)`` when the decision nodes compare 8-bit keys instead of float bits: every
+    threshold t is a positive finite float32 whose bits T are multiples of ``2**k`` within
+    ``255 * 2**k`` of each other (features on a small grid, e.g. pixel counts 0..16 with
+    thresholds at halves). With ``C = min(T) - 2**k`` and ``D = C + 1`` a feature's key is
+    ``(bits(x) - D) >> k`` (-1 when ``bits(x) < D``: negative x, NaN -> -NaN) and
+    ``x > t  <=>  key > (T - C) / 2**k - 1`` exactly, for every float32 x (``bits(x) > T``
+    is ``bits(x) - 1 - C >= T - C``, a multiple of ``2**k``). The compare takes an 8-bit
+    immediate: no literal per node, 16-bit Thumb instructions. The keys of the used features
+    are computed once per row (about 2.3 instructions each on Cortex-M4F): taken when the
+    nodes a row visits are at least twice the features keyed, and only with the NaN pass
+    (``nan_mode`` "scan"; NaN rows key their -NaN / +NaN copies)."""
+    if nan_mode(ir) != "scan" or ir.n_nodes == 0:
+        return None
+    bits = np.asarray(ir.threshold, dtype=np.float32).view(np.uint32).astype(np.int64)
+    bits[bits == 0x80000000] = 0
+    if np.any(bits <= 0) or np.any(bits >= 0x7F800000):
+        return None  # t <= 0, t < 0 (sign bit set) or inf: raw bit compares
+    k = int(np.min([(int(b) & -int(b)).bit_length() - 1 for b in np.unique(bits)]))
+    if not 1 <= k <= 30:
+        return None
+    c = int(bits.min()) - (1 << k)
+    if (int(bits.max()) - c) >> k > _KEY_MAX + 1:
+        return None
+    used = used_features(ir)
+    if _depth_sum(ir) < 2 * (int(used[-1]) - int(used[0]) + 1):
+        return None
+    return k, c + 1
+
+
 _BANK = 32  # features per input pointer: Thumb's 16-bit load reaches offsets 0..124 only
 _MAX_BANKS = 3
 
@@ -217,8 +279,9 @@ def banks(ir: TreeEnsembleIR) -> int:
     return nb if nb <= _MAX_BANKS else 1
 
 
-def _ptr_params(nb: int) -> str:
-    return ", ".join(f"const float *xl{b or ''}, const float *xr{b or ''}" for b in range(nb))
+def _ptr_params(nb: int, ctype: str = "float") -> str:
+    return ", ".join(f"const {ctype} *xl{b or ''}, const {ctype} *xr{b or ''}"
+                     for b in range(nb))
 
 
 def _ptr_args(lo: str, hi: str, nb: int) -> str:
@@ -226,11 +289,14 @@ def _ptr_args(lo: str, hi: str, nb: int) -> str:
                      for b in range(nb))
 
 
-def _cond_right(ir: TreeEnsembleIR, n: int, base: str, check: bool, nb: int = 1) -> str:
+def _cond_right(ir: TreeEnsembleIR, n: int, base: str, check: bool, nb: int = 1,
+                key: tuple[int, int] | None = None) -> str:
     """Statements ending in the C condition that sends node n's sample right: the integer
     compare of the bits ``v`` of the input (see the module docstring); with ``check`` also
     the NaN the compare would misroute (``+NaN`` compares above every threshold, ``-NaN``
     below: +NaN must not go right at a NaN-left node, -NaN must go right at a NaN-right one).
+    With ``key`` (see :func:`keys`) the input is the feature's key and the compare an 8-bit
+    immediate.
     """
     f = int(ir.feature[n])
     t = np.float32(ir.threshold[n])
@@ -238,6 +304,11 @@ def _cond_right(ir: TreeEnsembleIR, n: int, base: str, check: bool, nb: int = 1)
     bank = f // _BANK if nb > 1 else 0
     if bits == 0x80000000:  # x <= -0.0 is x <= +0.0
         bits = 0
+    if key is not None:
+        k, d = key
+        note = f"/* {c_float(t)}{', NaN left' if ir.nan_left[n] else ''} */"
+        return (f"v = {base}{bank or ''}[{f - _BANK * bank}]; {note}\n"
+                f"    if (v > {((bits - d + 1) >> k) - 1})")
     cmp = (f"v > 0x{bits:08X}" if bits < 0x80000000  # t >= 0: signed compare
            else f"(uint32_t)v < 0x{bits:08X}u")  # t < 0: unsigned compare
     note = f"/* {c_float(t)}{', NaN left' if ir.nan_left[n] else ''} */"
@@ -255,6 +326,7 @@ class _Writer:
         self.ir, self.P, self.leaf_return = ir, P, leaf_return
         self.check = nan_mode(ir) == "check"
         self.nb = banks(ir)
+        self.key = keys(ir)
         self.regs = _register_rows(ir)
         self.lines: list[str] = []
 
@@ -267,7 +339,7 @@ class _Writer:
 
     def _cond(self, n: int) -> str:
         base = "xl" if self.check or self.ir.nan_left[n] else "xr"
-        return "    " + _cond_right(self.ir, n, base, self.check, self.nb).replace(
+        return "    " + _cond_right(self.ir, n, base, self.check, self.nb, self.key).replace(
             "{P}", self.P)
 
     def tree(self, t: int, next_label: str, targets: set[str]) -> None:
@@ -325,6 +397,41 @@ class _Writer:
             targets.add(next_label)
 
 
+def _nan_asm(P: str, lo: int, hi: int) -> str:
+    """Cortex-M4F / M7 body of ``P__has_nan``: features lo..hi-1 loaded 8 at a time (VLDM,
+    one instruction) and summed into 8 lanes, then one unordered compare (NaN propagates
+    through the sums; inf - inf also gives NaN: the exact NaN path). About 1.1
+    instructions per feature against 2 for the C sums."""
+    def regs(a: int, n: int) -> str:
+        return f"{{s{a}}}" if n == 1 else f"{{s{a}-s{a + n - 1}}}"
+
+    n = hi - lo
+    first = min(n, 8)
+    lines = [f"vldmia %[p]!, {regs(0, first)}"]
+    rest = n - first
+    while rest > 0:
+        b = min(rest, 8)
+        lines.append(f"vldmia %[p]!, {regs(8, b)}")
+        lines += [f"vadd.f32 s{i}, s{i}, s{8 + i}" for i in range(b)]
+        rest -= b
+    lanes = list(range(first))
+    while len(lanes) > 1:
+        nxt = []
+        for i in range(0, len(lanes), 2):
+            if i + 1 < len(lanes):
+                lines.append(f"vadd.f32 s{lanes[i]}, s{lanes[i]}, s{lanes[i + 1]}")
+            nxt.append(lanes[i])
+        lanes = nxt
+    lines += ["vcmp.f32 s0, s0", "vmrs %[fl], fpscr"]
+    text = "\n".join(f'        "{ln}\\n\\t"' for ln in lines)
+    clob = ", ".join(f'"s{i}"' for i in range(16 if n > 8 else first))
+    return (f"    const float *p = x + {lo};\n    uint32_t fl;\n"
+            f"    __asm__(\n{text}\n"
+            "        : [p] \"+r\"(p), [fl] \"=r\"(fl)\n        :\n"
+            f"        : {clob}, \"memory\");\n"
+            "    return (int)((fl >> 28) & 1u); /* V: unordered */\n")
+
+
 def _has_nan(ir: TreeEnsembleIR, P: str) -> str:
     feats = [int(f) for f in used_features(ir)]
     head = (
@@ -334,6 +441,10 @@ def _has_nan(ir: TreeEnsembleIR, P: str) -> str:
         " * targets test the bits of each (NaN: |bits| > 0x7F800000 sets bit 31 of\n"
         " * |bits| + 0x7FFFFF). */\n"
         f"static inline int {P}__has_nan(const float *x)\n{{\n")
+    # the assembly loads the whole used range: taken when it is dense enough to be shorter
+    dense = 10 * (feats[-1] + 1 - feats[0]) <= 18 * len(feats)
+    asm = (f"#if defined({P}__ASM)\n" + _nan_asm(P, feats[0], feats[-1] + 1) + "#elif "
+           if dense else "#if ")
     soft_term = "a{j} |= ((uint32_t){P}__b(x, {i}) & 0x7FFFFFFFu) + 0x007FFFFFu;"
     fpu_term = "s{j} += x[{i}];"
     if scan_unrolled(ir):
@@ -344,7 +455,7 @@ def _has_nan(ir: TreeEnsembleIR, P: str) -> str:
         soft = "".join("    " + soft_term.format(j=0, P=P, i=f) + "\n" for f in feats)
         total = " + ".join(f"s{i}" for i in range(1, lanes))
         fpu_end = f"    s0 += {total};\n" if lanes > 1 else ""
-        return (head + "#if defined(__SOFTFP__) || defined(__riscv_float_abi_soft)\n"
+        return (head + asm + "defined(__SOFTFP__) || defined(__riscv_float_abi_soft)\n"
                 f"    uint32_t a0 = 0u;\n{soft}    return (int)(a0 >> 31);\n"
                 "#else\n"
                 f"    float {init};\n{fpu}{fpu_end}    return s0 != s0;\n"
@@ -363,7 +474,7 @@ def _has_nan(ir: TreeEnsembleIR, P: str) -> str:
     soft_tail = "".join("    " + soft_term.format(j=0, P=P, i=i) + "\n" for i in range(nu, hi))
     fpu_tail = "".join("    " + fpu_term.format(j=0, i=i) + "\n" for i in range(nu, hi))
     loop = f"    for (int32_t i = {lo}; i < {nu}; i += {u}) {{\n        {{body}}\n    }}\n"
-    return (head + "#if defined(__SOFTFP__) || defined(__riscv_float_abi_soft)\n"
+    return (head + asm + "defined(__SOFTFP__) || defined(__riscv_float_abi_soft)\n"
             "    uint32_t a0 = 0u, a1 = 0u, a2 = 0u, a3 = 0u;\n"
             + loop.replace("{body}", soft_loop) + soft_tail
             + "    return (int)((a0 | a1 | a2 | a3) >> 31);\n#else\n"
@@ -387,29 +498,75 @@ def _row_tables(ir: TreeEnsembleIR, P: str) -> tuple[list[str], str]:
                 f"    for (uint32_t i = 0; i < {k}u; i++) {{\n"
                 "        acc[i] += ML_READ_F32(&row[i]);\n    }\n")
     else:
-        st, it = _utype(int(tab.start.max())), _utype(int(tab.index.max(initial=0)))
-        parts.append(c_array(st, f"{P}__row_start", [str(int(v)) for v in tab.start], 16))
+        packed, cb = tab.packed()
+        counts = np.diff(tab.start)
+        st, it = _utype(int(packed.max(initial=0))), _utype(int(tab.index.max(initial=0)))
+        parts.append(c_array(st, f"{P}__row_start", [str(int(v)) for v in packed], 16))
         parts.append(c_array(it, f"{P}__row_index", [str(int(v)) for v in tab.index], 16))
-        if np.diff(tab.start).min(initial=1) >= 1:
+        mask = (1 << cb) - 1
+        head = (f"    const uint32_t s = ML_READ_AS({st}, &{P}__row_start[r]);\n"
+                f"    const {it} *ML_RESTRICT ip = {P}__row_index + (s >> {cb});\n"
+                f"    const float *ML_RESTRICT vp = {P}__rows + (s >> {cb});\n")
+        if counts.min(initial=1) >= 1:
             # every row has a nonzero: one test per entry, at the end of the loop
-            body = (f"    const uint32_t j = ML_READ_AS({st}, &{P}__row_start[r]);\n"
-                    f"    const {it} *ML_RESTRICT ip = {P}__row_index + j;\n"
-                    f"    const {it} *const end = {P}__row_index + "
-                    f"ML_READ_AS({st}, &{P}__row_start[r + 1u]);\n"
-                    f"    const float *ML_RESTRICT vp = {P}__rows + j;\n"
+            loop = (f"    const {it} *const end = ip + (s & {mask}u);\n"
                     "    do {\n"
                     f"        acc[ML_READ_AS({it}, ip)] += ML_READ_F32(vp);\n"
                     "        ip++;\n        vp++;\n    } while (ip != end);\n")
         else:
-            body = (f"    const uint32_t end = ML_READ_AS({st}, &{P}__row_start[r + 1u]);\n"
-                    f"    for (uint32_t j = ML_READ_AS({st}, &{P}__row_start[r]); j < end; "
-                    "j++) {\n"
-                    f"        acc[ML_READ_AS({it}, &{P}__row_index[j])] += "
-                    f"ML_READ_F32(&{P}__rows[j]);\n    }}\n")
+            loop = (f"    const {it} *const end = ip + (s & {mask}u);\n"
+                    "    for (; ip != end; ip++, vp++) {\n"
+                    f"        acc[ML_READ_AS({it}, ip)] += ML_READ_F32(vp);\n    }}\n")
+        if it == "uint8_t" and int(counts.max(initial=0)) <= _ASM_ROW_MAX:
+            body = (f"#if defined({P}__ASM)\n"
+                    f"    uint32_t s = ML_READ_AS({st}, &{P}__row_start[r]);\n"
+                    f"    const uint8_t *ip = {P}__row_index;\n"
+                    f"    const float *vp = {P}__rows;\n"
+                    + _add_row_asm(int(counts.max(initial=0)), cb)
+                    + "#else\n" + head + loop + "#endif\n")
+            kernel = ("/* acc += leaf row r (rows are shared by all trees). Cortex-M4F / M7: "
+                      "a jump (TBB) by the\n * row's length into straight-line adds, "
+                      "no loop test. */\n"
+                      f"#if defined({P}__ASM)\n{P}__OUTLINE void\n#else\nstatic inline void\n"
+                      f"#endif\n{P}__add_row(float *ML_RESTRICT acc, uint32_t r)\n"
+                      f"{{\n{body}}}\n")
+            return parts, kernel
+        body = head + loop
     kernel = (f"/* acc += leaf row r (rows are shared by all trees). */\n"
               f"static inline void {P}__add_row(float *ML_RESTRICT acc, uint32_t r)\n"
               f"{{\n{body}}}\n")
     return parts, kernel
+
+
+_ASM_ROW_MAX = 16  # longest sparse row added by the Cortex-M4F assembly (TBB reach)
+
+
+def _add_row_asm(longest: int, cb: int) -> str:
+    """The row's first entry and length from ``s`` (``start << cb | count``), then the TBB
+    dispatch into ``longest`` straight-line entry adds, last entry first: a row of n
+    entries jumps to the block that adds entries n-1 .. 0 (each: index byte, value, acc
+    address, load, add, store: 6 instructions). Entries of a row add to distinct outputs,
+    so their order does not change any sum."""
+    table = ", ".join(f"(.Lml%=c{n}-.Lml%=t)/2" for n in range(longest + 1))
+    lines = ['        "lsr r12, %[s], #' + str(cb) + '\\n\\t"',
+             '        "add %[ip], %[ip], r12\\n\\t"',
+             '        "add %[vp], %[vp], r12, lsl #2\\n\\t"',
+             '        "and %[s], %[s], #' + str((1 << cb) - 1) + '\\n\\t"',
+             '        "tbb [pc, %[s]]\\n"', '        ".Lml%=t:\\n\\t"',
+             f'        ".byte {table}\\n\\t"', '        ".align 1\\n"']
+    for n in range(longest, 0, -1):
+        e = n - 1
+        lines.append(f'        ".Lml%=c{n}:\\n\\t"')
+        lines.append(f'        "ldrb.w r12, [%[ip], #{e}]\\n\\t"'
+                     f' "vldr s14, [%[vp], #{4 * e}]\\n\\t"')
+        lines.append('        "add r12, %[acc], r12, lsl #2\\n\\t"'
+                     ' "vldr s15, [r12]\\n\\t"')
+        lines.append('        "vadd.f32 s15, s15, s14\\n\\t" "vstr s15, [r12]\\n\\t"')
+    lines.append('        ".Lml%=c0:"')
+    return ("    __asm__ volatile(\n" + "\n".join(lines) + "\n"
+            "        : [s] \"+r\"(s), [ip] \"+r\"(ip), [vp] \"+r\"(vp)\n"
+            "        : [acc] \"r\"(acc)\n"
+            "        : \"r12\", \"s14\", \"s15\", \"memory\");\n")
 
 
 def _prelude(P: str) -> str:
@@ -419,9 +576,17 @@ def _prelude(P: str) -> str:
         "#else\n"
         f"#define {P}__OUTLINE static inline\n"
         "#endif\n\n")
+    asm = (
+        "/* Cortex-M4F / M7 with GCC: the NaN pass, the key pass and the row adds in assembly\n"
+        " * (define ML_TREES_NO_ASM for the portable C; every path gives the same sums). */\n"
+        "#if defined(__GNUC__) && !defined(__clang__) && defined(__arm__) && "
+        "defined(__thumb2__) && \\\n"
+        "    defined(__ARM_FEATURE_DSP) && defined(__ARM_FP) && (__ARM_FP & 4) && "
+        "!defined(ML_TREES_NO_ASM)\n"
+        f"#define {P}__ASM 1\n#endif\n\n")
     return (
         "/* Method \"fast\": trees as integer-compare goto code (docs/families/trees.md). */\n"
-        + outline
+        + outline + asm
         + "/* The bits of x[i] as a signed integer (compiles to one integer load). */\n"
         f"static inline int32_t {P}__b(const float *x, int32_t i)\n{{\n"
         "    union {\n        float f;\n        int32_t i;\n    } v;\n"
@@ -499,7 +664,7 @@ def _trees_function(ir: TreeEnsembleIR, P: str, check: bool) -> tuple[str, str, 
     ret, param, arg, what, kind = _state(ir)
     k = ir.n_outputs
     nb = banks(ir)
-    ptrs = _ptr_params(nb)
+    ptrs = _ptr_params(nb, "int32_t" if keys(ir) else "float")
     pargs = ", ".join(f"xl{b or ''}, xr{b or ''}" for b in range(nb))  # passed through
     voids = "".join(f"    (void)xl{b or ''};\n    (void)xr{b or ''};\n" for b in range(nb))
     chunks = _chunks(ir)
@@ -563,6 +728,61 @@ def _trees_function(ir: TreeEnsembleIR, P: str, check: bool) -> tuple[str, str, 
     return "\n".join(codes), ret, param, arg
 
 
+_KEYS_UNROLL = 64  # the key pass is straight-line code up to this many features
+
+
+def _keys_code(ir: TreeEnsembleIR, P: str, key: tuple[int, int]) -> str:
+    """``P__key(bits)`` and ``P__keys(x, y)``: the keys of the used range (see :func:`keys`;
+    Cortex-M4F / M7: a naked assembly loop, 8 features per LDM / 8 QSUB / 8 ASR / STM)."""
+    k, d = key
+    used = used_features(ir)
+    lo, hi = int(used[0]), int(used[-1]) + 1
+    n = hi - lo
+    groups, tail = divmod(n, 8)
+
+    def block(m: int) -> list[str]:
+        regs = [f"r{2 + i}" for i in range(m)]
+        rl = f"{{{regs[0]}}}" if m == 1 else f"{{{regs[0]}-{regs[-1]}}}"
+        return ([f"ldmia r0!, {rl}"] + [f"qsub {r}, {r}, r12" for r in regs]
+                + [f"asr {r}, {r}, #{k}" for r in regs] + [f"stmia r1!, {rl}"])
+
+    body = [f"movw r12, #{d & 0xFFFF}", f"movt r12, #{d >> 16}"]
+    if groups and n <= _KEYS_UNROLL:
+        for _ in range(groups):
+            body += block(8)
+        groups = 0
+    elif groups:
+        body += [f"mov r10, #{groups}", "1:"] + block(8) + ["subs r10, r10, #1", "bne 1b"]
+    if tail:
+        body += block(tail)
+    saved = sorted({i for i in range(4, 10) if i < 2 + (8 if n >= 8 else tail)}
+                   | ({10} if groups else set()))
+    if saved:
+        rs = f"r{saved[0]}" if len(saved) == 1 else f"r{saved[0]}-r{saved[-1]}"
+        body = [f"push {{{rs}}}"] + body + [f"pop {{{rs}}}"]
+    body.append("bx lr")
+    text = "\n".join(f'        "{ln}\\n\\t"' if not ln.endswith(":")
+                     else f'        "{ln}\\n\\t"' for ln in body)
+    return (
+        f"/* Key of the float bits b of a feature: thresholds become 8-bit compares (see\n"
+        f" * keys() in c_fast.py): floor((b - {d}) / 2^{k}), negative (goes left at every\n"
+        " * node) for every b below; b | (b >> 31) is -1 for every negative b, so the\n"
+        " * subtraction cannot wrap (arithmetic shifts, as every supported compiler). */\n"
+        f"static inline int32_t {P}__key(int32_t b)\n{{\n"
+        f"    return ((b | (b >> 31)) - {d}) >> {k};\n}}\n\n"
+        f"#if defined({P}__ASM)\n"
+        f"/* The keys of features x[0..{n}) into y: (b - D) saturated (QSUB), then >> k;\n"
+        f" * the same as {P}__key for b >= D, negative below: the same compares. */\n"
+        + f"static __attribute__((naked, noinline, unused)) void\n{P}__keys_asm("
+        "const float *x __attribute__((unused)), int32_t *y __attribute__((unused)))\n{\n"
+        f"    __asm__(\n{text}\n        );\n}}\n#endif\n\n"
+        f"/* y[i] = key of x[i] for the features the model tests ({lo}..{hi - 1}). */\n"
+        f"static inline void {P}__keys(const float *x, int32_t *y)\n{{\n"
+        f"#if defined({P}__ASM)\n    {P}__keys_asm(x + {lo}, y + {lo});\n#else\n"
+        f"    for (int32_t i = {lo}; i < {hi}; i++) {{\n"
+        f"        y[i] = {P}__key({P}__b(x, i));\n    }}\n#endif\n}}\n\n")
+
+
 def _entry(ir: TreeEnsembleIR, P: str, check: bool, name: str, ret: str, param: str,
            arg: str) -> str:
     """``P__<name>(x[, acc])``: the trees on x, through the NaN path when needed."""
@@ -572,6 +792,30 @@ def _entry(ir: TreeEnsembleIR, P: str, check: bool, name: str, ret: str, param: 
     if check:
         return f"static inline {sig}\n{{\n    {rtn}{P}__trees(x, x{arg});\n}}\n"
     nb = banks(ir)
+    key = keys(ir)
+    if key is not None:
+        used = used_features(ir)
+        lo, hi = int(used[0]), int(used[-1]) + 1
+        return (
+            _keys_code(ir, P, key)
+            + "/* Rows with NaN: the trees on the keys of copies with NaN -> -NaN (read where\n"
+            " * NaN goes left) and NaN -> +NaN (read where it goes right). */\n"
+            f"{P}__OUTLINE {ret} {P}__trees_nan(const float *x{param})\n{{\n"
+            f"    int32_t lo[{n}], hi[{n}];\n"
+            f"    for (int32_t i = {lo}; i < {hi}; i++) {{\n"
+            f"        const int32_t b = {P}__b(x, i);\n"
+            "        const int nan = (b & 0x7FFFFFFF) > 0x7F800000;\n"
+            f"        lo[i] = {P}__key(nan ? -4194304 /* 0xFFC00000 */ : b);\n"
+            f"        hi[i] = {P}__key(nan ? 0x7FC00000 : b);\n    }}\n"
+            f"    {rtn}{P}__trees({_ptr_args('lo', 'hi', nb)}{arg});\n}}\n\n"
+            f"/* Rows without NaN: the trees on the keys of x. */\n"
+            f"{P}__OUTLINE {ret} {P}__trees_keyed(const float *x{param})\n{{\n"
+            f"    int32_t y[{n}];\n    {P}__keys(x, y);\n"
+            f"    {rtn}{P}__trees({_ptr_args('y', 'y', nb)}{arg});\n}}\n\n"
+            f"static inline {sig}\n{{\n"
+            f"    if (ML_UNLIKELY({P}__has_nan(x))) {{\n        {rtn}{P}__trees_nan(x{arg});\n"
+            + ("        return;\n" if ret == "void" else "")
+            + f"    }}\n    {rtn}{P}__trees_keyed(x{arg});\n}}\n")
     return (
         "/* Rows with NaN: the trees on copies with NaN -> -NaN (read where NaN goes left)\n"
         " * and NaN -> +NaN (read where it goes right). */\n"

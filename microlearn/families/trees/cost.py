@@ -135,12 +135,32 @@ _COST_FAST_ADDS = {
 }
 
 
+# Method "fast" with 8-bit keys (c_fast.keys), per target: (bytes less per decision node
+# (no threshold literal, 16-bit compare), bytes of the key pass: fixed and per keyed
+# feature, instructions less per visited node, instructions per keyed feature).
+_COST_FAST_KEYS = {
+    "cortex-m4f": (3.0, 80, 6.0, 0.6, 2.3),
+    "cortex-m7": (3.0, 80, 6.0, 0.6, 2.3),
+    "cortex-m0plus": (2.5, 120, 0.0, 0.6, 11.0),
+    "rv32imc": (3.0, 120, 0.0, 0.6, 9.0),
+    "host": (2.0, 100, 0.0, 0.3, 3.0),
+}
+
+
+# Cortex-M4F / M7 sparse rows in assembly (c_fast._add_row_asm): (per row, per entry).
+_COST_FAST_ADDS_ASM = {"cortex-m4f": (6.0, 6.0), "cortex-m7": (6.0, 6.0)}
+
+
 def _row_adds(ir: TreeEnsembleIR, X: np.ndarray, target: str) -> np.ndarray:
     """Instructions per row of X spent adding leaf rows (see _COST_FAST_ADDS): the leaf
     each tree reaches, routed as the C routes it."""
     from . import c_fast
 
     per_row, per_entry, per_out, onehot_reg, onehot_mem = _COST_FAST_ADDS[target]
+    tab = c_fast.rows(ir)
+    if (target in _COST_FAST_ADDS_ASM and tab.start is not None and ir.n_outputs <= 256
+            and int(np.diff(tab.start).max(initial=0)) <= c_fast._ASM_ROW_MAX):
+        per_row, per_entry = _COST_FAST_ADDS_ASM[target]
     X = np.asarray(X, dtype=np.float32)
     out = np.zeros(X.shape[0])
     if c_fast._votes(ir) or c_fast._scalar(ir) or c_fast._single_tree_classifier(ir):
@@ -190,16 +210,26 @@ def _estimate_fast(ir: TreeEnsembleIR, target: str, X: np.ndarray | None) -> Est
         flash += 3 * ir.n_nodes  # the per-node NaN test (about half of them 6 bytes)
     if c_fast.banks(ir) > 1 and target.startswith("cortex"):
         flash -= 2 * int(np.sum(ir.feature >= 32))  # 16-bit loads (input banks)
+    keyed = c_fast.keys(ir) is not None
+    span = int(used[-1]) - int(used[0]) + 1 if used.size else 0
+    node_less, key_b, key_fb, visit_less, key_i = _COST_FAST_KEYS[target]
+    if keyed:
+        flash += key_b + key_fb * span - node_less * ir.n_nodes
+        stack += 4 * ir.n_features  # the keys of the row
+    vldm = target in ("cortex-m4f", "cortex-m7") and scan and 10 * span <= 18 * used.size
     instructions = None
     if X is not None:
         visited = nodes_visited(ir, X)
-        scanned = (used.size if unrolled else 1.1 * (int(used[-1]) - int(used[0]) + 1)
-                   ) if scan and used.size else 0
+        scanned = (used.size if unrolled else 1.1 * span) if scan and used.size else 0
+        if vldm:  # the NaN pass in assembly: 8 features per VLDM, one add each
+            per_scan, scanned = 1.1, span
         instructions = (fixed_i + per_scan * scanned + per_node * visited
                         + (0.0 if scan else 1.0) * visited
                         + (per_tree * ir.n_trees + per_out * ir.n_outputs
                            if ir.n_trees > 1 else 0.0)
                         + _row_adds(ir, X, target))
+        if keyed:
+            instructions = instructions + key_i * span - visit_less * visited
     return Estimate(int(flash), 0, stack + 4 * ir.n_outputs, instructions)
 
 
