@@ -168,6 +168,13 @@ def _adversarial(est, X: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndar
     r[rng.random(r.shape) < 0.1] = _f32(0x00000001)  # smallest subnormal
     r[rng.random(r.shape) < 0.1] = _f32(0x80000001)  # its negative
     rows.append(r)
+    # one NaN per row, in every feature in turn (both signs, three rows each): a NaN pass
+    # that missed any feature would send that row down the integer compares
+    n_f = base.shape[1]
+    for j, nan in enumerate((NANS[0], NANS[1], NANS[2], NANS[3], NANS[4], NANS[5])):
+        r = base[(np.arange(n_f) * 7 + j * 13) % len(base)].copy()
+        r[np.arange(n_f), np.arange(n_f)] = nan
+        rows.append(r)
     r = base[:20].copy()  # NaN and infinities in one row: the NaN path with infinities
     r[:, ::3] = np.nan
     r[:, 1::3] = np.inf
