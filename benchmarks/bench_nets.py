@@ -9,6 +9,10 @@ on the weights' values):
 * ``CNN 16x16x1``: Conv2D 8 3x3 relu -> DepthwiseConv2D 3x3 relu -> Conv2D 16 1x1 relu ->
   MaxPooling 2 -> DepthwiseConv2D 3x3 -> Conv2D 32 1x1 relu (a separable block) ->
   GlobalAveragePooling -> Dense 10 softmax, on digits upsampled to 16x16.
+* ``CNN 16x16x1 plain Conv2D``: Conv2D 16 3x3 relu -> MaxPooling 2 -> Conv2D 32 3x3 relu
+  -> MaxPooling 2 -> Conv2D 32 3x3 relu -> GlobalAveragePooling -> Dense 10 softmax (all
+  'same' padding), on the same images: regular convolutions, the kind keyword-spotting
+  and small image nets are made of (144 and 288 multiply-adds per output).
 * ``sklearn MLPClassifier(32, 16)`` on digits / 16 (microlearn float32 and int8 vs
   emlearn; trained on the first 1,200 rows).
 
@@ -118,6 +122,22 @@ def keras_cnn():
         L.Dense(10, activation="softmax")])
 
 
+def keras_conv():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input((16, 16, 1)),
+        L.Conv2D(16, 3, padding="same", activation="relu"),
+        L.MaxPooling2D(2),
+        L.Conv2D(32, 3, padding="same", activation="relu"),
+        L.MaxPooling2D(2),
+        L.Conv2D(32, 3, padding="same", activation="relu"),
+        L.GlobalAveragePooling2D(),
+        L.Dense(10, activation="softmax")])
+
+
 def float_macs(ir) -> int:
     """Multiply-adds of dense / conv / depthwise ops of a float NetIR."""
     from microlearn.families.nets.lower import records
@@ -164,7 +184,8 @@ def net_cases(which: str) -> list[Case]:
     if which == "mlp":
         name, model, Xs = "MLP 64-32-16-10", keras_mlp(), X
     else:
-        name, model = "CNN 16x16x1 dw/separable", keras_cnn()
+        name, model = (("CNN 16x16x1 dw/separable", keras_cnn()) if which == "cnn"
+                       else ("CNN 16x16x1 plain Conv2D", keras_conv()))
         Xs = np.kron(X.reshape(-1, 8, 8), np.ones((2, 2), np.float32)).reshape(-1, 256)
         Xs = np.ascontiguousarray(Xs, dtype=np.float32)
     calib = Xs[:200].reshape((200, *model.input_shape[1:]))
@@ -420,6 +441,19 @@ def before_table(cases: list[Case]) -> list[str]:
 NOTES = """Where the instructions go (Cortex-M4F, gcc -Os; per op from builds that run op k
 twice, so the figures are approximate; measured 2026-11-30):
 
+* The plain Conv2D CNN (added 2026-12-01: regular 3x3 convolutions, 144 and 288
+  multiply-adds per output, the kind keyword-spotting nets are made of). Before the
+  kernels below it ran at 2.62 (float32, over issue 10's 2.5) and 2.63 (int8)
+  instructions per MAC: its windows are larger than the 64 values the blocked / gathered
+  paths took, so they ran the 4-output C loops. float32: `ml_nets_conv2d_wide` runs
+  the VLDM / VMLA blocks of 8 outputs over each kernel row's valid taps in place (the
+  weight pointer stepping over the taps in the padding): 1.33 (bar met). int8:
+  `ml_nets_q7__fc4n2d`, the dense-row assembly walking a pixel's valid kernel rows
+  (channels in whole words): 1.83 (bar missed; the row kernel's 25 instructions per 16
+  MACs alone are 1.56). Its int8 arena was 0.61x TFLite Micro's (bar 0.6) until a 2x2
+  max pooling could write over its dying input (windows that do not overlap): 4,352 B,
+  0.52x, the floor of conv 1's input and output.
+
 * float32 (both nets meet the bar): dense layers and pointwise (1x1) convolutions run
   `ml_nets_dense_blocked` (weights re-laid at conversion in blocks of 8 outputs stored
   input by input) in inline assembly on Cortex-M4F / M7 (GCC, single-precision FPU,
@@ -563,8 +597,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write benchmarks/RESULTS_nets.md")
     ap.add_argument("--targets", nargs="*", default=list(TARGETS))
-    ap.add_argument("--only", choices=("mlp", "cnn", "sklearn"), nargs="*",
-                    default=["mlp", "cnn", "sklearn"])
+    ap.add_argument("--only", choices=("mlp", "cnn", "conv", "sklearn"), nargs="*",
+                    default=["mlp", "cnn", "conv", "sklearn"])
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     t0 = time.perf_counter()

@@ -79,8 +79,13 @@ def _macs(m, dtype: str) -> int:
                if r.kind in ("dense", "conv2d", "depthwise_conv2d"))
 
 
+def _conv():
+    return _bench_nets().keras_conv()
+
+
 def _convert(which: str, dtype: str):
-    model, X = (_mlp(), _digits()[0][:200]) if which == "mlp" else (_cnn(), _images(200))
+    model, X = ((_mlp(), _digits()[0][:200]) if which == "mlp" else
+                ((_cnn() if which == "cnn" else _conv()), _images(200)))
     if dtype == "int8":
         return microlearn.convert(model, quantize="int8",
                                   calibration=X.reshape((len(X), *model.input_shape[1:])))
@@ -93,6 +98,8 @@ BUDGETS = {
     ("mlp", "int8"): (3.8, 7_100),       # 3.62, 7,000 B
     ("cnn", "float32"): (2.5, 13_200),   # 2.47, 12,656 B (the bar itself)
     ("cnn", "int8"): (5.7, 10_400),      # 5.48, 10,208 B
+    ("conv", "float32"): (1.4, 63_500),  # 1.33, 62,908 B (plain 3x3 convolutions)
+    ("conv", "int8"): (1.9, 23_000),     # 1.83, 22,748 B
 }
 
 
@@ -133,15 +140,17 @@ def _tflm_outputs_and_arena(m, X, tmp_path) -> tuple[np.ndarray, int]:
     return np.array(got), int(total[1])
 
 
-def test_int8_cnn_arena_within_bar_and_bit_exact(tmp_path):
-    """The CNN's int8 plan (each pointwise conv's output overlapping its dying input) is
-    at most 0.6x TFLite Micro's arena for the same model, and the C running in that plan -
-    on the host (portable kernels) and on the emulated Cortex-M4F (SMLAD / SMLABB paths) -
-    gives TFLite Micro's outputs bit for bit, on digits and on adversarial rows (large,
+@pytest.mark.parametrize("which", ["cnn", "conv"])
+def test_int8_cnn_arena_within_bar_and_bit_exact(tmp_path, which):
+    """The CNNs' int8 plans (each pointwise conv's output overlapping its dying input, each
+    2x2 max pooling writing over its input) are at most 0.6x TFLite Micro's arena for the
+    same model, and the C running in that plan - on the host (portable kernels) and on the
+    emulated Cortex-M4F (SMLAD / SMLABB paths, the whole-word convolution rows) - gives
+    TFLite Micro's outputs bit for bit, on digits and on adversarial rows (large,
     negative, constant)."""
     from microlearn.families.nets.c_int8 import arena_bytes_int8
 
-    m = _convert("cnn", "int8")
+    m = _convert(which, "int8")
     rng = np.random.default_rng(3)
     X = np.concatenate([_images(6), rng.normal(0, 4, size=(3, 256)),
                         np.full((1, 256), -9.0), np.full((1, 256), 1e4)]).astype(np.float32)
@@ -282,14 +291,15 @@ static inline int32_t bm_decision_function(const float *x, int32_t n, float *out
 """
 
 
-@pytest.mark.parametrize("dtype", ["float32", "int8"])
-def test_painted_arena_matches_plan(dtype):
+@pytest.mark.parametrize("which,dtype", [("cnn", "float32"), ("cnn", "int8"),
+                                         ("conv", "int8")])
+def test_painted_arena_matches_plan(which, dtype):
     """The plan's arena is exactly what the kernels use: on the emulated MCU the highest
     arena unit written is the plan's last one, nothing past it is touched, and most of it
     is written (the plan is not padded)."""
     from microlearn.families.nets.c_int8 import arena_bytes_int8
 
-    m = _convert("cnn", dtype)
+    m = _convert(which, dtype)
     header = m.c_source("nm")
     if dtype == "float32":
         arena = m.ir.plan.arena

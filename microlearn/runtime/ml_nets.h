@@ -11,6 +11,7 @@
  *   ml_nets_dense       y[r][o] = act(sum_i x[r][i] w[o][i] + b[o])   (rows r = ih)
  *   ml_nets_dense_blocked  the same (and 1x1 convolutions) with blocked weights (below)
  *   ml_nets_conv2d_blocked  ml_nets_conv2d (window <= 64 floats) with blocked weights
+ *   ml_nets_conv2d_wide  ml_nets_conv2d (stride-1 columns, any window) with blocked weights
  *   ml_nets_conv2d      w[oc][kh][kw][ic], strides, dilation, zero padding (pt, pl)
  *   ml_nets_depthwise   w[kh][kw][ic * mult]: out channel o reads input channel o / mult
  *   ml_nets_max_pool / ml_nets_avg_pool   window kh x kw over the valid (unpadded) cells
@@ -620,9 +621,10 @@ ML_NETS__HOT static inline void ml_nets__blk8_rows_out(const ml_nets_op_t *op, i
                                                        const float *b, const float *x,
                                                        size_t stride, int32_t n_rows,
                                                        int32_t run, const float *w,
-                                                       int32_t o, float *ML_RESTRICT y)
+                                                       size_t w_skip, int32_t o,
+                                                       float *ML_RESTRICT y)
 {
-    const size_t rb = 4u * (size_t)run, ra = 4u * stride - rb;
+    const size_t rb = 4u * (size_t)run, ra = 4u * stride - rb, wa = 32u * w_skip;
     const float *xe;
     int32_t ky = n_rows;
     ML_NETS__ACC8;
@@ -640,10 +642,12 @@ ML_NETS__HOT static inline void ml_nets__blk8_rows_out(const ml_nets_op_t *op, i
         "bne 2b\n\t"
         "3:\n\t"
         "add %[x], %[x], %[ra]\n\t"
+        "add %[w], %[w], %[wa]\n\t"
         "subs %[ky], %[ky], #1\n\t"
         "bne 1b\n\t"
         : ML_NETS__ACC_OUT, [x] "+&r"(x), [w] "+&r"(w), [ky] "+&r"(ky), [xe] "=&r"(xe)
-        : [rb] "r"(rb), [ra] "r"(ra), [run] "r"(run), [z8] "r"(b != NULL ? b + o : ml_nets__z8)
+        : [rb] "r"(rb), [ra] "r"(ra), [wa] "r"(wa), [run] "r"(run),
+          [z8] "r"(b != NULL ? b + o : ml_nets__z8)
         : "s0", "s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
     ML_NETS__FIN8(op, act, o, y);
 }
@@ -832,7 +836,7 @@ static inline void ml_nets_conv2d_blocked(const ml_nets_op_t *op, const float *M
                 const float *w = op->w;
                 for (int32_t o = 0; o < op->oc; o += 8) {
                     ml_nets__blk8_rows_out(op, op->act, op->b, x0, (size_t)op->dh * row, kh,
-                                           kw * ic, w, o, yp);
+                                           kw * ic, w, 0, o, yp);
                     w += 8 * (size_t)n;
                 }
                 continue;
@@ -885,6 +889,89 @@ ML_NETS__HOT static inline void ml_nets__taps(int32_t start, int32_t step, int32
     }
     *k0 = a;
     *k1 = b;
+}
+
+/* 2-D convolution (stride-1 columns, any window) with blocked weights
+ * (ml_nets_dense_blocked's layout over the kh * kw * ic inputs of the window): per output
+ * pixel only the taps inside the input (taps in the padding skipped, as ml_nets_conv2d),
+ * each kernel row's taps one contiguous run; 8 outputs share each input load (on
+ * Cortex-M4F / M7 VLDM / VMLA blocks, about 1.2 instructions per multiply-add). The same
+ * bits as ml_nets_conv2d: the same products summed in the same order from the bias. */
+static inline void ml_nets_conv2d_wide(const ml_nets_op_t *op, const float *ML_RESTRICT x,
+                                       float *ML_RESTRICT y)
+{
+    const int32_t ic = op->ic, oc = op->oc, kw = op->kw;
+    const int32_t n = op->kh * kw * ic;
+    const size_t row = (size_t)op->iw * (size_t)ic, xr_step = (size_t)op->dh * row;
+    const float *b = op->b;
+    for (int32_t oy = 0; oy < op->oh; oy++) {
+        const int32_t iy0 = oy * op->sh - op->pt;
+        int32_t ky0, ky1;
+        ml_nets__taps(iy0, op->dh, op->kh, op->ih, &ky0, &ky1);
+        for (int32_t ox = 0; ox < op->ow; ox++) {
+            const int32_t ix0 = ox * op->sw - op->pl;
+            int32_t kx0, kx1;
+            ml_nets__taps(ix0, 1, kw, op->iw, &kx0, &kx1);
+            float *yp = y + ((size_t)oy * (size_t)op->ow + (size_t)ox) * (size_t)oc;
+            const int32_t run = (kx1 - kx0) * ic;
+            const int32_t n_rows = run > 0 ? ky1 - ky0 : 0;
+            /* the first valid input (window index t0) and the inputs skipped per row */
+            const float *x0 = x + (size_t)(iy0 + ky0 * op->dh) * row +
+                              (size_t)(ix0 + kx0) * (size_t)ic;
+            const size_t t0 = ((size_t)ky0 * (size_t)kw + (size_t)kx0) * (size_t)ic;
+            const size_t skip = (size_t)kw * (size_t)ic - (size_t)run;
+            const float *w = op->w;
+            int32_t o = 0;
+            for (; o + 8 <= oc; o += 8) {
+#ifdef ML_NETS__VLDM
+                if (n_rows > 0) {
+                    ml_nets__blk8_rows_out(op, op->act, b, x0, xr_step, n_rows, run,
+                                           w + 8 * t0, skip, o, yp);
+                    w += 8 * (size_t)n;
+                    continue;
+                }
+#endif
+                {
+                    float acc[8];
+                    const float *xr = x0, *wr = w + 8 * t0;
+                    ml_nets__bias(b, o, 8, oc, acc);
+                    for (int32_t r = 0; r < n_rows; r++) {
+                        ml_nets__blk8(xr, wr, run, acc);
+                        xr += xr_step;
+                        wr += 8 * ((size_t)run + skip);
+                    }
+                    ml_nets__finish(op, acc, 8, o, yp);
+                    w += 8 * (size_t)n;
+                }
+            }
+            if (o + 4 <= oc) {
+                float acc[4];
+                const float *xr = x0, *wr = w + 4 * t0;
+                ml_nets__bias(b, o, 4, oc, acc);
+                for (int32_t r = 0; r < n_rows; r++) {
+                    ml_nets__blk4(xr, wr, run, acc);
+                    xr += xr_step;
+                    wr += 4 * ((size_t)run + skip);
+                }
+                ml_nets__finish(op, acc, 4, o, yp);
+                w += 4 * (size_t)n;
+                o += 4;
+            }
+            for (; o < oc; o++) {
+                float a = b != NULL ? ML_NETS_W(b + o) : 0.0f;
+                const float *xr = x0, *wr = w + t0;
+                for (int32_t r = 0; r < n_rows; r++) {
+                    for (int32_t i = 0; i < run; i++) {
+                        a += xr[i] * ML_NETS_W(wr + i);
+                    }
+                    xr += xr_step;
+                    wr += (size_t)run + skip;
+                }
+                ml_nets__finish(op, &a, 1, o, yp);
+                w += n;
+            }
+        }
+    }
 }
 
 /* acc[j] += sum over k < n of x[k] w[j * ws + k], j < 4, k in order (one x load, four

@@ -859,6 +859,83 @@ ml_nets_q7__fc4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "add sp, sp, #8\n\t"
             "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
 }
+/* ml_nets_q7__fc4n over the taps of one output pixel of a regular convolution whose
+ * channels come in whole words (in_c a multiple of 4, columns stride 1): n_ky kernel rows of
+ * n_kx (bytes: taps x in_c) contiguous inputs and weights each; after a row the input
+ * advances x_row_adv and the four weight rows w_row_adv. Same 25 instructions per 16
+ * multiply-adds and the same requantization; the row walk costs about 11 per kernel row.
+ * A naked function: c arrives in r0 and is updated (ky_left is scratch). */
+static __attribute__((naked, noinline, unused)) void
+ml_nets_q7__fc4n2d(ml_nets_q7__kctx_t *c __attribute__((unused)))
+{
+    __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "str r0, [sp, #-8]!\n"
+            "1:\n\t"                          /* a group of four outputs */
+            "ldr r0, [sp]\n\t"
+            ML_NETS_Q7__GROUP_START_ASM
+            "ldr r8, [r0, #0]\n\t"
+            "ldr r9, [r0, #4]\n\t"
+            "ldr r1, [r0, #40]\n\t"
+            "add r10, r9, r1, lsl #1\n\t"    /* rows 0, 2 at r9, r10; 1, 3 at + r1 */
+            "sub r1, r1, #4\n\t"
+            "ldr r3, [r0, #44]\n\t"
+            "str r3, [r0, #60]\n\t"          /* kernel rows left */
+            "ldr r2, [r0, #48]\n\t"
+            "add r2, r8, r2\n\t"             /* the end of this kernel row's inputs */
+            "ldr r0, [r0, #28]\n"             /* nzp */
+            "2:\n\t"
+            "ldr r12, [r8], #4\n\t"
+            "sxtab16 r11, r0, r12\n\t"       /* (x0 - zp, x2 - zp) */
+            "sxtab16 r12, r0, r12, ror #8\n\t" /* (x1 - zp, x3 - zp) */
+            "ldr lr, [r9], #4\n\t"
+            "sxtb16 r3, lr\n\t"
+            "sxtb16 lr, lr, ror #8\n\t"
+            "smlad r4, r11, r3, r4\n\t"
+            "smlad r4, r12, lr, r4\n\t"
+            "ldr lr, [r9, r1]\n\t"
+            "sxtb16 r3, lr\n\t"
+            "sxtb16 lr, lr, ror #8\n\t"
+            "smlad r5, r11, r3, r5\n\t"
+            "smlad r5, r12, lr, r5\n\t"
+            "ldr lr, [r10], #4\n\t"
+            "sxtb16 r3, lr\n\t"
+            "sxtb16 lr, lr, ror #8\n\t"
+            "smlad r6, r11, r3, r6\n\t"
+            "smlad r6, r12, lr, r6\n\t"
+            "ldr lr, [r10, r1]\n\t"
+            "sxtb16 r3, lr\n\t"
+            "sxtb16 lr, lr, ror #8\n\t"
+            "smlad r7, r11, r3, r7\n\t"
+            "smlad r7, r12, lr, r7\n\t"
+            "cmp r8, r2\n\t"
+            "bne 2b\n\t"
+            "ldr r11, [sp]\n\t"              /* the next kernel row, if any */
+            "ldr r12, [r11, #60]\n\t"
+            "subs r12, r12, #1\n\t"
+            "beq 3f\n\t"
+            "str r12, [r11, #60]\n\t"
+            "ldr r12, [r11, #52]\n\t"
+            "add r8, r8, r12\n\t"
+            "ldr r12, [r11, #56]\n\t"
+            "add r9, r9, r12\n\t"
+            "add r10, r10, r12\n\t"
+            "ldr r12, [r11, #48]\n\t"
+            "add r2, r8, r12\n\t"
+            "b 2b\n"
+            "3:\n\t"
+            "ldr r0, [sp]\n\t"
+            ML_NETS_Q7__GROUP_END_ASM
+            "ldr r10, [r0, #4]\n\t"           /* the next four weight rows */
+            "ldr r11, [r0, #40]\n\t"
+            "add r10, r10, r11, lsl #2\n\t"
+            "str r10, [r0, #4]\n\t"
+            "ldr r10, [r0, #24]\n\t"
+            "subs r10, r10, #1\n\t"
+            "str r10, [r0, #24]\n\t"
+            "bne 1b\n\t"
+            "add sp, sp, #8\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
 #endif
 
 #ifdef ML_NETS_Q7__VFP
@@ -1036,8 +1113,12 @@ static inline void ml_nets_q7_taps(int32_t p0, int32_t d, int32_t k_n, int32_t s
 }
 
 /* CONV2D (w[out_c][k_h][k_w][in_c]) and DEPTHWISE (w[k_h][k_w][in_c * mult]); taps in
- * the padding are skipped (they contribute 0 in TFLite's arithmetic). */
-static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+ * the padding are skipped (they contribute 0 in TFLite's arithmetic). words: regular
+ * convolutions whose channels come in whole words may use ml_nets_q7__fc4n2d (a constant:
+ * the generated code passes 0 when none of its convolutions can, so the kernel is not
+ * linked in). */
+static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
+                                    int words)
 {
     const int32_t *g = op->g;
     const int32_t in_w = g[ML_NETS_G_IN_W], in_c = g[ML_NETS_G_IN_C];
@@ -1052,6 +1133,7 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
     const size_t w_row = (size_t)k_w * (size_t)(depthwise ? out_c : in_c);
     const size_t w_out = (size_t)k_h * w_row; /* conv: weights per output channel */
     int32_t oy, ox, oc, j;
+    (void)words;
     if (!depthwise && ml_nets_q7__pointwise(g)) {
         ml_nets_q7__fc(op, &rq, x, y, g[ML_NETS_G_IN_H] * in_w, in_c, out_c);
         return;
@@ -1140,11 +1222,14 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
     }
 #ifdef ML_NETS_Q7__VFP
     /* depthwise, multiplier 1, stride-1 columns, short path: each pixel's groups of four
-     * channels in ml_nets_q7__dw4n */
+     * channels in ml_nets_q7__dw4n; regular convolutions over whole words of channels
+     * (stride-1 columns): each pixel's groups of four outputs in ml_nets_q7__fc4n2d */
     const int dw_fused = depthwise && mult == 1 && d_w == 1 && rq.fast == 7 && out_c >= 4;
+    const int cv_fused = words && !depthwise && (in_c & 3) == 0 && d_w == 1 &&
+                         rq.fast == 7 && out_c >= 4;
     ml_nets_q7__kctx_t dc;
     dc.ky_left = 0;
-    dc.ws = (int32_t)x_step;
+    dc.ws = depthwise ? (int32_t)x_step : (int32_t)w_out;
     dc.nzp = ml_nets_q7__nzp(zp);
     dc.out_zp = rq.zp;
 #endif
@@ -1172,6 +1257,15 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
                 dc.x_row_adv = (int32_t)x_row - n_kx * dc.ws;
                 dc.w_row_adv = (int32_t)w_row - n_kx * dc.ws;
                 ml_nets_q7__dw4n(&dc);
+                oc = out_c & ~(int32_t)3;
+            } else if (cv_fused && n_kx > 0 && ky1 > ky0) {
+                ml_nets_q7__kstart(&dc, src0, op->w + (size_t)ky0 * w_row +
+                                   (size_t)kx0 * (size_t)in_c, dst, &rq, out_c >> 2);
+                dc.n_ky = ky1 - ky0;
+                dc.n_kx = n_kx * in_c; /* bytes per kernel row */
+                dc.x_row_adv = (int32_t)x_row - dc.n_kx;
+                dc.w_row_adv = (int32_t)w_row - dc.n_kx;
+                ml_nets_q7__fc4n2d(&dc);
                 oc = out_c & ~(int32_t)3;
             }
 #endif
@@ -1252,6 +1346,17 @@ static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, i
             }
         }
     }
+}
+
+/* CONV2D / DEPTHWISE (see ml_nets_q7__conv); _nw: without the whole-word kernel. */
+static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    ml_nets_q7__conv(op, x, y, 1);
+}
+
+static inline void ml_nets_q7_conv_nw(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    ml_nets_q7__conv(op, x, y, 0);
 }
 
 /* MAX_POOL / AVG_POOL over the valid (unpadded) cells of each window. */
@@ -1935,9 +2040,16 @@ static inline int32_t ml_nets_q7_check_op(const ml_nets_q7_op_t *op, const uint8
         ml_nets_q7__overlap(op->out, n_out, op->in, n_in) &&
         !(in_place && op->out == op->in && n_in == n_out)) {
         /* a pointwise convolution may overlap its input when output pixel r ends at or
-         * before input pixel r starts (out + (r + 1) oc <= in + r ic for every r) */
+         * before input pixel r starts (out + (r + 1) oc <= in + r ic for every r); a
+         * pooling of windows that do not overlap, starting inside the input, may write
+         * over its input from the same offset (each window read before its output) */
         const int64_t pix = (int64_t)g[0] * g[1], d = (int64_t)op->in - op->out;
-        if (!(k == ML_NETS_Q7_CONV2D && ml_nets_q7__pointwise(g) && d >= (int64_t)g[5] &&
+        const int pool_in_place =
+            (k == ML_NETS_Q7_MAX_POOL || k == ML_NETS_Q7_AVG_POOL) && d == 0 &&
+            g[ML_NETS_G_S_H] >= g[ML_NETS_G_K_H] && g[ML_NETS_G_S_W] >= g[ML_NETS_G_K_W] &&
+            g[ML_NETS_G_PAD_T] == 0 && g[ML_NETS_G_PAD_L] == 0;
+        if (!pool_in_place &&
+            !(k == ML_NETS_Q7_CONV2D && ml_nets_q7__pointwise(g) && d >= (int64_t)g[5] &&
               d >= pix * g[5] - (pix - 1) * g[2])) {
             return ML_ERR_MODEL;
         }

@@ -295,6 +295,16 @@ LAYER_GROUPS = {
         lambda: L.Conv2D(2, 2, strides=(1, 2)),
         lambda: L.Conv2D(2, 3, dilation_rate=(2, 1), padding="same"),
         lambda: L.Conv2D(2, (1, 3), dilation_rate=2, use_bias=False)]),
+    # windows of more than 64 floats with stride-1 columns: ml_nets_conv2d_wide (blocks
+    # of 8 and 4 outputs and single rows; border pixels' partial windows); the last one has
+    # dilated columns: the generic kernel
+    "conv2d_wide": ((7, 6, 9), [
+        lambda: L.Conv2D(12, 3, padding="same", activation="relu"),
+        lambda: L.Conv2D(5, 3, strides=2),
+        lambda: L.Conv2D(9, 3, dilation_rate=(2, 1), padding="same"),
+        lambda: L.Conv2D(17, (2, 4), strides=(1, 2), padding="same", activation="tanh"),
+        lambda: L.Conv2D(3, (3, 3), use_bias=False, padding="same"),
+        lambda: L.Conv2D(4, 3, dilation_rate=2, padding="same")]),
     "depthwise": ((7, 7, 3), [
         lambda: L.DepthwiseConv2D(3, depth_multiplier=2, padding="same",
                                   activation="relu6"),
@@ -706,6 +716,22 @@ def test_same_bits_on_emulated_cortex_m4f():
                     L.Dense(3, activation="softmax")], (12, 2))
     m = microlearn.convert(model)
     rep = m.verify_on_target("cortex-m4f", RNG.normal(size=(8, 24)).astype(np.float32))
+    assert rep.agreement == 1.0 and rep.max_abs_diff == 0.0
+
+
+def test_wide_convolutions_same_bits_on_emulated_cortex_m4f():
+    """ml_nets_conv2d_wide's VLDM / VMLA blocks (Cortex-M4F) give the host's portable C
+    bits, which equal the model file's generic kernel (test_keras_layer_parity)."""
+    from microlearn import targets
+
+    reason = targets.unavailable_reason("cortex-m4f")
+    if reason:
+        pytest.skip(f"tool missing: {reason}")
+    shape, builders = LAYER_GROUPS["conv2d_wide"]
+    m = microlearn.convert(_branches(shape, builders))
+    assert "ml_nets_conv2d_wide(" in m.c_source("w")
+    X = (RNG.normal(size=(6, int(np.prod(shape)))) * 2).astype(np.float32)
+    rep = m.verify_on_target("cortex-m4f", X)
     assert rep.agreement == 1.0 and rep.max_abs_diff == 0.0
 
 

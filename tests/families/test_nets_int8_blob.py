@@ -331,6 +331,37 @@ def test_every_kind_file_equals_header_under_sanitizers():
     np.testing.assert_array_equal(out, tflm_run(write_tflite(ir, batch=len(X)), X, (6, 6, 2)))
 
 
+def test_pooling_in_place_only_for_disjoint_windows():
+    """The planner writes a 2x2 / stride-2 max pooling over its dying input (same arena
+    offset) and the loader accepts that file; a 3x3 / stride-2 pooling (windows overlap)
+    is planned apart, and the same file patched to put its output over its input is
+    rejected."""
+    keras.utils.set_random_seed(2)
+    L = keras.layers
+
+    def section(pool, strides):
+        m = keras.Sequential([keras.Input((8, 8, 1)),
+                              L.Conv2D(4, 3, padding="same", activation="relu"),
+                              L.MaxPooling2D(pool, strides=strides),
+                              L.GlobalAveragePooling2D(), L.Dense(3, activation="softmax")])
+        X = RNG.uniform(0, 1, size=(60, 64)).astype(np.float32)
+        model = microlearn.convert(m, quantize="int8", calibration=X.reshape(-1, 8, 8, 1))
+        sec = FAMILY.section(model.steps[0].ir, {})
+        n_ops = struct.unpack_from("<I", sec, 24)[0]
+        base = next(64 + RECORD_BYTES_INT8 * i for i in range(n_ops)
+                    if struct.unpack_from("<i", sec, 64 + RECORD_BYTES_INT8 * i)[0] == 7)
+        return sec, base, X
+
+    sec, base, X = section(2, 2)
+    kind, a_in, _, a_out = struct.unpack_from("<4i", sec, base)
+    assert a_in == a_out  # in place
+    sec3, base3, _ = section(3, 2)
+    _, b_in, _, b_out = struct.unpack_from("<4i", sec3, base3)
+    assert b_in != b_out
+    status = [int(v) for v in _run([sec, sec3, _patch(sec3, base3 + 12, b_in)])]
+    assert status[:2] == [0, 0] and status[2] == -4, status
+
+
 @pytest.mark.parametrize("which", ["keras", "concat"])
 def test_corrupt_int8_sections(which):
     if which == "keras":

@@ -35,7 +35,8 @@ def blocked_kernel(r: Record) -> str | None:
     """The kernel that runs ``r`` with blocked weights (:func:`blocked_weights`), or None:
     ``ml_nets_dense_blocked`` for a dense layer or a pointwise convolution (1x1 kernel,
     stride 1, no padding), ``ml_nets_conv2d_blocked`` for another convolution whose window
-    has at most :data:`WINDOW_MAX` floats."""
+    has at most :data:`WINDOW_MAX` floats, ``ml_nets_conv2d_wide`` for a larger window
+    with stride-1 columns (no dilation across columns)."""
     f = r.fields
     if r.kind == "dense" or (
             r.kind == "conv2d" and f["kh"] == 1 and f["kw"] == 1 and f["sh"] == 1
@@ -44,6 +45,8 @@ def blocked_kernel(r: Record) -> str | None:
         return "ml_nets_dense_blocked"
     if r.kind == "conv2d" and f["kh"] * f["kw"] * f["ic"] <= WINDOW_MAX:
         return "ml_nets_conv2d_blocked"
+    if r.kind == "conv2d" and f["dw"] == 1:
+        return "ml_nets_conv2d_wide"
     return None
 
 

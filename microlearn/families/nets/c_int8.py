@@ -58,6 +58,20 @@ def _is_act(ir: NetIR, name: str) -> bool:
     return t is not None and t.data is None and t.dtype == "int8"
 
 
+def _pool_in_place(op: Op) -> bool:
+    """A max / average pooling whose windows do not overlap and start inside the input
+    (strides >= pool size, no padding before): it may write its output over its input
+    from the same offset. Output pixel p (raster order) is written after its window is
+    read, at a byte offset no higher than its window's first, and every later window
+    starts past it (ml_nets_q7_pool: a channel, or four, read then written)."""
+    if op.kind not in ("max_pool2d", "avg_pool2d"):
+        return False
+    a = op.attrs
+    (pt, _), (pl, _) = a.get("padding", ((0, 0), (0, 0)))
+    return (pt == 0 and pl == 0 and a["strides"][0] >= a["pool"][0]
+            and a["strides"][1] >= a["pool"][1])
+
+
 def _pointwise_pixels(ir: NetIR, op: Op) -> int | None:
     """Pixels of a pointwise int8 convolution (1x1 kernel, stride 1, no padding, output
     pixels = input pixels), else None."""
@@ -133,17 +147,22 @@ def plan_int8(ir: NetIR) -> Int8Plan:
     # the kernel (ml_nets_q7__fc: row r written after row r was read) never overwrites an
     # input it still needs. The input sits d bytes above the output.
     inner: dict[str, tuple[str, int, int, int, int]] = {}  # input root -> (output, d, ...)
+    # So may a pooling of disjoint windows (_pool_in_place), with d = 0.
     for i, op in enumerate(ops):
         pix = _pointwise_pixels(ir, op)
-        if pix is None:
+        if pix is None and not _pool_in_place(op):
             continue
         rx, y = root(op.inputs[0]), op.outputs[0]
-        if root(y) != y or rx not in bufs or y not in bufs or bufs[rx][2] != i or \
+        if not _is_act(ir, op.inputs[0]) or root(y) != y or rx not in bufs or \
+                y not in bufs or bufs[rx][2] != i or \
                 any(rx in (k, v[0]) or y in (k, v[0]) for k, v in inner.items()):
             continue
-        ic, oc = ir.tensors[op.inputs[0]].shape[-1], ir.tensors[y].shape[-1]
-        d = max(oc, pix * oc - (pix - 1) * ic)
-        d = (d + _ALIGN - 1) // _ALIGN * _ALIGN
+        if pix is None:
+            d = 0
+        else:
+            ic, oc = ir.tensors[op.inputs[0]].shape[-1], ir.tensors[y].shape[-1]
+            d = max(oc, pix * oc - (pix - 1) * ic)
+            d = (d + _ALIGN - 1) // _ALIGN * _ALIGN
         sx, start, _ = bufs.pop(rx)
         inner[rx] = (y, d, sx, start, i)
     # each buffer as parts (offset in the buffer, size, first op, last op): a pointwise
@@ -449,11 +468,30 @@ Q7_DISPATCH = {
 }
 
 
-def model_run(kinds: set[int], P: str) -> str:
+def _conv_words(recs: list[dict]) -> bool:
+    """Some regular convolution may take ``ml_nets_q7__fc4n2d`` on Cortex-M4F / M7: whole
+    words of channels, stride-1 columns, four outputs or more, a window past the gathered
+    ones (``ML_NETS_Q7_WINDOW_MAX``, 64 values) and not pointwise."""
+    for r in recs:
+        if int(r["kind"]) != 5:
+            continue
+        g = list(r.get("g", [])) + [0] * 15
+        in_c, out_c, k_h, k_w, d_w = g[2], g[5], g[6], g[7], g[11]
+        if in_c % 4 == 0 and d_w == 1 and out_c >= 4 and k_h * k_w * in_c > 64:
+            return True
+    return False
+
+
+def model_run(kinds: set[int], P: str, words: bool = True) -> str:
     """``P__q7_run``: ``ml_nets_q7_run``'s loop over the op table (in program memory on
     AVR) dispatching only ``kinds`` (:data:`Q7_DISPATCH`), so that the kernels of other op
-    kinds are not compiled in; an op of another kind returns ``ML_ERR_MODEL``."""
-    cases = "\n".join(f"        case {Q7_DISPATCH[k][0]}: {Q7_DISPATCH[k][1]}; break;"
+    kinds are not compiled in; an op of another kind returns ``ML_ERR_MODEL``. Without
+    ``words`` the convolutions are ``ml_nets_q7_conv_nw`` (no whole-word kernel)."""
+    def call(k: int) -> str:
+        c = Q7_DISPATCH[k][1]
+        return c if words else c.replace("ml_nets_q7_conv(", "ml_nets_q7_conv_nw(")
+
+    cases = "\n".join(f"        case {Q7_DISPATCH[k][0]}: {call(k)}; break;"
                       for k in sorted(kinds))
     return (
         "/* only this model's kernels are compiled in */\n"
@@ -504,7 +542,7 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     lines.append("};")
     lines.append(f"enum {{ {P}__ARENA_BYTES = {max(plan.arena_bytes, 1)}, "
                  f"{P}__N_OPS = {len(recs)} }};")
-    lines.append(model_run({int(r["kind"]) for r in recs}, P))
+    lines.append(model_run({int(r["kind"]) for r in recs}, P, _conv_words(recs)))
     lines.append(f"static inline void {P}__run(const float *x, float *out)\n{{\n"
                  f"    int8_t arena[{P}__ARENA_BYTES];\n"
                  f"    (void){P}__q7_run({P}__ops, {P}__N_OPS, x, out, arena);\n}}")
