@@ -628,27 +628,35 @@ ML_NETS__HOT static inline void ml_nets__blk8_rows_out(const ml_nets_op_t *op, i
     const float *xe;
     int32_t ky = n_rows;
     ML_NETS__ACC8;
-    __asm__(ML_NETS__ZERO8
-        "1:\n\t"
-        "add %[xe], %[x], %[rb]\n\t"
-        "tst %[run], #1\n\t"
-        "beq 2f\n\t"
-        ML_NETS__STEP1
-        "cmp %[x], %[xe]\n\t"
-        "beq 3f\n\t"
-        "2:\n\t"
-        ML_NETS__STEP2
-        "cmp %[x], %[xe]\n\t"
-        "bne 2b\n\t"
-        "3:\n\t"
-        "add %[x], %[x], %[ra]\n\t"
-        "add %[w], %[w], %[wa]\n\t"
-        "subs %[ky], %[ky], #1\n\t"
-        "bne 1b\n\t"
-        : ML_NETS__ACC_OUT, [x] "+&r"(x), [w] "+&r"(w), [ky] "+&r"(ky), [xe] "=&r"(xe)
-        : [rb] "r"(rb), [ra] "r"(ra), [wa] "r"(wa), [run] "r"(run),
-          [z8] "r"(b != NULL ? b + o : ml_nets__z8)
-        : "s0", "s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+/* the rows' loop; W_SKIP: the weights' step over the taps in the padding after a row */
+#define ML_NETS__ROWS8(W_SKIP)                                                            \
+    __asm__(ML_NETS__ZERO8                                                                \
+        "1:\n\t"                                                                           \
+        "add %[xe], %[x], %[rb]\n\t"                                                       \
+        "tst %[run], #1\n\t"                                                               \
+        "beq 2f\n\t"                                                                       \
+        ML_NETS__STEP1                                                                    \
+        "cmp %[x], %[xe]\n\t"                                                              \
+        "beq 3f\n\t"                                                                       \
+        "2:\n\t"                                                                           \
+        ML_NETS__STEP2                                                                    \
+        "cmp %[x], %[xe]\n\t"                                                              \
+        "bne 2b\n\t"                                                                       \
+        "3:\n\t"                                                                           \
+        "add %[x], %[x], %[ra]\n\t"                                                        \
+        W_SKIP                                                                            \
+        "subs %[ky], %[ky], #1\n\t"                                                        \
+        "bne 1b\n\t"                                                                       \
+        : ML_NETS__ACC_OUT, [x] "+&r"(x), [w] "+&r"(w), [ky] "+&r"(ky), [xe] "=&r"(xe)    \
+        : [rb] "r"(rb), [ra] "r"(ra), [wa] "r"(wa), [run] "r"(run),                       \
+          [z8] "r"(b != NULL ? b + o : ml_nets__z8)                                       \
+        : "s0", "s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory")
+    if (w_skip == 0u) { /* whole windows: no step (a constant where inlined) */
+        ML_NETS__ROWS8("");
+    } else {
+        ML_NETS__ROWS8("add %[w], %[w], %[wa]\n\t");
+    }
+#undef ML_NETS__ROWS8
     ML_NETS__FIN8(op, act, o, y);
 }
 #endif
