@@ -389,7 +389,7 @@ def test_float_fast_paths_on_m4f_equal_host():
     assert r.ok and r.max_abs_diff == 0.0, r
 
 
-@pytest.mark.parametrize("which", ["mlp", "cnn"])
+@pytest.mark.parametrize("which", ["mlp", "cnn", "conv"])
 def test_int8_estimate_follows_the_measurement(which):
     """The int8 cost model (footprint(estimate=True), used where no toolchain is
     installed) stays within 10% of the measured instructions and flash on Cortex-M4F: a

@@ -701,28 +701,45 @@ def data_bytes_int8(ir: NetIR) -> int:
 #: dense rows and depthwise windows). Flash: the tables plus ``base`` and ``code`` per op
 #: kind the model dispatches (:func:`model_run`; within 5% on the MLP and the CNN for
 #: Cortex-M4F, exact for M0+; M7 / rv32imc / host reuse them)
+# ``wmac``: per multiply-add of a regular convolution whose window has more than 64
+# values (the whole-word rows on Cortex-M4F / M7, the portable C elsewhere), fitted to the
+# plain Conv2D CNN of benchmarks/bench_nets.py (2026-12-01)
+WMAC_M4, WMAC_M0, WMAC_RV = 1.27, 6.77, 5.07
 _COST_INT8 = {
-    "cortex-m4f": dict(frame=600, mac=2.38, out=28.5, elem=20.0, code=730, base=0),
-    "cortex-m7": dict(frame=600, mac=2.38, out=28.5, elem=20.0, code=730, base=0),
-    "cortex-m0plus": dict(frame=300, mac=23.5, out=10.0, elem=20.0, code=728, base=3088),
-    "rv32imc": dict(frame=300, mac=15.0, out=5.0, elem=20.0, code=728, base=3088),
-    "host": dict(frame=300, mac=2.0, out=15.0, elem=4.0, code=633, base=580),
+    "cortex-m4f": dict(frame=600, mac=2.38, wmac=WMAC_M4, out=28.5, elem=20.0, code=730,
+                       base=0),
+    "cortex-m7": dict(frame=600, mac=2.38, wmac=WMAC_M4, out=28.5, elem=20.0, code=730,
+                      base=0),
+    "cortex-m0plus": dict(frame=300, mac=23.5, wmac=WMAC_M0, out=10.0, elem=20.0, code=728,
+                          base=3088),
+    "rv32imc": dict(frame=300, mac=15.0, wmac=WMAC_RV, out=5.0, elem=20.0, code=728,
+                    base=3088),
+    "host": dict(frame=300, mac=2.0, wmac=2.0, out=15.0, elem=4.0, code=633, base=580),
 }
 
 
 def macs_int8(ir: NetIR) -> tuple[int, int]:
     """(multiply-adds, other output elements) of one inference."""
+    macs, _, other = _macs_split(ir)
+    return macs, other
+
+
+def _macs_split(ir: NetIR) -> tuple[int, int, int]:
+    """(multiply-adds, those of regular convolutions with windows of more than 64 values,
+    other output elements) of one inference."""
     T = ir.tensors
-    macs = other = 0
+    macs = wide = other = 0
     for op in ir.ops:
         y = T[op.outputs[0]]
         if op.kind in ("dense", "conv2d", "depthwise_conv2d"):
             w = T[op.inputs[1]]
             per = w.size // (w.shape[0] if op.kind != "depthwise_conv2d" else w.shape[-1])
             macs += y.size * per
+            if op.kind == "conv2d" and per > 64:
+                wide += y.size * per
         elif op.kind != "reshape":
             other += y.size
-    return macs, other
+    return macs, wide, other
 
 
 def estimate_int8(ir: NetIR, target: str, X: np.ndarray | None):
@@ -734,12 +751,13 @@ def estimate_int8(ir: NetIR, target: str, X: np.ndarray | None):
     if target not in _COST_INT8:
         raise ValueError(f"target={target!r} is not one of {sorted(_COST_INT8)}")
     c = _COST_INT8[target]
-    macs, other = macs_int8(ir)
+    macs, wide, other = _macs_split(ir)
     n_out = sum(ir.tensors[o.outputs[0]].size for o in ir.ops
                 if o.kind in ("dense", "conv2d", "depthwise_conv2d"))
     instr = None
     if X is not None:
-        per = c["mac"] * macs + c["out"] * n_out + c["elem"] * other
+        per = (c["mac"] * (macs - wide) + c["wmac"] * wide + c["out"] * n_out
+               + c["elem"] * other)
         instr = np.full(len(X), float(per))
     kinds = {int(r["kind"]) for r in _records(ir, plan_int8(ir))[0]}
     flash = data_bytes_int8(ir) + c["base"] + c["code"] * len(kinds)

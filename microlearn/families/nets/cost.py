@@ -11,8 +11,10 @@ first round; rechecked after the second): instructions within 9% (soft float: ti
 depends on the values), flash within 11%. Cortex-M7 reuses the Cortex-M4F figures and
 rv32imc the Cortex-M0+ ones (measured by bench_nets.py: within 1% of them).
 
-Instructions: ``mac`` per multiply-add of dense and pointwise conv (``cmac`` of the
-other conv / depthwise), ``tap`` per kernel / pool window position (loop and index
+Instructions: ``mac`` per multiply-add of dense and pointwise conv (``wmac`` of a
+convolution run by ``ml_nets_conv2d_wide``, fitted 2026-12-01 to the plain Conv2D CNN of
+bench_nets.py; ``cmac`` of the other conv / depthwise), ``tap`` per kernel / pool window
+position (loop and index
 arithmetic, per output value), ``elem`` per element of the other ops, ``act`` per
 output of an exp / tanh based activation, ``op`` per op. Flash: weights and op table,
 ``code`` per kernel kind used and ``base`` (the engine, and soft-float routines on cores
@@ -28,17 +30,17 @@ from .c import blocked_kernel, data_bytes
 from .ir import NetIR
 from .lower import Record, records
 
-_M4 = dict(mac=1.64, cmac=1.92, tap=2.04, elem=1.0, act=60.0, op=40, code=640, base=1540,
-           frame=48)
-_M0 = dict(mac=184.0, cmac=182.0, tap=0.0, elem=120.0, act=900.0, op=80, code=317,
+_M4 = dict(mac=1.64, cmac=1.92, wmac=0.97, tap=2.04, elem=1.0, act=60.0, op=40, code=640,
+           base=1540, frame=48)
+_M0 = dict(mac=184.0, cmac=182.0, wmac=134.0, tap=0.0, elem=120.0, act=900.0, op=80, code=317,
            base=4820, frame=96)
 _COST = {
     "cortex-m4f": _M4,
     "cortex-m7": _M4,
     "cortex-m0plus": _M0,
     "rv32imc": _M0,
-    "host": dict(mac=2.0, cmac=3.0, tap=8.0, elem=3.0, act=30.0, op=20, code=300, base=400,
-                 frame=48),
+    "host": dict(mac=2.0, cmac=3.0, wmac=2.0, tap=8.0, elem=3.0, act=30.0, op=20, code=300,
+                 base=400, frame=48),
 }
 _WINDOW = ("conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d")
 
@@ -52,7 +54,9 @@ def _instructions(r: Record, c: dict) -> float:
     elif r.kind in _WINDOW:
         taps = n_out * f["kh"] * f["kw"]
         cost += c["tap"] * taps
-        if r.kind in ("conv2d", "depthwise_conv2d"):
+        if blocked_kernel(r) == "ml_nets_conv2d_wide":
+            cost += c["wmac"] * r.macs()
+        elif r.kind in ("conv2d", "depthwise_conv2d"):
             cost += c["cmac"] * r.macs()
     else:
         cost += c["elem"] * r.macs()
