@@ -899,6 +899,28 @@ ML_NETS__HOT static inline void ml_nets__taps(int32_t start, int32_t step, int32
     *k1 = b;
 }
 
+/* One block of k = 8 or 4 outputs of ml_nets_conv2d_wide in C: n_rows runs of inputs
+ * (x_step apart) times the block's weights (k per input; skip inputs' weights stepped over
+ * after each run), from the biases, then the activation. */
+static inline void ml_nets__wide_block(const ml_nets_op_t *op, const float *x, size_t x_step,
+                                       int32_t n_rows, int32_t run, const float *w,
+                                       size_t skip, int32_t k, int32_t o,
+                                       float *ML_RESTRICT y)
+{
+    float acc[8];
+    ml_nets__bias(op->b, o, k, op->oc, acc);
+    for (int32_t r = 0; r < n_rows; r++) {
+        if (k == 8) {
+            ml_nets__blk8(x, w, run, acc);
+        } else {
+            ml_nets__blk4(x, w, run, acc);
+        }
+        x += x_step;
+        w += (size_t)k * ((size_t)run + skip);
+    }
+    ml_nets__finish(op, acc, k, o, y);
+}
+
 /* 2-D convolution (stride-1 columns, any window) with blocked weights
  * (ml_nets_dense_blocked's layout over the kh * kw * ic inputs of the window): per output
  * pixel only the taps inside the input (taps in the padding skipped, as ml_nets_conv2d),
@@ -939,29 +961,11 @@ static inline void ml_nets_conv2d_wide(const ml_nets_op_t *op, const float *ML_R
                     continue;
                 }
 #endif
-                {
-                    float acc[8];
-                    const float *xr = x0, *wr = w + 8 * t0;
-                    ml_nets__bias(b, o, 8, oc, acc);
-                    for (int32_t r = 0; r < n_rows; r++) {
-                        ml_nets__blk8(xr, wr, run, acc);
-                        xr += xr_step;
-                        wr += 8 * ((size_t)run + skip);
-                    }
-                    ml_nets__finish(op, acc, 8, o, yp);
-                    w += 8 * (size_t)n;
-                }
+                ml_nets__wide_block(op, x0, xr_step, n_rows, run, w + 8 * t0, skip, 8, o, yp);
+                w += 8 * (size_t)n;
             }
             if (o + 4 <= oc) {
-                float acc[4];
-                const float *xr = x0, *wr = w + 4 * t0;
-                ml_nets__bias(b, o, 4, oc, acc);
-                for (int32_t r = 0; r < n_rows; r++) {
-                    ml_nets__blk4(xr, wr, run, acc);
-                    xr += xr_step;
-                    wr += 4 * ((size_t)run + skip);
-                }
-                ml_nets__finish(op, acc, 4, o, yp);
+                ml_nets__wide_block(op, x0, xr_step, n_rows, run, w + 4 * t0, skip, 4, o, yp);
                 w += 4 * (size_t)n;
                 o += 4;
             }

@@ -800,6 +800,43 @@ ml_nets_q7__dw4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
 }
 
+/* The dense rows' assembly, shared by ml_nets_q7__fc4n and ml_nets_q7__fc4n2d (state in
+ * r0; sums r4-r7): ROWS: inputs at r8, the four weight rows at r9, r9 + r1 + 4, r10,
+ * r10 + r1 + 4 (r1 = row stride - 4); STEP: 4 inputs times the 4 rows (one load, two
+ * SXTAB16 for x - zp with the packed -zp in r0, then per row one load, two SXTB16, two
+ * SMLAD: 23 instructions per 16 multiply-adds); NEXT: the group's outputs, the next four
+ * weight rows, the next group or the return. */
+#define ML_NETS_Q7__FC4_ROWS_ASM                                                          \
+    "ldr r8, [r0, #0]\n\t"                                                                 \
+    "ldr r9, [r0, #4]\n\t"                                                                 \
+    "ldr r1, [r0, #40]\n\t"                                                                \
+    "add r10, r9, r1, lsl #1\n\t"                                                          \
+    "sub r1, r1, #4\n\t"
+#define ML_NETS_Q7__FC4_ROW_ASM(R, ADDR)                                                  \
+    "ldr lr, " ADDR "\n\t"                                                                 \
+    "sxtb16 r3, lr\n\t"                                                                    \
+    "sxtb16 lr, lr, ror #8\n\t"                                                            \
+    "smlad " R ", r11, r3, " R "\n\t"                                                      \
+    "smlad " R ", r12, lr, " R "\n\t"
+#define ML_NETS_Q7__FC4_STEP_ASM                                                          \
+    "ldr r12, [r8], #4\n\t"                                                                \
+    "sxtab16 r11, r0, r12\n\t"                                                             \
+    "sxtab16 r12, r0, r12, ror #8\n\t"                                                     \
+    ML_NETS_Q7__FC4_ROW_ASM("r4", "[r9], #4") ML_NETS_Q7__FC4_ROW_ASM("r5", "[r9, r1]")     \
+    ML_NETS_Q7__FC4_ROW_ASM("r6", "[r10], #4") ML_NETS_Q7__FC4_ROW_ASM("r7", "[r10, r1]")
+#define ML_NETS_Q7__FC4_NEXT_ASM                                                          \
+    ML_NETS_Q7__GROUP_END_ASM                                                             \
+    "ldr r10, [r0, #4]\n\t"                                                                \
+    "ldr r11, [r0, #40]\n\t"                                                               \
+    "add r10, r10, r11, lsl #2\n\t"                                                        \
+    "str r10, [r0, #4]\n\t"                                                                \
+    "ldr r10, [r0, #24]\n\t"                                                               \
+    "subs r10, r10, #1\n\t"                                                                \
+    "str r10, [r0, #24]\n\t"                                                               \
+    "bne 1b\n\t"                                                                           \
+    "add sp, sp, #8\n\t"                                                                   \
+    "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}"
+
 /* Every group of four outputs of one row of a dense / pointwise op on the short
  * requantization path, in assembly: per 4 inputs one load and two SXTAB16 (x - zp,
  * widened once for the four rows), and per row one load, two SXTB16 and two SMLAD (25
@@ -813,52 +850,17 @@ ml_nets_q7__fc4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "1:\n\t"                          /* a group of four outputs */
             "ldr r0, [sp]\n\t"
             ML_NETS_Q7__GROUP_START_ASM
-            "ldr r8, [r0, #0]\n\t"
-            "ldr r9, [r0, #4]\n\t"
-            "ldr r1, [r0, #40]\n\t"
-            "add r10, r9, r1, lsl #1\n\t"    /* rows 0, 2 at r9, r10; 1, 3 at + r1 */
-            "sub r1, r1, #4\n\t"
+            ML_NETS_Q7__FC4_ROWS_ASM
             "ldr r2, [r0, #36]\n\t"
             "ldr r0, [r0, #28]\n"             /* nzp */
             "2:\n\t"
-            "ldr r12, [r8], #4\n\t"
-            "sxtab16 r11, r0, r12\n\t"       /* (x0 - zp, x2 - zp) */
-            "sxtab16 r12, r0, r12, ror #8\n\t" /* (x1 - zp, x3 - zp) */
-            "ldr lr, [r9], #4\n\t"
-            "sxtb16 r3, lr\n\t"
-            "sxtb16 lr, lr, ror #8\n\t"
-            "smlad r4, r11, r3, r4\n\t"
-            "smlad r4, r12, lr, r4\n\t"
-            "ldr lr, [r9, r1]\n\t"
-            "sxtb16 r3, lr\n\t"
-            "sxtb16 lr, lr, ror #8\n\t"
-            "smlad r5, r11, r3, r5\n\t"
-            "smlad r5, r12, lr, r5\n\t"
-            "ldr lr, [r10], #4\n\t"
-            "sxtb16 r3, lr\n\t"
-            "sxtb16 lr, lr, ror #8\n\t"
-            "smlad r6, r11, r3, r6\n\t"
-            "smlad r6, r12, lr, r6\n\t"
-            "ldr lr, [r10, r1]\n\t"
-            "sxtb16 r3, lr\n\t"
-            "sxtb16 lr, lr, ror #8\n\t"
-            "smlad r7, r11, r3, r7\n\t"
-            "smlad r7, r12, lr, r7\n\t"
+            ML_NETS_Q7__FC4_STEP_ASM
             "cmp r8, r2\n\t"
             "bne 2b\n\t"
             "ldr r0, [sp]\n\t"
-            ML_NETS_Q7__GROUP_END_ASM
-            "ldr r10, [r0, #4]\n\t"           /* the next four weight rows */
-            "ldr r11, [r0, #40]\n\t"
-            "add r10, r10, r11, lsl #2\n\t"
-            "str r10, [r0, #4]\n\t"
-            "ldr r10, [r0, #24]\n\t"
-            "subs r10, r10, #1\n\t"
-            "str r10, [r0, #24]\n\t"
-            "bne 1b\n\t"
-            "add sp, sp, #8\n\t"
-            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+            ML_NETS_Q7__FC4_NEXT_ASM);
 }
+
 /* ml_nets_q7__fc4n over the taps of one output pixel of a regular convolution whose
  * channels come in whole words (in_c a multiple of 4, columns stride 1): n_ky kernel rows of
  * n_kx (bytes: taps x in_c) contiguous inputs and weights each; after a row the input
@@ -873,40 +875,14 @@ ml_nets_q7__fc4n2d(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "1:\n\t"                          /* a group of four outputs */
             "ldr r0, [sp]\n\t"
             ML_NETS_Q7__GROUP_START_ASM
-            "ldr r8, [r0, #0]\n\t"
-            "ldr r9, [r0, #4]\n\t"
-            "ldr r1, [r0, #40]\n\t"
-            "add r10, r9, r1, lsl #1\n\t"    /* rows 0, 2 at r9, r10; 1, 3 at + r1 */
-            "sub r1, r1, #4\n\t"
+            ML_NETS_Q7__FC4_ROWS_ASM
             "ldr r3, [r0, #44]\n\t"
             "str r3, [r0, #60]\n\t"          /* kernel rows left */
             "ldr r2, [r0, #48]\n\t"
             "add r2, r8, r2\n\t"             /* the end of this kernel row's inputs */
             "ldr r0, [r0, #28]\n"             /* nzp */
             "2:\n\t"
-            "ldr r12, [r8], #4\n\t"
-            "sxtab16 r11, r0, r12\n\t"       /* (x0 - zp, x2 - zp) */
-            "sxtab16 r12, r0, r12, ror #8\n\t" /* (x1 - zp, x3 - zp) */
-            "ldr lr, [r9], #4\n\t"
-            "sxtb16 r3, lr\n\t"
-            "sxtb16 lr, lr, ror #8\n\t"
-            "smlad r4, r11, r3, r4\n\t"
-            "smlad r4, r12, lr, r4\n\t"
-            "ldr lr, [r9, r1]\n\t"
-            "sxtb16 r3, lr\n\t"
-            "sxtb16 lr, lr, ror #8\n\t"
-            "smlad r5, r11, r3, r5\n\t"
-            "smlad r5, r12, lr, r5\n\t"
-            "ldr lr, [r10], #4\n\t"
-            "sxtb16 r3, lr\n\t"
-            "sxtb16 lr, lr, ror #8\n\t"
-            "smlad r6, r11, r3, r6\n\t"
-            "smlad r6, r12, lr, r6\n\t"
-            "ldr lr, [r10, r1]\n\t"
-            "sxtb16 r3, lr\n\t"
-            "sxtb16 lr, lr, ror #8\n\t"
-            "smlad r7, r11, r3, r7\n\t"
-            "smlad r7, r12, lr, r7\n\t"
+            ML_NETS_Q7__FC4_STEP_ASM
             "cmp r8, r2\n\t"
             "bne 2b\n\t"
             "ldr r11, [sp]\n\t"              /* the next kernel row, if any */
@@ -924,17 +900,7 @@ ml_nets_q7__fc4n2d(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "b 2b\n"
             "3:\n\t"
             "ldr r0, [sp]\n\t"
-            ML_NETS_Q7__GROUP_END_ASM
-            "ldr r10, [r0, #4]\n\t"           /* the next four weight rows */
-            "ldr r11, [r0, #40]\n\t"
-            "add r10, r10, r11, lsl #2\n\t"
-            "str r10, [r0, #4]\n\t"
-            "ldr r10, [r0, #24]\n\t"
-            "subs r10, r10, #1\n\t"
-            "str r10, [r0, #24]\n\t"
-            "bne 1b\n\t"
-            "add sp, sp, #8\n\t"
-            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+            ML_NETS_Q7__FC4_NEXT_ASM);
 }
 #endif
 
