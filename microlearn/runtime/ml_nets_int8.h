@@ -801,11 +801,19 @@ ml_nets_q7__dw4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
 }
 
 /* The dense rows' assembly, shared by ml_nets_q7__fc4n and ml_nets_q7__fc4n2d (state in
- * r0; sums r4-r7): ROWS: inputs at r8, the four weight rows at r9, r9 + r1 + 4, r10,
+ * r0; sums r4-r7): ENTER: the saved registers and state, a group's start (label 1), ROWS;
+ * ROWS: inputs at r8, the four weight rows at r9, r9 + r1 + 4, r10,
  * r10 + r1 + 4 (r1 = row stride - 4); STEP: 4 inputs times the 4 rows (one load, two
  * SXTAB16 for x - zp with the packed -zp in r0, then per row one load, two SXTB16, two
  * SMLAD: 23 instructions per 16 multiply-adds); NEXT: the group's outputs, the next four
  * weight rows, the next group or the return. */
+#define ML_NETS_Q7__FC4_ENTER_ASM                                                         \
+    "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                       \
+    "str r0, [sp, #-8]!\n"                                                                  \
+    "1:\n\t"                                                                               \
+    "ldr r0, [sp]\n\t"                                                                     \
+    ML_NETS_Q7__GROUP_START_ASM                                                           \
+    ML_NETS_Q7__FC4_ROWS_ASM
 #define ML_NETS_Q7__FC4_ROWS_ASM                                                          \
     "ldr r8, [r0, #0]\n\t"                                                                 \
     "ldr r9, [r0, #4]\n\t"                                                                 \
@@ -845,12 +853,7 @@ ml_nets_q7__dw4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
 static __attribute__((naked, noinline, unused)) void
 ml_nets_q7__fc4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
 {
-    __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-            "str r0, [sp, #-8]!\n"
-            "1:\n\t"                          /* a group of four outputs */
-            "ldr r0, [sp]\n\t"
-            ML_NETS_Q7__GROUP_START_ASM
-            ML_NETS_Q7__FC4_ROWS_ASM
+    __asm__(ML_NETS_Q7__FC4_ENTER_ASM
             "ldr r2, [r0, #36]\n\t"
             "ldr r0, [r0, #28]\n"             /* nzp */
             "2:\n\t"
@@ -870,12 +873,7 @@ ml_nets_q7__fc4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
 static __attribute__((naked, noinline, unused)) void
 ml_nets_q7__fc4n2d(ml_nets_q7__kctx_t *c __attribute__((unused)))
 {
-    __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-            "str r0, [sp, #-8]!\n"
-            "1:\n\t"                          /* a group of four outputs */
-            "ldr r0, [sp]\n\t"
-            ML_NETS_Q7__GROUP_START_ASM
-            ML_NETS_Q7__FC4_ROWS_ASM
+    __asm__(ML_NETS_Q7__FC4_ENTER_ASM
             "ldr r3, [r0, #44]\n\t"
             "str r3, [r0, #60]\n\t"          /* kernel rows left */
             "ldr r2, [r0, #48]\n\t"
