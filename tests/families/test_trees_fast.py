@@ -129,6 +129,25 @@ def test_keys_equal_float_compares_for_every_probe():
         np.testing.assert_array_equal(_keyed_right(nans, tb, key), [False, True])
 
 
+def test_keys_of_many_features_on_emulated_cortex_m4f():
+    """128 features (digits stretched to 8 x 16): the key pass as an assembly loop (more
+    than 64 features), one input bank; NaN rows (one NaN per feature, both signs) and
+    threshold probes bit-identical to the host's portable C, which equals scikit-learn."""
+    reason = targets.unavailable_reason("cortex-m4f")
+    if reason:
+        pytest.skip(f"toolchain missing: {reason}")
+    Xd, yd = load_digits(return_X_y=True)
+    X = np.kron(Xd.reshape(-1, 8, 8), np.ones((1, 2))).reshape(len(Xd), -1).astype(np.float32)
+    est = RandomForestClassifier(n_estimators=40, max_depth=9, random_state=0).fit(X, yd)
+    m = microlearn.convert(est, **FAST)
+    used = c_fast.used_features(m.ir)
+    assert c_fast.keys(m.ir) is not None and used[-1] - used[0] + 1 > c_fast._KEYS_UNROLL
+    c_rows, sk_rows = _adversarial(est, X, seed=2)
+    np.testing.assert_array_equal(m.predict(c_rows), est.predict(sk_rows))
+    rep = m.verify_on_target("cortex-m4f", c_rows)
+    assert rep.ok and rep.agreement == 1.0, rep
+
+
 def test_keys_only_where_they_are_exact_and_pay():
     """No keys with a negative or zero threshold, with thresholds more than 255 key steps
     apart, or when the rows visit fewer nodes than twice the features keyed."""

@@ -237,7 +237,8 @@ def keys(ir: TreeEnsembleIR) -> tuple[int, int] | None:
     threshold t is a positive finite float32 whose bits T are multiples of ``2**k`` within
     ``255 * 2**k`` of each other (features on a small grid, e.g. pixel counts 0..16 with
     thresholds at halves). With ``C = min(T) - 2**k`` and ``D = C + 1`` a feature's key is
-    ``(bits(x) - D) >> k`` (-1 when ``bits(x) < D``: negative x, NaN -> -NaN) and
+    ``floor((bits(x) - D) / 2**k)`` (negative when ``bits(x) < D``: negative x, NaN -> -NaN;
+    every negative key goes left) and
     ``x > t  <=>  key > (T - C) / 2**k - 1`` exactly, for every float32 x (``bits(x) > T``
     is ``bits(x) - 1 - C >= T - C``, a multiple of ``2**k``). The compare takes an 8-bit
     immediate: no literal per node, 16-bit Thumb instructions. The keys of the used features
@@ -759,7 +760,7 @@ def _keys_code(ir: TreeEnsembleIR, P: str, key: tuple[int, int]) -> str:
             body += block(8)
         groups = 0
     elif groups:
-        body += [f"mov r10, #{groups}", "1:"] + block(8) + ["subs r10, r10, #1", "bne 1b"]
+        body += [f"movw r10, #{groups}", "1:"] + block(8) + ["subs r10, r10, #1", "bne 1b"]
     if tail:
         body += block(tail)
     saved = sorted({i for i in range(4, 10) if i < 2 + (8 if n >= 8 else tail)}
@@ -768,8 +769,7 @@ def _keys_code(ir: TreeEnsembleIR, P: str, key: tuple[int, int]) -> str:
         rs = f"r{saved[0]}" if len(saved) == 1 else f"r{saved[0]}-r{saved[-1]}"
         body = [f"push {{{rs}}}"] + body + [f"pop {{{rs}}}"]
     body.append("bx lr")
-    text = "\n".join(f'        "{ln}\\n\\t"' if not ln.endswith(":")
-                     else f'        "{ln}\\n\\t"' for ln in body)
+    text = "\n".join(f'        "{ln}\\n\\t"' for ln in body)
     return (
         f"/* Key of the float bits b of a feature: thresholds become 8-bit compares (see\n"
         f" * keys() in c_fast.py): floor((b - {d}) / 2^{k}), negative (goes left at every\n"
