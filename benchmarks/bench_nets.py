@@ -447,12 +447,16 @@ twice, so the figures are approximate; measured 2026-11-30):
   instructions per MAC: its windows are larger than the 64 values the blocked / gathered
   paths took, so they ran the 4-output C loops. float32: `ml_nets_conv2d_wide` runs
   the VLDM / VMLA blocks of 8 outputs over each kernel row's valid taps in place (the
-  weight pointer stepping over the taps in the padding): 1.33 (bar met). int8:
-  `ml_nets_q7__fc4n2d`, the dense-row assembly walking a pixel's valid kernel rows
-  (channels in whole words): 1.83 (bar missed; the row kernel's 25 instructions per 16
-  MACs alone are 1.56). Its int8 arena was 0.61x TFLite Micro's (bar 0.6) until a 2x2
-  max pooling could write over its dying input (windows that do not overlap): 4,352 B,
-  0.52x, the floor of conv 1's input and output.
+  weight pointer stepping over the taps in the padding): 1.33 (bar met). int8: two
+  output pixels at a time, their windows widened once into a stack buffer
+  (`ml_nets_q7__fc2x2`: per 4 inputs one LDM of both pixels' pairs, per output channel
+  one weight load, two SXTB16, four SMLAD: 17 instructions per 16 MACs), a left-over
+  pixel through `ml_nets_q7__fc4n2d` (the dense-row assembly walking the valid kernel
+  rows): 1.58 (bar missed: the 1-channel first conv, 9 MACs per requantized output, is
+  ~150 K of the ~0.76 M; the 3x3 convs on 16 and 32 channels run at ~1.2). Its int8
+  arena was 0.61x TFLite Micro's (bar 0.6) until a 2x2 max pooling could write over its
+  dying input (windows that do not overlap): 4,352 B, 0.52x, the floor of conv 1's input
+  and output.
 
 * float32 (both nets meet the bar): dense layers and pointwise (1x1) convolutions run
   `ml_nets_dense_blocked` (weights re-laid at conversion in blocks of 8 outputs stored

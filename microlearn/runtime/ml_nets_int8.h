@@ -900,6 +900,81 @@ ml_nets_q7__fc4n2d(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "ldr r0, [sp]\n\t"
             ML_NETS_Q7__FC4_NEXT_ASM);
 }
+/* Two output pixels of a regular convolution at a time, two output channels per group:
+ * the pixels' windows widened once (x - zp as 16-bit pairs, interleaved per 4 inputs:
+ * A (x0, x2), A (x1, x3), B (x0, x2), B (x1, x3) from c->x to c->xe, ml_nets_q7__conv), so
+ * each weight word feeds four SMLAD: per 4 inputs one LDM, and per row one load, two
+ * SXTB16 and four SMLAD (17 instructions per 16 multiply-adds with the loop). Every group
+ * of two channels (n_c4 groups: out_c / 2) requantizes its four sums as the kernels
+ * above; outputs of pixel A at y, of pixel B at y + n_kx (out_c). A naked function: c
+ * arrives in r0 and is updated. */
+static __attribute__((naked, noinline, unused)) void
+ml_nets_q7__fc2x2(ml_nets_q7__kctx_t *c __attribute__((unused)))
+{
+    __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "str r0, [sp, #-8]!\n"
+            "1:\n\t"                          /* two output channels of both pixels */
+            "ldr r0, [sp]\n\t"
+            "ldr r10, [r0, #12]\n\t"
+            "ldm r10!, {r4, r5}\n\t"         /* A: channels c, c + 1 from the bias */
+            "str r10, [r0, #12]\n\t"
+            "mov r6, r4\n\t"                  /* B: the same */
+            "mov r7, r5\n\t"
+            "ldr r1, [r0, #0]\n\t"
+            "ldr r2, [r0, #4]\n\t"
+            "ldr r3, [r0, #40]\n\t"
+            "sub r3, r3, #4\n\t"             /* channel c + 1's weights at [r2, r3] */
+            "ldr r0, [r0, #36]\n"
+            "2:\n\t"
+            "ldm r1!, {r8, r9, r10, r11}\n\t"
+            "ldr r12, [r2], #4\n\t"
+            "sxtb16 lr, r12\n\t"
+            "sxtb16 r12, r12, ror #8\n\t"
+            "smlad r4, r8, lr, r4\n\t"
+            "smlad r4, r9, r12, r4\n\t"
+            "smlad r6, r10, lr, r6\n\t"
+            "smlad r6, r11, r12, r6\n\t"
+            "ldr r12, [r2, r3]\n\t"
+            "sxtb16 lr, r12\n\t"
+            "sxtb16 r12, r12, ror #8\n\t"
+            "smlad r5, r8, lr, r5\n\t"
+            "smlad r5, r9, r12, r5\n\t"
+            "smlad r7, r10, lr, r7\n\t"
+            "smlad r7, r11, r12, r7\n\t"
+            "cmp r1, r0\n\t"
+            "bne 2b\n\t"
+            "ldr r0, [sp]\n\t"
+            "ldr r8, [r0, #16]\n\t"
+            "ldr r9, [r0, #20]\n\t"
+            "ldr r3, [r0, #32]\n\t"
+            "ldr r12, [r0, #8]\n\t"
+            ML_NETS_Q7__RQ_ASM("r4") ML_NETS_Q7__RQ_ASM("r5")
+            "sub r8, r8, #8\n\t"              /* pixel B: the same two channels */
+            "sub r9, r9, #8\n\t"
+            "ldr r1, [r0, #48]\n\t"
+            "add r12, r12, r1\n\t"
+            "sub r12, r12, #2\n\t"
+            ML_NETS_Q7__RQ_ASM("r6") ML_NETS_Q7__RQ_ASM("r7")
+            "str r8, [r0, #16]\n\t"
+            "str r9, [r0, #20]\n\t"
+            "ldr r12, [r0, #8]\n\t"
+            "add r12, r12, #2\n\t"
+            "str r12, [r0, #8]\n\t"
+            "ldr r10, [r0, #4]\n\t"           /* the next two weight rows */
+            "ldr r11, [r0, #40]\n\t"
+            "add r10, r10, r11, lsl #1\n\t"
+            "str r10, [r0, #4]\n\t"
+            "ldr r10, [r0, #24]\n\t"
+            "subs r10, r10, #1\n\t"
+            "str r10, [r0, #24]\n\t"
+            "bne 1b\n\t"
+            "add sp, sp, #8\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+
+/* the largest window (k_h k_w in_c values) ml_nets_q7__fc2x2 widens for two pixels
+ * (4 bytes per value on the stack of ml_nets_q7__conv) */
+#define ML_NETS_Q7_WIDE_MAX 288
 #endif
 
 #ifdef ML_NETS_Q7__VFP
@@ -1076,6 +1151,56 @@ static inline void ml_nets_q7_taps(int32_t p0, int32_t d, int32_t k_n, int32_t s
     *k1 = hi < k_n ? hi : k_n;
 }
 
+#ifdef ML_NETS_Q7__VFP
+/* The windows of output pixels A (columns from x0) and B (x0 + stride) of a regular
+ * convolution (in_c a multiple of 4, stride-1 columns), kernel rows ky0..ky1-1 (those
+ * inside the input), widened for ml_nets_q7__fc2x2: per 4 channels of a tap the words
+ * A (x0 - zp, x2 - zp), A (x1 - zp, x3 - zp), B (...), B (...); a column in the padding
+ * is 0 (TFLite skips it: the same sum). Returns the words written. Out of line: its
+ * own registers (inlined into the op loop it spills); the assembly leaves r7 and r9
+ * alone (frame pointer, static base of position-independent builds). */
+static __attribute__((noinline)) int32_t
+ml_nets_q7__widen2(const int8_t *x, const int32_t *g, int32_t y0, int32_t ky0, int32_t ky1,
+                   int32_t x0, int32_t nzp, uint32_t *out)
+{
+    const int32_t in_w = g[ML_NETS_G_IN_W], in_c = g[ML_NETS_G_IN_C], k_w = g[ML_NETS_G_K_W];
+    const int32_t xb = x0 + g[ML_NETS_G_S_W];
+    /* a column in the padding reads in_c bytes of the zero point: x - zp = 0 */
+    int8_t zrow[ML_NETS_Q7_WIDE_MAX];
+    uint32_t *o = out;
+    int32_t ky, kx, i;
+    for (i = 0; i < in_c; i++) {
+        zrow[i] = (int8_t)(0 - (int32_t)(int16_t)nzp);
+    }
+    for (ky = ky0; ky < ky1; ky++) {
+        const int8_t *row = x + (size_t)(y0 + ky * g[ML_NETS_G_D_H]) * (size_t)in_w *
+                                    (size_t)in_c;
+        /* both windows' rows inside the input: one run of k_w in_c bytes each */
+        const int inside = x0 >= 0 && xb + k_w <= in_w;
+        for (kx = 0; kx < (inside ? 1 : k_w); kx++) {
+            const int32_t ia = x0 + kx, ib = xb + kx;
+            const int8_t *pa = ia >= 0 && ia < in_w ? row + (size_t)ia * (size_t)in_c : zrow;
+            const int8_t *pb = ib >= 0 && ib < in_w ? row + (size_t)ib * (size_t)in_c : zrow;
+            int32_t m = (inside ? k_w * in_c : in_c) >> 2;
+            __asm__ volatile("1:\n\t"
+                             "ldr r4, [%[pa]], #4\n\t"
+                             "ldr r6, [%[pb]], #4\n\t"
+                             "sxtab16 r5, %[nzp], r4, ror #8\n\t"
+                             "sxtab16 r4, %[nzp], r4\n\t"
+                             "sxtab16 r8, %[nzp], r6, ror #8\n\t"
+                             "sxtab16 r6, %[nzp], r6\n\t"
+                             "stmia %[o]!, {r4, r5, r6, r8}\n\t"
+                             "subs %[m], %[m], #1\n\t"
+                             "bne 1b"
+                             : [pa] "+r"(pa), [pb] "+r"(pb), [o] "+r"(o), [m] "+r"(m)
+                             : [nzp] "r"(nzp)
+                             : "r4", "r5", "r6", "r8", "cc", "memory");
+        }
+    }
+    return (int32_t)(o - out);
+}
+#endif
+
 /* CONV2D (w[out_c][k_h][k_w][in_c]) and DEPTHWISE (w[k_h][k_w][in_c * mult]); taps in
  * the padding are skipped (they contribute 0 in TFLite's arithmetic). words: regular
  * convolutions whose channels come in whole words may use ml_nets_q7__fc4n2d (a constant:
@@ -1191,6 +1316,10 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
     const int dw_fused = depthwise && mult == 1 && d_w == 1 && rq.fast == 7 && out_c >= 4;
     const int cv_fused = words && !depthwise && (in_c & 3) == 0 && d_w == 1 &&
                          rq.fast == 7 && out_c >= 4;
+    /* and two pixels at a time (ml_nets_q7__fc2x2) when their widened windows fit */
+    const int cv_pair = cv_fused && (out_c & 1) == 0 &&
+                        (int64_t)k_h * k_w * in_c <= ML_NETS_Q7_WIDE_MAX;
+    uint32_t wide[ML_NETS_Q7_WIDE_MAX];
     ml_nets_q7__kctx_t dc;
     dc.ky_left = 0;
     dc.ws = depthwise ? (int32_t)x_step : (int32_t)w_out;
@@ -1205,6 +1334,18 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
             const int32_t x0 = ox * g[ML_NETS_G_S_W] - g[ML_NETS_G_PAD_L];
             int8_t *dst = y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] + (size_t)ox) *
                               (size_t)out_c;
+#ifdef ML_NETS_Q7__VFP
+            if (cv_pair && ox + 1 < g[ML_NETS_G_OUT_W] && ky1 > ky0) {
+                const int32_t n_w = ml_nets_q7__widen2(x, g, y0, ky0, ky1, x0, dc.nzp, wide);
+                ml_nets_q7__kstart(&dc, (const int8_t *)wide, op->w + (size_t)ky0 * w_row,
+                                   dst, &rq, out_c >> 1);
+                dc.xe = (const int8_t *)(wide + n_w);
+                dc.n_kx = out_c; /* pixel B's outputs follow pixel A's */
+                ml_nets_q7__fc2x2(&dc);
+                ox++;
+                continue;
+            }
+#endif
             int32_t kx0, kx1;
             ml_nets_q7_taps(x0, d_w, k_w, in_w, &kx0, &kx1);
             const int32_t n_kx = kx1 - kx0;

@@ -704,7 +704,7 @@ def data_bytes_int8(ir: NetIR) -> int:
 # ``wmac``: per multiply-add of a regular convolution whose window has more than 64
 # values (the whole-word rows on Cortex-M4F / M7, the portable C elsewhere), fitted to the
 # plain Conv2D CNN of benchmarks/bench_nets.py (2026-12-01)
-WMAC_M4, WMAC_M0, WMAC_RV = 1.27, 6.77, 5.07
+WMAC_M4, WMAC_M0, WMAC_RV = 1.00, 6.77, 5.07
 _COST_INT8 = {
     "cortex-m4f": dict(frame=600, mac=2.38, wmac=WMAC_M4, out=28.5, elem=20.0, code=730,
                        base=0),
