@@ -1203,9 +1203,9 @@ ml_nets_q7__widen2(const int8_t *x, const int32_t *g, int32_t y0, int32_t ky0, i
 
 /* CONV2D (w[out_c][k_h][k_w][in_c]) and DEPTHWISE (w[k_h][k_w][in_c * mult]); taps in
  * the padding are skipped (they contribute 0 in TFLite's arithmetic). words: regular
- * convolutions whose channels come in whole words may use ml_nets_q7__fc4n2d (a constant:
- * the generated code passes 0 when none of its convolutions can, so the kernel is not
- * linked in). */
+ * convolutions whose channels come in whole words may use ml_nets_q7__fc4n2d (1) and
+ * also ml_nets_q7__fc2x2 (2) (a constant: the generated code passes what its
+ * convolutions can use, so the other kernels are not linked in). */
 static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
                                     int words)
 {
@@ -1317,7 +1317,7 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
     const int cv_fused = words && !depthwise && (in_c & 3) == 0 && d_w == 1 &&
                          rq.fast == 7 && out_c >= 4;
     /* and two pixels at a time (ml_nets_q7__fc2x2) when their widened windows fit */
-    const int cv_pair = cv_fused && (out_c & 1) == 0 &&
+    const int cv_pair = cv_fused && words == 2 && (out_c & 1) == 0 &&
                         (int64_t)k_h * k_w * in_c <= ML_NETS_Q7_WIDE_MAX;
     uint32_t wide[ML_NETS_Q7_WIDE_MAX];
     ml_nets_q7__kctx_t dc;
@@ -1453,8 +1453,14 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
     }
 }
 
-/* CONV2D / DEPTHWISE (see ml_nets_q7__conv); _nw: without the whole-word kernel. */
+/* CONV2D / DEPTHWISE (see ml_nets_q7__conv); _w1: without the two-pixel kernel, _nw:
+ * without either whole-word kernel. */
 static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    ml_nets_q7__conv(op, x, y, 2);
+}
+
+static inline void ml_nets_q7_conv_w1(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
 {
     ml_nets_q7__conv(op, x, y, 1);
 }

@@ -468,28 +468,37 @@ Q7_DISPATCH = {
 }
 
 
-def _conv_words(recs: list[dict]) -> bool:
-    """Some regular convolution may take ``ml_nets_q7__fc4n2d`` on Cortex-M4F / M7: whole
-    words of channels, stride-1 columns, four outputs or more, a window past the gathered
-    ones (``ML_NETS_Q7_WINDOW_MAX``, 64 values) and not pointwise."""
+_WIDE_MAX = 288  # ML_NETS_Q7_WIDE_MAX (runtime/ml_nets_int8.h)
+
+
+def _conv_words(recs: list[dict]) -> int:
+    """The whole-word convolution kernels some regular convolution may take on Cortex-M4F /
+    M7: 0 none; 1 ``ml_nets_q7__fc4n2d`` (whole words of channels, stride-1 columns, four
+    outputs or more, a window past the gathered ones: more than 64 values, not pointwise);
+    2 also ``ml_nets_q7__fc2x2`` (two output pixels or more per row, an even number of
+    channels, a window of at most 288 values)."""
+    best = 0
     for r in recs:
         if int(r["kind"]) != 5:
             continue
         g = list(r.get("g", [])) + [0] * 15
-        in_c, out_c, k_h, k_w, d_w = g[2], g[5], g[6], g[7], g[11]
-        if in_c % 4 == 0 and d_w == 1 and out_c >= 4 and k_h * k_w * in_c > 64:
-            return True
-    return False
+        in_c, out_w, out_c, k_h, k_w, d_w = g[2], g[4], g[5], g[6], g[7], g[11]
+        n = k_h * k_w * in_c
+        if in_c % 4 == 0 and d_w == 1 and out_c >= 4 and n > 64:
+            best = max(best, 2 if out_w >= 2 and out_c % 2 == 0 and n <= _WIDE_MAX else 1)
+    return best
 
 
-def model_run(kinds: set[int], P: str, words: bool = True) -> str:
+def model_run(kinds: set[int], P: str, words: int = 2) -> str:
     """``P__q7_run``: ``ml_nets_q7_run``'s loop over the op table (in program memory on
     AVR) dispatching only ``kinds`` (:data:`Q7_DISPATCH`), so that the kernels of other op
-    kinds are not compiled in; an op of another kind returns ``ML_ERR_MODEL``. Without
-    ``words`` the convolutions are ``ml_nets_q7_conv_nw`` (no whole-word kernel)."""
+    kinds are not compiled in; an op of another kind returns ``ML_ERR_MODEL``. ``words``
+    (:func:`_conv_words`) picks ``ml_nets_q7_conv`` (2), ``ml_nets_q7_conv_w1`` (1) or
+    ``ml_nets_q7_conv_nw`` (0) for the convolutions."""
+    name = {2: "ml_nets_q7_conv(", 1: "ml_nets_q7_conv_w1(", 0: "ml_nets_q7_conv_nw("}[words]
+
     def call(k: int) -> str:
-        c = Q7_DISPATCH[k][1]
-        return c if words else c.replace("ml_nets_q7_conv(", "ml_nets_q7_conv_nw(")
+        return Q7_DISPATCH[k][1].replace("ml_nets_q7_conv(", name)
 
     cases = "\n".join(f"        case {Q7_DISPATCH[k][0]}: {call(k)}; break;"
                       for k in sorted(kinds))
