@@ -673,7 +673,10 @@ static inline ML_NETS_Q7_HOT void ml_nets_q7__rq4short(const ml_nets_q7_rq_t *rq
  * fc4n: the row's inputs x .. xe (a multiple of 4, at least 4), weights w[o][ws].
  * dw4n (multiplier 1, stride-1 columns): n_ky > 0 rows of n_kx > 0 taps, input and
  * weights both stepping by ws (the channels) per column and after a row by x_row_adv /
- * w_row_adv more. The offsets are the assembly's: do not reorder. */
+ * w_row_adv more. fc4n2d: as fc4n over n_ky kernel rows of n_kx bytes, stepping
+ * x_row_adv / w_row_adv after each. fc2x2: n_c4 groups of two outputs, inputs x .. xe
+ * (the widened pair), pixel B's outputs n_kx bytes after pixel A's. The offsets are the
+ * assembly's: do not reorder. */
 typedef struct ml_nets_q7__kctx {
     const int8_t *x;          /*  0 */
     const int8_t *w;          /*  4 */
@@ -900,6 +903,7 @@ ml_nets_q7__fc4n2d(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "ldr r0, [sp]\n\t"
             ML_NETS_Q7__FC4_NEXT_ASM);
 }
+
 /* Two output pixels of a regular convolution at a time, two output channels per group:
  * the pixels' windows widened once (x - zp as 16-bit pairs, interleaved per 4 inputs:
  * A (x0, x2), A (x1, x3), B (x0, x2), B (x1, x3) from c->x to c->xe, ml_nets_q7__conv), so

@@ -468,7 +468,8 @@ Q7_DISPATCH = {
 }
 
 
-_WIDE_MAX = 288  # ML_NETS_Q7_WIDE_MAX (runtime/ml_nets_int8.h)
+_WINDOW_MAX = 64  # ML_NETS_Q7_WINDOW_MAX: larger windows are not gathered (ml_nets_int8.h)
+_WIDE_MAX = 288  # ML_NETS_Q7_WIDE_MAX: the largest window of the two-pixel kernel
 
 
 def _conv_words(recs: list[dict]) -> int:
@@ -484,7 +485,7 @@ def _conv_words(recs: list[dict]) -> int:
         g = list(r.get("g", [])) + [0] * 15
         in_c, out_w, out_c, k_h, k_w, d_w = g[2], g[4], g[5], g[6], g[7], g[11]
         n = k_h * k_w * in_c
-        if in_c % 4 == 0 and d_w == 1 and out_c >= 4 and n > 64:
+        if in_c % 4 == 0 and d_w == 1 and out_c >= 4 and n > _WINDOW_MAX:
             best = max(best, 2 if out_w >= 2 and out_c % 2 == 0 and n <= _WIDE_MAX else 1)
     return best
 
@@ -711,18 +712,14 @@ def data_bytes_int8(ir: NetIR) -> int:
 #: kind the model dispatches (:func:`model_run`; within 5% on the MLP and the CNN for
 #: Cortex-M4F, exact for M0+; M7 / rv32imc / host reuse them)
 # ``wmac``: per multiply-add of a regular convolution whose window has more than 64
-# values (the whole-word rows on Cortex-M4F / M7, the portable C elsewhere), fitted to the
-# plain Conv2D CNN of benchmarks/bench_nets.py (2026-12-01)
-WMAC_M4, WMAC_M0, WMAC_RV = 1.00, 6.77, 5.07
+# values (the whole-word kernels on Cortex-M4F / M7, the portable C elsewhere), fitted to
+# the plain Conv2D CNN of benchmarks/bench_nets.py (2026-12-01)
 _COST_INT8 = {
-    "cortex-m4f": dict(frame=600, mac=2.38, wmac=WMAC_M4, out=28.5, elem=20.0, code=730,
-                       base=0),
-    "cortex-m7": dict(frame=600, mac=2.38, wmac=WMAC_M4, out=28.5, elem=20.0, code=730,
-                      base=0),
-    "cortex-m0plus": dict(frame=300, mac=23.5, wmac=WMAC_M0, out=10.0, elem=20.0, code=728,
+    "cortex-m4f": dict(frame=600, mac=2.38, wmac=1.00, out=28.5, elem=20.0, code=730, base=0),
+    "cortex-m7": dict(frame=600, mac=2.38, wmac=1.00, out=28.5, elem=20.0, code=730, base=0),
+    "cortex-m0plus": dict(frame=300, mac=23.5, wmac=6.77, out=10.0, elem=20.0, code=728,
                           base=3088),
-    "rv32imc": dict(frame=300, mac=15.0, wmac=WMAC_RV, out=5.0, elem=20.0, code=728,
-                    base=3088),
+    "rv32imc": dict(frame=300, mac=15.0, wmac=5.07, out=5.0, elem=20.0, code=728, base=3088),
     "host": dict(frame=300, mac=2.0, wmac=2.0, out=15.0, elem=4.0, code=633, base=580),
 }
 
@@ -744,7 +741,7 @@ def _macs_split(ir: NetIR) -> tuple[int, int, int]:
             w = T[op.inputs[1]]
             per = w.size // (w.shape[0] if op.kind != "depthwise_conv2d" else w.shape[-1])
             macs += y.size * per
-            if op.kind == "conv2d" and per > 64:
+            if op.kind == "conv2d" and per > _WINDOW_MAX:
                 wide += y.size * per
         elif op.kind != "reshape":
             other += y.size
