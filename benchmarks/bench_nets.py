@@ -452,8 +452,12 @@ twice, so the figures are approximate; measured 2026-11-30):
   (`ml_nets_q7__fc2x2`: per 4 inputs one LDM of both pixels' pairs, per output channel
   one weight load, two SXTB16, four SMLAD: 17 instructions per 16 MACs), a left-over
   pixel through `ml_nets_q7__fc4n2d` (the dense-row assembly walking the valid kernel
-  rows): 1.58 (bar missed: the 1-channel first conv, 9 MACs per requantized output, is
-  ~150 K of the ~0.76 M; the 3x3 convs on 16 and 32 channels run at ~1.2). Its int8
+  rows): 1.58 (the 1-channel first conv, 9 MACs per requantized output, was ~150 K of
+  the ~0.76 M). Then (2026-12-01, 1.45: bar met) the pair loop runs two steps per pass
+  (16 instructions per 16 MACs), each channel's multiplier and shift are loaded once for
+  both pixels, and gathered windows of at most 64 values (the first conv) take the same
+  kernel for two neighbouring pixels (~36 -> ~27 instructions per output; the
+  depthwise CNN: 0.613 M -> 0.597 M instructions for +600 B of flash). Its int8
   arena was 0.61x TFLite Micro's (bar 0.6) until a 2x2 max pooling could write over its
   dying input (windows that do not overlap): 4,352 B, 0.52x, the floor of conv 1's input
   and output.
@@ -481,11 +485,12 @@ twice, so the figures are approximate; measured 2026-11-30):
   layers, ~0.7 K softmax. relu is now a sign-bit test (NaN propagates, -0.0 -> +0.0), so
   soft-float cores skip a compare call: Cortex-M0+ and rv32imc also got 1-4% faster.
   Flash grows with the unrolled loops (CNN 9.8 -> 12.7 KB, MLP 13.4 -> 14.4 KB).
-* int8 (bar 1.5: missed on both nets, now 3.62 and 5.48; were 4.03 and 7.54 before this
-  round, 5.62 and 10.95 before any kernel work). This round, on Cortex-M4F / M7: the
-  dense / pointwise rows, the small convolution windows and the depthwise pixels run in
-  two naked assembly functions that keep four sums in registers from the bias to the
-  stored bytes, so a call covers a whole row or pixel instead of 4 outputs:
+* int8 (bar 1.5: missed on the MLP and the depthwise CNN, 3.62 and 5.48 then (5.33
+  now); were 4.03 and 7.54 before this round, 5.62 and 10.95 before any kernel
+  work). This round, on Cortex-M4F / M7: the dense / pointwise rows, the small
+  convolution windows and the depthwise pixels run in two naked assembly functions
+  that keep four sums in registers from the bias to the stored bytes, so a call covers
+  a whole row or pixel instead of 4 outputs:
   `ml_nets_q7__fc4n` (per row every group of 4 outputs; each input word widened once for
   the 4 rows: 25 instructions per 16 MACs, and no 256-byte widening buffer on the stack)
   and `ml_nets_q7__dw4n` (per pixel every group of 4 channels: 14 instructions per tap);

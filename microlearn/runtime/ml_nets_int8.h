@@ -714,19 +714,24 @@ static inline void ml_nets_q7__kstart(ml_nets_q7__kctx_t *c, const int8_t *x, co
     c->n_c4 = n_c4;
 }
 
+/* The requantization of the sum in register A (ml_nets_q7__rqshort): the multiplier in
+ * register M, the complement of the shift (~shift = e - 1) in S, the zero point in r3. */
+#define ML_NETS_Q7__RQ_CORE_ASM(A, M, S)                                                 \
+    "lsl " A ", " A ", #1\n\t"                                                            \
+    "smmulr " A ", " A ", " M "\n\t"                                                      \
+    "sub " A ", " A ", " A ", lsr #31\n\t"                                                \
+    "asr " A ", " A ", " S "\n\t"                                                         \
+    "add " A ", " A ", #1\n\t"                                                            \
+    "add " A ", r3, " A ", asr #1\n\t"                                                    \
+    "ssat " A ", #8, " A "\n\t"
+
 /* One output: the sum in register A, mult / shift post-incremented from r8 / r9, the zero
  * point in r3, the byte stored at r12 (post-incremented); r10, r11 scratch. */
 #define ML_NETS_Q7__RQ_ASM(A)                                                            \
     "ldr r10, [r8], #4\n\t"                                                               \
     "ldr r11, [r9], #4\n\t"                                                               \
-    "lsl " A ", " A ", #1\n\t"                                                            \
-    "smmulr " A ", " A ", r10\n\t"                                                        \
-    "sub " A ", " A ", " A ", lsr #31\n\t"                                                \
     "mvn r11, r11\n\t"                                                                    \
-    "asr " A ", " A ", r11\n\t"                                                           \
-    "add " A ", " A ", #1\n\t"                                                            \
-    "add " A ", r3, " A ", asr #1\n\t"                                                    \
-    "ssat " A ", #8, " A "\n\t"                                                           \
+    ML_NETS_Q7__RQ_CORE_ASM(A, "r10", "r11")                                              \
     "strb " A ", [r12], #1\n\t"
 
 /* A group's start (the four sums r4-r7 from the bias, which advances) and end (its four
@@ -908,10 +913,29 @@ ml_nets_q7__fc4n2d(ml_nets_q7__kctx_t *c __attribute__((unused)))
  * the pixels' windows widened once (x - zp as 16-bit pairs, interleaved per 4 inputs:
  * A (x0, x2), A (x1, x3), B (x0, x2), B (x1, x3) from c->x to c->xe, ml_nets_q7__conv), so
  * each weight word feeds four SMLAD: per 4 inputs one LDM, and per row one load, two
- * SXTB16 and four SMLAD (17 instructions per 16 multiply-adds with the loop). Every group
- * of two channels (n_c4 groups: out_c / 2) requantizes its four sums as the kernels
- * above; outputs of pixel A at y, of pixel B at y + n_kx (out_c). A naked function: c
- * arrives in r0 and is updated. */
+ * SXTB16 and four SMLAD (16 instructions per 16 multiply-adds: the loop runs two steps, an
+ * odd count enters at the second). Every group of two channels (n_c4 groups: out_c / 2)
+ * requantizes its four sums as the kernels above, each channel's multiplier and shift
+ * loaded once for both pixels; outputs of pixel A at y, of pixel B at y + n_kx (out_c).
+ * Weight rows are ws bytes apart and read in words (up to 3 bytes past a row of a length
+ * that is not a multiple of 4: times the zero padding of the window). A naked function:
+ * c arrives in r0 and is updated. */
+#define ML_NETS_Q7__FC2X2_STEP_ASM                                                       \
+    "ldm r1!, {r8, r9, r10, r11}\n\t"                                                      \
+    "ldr r12, [r2], #4\n\t"                                                                \
+    "sxtb16 lr, r12\n\t"                                                                   \
+    "sxtb16 r12, r12, ror #8\n\t"                                                          \
+    "smlad r4, r8, lr, r4\n\t"                                                             \
+    "smlad r4, r9, r12, r4\n\t"                                                            \
+    "smlad r6, r10, lr, r6\n\t"                                                            \
+    "smlad r6, r11, r12, r6\n\t"                                                           \
+    "ldr r12, [r2, r3]\n\t"                                                                \
+    "sxtb16 lr, r12\n\t"                                                                   \
+    "sxtb16 r12, r12, ror #8\n\t"                                                          \
+    "smlad r5, r8, lr, r5\n\t"                                                             \
+    "smlad r5, r9, r12, r5\n\t"                                                            \
+    "smlad r7, r10, lr, r7\n\t"                                                            \
+    "smlad r7, r11, r12, r7\n\t"
 static __attribute__((naked, noinline, unused)) void
 ml_nets_q7__fc2x2(ml_nets_q7__kctx_t *c __attribute__((unused)))
 {
@@ -928,40 +952,37 @@ ml_nets_q7__fc2x2(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "ldr r2, [r0, #4]\n\t"
             "ldr r3, [r0, #40]\n\t"
             "sub r3, r3, #4\n\t"             /* channel c + 1's weights at [r2, r3] */
-            "ldr r0, [r0, #36]\n"
+            "ldr r0, [r0, #36]\n\t"
+            "sub r12, r0, r1\n\t"            /* 16 bytes per step: an odd count */
+            "tst r12, #16\n\t"
+            "bne 3f\n"
             "2:\n\t"
-            "ldm r1!, {r8, r9, r10, r11}\n\t"
-            "ldr r12, [r2], #4\n\t"
-            "sxtb16 lr, r12\n\t"
-            "sxtb16 r12, r12, ror #8\n\t"
-            "smlad r4, r8, lr, r4\n\t"
-            "smlad r4, r9, r12, r4\n\t"
-            "smlad r6, r10, lr, r6\n\t"
-            "smlad r6, r11, r12, r6\n\t"
-            "ldr r12, [r2, r3]\n\t"
-            "sxtb16 lr, r12\n\t"
-            "sxtb16 r12, r12, ror #8\n\t"
-            "smlad r5, r8, lr, r5\n\t"
-            "smlad r5, r9, r12, r5\n\t"
-            "smlad r7, r10, lr, r7\n\t"
-            "smlad r7, r11, r12, r7\n\t"
+            ML_NETS_Q7__FC2X2_STEP_ASM
+            "3:\n\t"
+            ML_NETS_Q7__FC2X2_STEP_ASM
             "cmp r1, r0\n\t"
             "bne 2b\n\t"
             "ldr r0, [sp]\n\t"
             "ldr r8, [r0, #16]\n\t"
-            "ldr r9, [r0, #20]\n\t"
+            "ldm r8!, {r1, r2}\n\t"          /* multipliers of c, c + 1 */
+            "str r8, [r0, #16]\n\t"
+            "ldr r8, [r0, #20]\n\t"
+            "ldm r8!, {r10, r11}\n\t"        /* shifts */
+            "str r8, [r0, #20]\n\t"
+            "mvn r10, r10\n\t"
+            "mvn r11, r11\n\t"
             "ldr r3, [r0, #32]\n\t"
             "ldr r12, [r0, #8]\n\t"
-            ML_NETS_Q7__RQ_ASM("r4") ML_NETS_Q7__RQ_ASM("r5")
-            "sub r8, r8, #8\n\t"              /* pixel B: the same two channels */
-            "sub r9, r9, #8\n\t"
-            "ldr r1, [r0, #48]\n\t"
-            "add r12, r12, r1\n\t"
-            "sub r12, r12, #2\n\t"
-            ML_NETS_Q7__RQ_ASM("r6") ML_NETS_Q7__RQ_ASM("r7")
-            "str r8, [r0, #16]\n\t"
-            "str r9, [r0, #20]\n\t"
-            "ldr r12, [r0, #8]\n\t"
+            "ldr lr, [r0, #48]\n\t"          /* pixel B's outputs at y + out_c */
+            ML_NETS_Q7__RQ_CORE_ASM("r4", "r1", "r10")
+            "strb r4, [r12]\n\t"
+            ML_NETS_Q7__RQ_CORE_ASM("r5", "r2", "r11")
+            "strb r5, [r12, #1]\n\t"
+            ML_NETS_Q7__RQ_CORE_ASM("r6", "r1", "r10")
+            "strb r6, [r12, lr]\n\t"
+            ML_NETS_Q7__RQ_CORE_ASM("r7", "r2", "r11")
+            "add lr, r12, lr\n\t"
+            "strb r7, [lr, #1]\n\t"
             "add r12, r12, #2\n\t"
             "str r12, [r0, #8]\n\t"
             "ldr r10, [r0, #4]\n\t"           /* the next two weight rows */
@@ -1156,6 +1177,30 @@ static inline void ml_nets_q7_taps(int32_t p0, int32_t d, int32_t k_n, int32_t s
 }
 
 #ifdef ML_NETS_Q7__VFP
+/* m > 0 words of pixel A's inputs at pa and of pixel B's at pb widened for
+ * ml_nets_q7__fc2x2 (per word A (x0 - zp, x2 - zp), A (x1 - zp, x3 - zp), then B's) at o;
+ * returns the end. Leaves r7 and r9 alone (frame pointer, static base). */
+static inline uint32_t *ml_nets_q7__widen_run(const int8_t *pa, const int8_t *pb, int32_t m,
+                                              int32_t nzp, uint32_t *o)
+{
+    __asm__ volatile("1:\n\t"
+                     "ldr r4, [%[pa]], #4\n\t"
+                     "ldr r6, [%[pb]], #4\n\t"
+                     "sxtab16 r5, %[nzp], r4, ror #8\n\t"
+                     "sxtab16 r4, %[nzp], r4\n\t"
+                     "sxtab16 r8, %[nzp], r6, ror #8\n\t"
+                     "sxtab16 r6, %[nzp], r6\n\t"
+                     "stmia %[o]!, {r4, r5, r6, r8}\n\t"
+                     "subs %[m], %[m], #1\n\t"
+                     "bne 1b"
+                     : [pa] "+r"(pa), [pb] "+r"(pb), [o] "+r"(o), [m] "+r"(m)
+                     : [nzp] "r"(nzp)
+                     : "r4", "r5", "r6", "r8", "cc", "memory");
+    return o;
+}
+#endif
+
+#ifdef ML_NETS_Q7__VFP
 /* The windows of output pixels A (columns from x0) and B (x0 + stride) of a regular
  * convolution (in_c a multiple of 4, stride-1 columns), kernel rows ky0..ky1-1 (those
  * inside the input), widened for ml_nets_q7__fc2x2: per 4 channels of a tap the words
@@ -1185,33 +1230,71 @@ ml_nets_q7__widen2(const int8_t *x, const int32_t *g, int32_t y0, int32_t ky0, i
             const int32_t ia = x0 + kx, ib = xb + kx;
             const int8_t *pa = ia >= 0 && ia < in_w ? row + (size_t)ia * (size_t)in_c : zrow;
             const int8_t *pb = ib >= 0 && ib < in_w ? row + (size_t)ib * (size_t)in_c : zrow;
-            int32_t m = (inside ? k_w * in_c : in_c) >> 2;
-            __asm__ volatile("1:\n\t"
-                             "ldr r4, [%[pa]], #4\n\t"
-                             "ldr r6, [%[pb]], #4\n\t"
-                             "sxtab16 r5, %[nzp], r4, ror #8\n\t"
-                             "sxtab16 r4, %[nzp], r4\n\t"
-                             "sxtab16 r8, %[nzp], r6, ror #8\n\t"
-                             "sxtab16 r6, %[nzp], r6\n\t"
-                             "stmia %[o]!, {r4, r5, r6, r8}\n\t"
-                             "subs %[m], %[m], #1\n\t"
-                             "bne 1b"
-                             : [pa] "+r"(pa), [pb] "+r"(pb), [o] "+r"(o), [m] "+r"(m)
-                             : [nzp] "r"(nzp)
-                             : "r4", "r5", "r6", "r8", "cc", "memory");
+            o = ml_nets_q7__widen_run(pa, pb, (inside ? k_w * in_c : in_c) >> 2, nzp, o);
         }
     }
     return (int32_t)(o - out);
 }
 #endif
 
+/* The window of one output pixel of a regular convolution whose first tap is input row y0,
+ * column x0 (either may lie in the padding) gathered into col (k_h k_w in_c bytes; taps in
+ * the padding as the zero point: (zp - zp) w = 0, as TFLite's skipped taps). Out of line:
+ * the pair path calls it twice. */
+ML_NETS_Q7_LOOP void ml_nets_q7__gather(const int32_t *g, const int8_t *x, int32_t zp,
+                                        int32_t y0, int32_t x0, int8_t *col)
+{
+    const int32_t in_h = g[ML_NETS_G_IN_H], in_w = g[ML_NETS_G_IN_W], in_c = g[ML_NETS_G_IN_C];
+    const int32_t k_h = g[ML_NETS_G_K_H], k_w = g[ML_NETS_G_K_W];
+    const int32_t d_h = g[ML_NETS_G_D_H], d_w = g[ML_NETS_G_D_W];
+    int8_t *c = col;
+    int32_t ky, kx, i;
+    if (d_w == 1 && y0 >= 0 && y0 + (k_h - 1) * d_h < in_h && x0 >= 0 && x0 + k_w <= in_w) {
+        /* an interior window: k_h runs of k_w in_c bytes */
+        const int32_t run = k_w * in_c;
+        const size_t x_row = (size_t)d_h * (size_t)in_w * (size_t)in_c;
+        const int8_t *xp = x + ((size_t)y0 * (size_t)in_w + (size_t)x0) * (size_t)in_c;
+        for (ky = 0; ky < k_h; ky++) {
+            for (i = 0; i < run; i++) {
+                c[i] = xp[i];
+                ML_NETS_Q7__NO_MEMCPY();
+            }
+            c += run;
+            xp += x_row;
+        }
+        return;
+    }
+    for (ky = 0; ky < k_h; ky++) {
+        const int32_t iy = y0 + ky * d_h;
+        for (kx = 0; kx < k_w; kx++) {
+            const int32_t ix = x0 + kx * d_w;
+            const int in = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
+            /* one select per value (not a memcpy / memset call per tap) */
+            const int8_t *xp =
+                in ? x + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)in_c : x;
+            for (i = 0; i < in_c; i++) {
+                c[i] = in ? xp[i] : (int8_t)zp;
+            }
+            c += in_c;
+        }
+    }
+}
+
+/* The assembly kernels a regular convolution may take on Cortex-M4F / M7 (the `kernels`
+ * mask of ml_nets_q7__conv): ml_nets_q7__fc4n2d for windows of whole words of channels,
+ * ml_nets_q7__fc2x2 for two such pixels at a time (with ML_NETS_Q7_K_ROWS), and
+ * ml_nets_q7__fc2x2 for two gathered windows (at most ML_NETS_Q7_WINDOW_MAX values). */
+#define ML_NETS_Q7_K_ROWS 1
+#define ML_NETS_Q7_K_PAIR 2
+#define ML_NETS_Q7_K_PAIR_SMALL 4
+#define ML_NETS_Q7_K_ALL 7
+
 /* CONV2D (w[out_c][k_h][k_w][in_c]) and DEPTHWISE (w[k_h][k_w][in_c * mult]); taps in
- * the padding are skipped (they contribute 0 in TFLite's arithmetic). words: regular
- * convolutions whose channels come in whole words may use ml_nets_q7__fc4n2d (1) and
- * also ml_nets_q7__fc2x2 (2) (a constant: the generated code passes what its
- * convolutions can use, so the other kernels are not linked in). */
+ * the padding are skipped (they contribute 0 in TFLite's arithmetic). kernels: the
+ * ML_NETS_Q7_K_* the convolutions may use (a constant: the generated code passes what
+ * its convolutions can use, so the other kernels are not linked in). */
 static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
-                                    int words)
+                                    int kernels)
 {
     const int32_t *g = op->g;
     const int32_t in_w = g[ML_NETS_G_IN_W], in_c = g[ML_NETS_G_IN_C];
@@ -1226,76 +1309,59 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
     const size_t w_row = (size_t)k_w * (size_t)(depthwise ? out_c : in_c);
     const size_t w_out = (size_t)k_h * w_row; /* conv: weights per output channel */
     int32_t oy, ox, oc, j;
-    (void)words;
+    (void)kernels;
     if (!depthwise && ml_nets_q7__pointwise(g)) {
         ml_nets_q7__fc(op, &rq, x, y, g[ML_NETS_G_IN_H] * in_w, in_c, out_c);
         return;
     }
     if (!depthwise && (int64_t)k_h * k_w * in_c <= ML_NETS_Q7_WINDOW_MAX) {
-        /* small windows: each output pixel's window gathered (taps in the padding as the
-         * zero point: (zp - zp) w = 0, as TFLite's skipped taps), then one dense row over
-         * the weights w[out_c][k_h * k_w * in_c] */
-        int8_t col[ML_NETS_Q7_WINDOW_MAX];
+        /* small windows: each output pixel's window gathered, then one dense row over the
+         * weights w[out_c][k_h * k_w * in_c] */
         const int32_t n = k_h * k_w * in_c;
         int8_t *dst;
 #ifdef ML_NETS_Q7__VFP
-        int32_t i0;
         /* the short path: each window padded with the zero point to whole words (times
          * the next row's first weights: 0) and its groups of four outputs in
          * ml_nets_q7__fc4n, which then reads up to 3 bytes past the last weight row
-         * (rq_right bit 3: the table has them). ml_nets_q7__fc would do the same per
-         * call, but its set-up and row copy per pixel cost the CNN of
+         * (rq_right bit 3: the table has them); or two pixels' windows (A at col, B at
+         * col + n4) widened into wide for ml_nets_q7__fc2x2. ml_nets_q7__fc would do the
+         * same per call, but its set-up and row copy per pixel cost the CNN of
          * benchmarks/RESULTS_nets.md 11% more instructions: the pad is written once */
+        int8_t col[2 * ML_NETS_Q7_WINDOW_MAX];
+        uint32_t wide[ML_NETS_Q7_WINDOW_MAX]; /* not allocated without the pair path */
+        int32_t i0;
         const int32_t n4 = (n + 3) & ~(int32_t)3;
         const int win_fused = rq.fast == 7 && out_c >= 4 && ((n & 3) == 0 || (op->rq_right & 8));
+        const int win_pair = (kernels & ML_NETS_Q7_K_PAIR_SMALL) && win_fused && (out_c & 1) == 0;
         ml_nets_q7__kctx_t fc;
         fc.ws = n;
         fc.out_zp = rq.zp;
         fc.nzp = ml_nets_q7__nzp(zp);
+        fc.n_kx = out_c; /* fc2x2: pixel B's outputs follow pixel A's */
         for (i0 = n; i0 < n4; i0++) {
             col[i0] = (int8_t)zp;
+            col[n4 + i0] = (int8_t)zp;
         }
+#else
+        int8_t col[ML_NETS_Q7_WINDOW_MAX];
 #endif
         for (oy = 0; oy < g[ML_NETS_G_OUT_H]; oy++) {
             const int32_t y0 = oy * g[ML_NETS_G_S_H] - g[ML_NETS_G_PAD_T];
             for (ox = 0; ox < g[ML_NETS_G_OUT_W]; ox++) {
                 const int32_t x0 = ox * g[ML_NETS_G_S_W] - g[ML_NETS_G_PAD_L];
-                int8_t *c = col;
-                int32_t ky, kx, i;
-                if (d_w == 1 && y0 >= 0 && y0 + (k_h - 1) * d_h < g[ML_NETS_G_IN_H] && x0 >= 0 &&
-                    x0 + k_w <= in_w) {
-                    /* an interior window: k_h runs of k_w in_c bytes */
-                    const int32_t run = k_w * in_c;
-                    const int8_t *xp =
-                        x + ((size_t)y0 * (size_t)in_w + (size_t)x0) * (size_t)in_c;
-                    for (ky = 0; ky < k_h; ky++) {
-                        for (i = 0; i < run; i++) {
-                            c[i] = xp[i];
-                            ML_NETS_Q7__NO_MEMCPY();
-                        }
-                        c += run;
-                        xp += x_row;
-                    }
-                } else {
-                    for (ky = 0; ky < k_h; ky++) {
-                        const int32_t iy = y0 + ky * d_h;
-                        for (kx = 0; kx < k_w; kx++) {
-                            const int32_t ix = x0 + kx * d_w;
-                            const int in =
-                                iy >= 0 && iy < g[ML_NETS_G_IN_H] && ix >= 0 && ix < in_w;
-                            /* one select per value (not a memcpy / memset call per tap) */
-                            const int8_t *xp =
-                                in ? x + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)in_c
-                                   : x;
-                            for (i = 0; i < in_c; i++) {
-                                c[i] = in ? xp[i] : (int8_t)zp;
-                            }
-                            c += in_c;
-                        }
-                    }
-                }
+                ml_nets_q7__gather(g, x, zp, y0, x0, col);
                 dst = y + ((size_t)oy * (size_t)g[ML_NETS_G_OUT_W] + (size_t)ox) * (size_t)out_c;
 #ifdef ML_NETS_Q7__VFP
+                if (win_pair && ox + 1 < g[ML_NETS_G_OUT_W]) {
+                    uint32_t *e;
+                    ml_nets_q7__gather(g, x, zp, y0, x0 + g[ML_NETS_G_S_W], col + n4);
+                    e = ml_nets_q7__widen_run(col, col + n4, n4 >> 2, fc.nzp, wide);
+                    ml_nets_q7__kstart(&fc, (const int8_t *)wide, op->w, dst, &rq, out_c >> 1);
+                    fc.xe = (const int8_t *)e;
+                    ml_nets_q7__fc2x2(&fc);
+                    ox++;
+                    continue;
+                }
                 if (win_fused) {
                     ml_nets_q7__kstart(&fc, col, op->w, dst, &rq, out_c >> 2);
                     fc.xe = col + n4;
@@ -1318,10 +1384,10 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
      * channels in ml_nets_q7__dw4n; regular convolutions over whole words of channels
      * (stride-1 columns): each pixel's groups of four outputs in ml_nets_q7__fc4n2d */
     const int dw_fused = depthwise && mult == 1 && d_w == 1 && rq.fast == 7 && out_c >= 4;
-    const int cv_fused = words && !depthwise && (in_c & 3) == 0 && d_w == 1 &&
+    const int cv_fused = (kernels & ML_NETS_Q7_K_ROWS) && !depthwise && (in_c & 3) == 0 && d_w == 1 &&
                          rq.fast == 7 && out_c >= 4;
     /* and two pixels at a time (ml_nets_q7__fc2x2) when their widened windows fit */
-    const int cv_pair = cv_fused && words == 2 && (out_c & 1) == 0 &&
+    const int cv_pair = cv_fused && (kernels & ML_NETS_Q7_K_PAIR) && (out_c & 1) == 0 &&
                         (int64_t)k_h * k_w * in_c <= ML_NETS_Q7_WIDE_MAX;
     uint32_t wide[ML_NETS_Q7_WIDE_MAX];
     ml_nets_q7__kctx_t dc;
@@ -1457,24 +1523,12 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
     }
 }
 
-/* CONV2D / DEPTHWISE (see ml_nets_q7__conv); _w1: without the two-pixel kernel, _nw:
- * without either whole-word kernel. */
+/* CONV2D / DEPTHWISE (see ml_nets_q7__conv) with every kernel. */
 static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
 {
-    ml_nets_q7__conv(op, x, y, 2);
+    ml_nets_q7__conv(op, x, y, ML_NETS_Q7_K_ALL);
 }
 
-static inline void ml_nets_q7_conv_w1(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
-{
-    ml_nets_q7__conv(op, x, y, 1);
-}
-
-static inline void ml_nets_q7_conv_nw(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
-{
-    ml_nets_q7__conv(op, x, y, 0);
-}
-
-/* MAX_POOL / AVG_POOL over the valid (unpadded) cells of each window. */
 static inline void ml_nets_q7_pool(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
 {
     const int32_t *g = op->g;

@@ -1455,14 +1455,20 @@ int main(void)
     static int8_t x[7 * 7 * 13], w[20 * 5 * 5 * 13], y[7 * 7 * 26], yr[7 * 7 * 26];
     static int32_t bias[26], mult[26], shift[26];
     ml_nets_q7_op_t op;
-    long dw4n = 0, win4n = 0;
+    long dw4n = 0, win4n = 0, win2x2 = 0, wide2x2 = 0;
     int32_t it;
-    for (it = 0; it < 2500; it++) {
-        const int32_t dw = (int32_t)(rnd() % 3u) != 0;
+    for (it = 0; it < 4000; it++) {
+        /* from op 2500 on: regular convolutions with an even number of channels, so that
+         * the two-pixel paths are taken often */
+        static const int32_t cs[] = {1, 2, 3, 4, 8, 12};
+        const int biased = it >= 2500;
+        const int32_t dw = !biased && (int32_t)(rnd() % 3u) != 0;
         const int32_t in_h = 1 + (int32_t)(rnd() % 7u), in_w = 1 + (int32_t)(rnd() % 7u);
-        const int32_t in_c = 1 + (int32_t)(rnd() % 13u);
+        const int32_t in_c = biased ? cs[rnd() % 6u] : 1 + (int32_t)(rnd() % 13u);
         const int32_t mul = dw && rnd() % 4u == 0u ? 2 : 1;
-        const int32_t out_c = dw ? in_c * mul : 1 + (int32_t)(rnd() % 20u);
+        const int32_t out_c = dw       ? in_c * mul
+                              : biased ? 4 + 2 * (int32_t)(rnd() % 9u)
+                                       : 1 + (int32_t)(rnd() % 20u);
         static const int32_t ks[] = {1, 2, 3, 3, 3, 5};
         const int32_t k_h = ks[rnd() % 6u], k_w = ks[rnd() % 6u];
         const int32_t s_h = 1 + (int32_t)(rnd() % 2u), s_w = rnd() % 3u == 0u ? 2 : 1;
@@ -1494,7 +1500,7 @@ int main(void)
         op.g[ML_NETS_G_PAD_T] = pad_t;
         op.g[ML_NETS_G_PAD_L] = pad_l;
         op.g[ML_NETS_G_MULT] = dw ? mul : 0;
-        random_zero_points(&op, 4u);
+        random_zero_points(&op, biased ? 16u : 4u);
         random_bytes(w, dw ? k_h * k_w * out_c : out_c * k_h * k_w * in_c);
         random_bytes(x, in_h * in_w * in_c);
         op.w = w;
@@ -1505,12 +1511,22 @@ int main(void)
         win4n += !dw && short_path(&op) && out_c >= 4 && taps <= 64 && taps % 4 != 0 &&
                  (op.rq_right & 8);
         dw4n += dw && mul == 1 && d_w == 1 && short_path(&op) && out_c >= 4;
+        /* two pixels at a time (ml_nets_q7__fc2x2): gathered small windows, and windows of
+         * whole words of channels past them */
+        win2x2 += !dw && short_path(&op) && out_c >= 4 && out_c % 2 == 0 && taps <= 64 &&
+                  (taps % 4 == 0 || (op.rq_right & 8)) && op.g[ML_NETS_G_OUT_W] >= 2 &&
+                  !(k_h == 1 && k_w == 1 && s_h == 1 && s_w == 1 && pad_t == 0 && pad_l == 0 &&
+                    pad_b == 0 && pad_r == 0);
+        wide2x2 += !dw && short_path(&op) && out_c >= 4 && out_c % 2 == 0 && taps > 64 &&
+                   in_c % 4 == 0 && d_w == 1 && op.g[ML_NETS_G_OUT_W] >= 2;
         ml_nets_q7_conv(&op, x, y);
         ref_conv(&op, x, yr);
         compare(y, yr, op.g[ML_NETS_G_OUT_H] * op.g[ML_NETS_G_OUT_W] * out_c, it);
     }
     mlh_put_int("dw4n ops: ", (int32_t)dw4n);
     mlh_put_int(", padded windows in fc4n: ", (int32_t)win4n);
+    mlh_put_int(", small windows in fc2x2: ", (int32_t)win2x2);
+    mlh_put_int(", wide windows in fc2x2: ", (int32_t)wide2x2);
     mlh_puts("\n");
     report("conv");
     return 0;
@@ -1518,13 +1534,21 @@ int main(void)
 """
 
 
-def test_convolutions_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
+def test_convolutions_on_emulated_cortex_m4f_equal_portable_code(tmp_path, capsys):
     """The Cortex-M4F convolutions (depthwise pixels in the ml_nets_q7__dw4n assembly,
     pointwise ones and small windows - padded to whole words when the weights have spare
-    bytes - through ml_nets_q7__fc4n, the C SIMD paths otherwise)
-    give the portable kernel's outputs (ML_NETS_NO_SIMD, in the same firmware) on 2,500
-    random depthwise and regular convolutions: 1-13 channels, multipliers 1-2, kernels
-    1-5, strides and dilations 1-2, padding and border windows, zero / left shifts,
-    biases at the 2^30 bound, narrow clamps."""
+    bytes - through ml_nets_q7__fc4n, the C SIMD paths otherwise) give the portable
+    kernel's outputs (ML_NETS_NO_SIMD, in the same firmware) on 4,000 random depthwise and
+    regular convolutions (the last 1,500 regular ones with an even number of output
+    channels): 1-13 channels, multipliers 1-2, kernels 1-5, strides and dilations 1-2,
+    padding and border windows, zero / left shifts, biases at the 2^30 bound, narrow
+    clamps. Two pixels at a time (ml_nets_q7__fc2x2) on gathered windows of at most 64
+    values and on wider ones of whole words of channels:
+    both paths are taken by enough of the ops (odd and even step counts)."""
+    import re
+
     n, bad = _m4f_check(tmp_path, _CONV_C, "conv", extra=[_KERNELS_REF_C])
     assert bad == 0 and n > 100_000, (n, bad)
+    counts = re.search(r"small windows in fc2x2: (\d+), wide windows in fc2x2: (\d+)",
+                       capsys.readouterr().out)
+    assert counts and int(counts[1]) > 300 and int(counts[2]) > 80, counts[0]

@@ -472,34 +472,41 @@ _WINDOW_MAX = 64  # ML_NETS_Q7_WINDOW_MAX: larger windows are not gathered (ml_n
 _WIDE_MAX = 288  # ML_NETS_Q7_WIDE_MAX: the largest window of the two-pixel kernel
 
 
-def _conv_words(recs: list[dict]) -> int:
-    """The whole-word convolution kernels some regular convolution may take on Cortex-M4F /
-    M7: 0 none; 1 ``ml_nets_q7__fc4n2d`` (whole words of channels, stride-1 columns, four
-    outputs or more, a window past the gathered ones: more than 64 values, not pointwise);
-    2 also ``ml_nets_q7__fc2x2`` (two output pixels or more per row, an even number of
-    channels, a window of at most 288 values)."""
-    best = 0
+def _conv_kernels(recs: list[dict]) -> int:
+    """The assembly convolution kernels some regular convolution may take on Cortex-M4F /
+    M7 (``ML_NETS_Q7_K_*``, ml_nets_int8.h): 1 ``ml_nets_q7__fc4n2d`` (whole words of
+    channels, stride-1 columns, four outputs or more, a window past the gathered ones:
+    more than 64 values, not pointwise); 2 also ``ml_nets_q7__fc2x2`` on such windows (two
+    output pixels or more per row, an even number of channels, a window of at most 288
+    values); 4 ``ml_nets_q7__fc2x2`` on two gathered windows (at most 64 values, an even
+    number of four channels or more, two output pixels or more per row)."""
+    mask = 0
     for r in recs:
         if int(r["kind"]) != 5:
             continue
         g = list(r.get("g", [])) + [0] * 15
-        in_c, out_w, out_c, k_h, k_w, d_w = g[2], g[4], g[5], g[6], g[7], g[11]
+        in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, s_h, s_w = g[:10]
+        d_w, pad_t, pad_l = g[11], g[12], g[13]
         n = k_h * k_w * in_c
+        pointwise = (k_h == k_w == s_h == s_w == 1 and pad_t == pad_l == 0
+                     and out_h == in_h and out_w == in_w)
+        pair = out_w >= 2 and out_c % 2 == 0
+        if n <= _WINDOW_MAX and not pointwise and out_c >= 4 and pair:
+            mask |= 4
         if in_c % 4 == 0 and d_w == 1 and out_c >= 4 and n > _WINDOW_MAX:
-            best = max(best, 2 if out_w >= 2 and out_c % 2 == 0 and n <= _WIDE_MAX else 1)
-    return best
+            mask |= 3 if pair and n <= _WIDE_MAX else 1
+    return mask
 
 
-def model_run(kinds: set[int], P: str, words: int = 2) -> str:
+def model_run(kinds: set[int], P: str, kernels: int = 7) -> str:
     """``P__q7_run``: ``ml_nets_q7_run``'s loop over the op table (in program memory on
     AVR) dispatching only ``kinds`` (:data:`Q7_DISPATCH`), so that the kernels of other op
-    kinds are not compiled in; an op of another kind returns ``ML_ERR_MODEL``. ``words``
-    (:func:`_conv_words`) picks ``ml_nets_q7_conv`` (2), ``ml_nets_q7_conv_w1`` (1) or
-    ``ml_nets_q7_conv_nw`` (0) for the convolutions."""
-    name = {2: "ml_nets_q7_conv(", 1: "ml_nets_q7_conv_w1(", 0: "ml_nets_q7_conv_nw("}[words]
-
+    kinds are not compiled in; an op of another kind returns ``ML_ERR_MODEL``. ``kernels``
+    (:func:`_conv_kernels`) is the mask of assembly convolution kernels passed to
+    ``ml_nets_q7__conv``."""
     def call(k: int) -> str:
-        return Q7_DISPATCH[k][1].replace("ml_nets_q7_conv(", name)
+        return Q7_DISPATCH[k][1].replace("ml_nets_q7_conv(op, a, o)",
+                                         f"ml_nets_q7__conv(op, a, o, {kernels})")
 
     cases = "\n".join(f"        case {Q7_DISPATCH[k][0]}: {call(k)}; break;"
                       for k in sorted(kinds))
@@ -552,7 +559,7 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     lines.append("};")
     lines.append(f"enum {{ {P}__ARENA_BYTES = {max(plan.arena_bytes, 1)}, "
                  f"{P}__N_OPS = {len(recs)} }};")
-    lines.append(model_run({int(r["kind"]) for r in recs}, P, _conv_words(recs)))
+    lines.append(model_run({int(r["kind"]) for r in recs}, P, _conv_kernels(recs)))
     lines.append(f"static inline void {P}__run(const float *x, float *out)\n{{\n"
                  f"    int8_t arena[{P}__ARENA_BYTES];\n"
                  f"    (void){P}__q7_run({P}__ops, {P}__N_OPS, x, out, arena);\n}}")
