@@ -182,6 +182,12 @@ def test_sizes_and_stack_scale(target: str, tmp_path: Path) -> None:
     assert_same_floats(stk.outputs, (X * f32(199.0)).astype(np.float32))
     assert stk.instructions is None and stk.instructions_mean is None
     assert 800 <= stk.stack_bytes < 800 + 256
+    # a 4 KB local that this call leaves unwritten lies between the caller's written
+    # words and a callee's 800-byte frame: the measurement still reaches the callee
+    gap = targets.measure(target, fixture("stack_gap_regressor.h"), "gap", "regressor", X,
+                          n_outputs=1, n_features=1, count_instructions=False)
+    assert_same_floats(gap.outputs, (X * f32(199.0)).astype(np.float32))
+    assert 4096 + 800 <= gap.stack_bytes < 4096 + 800 + 256
 
     fp = targets.footprint(target, fixture("table_regressor.h"), "tbl", "regressor",
                            n_outputs=1, n_features=1)

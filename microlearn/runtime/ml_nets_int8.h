@@ -1761,6 +1761,46 @@ static inline void ml_nets_q7_softmax(const ml_nets_q7_op_t *op, const int8_t *x
 
 /* LOGISTIC (output 1/256, -128) and TANH (1/128, 0); m0/s0: the input multiplier and
  * left shift, m1: the input range radius. */
+/* The largest depth ml_nets_q7_softmax_argmax decides (the smallest softmax output of
+ * the maximum is then above -128, so a class cut off by diff_min cannot tie with it). */
+#define ML_NETS_Q7_ARGMAX_DEPTH_MAX 240
+
+/* The class a SOFTMAX op (one row, x its int8 input) followed by the first maximum of its
+ * output gives, without the softmax when the answer is certain; -1 when it is not (run
+ * the softmax). The output is non-decreasing in each class's exp e_c (e = 2^31 - 1 for the
+ * input's first maximum i, the largest), so the first maximum of the output is i unless
+ * a class before i rounds to the same byte. Its byte is round(round(R e / 2^31) / 2^X)
+ * with 2^31 2^X / R <= 16 S (1 + 2^-20) (S <= depth 2^19: the Q12.19 sum; R the Q0.31
+ * reciprocal of the sum's mantissa, X = 35 - clz(S)), so two bytes differ when the exps
+ * differ by at least depth 2^23 1.05 + 3: the classes before i are all decided by the
+ * largest of them (the exp is non-decreasing in the input). One exp instead of depth
+ * exps and reciprocal products (tests/families/test_nets_int8.py checks it against the
+ * softmax on near-tie rows). */
+static inline int32_t ml_nets_q7_softmax_argmax(const ml_nets_q7_op_t *op, const int8_t *x)
+{
+    const int32_t depth = op->g[1];
+    int32_t c, best = 0, mx = x[0], before = -129;
+    if (op->g[0] != 1 || depth < 1 || depth > ML_NETS_Q7_ARGMAX_DEPTH_MAX) {
+        return -1;
+    }
+    for (c = 1; c < depth; c++) {
+        if ((int32_t)x[c] > mx) {
+            before = mx; /* the largest input before the new first maximum */
+            mx = x[c];
+            best = c;
+        }
+    }
+    if (best > 0 && before - mx >= op->m1) {
+        const uint32_t safe = 0x80000000u - (uint32_t)depth * 8808039u - 16u;
+        const int32_t e = ml_nets_q_exp_neg(
+            ml_nets_q_srdhm(ml_nets_q_shl(before - mx, op->s0), op->m0), 5);
+        if ((uint32_t)e >= safe) {
+            return -1;
+        }
+    }
+    return best;
+}
+
 static inline void ml_nets_q7_sigmoid_tanh(const ml_nets_q7_op_t *op, const int8_t *x,
                                            int8_t *y)
 {

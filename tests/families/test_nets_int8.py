@@ -353,6 +353,104 @@ def test_fast_requantization_equals_mbqm(tmp_path):
     assert out[-2:] == ["3000000", "0"], out
 
 
+_SOFTMAX_ARGMAX_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "ml_nets_int8.h"
+
+static uint32_t seed = 12345u;
+static uint32_t rnd(void)
+{
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+}
+
+/* PARAMS: {mult, shift, diff_min} of softmax ops over a range of input scales */
+static const int32_t params[][3] = {PARAMS};
+
+int main(void)
+{
+    static const int32_t depths[] = {1, 2, 3, 4, 10, 16, 17, 40, 100, 240};
+    int8_t x[240], y[240];
+    long bad = 0, decided = 0, undecided = 0, out_ties = 0, rows = 0;
+    size_t p, it;
+    for (p = 0; p < sizeof params / sizeof params[0]; p++) {
+        for (it = 0; it < 3000; it++) {
+            const int32_t depth = depths[rnd() % 10u];
+            const int32_t spread = 1 + (int32_t)(rnd() % 8u); /* near ties: small gaps */
+            const int32_t top = (int32_t)(rnd() % 256u) - 128;
+            ml_nets_q7_op_t op;
+            int32_t c, want = 0, first = 0, got;
+            memset(&op, 0, sizeof op);
+            op.kind = ML_NETS_Q7_SOFTMAX;
+            op.g[0] = 1;
+            op.g[1] = depth;
+            op.m0 = params[p][0];
+            op.s0 = params[p][1];
+            op.m1 = params[p][2];
+            for (c = 0; c < depth; c++) {
+                int32_t v = rnd() % 4u == 0u ? (int32_t)(rnd() % 256u) - 128
+                                             : top - (int32_t)(rnd() % (uint32_t)spread);
+                x[c] = (int8_t)(v < -128 ? -128 : v);
+                if (x[c] > x[first]) {
+                    first = c;
+                }
+            }
+            ml_nets_q7_softmax(&op, x, y);
+            for (c = 1; c < depth; c++) {
+                if (y[c] > y[want]) {
+                    want = c;
+                }
+            }
+            got = ml_nets_q7_softmax_argmax(&op, x);
+            rows++;
+            out_ties += want != first;
+            if (got < 0) {
+                undecided++;
+            } else {
+                decided++;
+                if (got != want && bad++ < 10) {
+                    printf("params %d depth %d: %d != %d\n", (int)p, (int)depth, (int)got,
+                           (int)want);
+                }
+            }
+        }
+    }
+    printf("%ld %ld %ld %ld %ld\n", rows, bad, decided, undecided, out_ties);
+    return 0;
+}
+"""
+
+
+def test_softmax_argmax_shortcut_equals_softmax(tmp_path):
+    """``P__predict`` of an int8 classifier ending in a softmax takes the class from the
+    softmax's input (``ml_nets_q7_softmax_argmax``) when no earlier class can round to the
+    same output byte, else runs the softmax: on 90,000 rows of 1-240 classes with near
+    ties (gaps of 0-7 steps) over 30 input scales, every decided class is the softmax's
+    first maximum; rows whose softmax output ties where the input does not exist and are
+    left undecided (17,730); most rows are decided (63,436)."""
+    import subprocess
+
+    from microlearn.families.nets.quantize import quantize_multiplier
+    from microlearn.host_build import RUNTIME_DIR
+
+    params = []
+    for si in np.geomspace(1e-4, 4.0, 30):
+        m, s = quantize_multiplier(min(float(si) * float(1 << 26), float((1 << 31) - 1)))
+        params.append((m, s, -int(np.floor(31.0 * float(1 << 26) / float(1 << s)))))
+    src = tmp_path / "sm.c"
+    src.write_text(_SOFTMAX_ARGMAX_C.replace(
+        "PARAMS", ", ".join(f"{{{m}, {s}, {d}}}" for m, s, d in params)))
+    exe = tmp_path / "sm"
+    subprocess.run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I",
+                    str(RUNTIME_DIR), str(src), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    rows, bad, decided, undecided, out_ties = map(int, out.split()[-5:])
+    assert rows == 90_000 and bad == 0, out
+    assert out_ties > 100 and undecided >= out_ties, out
+    assert decided > 0.65 * rows, out  # 70.5%: these rows are near ties by design
+
+
 def _m4f_check(tmp_path, source: str, tag: str, defines=(), extra=()) -> tuple[int, int]:
     """Build a check firmware (C source printing "<tag> <n> <bad>", with the C sources
     ``extra`` beside it) for the emulated Cortex-M4F, run it and return (values checked,
@@ -810,6 +908,31 @@ def _keras_int8_matches_tflm(m, shape, n_rows=200):
     np.testing.assert_array_equal(proba, tflm_run(write_tflite(ir, batch=len(X)), X, shape))
     np.testing.assert_array_equal(proba, compile_int8(ir)(X))
     return ir
+
+
+def test_predict_equals_tflm_first_maximum_on_near_ties():
+    """``predict`` of an int8 classifier whose softmax output ties often (20 classes whose
+    logits differ by little): it skips the softmax only where the class is certain
+    (ml_nets_q7_softmax_argmax), and gives TFLite Micro's first maximum on every row,
+    including the rows where that differs from the first maximum of the logits."""
+    import keras
+
+    import microlearn
+
+    keras.utils.set_random_seed(3)
+    m = keras.Sequential([keras.Input((6,)), keras.layers.Dense(20, activation="softmax")])
+    w, b = m.layers[0].get_weights()
+    m.layers[0].set_weights([w * 0.02, b])  # logits within a few quantization steps
+    X = rng.normal(size=(2000, 6)).astype(np.float32)
+    model = microlearn.convert(m, quantize="int8", calibration=X[:200])
+    ir = model.steps[0].ir
+    tflm = tflm_run(write_tflite(ir, batch=len(X)), X, (6,))
+    np.testing.assert_array_equal(model.predict_proba(X), tflm)
+    got = model.predict(X)
+    np.testing.assert_array_equal(got, tflm.argmax(axis=1))
+    # rows where the softmax output ties its maximum with a class the logits rank lower
+    ties = (tflm == tflm.max(axis=1, keepdims=True)).sum(axis=1) > 1
+    assert ties.sum() > 50, ties.sum()
 
 
 def test_convert_keras_separable_conv_int8_bit_exact_with_tflm():

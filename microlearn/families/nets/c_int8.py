@@ -498,27 +498,39 @@ def _conv_kernels(recs: list[dict]) -> int:
     return mask
 
 
-def model_run(kinds: set[int], P: str, kernels: int = 7) -> str:
+def model_run(kinds: set[int], P: str, kernels: int = 7, argmax: bool = False) -> str:
     """``P__q7_run``: ``ml_nets_q7_run``'s loop over the op table (in program memory on
     AVR) dispatching only ``kinds`` (:data:`Q7_DISPATCH`), so that the kernels of other op
     kinds are not compiled in; an op of another kind returns ``ML_ERR_MODEL``. ``kernels``
     (:func:`_conv_kernels`) is the mask of assembly convolution kernels passed to
-    ``ml_nets_q7__conv``."""
+    ``ml_nets_q7__conv``. ``argmax`` (the table ends with SOFTMAX, DEQUANTIZE: see
+    :func:`_softmax_last`): with ``cls`` not null the run stops before that softmax when
+    ``ml_nets_q7_softmax_argmax`` is certain of the class, stored in ``*cls`` (else -1)."""
     def call(k: int) -> str:
-        return Q7_DISPATCH[k][1].replace("ml_nets_q7_conv(op, a, o)",
-                                         f"ml_nets_q7__conv(op, a, o, {kernels})")
+        c = Q7_DISPATCH[k][1].replace("ml_nets_q7_conv(op, a, o)",
+                                      f"ml_nets_q7__conv(op, a, o, {kernels})")
+        if argmax and k == _KIND["softmax"]:
+            c = ("if (cls != (int32_t *)0 && k == n_ops - 2) {\n"
+                 "                *cls = ml_nets_q7_softmax_argmax(op, a);\n"
+                 "                if (*cls >= 0) {\n"
+                 "                    return ML_OK;\n"
+                 "                }\n"
+                 "            }\n            " + c)
+        return c
 
     cases = "\n".join(f"        case {Q7_DISPATCH[k][0]}: {call(k)}; break;"
                       for k in sorted(kinds))
     return (
         "/* only this model's kernels are compiled in */\n"
         f"static inline int32_t {P}__q7_run(const ml_nets_q7_op_t *ops, int32_t n_ops,\n"
-        "                                   const float *x, float *y, int8_t *arena)\n{\n"
+        "                                   const float *x, float *y, int8_t *arena,\n"
+        "                                   int32_t *cls)\n{\n"
         "    int32_t k;\n    for (k = 0; k < n_ops; k++) {\n"
         "        ML_FLASH_STRUCT(ml_nets_q7_op_t, op, ops[k]);\n"
         "        const int8_t *a = op->in >= 0 ? arena + op->in : (const int8_t *)0;\n"
         "        int8_t *o = op->out >= 0 ? arena + op->out : (int8_t *)0;\n"
         "        (void)a;\n        (void)o;\n        (void)x;\n        (void)y;\n"
+        "        (void)cls;\n"
         f"        switch (op->kind) {{\n{cases}\n"
         "        default: return ML_ERR_MODEL;\n        }\n    }\n    return ML_OK;\n}")
 
@@ -559,10 +571,23 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     lines.append("};")
     lines.append(f"enum {{ {P}__ARENA_BYTES = {max(plan.arena_bytes, 1)}, "
                  f"{P}__N_OPS = {len(recs)} }};")
-    lines.append(model_run({int(r["kind"]) for r in recs}, P, _conv_kernels(recs)))
-    lines.append(f"static inline void {P}__run(const float *x, float *out)\n{{\n"
-                 f"    int8_t arena[{P}__ARENA_BYTES];\n"
-                 f"    (void){P}__q7_run({P}__ops, {P}__N_OPS, x, out, arena);\n}}")
+    argmax = _softmax_last(recs)
+    lines.append(model_run({int(r["kind"]) for r in recs}, P, _conv_kernels(recs), argmax))
+    if argmax:
+        # one call of P__q7_run for both (a second call site would keep it out of line)
+        lines.append(f"/* out = the outputs; with cls, the class instead when it is certain "
+                     "without the final softmax (else -1) */\n"
+                     f"static inline void {P}__run_cls(const float *x, float *out, "
+                     "int32_t *cls)\n{\n"
+                     f"    int8_t arena[{P}__ARENA_BYTES];\n"
+                     f"    (void){P}__q7_run({P}__ops, {P}__N_OPS, x, out, arena, cls);\n}}\n"
+                     f"static inline void {P}__run(const float *x, float *out)\n{{\n"
+                     f"    {P}__run_cls(x, out, (int32_t *)0);\n}}")
+    else:
+        lines.append(f"static inline void {P}__run(const float *x, float *out)\n{{\n"
+                     f"    int8_t arena[{P}__ARENA_BYTES];\n"
+                     f"    (void){P}__q7_run({P}__ops, {P}__N_OPS, x, out, arena, "
+                     "(int32_t *)0);\n}")
     return "\n".join(lines) + "\n", plan
 
 
@@ -597,14 +622,26 @@ def _integer_runs(ir: NetIR, P: str) -> str:
             f"    int8_t arena[{P}__ARENA_BYTES];\n"
             f"    memcpy(arena + {off}, xq, {n});\n"
             f"    (void){P}__q7_run({P}__ops + 1, {P}__N_OPS - 1, (const float *)0, out, "
-            "arena);\n}\n"
+            "arena, (int32_t *)0);\n}\n"
             f"static inline void {P}__run_i16(const int16_t *x, float *out)\n{{\n"
             f"    int8_t arena[{P}__ARENA_BYTES];\n"
             f"    ML_FLASH_STRUCT(ml_nets_q7_op_t, q0, {P}__ops[0]);\n"
             f"    ml_nets_q7_quantize_i16(q0, x, arena + {off});\n"
             f"    (void){P}__q7_run({P}__ops + 1, {P}__N_OPS - 1, (const float *)0, out, "
-            "arena);\n}")
+            "arena, (int32_t *)0);\n}")
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def _softmax_last(recs: list[dict]) -> bool:
+    """True when the op table ``recs`` ends with a one-row SOFTMAX of at most
+    ``ML_NETS_Q7_ARGMAX_DEPTH_MAX`` (240) classes and the DEQUANTIZE of its output:
+    ``P__predict`` then runs ``P__run_class``, which skips them when
+    ``ml_nets_q7_softmax_argmax`` is certain of the class."""
+    if len(recs) < 3:
+        return False
+    sm, dq = recs[-2], recs[-1]
+    return (sm["kind"] == _KIND["softmax"] and dq["kind"] == _KIND["dequantize"]
+            and dq["in"] == sm["out"] and sm["g"][0] == 1 and 1 <= sm["g"][1] <= 240)
 
 
 def c_code_int8(ir: NetIR, P: str) -> CCode:
@@ -636,8 +673,12 @@ def c_code_int8(ir: NetIR, P: str) -> CCode:
             body += (f"static inline void {P}__predict_proba(const float *x, float *out)\n"
                      f"{{\n    {P}__run(x, out);\n}}\n"
                      f"static inline int32_t {P}__predict(const float *x)\n{{\n"
-                     f"    float p[{n}];\n    int32_t i, best = 0;\n    {P}__run(x, p);\n"
-                     f"    for (i = 1; i < {n}; i++) {{\n"
+                     f"    float p[{n}];\n    int32_t i, best = 0;\n"
+                     + (f"    int32_t cls = -1;\n    {P}__run_cls(x, p, &cls);\n"
+                        "    if (cls >= 0) {\n        return cls;\n    }\n"
+                        if _softmax_last(_records(ir, plan_int8(ir))[0])
+                        else f"    {P}__run(x, p);\n")
+                     + f"    for (i = 1; i < {n}; i++) {{\n"
                      f"        if (p[i] > p[best]) {{\n            best = i;\n        }}\n"
                      f"    }}\n    return best;\n}}\n")
     else:
@@ -720,14 +761,24 @@ def data_bytes_int8(ir: NetIR) -> int:
 #: Cortex-M4F, exact for M0+; M7 / rv32imc / host reuse them)
 # ``wmac``: per multiply-add of a regular convolution whose window has more than 64
 # values (the whole-word kernels on Cortex-M4F / M7, the portable C elsewhere), fitted to
-# the plain Conv2D CNN of benchmarks/bench_nets.py (2026-12-01)
+# the plain Conv2D CNN of benchmarks/bench_nets.py (2026-12-01). ``pick``: ``predict``'s
+# class from the final softmax's input (ml_nets_q7_softmax_argmax: a scan and one exp)
+# in place of that softmax and its dequantization, when the table ends with them; the
+# estimate assumes the class is certain (the usual case; a near tie runs the softmax
+# too). Cortex-M4F / M7 and M0+ refitted with it (2026-12-01: MLP within 1%, CNN 3%,
+# plain CNN 0%). Flash: 100 B for that class pick, ``pair_code`` for the
+# two-pixel kernel on gathered windows (ML_NETS_Q7_K_PAIR_SMALL, Cortex-M4F / M7)
 _COST_INT8 = {
-    "cortex-m4f": dict(frame=600, mac=2.38, wmac=1.00, out=28.5, elem=20.0, code=730, base=0),
-    "cortex-m7": dict(frame=600, mac=2.38, wmac=1.00, out=28.5, elem=20.0, code=730, base=0),
-    "cortex-m0plus": dict(frame=300, mac=23.5, wmac=6.77, out=10.0, elem=20.0, code=728,
-                          base=3088),
-    "rv32imc": dict(frame=300, mac=15.0, wmac=5.07, out=5.0, elem=20.0, code=728, base=3088),
-    "host": dict(frame=300, mac=2.0, wmac=2.0, out=15.0, elem=4.0, code=633, base=580),
+    "cortex-m4f": dict(frame=600, mac=1.41, wmac=0.818, out=36.6, elem=20.0, pick=200,
+                       code=730, base=0, pair_code=600),
+    "cortex-m7": dict(frame=600, mac=1.41, wmac=0.818, out=36.6, elem=20.0, pick=200,
+                      code=730, base=0, pair_code=600),
+    "cortex-m0plus": dict(frame=300, mac=21.2, wmac=6.80, out=20.5, elem=20.0, pick=600,
+                          code=728, base=3088),
+    "rv32imc": dict(frame=300, mac=15.0, wmac=5.07, out=5.0, elem=20.0, pick=400, code=728,
+                    base=3088),
+    "host": dict(frame=300, mac=2.0, wmac=2.0, out=15.0, elem=4.0, pick=100, code=633,
+                 base=580),
 }
 
 
@@ -767,13 +818,20 @@ def estimate_int8(ir: NetIR, target: str, X: np.ndarray | None):
     macs, wide, other = _macs_split(ir)
     n_out = sum(ir.tensors[o.outputs[0]].size for o in ir.ops
                 if o.kind in ("dense", "conv2d", "depthwise_conv2d"))
+    recs = _records(ir, plan_int8(ir))[0]
+    pick = 0.0
+    if ir.kind == "classifier" and _softmax_last(recs):
+        # predict: the class from the softmax's input, not its 2 x depth outputs
+        other -= 2 * int(recs[-2]["g"][1])
+        pick = c["pick"]
     instr = None
     if X is not None:
         per = (c["mac"] * (macs - wide) + c["wmac"] * wide + c["out"] * n_out
-               + c["elem"] * other)
+               + c["elem"] * other + pick)
         instr = np.full(len(X), float(per))
-    kinds = {int(r["kind"]) for r in _records(ir, plan_int8(ir))[0]}
-    flash = data_bytes_int8(ir) + c["base"] + c["code"] * len(kinds)
+    kinds = {int(r["kind"]) for r in recs}
+    flash = (data_bytes_int8(ir) + c["base"] + c["code"] * len(kinds) + (100 if pick else 0)
+             + (c.get("pair_code", 0) if _conv_kernels(recs) & 4 else 0))
     return Estimate(flash_bytes=int(flash), ram_bytes=0,
                     stack_bytes=int(arena_bytes_int8(ir) + c["frame"]), instructions=instr)
 
