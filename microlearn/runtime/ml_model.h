@@ -377,7 +377,17 @@ static inline int32_t ml_model_run_int(const ml_model_t *m, const int8_t *x8,
         (cls != NULL && n->task != ML_TASK_CLASSIFIER)) {
         return ML_ERR_NULL;
     }
-    ml_nets_q7_forward_in(n->base, scratch, (const float *)0, x8, x16);
+    {
+        /* the class alone: from the final softmax's input when certain */
+        int32_t c = -1;
+        ml_nets_q7_forward_in(n->base, scratch, (const float *)0, x8, x16,
+                              cls != NULL && out == NULL && n->n_final > 1 ? &c
+                                                                          : (int32_t *)0);
+        if (c >= 0) {
+            *cls = c;
+            return ML_OK;
+        }
+    }
     if (out != NULL) {
         ml_nets_outputs(n, scratch + n->out, out);
     }

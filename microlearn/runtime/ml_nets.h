@@ -1595,6 +1595,18 @@ static inline int32_t ml_nets_predict(const ml_nets_t *m, const float *x, float 
     if (scratch == NULL) {
         return ML_ERR_NULL;
     }
+#ifndef ML_NETS_NO_INT8
+    if (m->ops == NULL && m->base != NULL && ml_rd_u32(m->base) == ML_NETS_SECTION_VERSION_2 &&
+        ml_rd_u32(m->base + 44) == ML_NETS_DTYPE_INT8 && m->n_final > 1) {
+        /* the class from the final softmax's input when certain (ml_nets_q7_forward_in) */
+        int32_t cls = -1;
+        ml_nets_q7_forward_in(m->base, scratch, x, (const int8_t *)0, (const int16_t *)0, &cls);
+        if (cls >= 0) {
+            return cls;
+        }
+        return ml_nets_decide(m, scratch + m->out);
+    }
+#endif
     ml_nets_forward(m, x, scratch);
     return ml_nets_decide(m, scratch + m->out);
 }

@@ -2349,9 +2349,11 @@ static inline int32_t ml_nets_q7_input_quant(const uint8_t *sec, float *scale,
  * (scratch of n_final + ceil(arena_bytes / 4) floats). The input is x (floats), or, for
  * the integer entry (ml_nets_q7_input_quant == ML_OK), x8 (int8 values already in the
  * input quantization, copied as they are) or x16 (int16 features, quantized like floats);
- * the unused ones NULL. */
+ * the unused ones NULL. cls (or NULL): when the section ends with a one-row SOFTMAX and
+ * the DEQUANTIZE of its output, the run stops before them if ml_nets_q7_softmax_argmax is
+ * certain of the class (*cls, y not written), else *cls = -1 and y is computed. */
 static inline void ml_nets_q7_forward_in(const uint8_t *sec, float *y, const float *x,
-                                         const int8_t *x8, const int16_t *x16)
+                                         const int8_t *x8, const int16_t *x16, int32_t *cls)
 {
     const uint32_t n_ops = ml_rd_u32(sec + 24), off_ops = ml_rd_u32(sec + 36);
     int8_t *arena = (int8_t *)(void *)(y + ml_rd_u32(sec + 16));
@@ -2396,7 +2398,20 @@ static inline void ml_nets_q7_forward_in(const uint8_t *sec, float *y, const flo
             ml_nets_q7_binary(&op, a, op.in2 >= 0 ? arena + op.in2 : op.w, o);
             break;
         case ML_NETS_Q7_COPY: ml_nets_q7_copy(&op, a, o); break;
-        case ML_NETS_Q7_SOFTMAX: ml_nets_q7_softmax(&op, a, o); break;
+        case ML_NETS_Q7_SOFTMAX:
+            if (cls != (int32_t *)0 && i + 2u == n_ops) {
+                /* the last op: the DEQUANTIZE of this softmax's output? */
+                ml_nets_q7_op_t dq;
+                ml_nets_q7_decode(sec + off_ops + (i + 1u) * ML_NETS_Q7_RECORD_BYTES, sec, &dq);
+                if (dq.kind == ML_NETS_Q7_DEQUANTIZE && dq.in == op.out) {
+                    *cls = ml_nets_q7_softmax_argmax(&op, a);
+                    if (*cls >= 0) {
+                        return;
+                    }
+                }
+            }
+            ml_nets_q7_softmax(&op, a, o);
+            break;
         case ML_NETS_Q7_LOGISTIC:
         case ML_NETS_Q7_TANH: ml_nets_q7_sigmoid_tanh(&op, a, o); break;
         case ML_NETS_Q7_CLAMP: ml_nets_q7_clamp(&op, a, o); break;
@@ -2410,7 +2425,7 @@ static inline void ml_nets_q7_forward_in(const uint8_t *sec, float *y, const flo
 /* Run a validated int8 section on float input x (see ml_nets_q7_forward_in). */
 static inline void ml_nets_q7_forward(const uint8_t *sec, float *y, const float *x)
 {
-    ml_nets_q7_forward_in(sec, y, x, (const int8_t *)0, (const int16_t *)0);
+    ml_nets_q7_forward_in(sec, y, x, (const int8_t *)0, (const int16_t *)0, (int32_t *)0);
 }
 
 #endif /* ML_NETS_INT8_H */

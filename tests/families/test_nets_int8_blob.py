@@ -82,7 +82,19 @@ def _mlp():
     return m, X, (10,)
 
 
-@pytest.mark.parametrize("make", [_cnn, _mlp], ids=["cnn", "mlp"])
+def _near_ties():
+    """20 classes whose logits lie within a few quantization steps: the softmax output
+    often ties its maximum with a class the logits rank lower (predict must still give
+    the output's first maximum, not the logits')."""
+    keras.utils.set_random_seed(3)
+    m = keras.Sequential([keras.Input((6,)), keras.layers.Dense(20, activation="softmax")])
+    w, b = m.layers[0].get_weights()
+    m.layers[0].set_weights([w * 0.02, b])
+    X = RNG.normal(size=(600, 6)).astype(np.float32)
+    return m, X, (6,)
+
+
+@pytest.mark.parametrize("make", [_cnn, _mlp, _near_ties], ids=["cnn", "mlp", "near-ties"])
 def test_keras_int8_file_equals_header_equals_tflm(make, tmp_path):
     km, X, shape = make()
     model = microlearn.convert(km, quantize="int8", calibration=X[:150])
@@ -95,6 +107,10 @@ def test_keras_int8_file_equals_header_equals_tflm(make, tmp_path):
     np.testing.assert_array_equal(out, tflm)
     np.testing.assert_array_equal(out, model.predict_proba(X))
     np.testing.assert_array_equal(cls, model.predict(X))
+    # predict (which skips the final softmax when the class is certain): TFLM's first max
+    np.testing.assert_array_equal(cls, tflm.argmax(axis=1))
+    if make is _near_ties:  # outputs tied at their maximum: the case predict must not skip
+        assert ((tflm == tflm.max(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 20
     # save_blob / load through the file system, and the int8 .tflite of the same graph
     path = model.save_blob(tmp_path / "m.mlb")
     assert path.read_bytes() == model.to_blob()
