@@ -529,26 +529,30 @@ twice, so the figures are approximate; measured 2026-11-30):
   int8 clamp and narrower ones; quantization: 102 k values incl. NaN, inf, subnormals,
   x / scale = k + 1/2 and its neighbours; pooling: padded windows, narrow clamps).
   Where the instructions
-  go now: MLP (9.8 K): dense rows with their 58 requantizations ~5.2 K (1.9 per MAC; the
-  loop itself 1.56), input quantization ~1.2 K (18 per input: VDIV + 10), softmax ~2.1 K
-  (TFLite's fixed-point exp, ~200 per class). CNN (0.61 M): pointwise rows and the
-  1-channel first conv ~0.29 M (8.2 K outputs), depthwise ~0.16 M (3.1 K outputs, 27.6 K
-  MACs), window gathering and pixel loops ~0.10 M, pooling, mean, input quantization and
-  softmax ~42 K. Why 1.5 is out of reach with TFLite's
-  exact arithmetic and int8 weights: on the MLP, 1.5 is 4,080 instructions; the input
-  quantization (>= 13 per input: 830), the softmax (>= ~600 even from a 1 KB exp table)
-  and 58 requantizations (>= 15 each: 870) leave ~1,780 for 2,720 MACs, 0.65 per MAC,
-  while int8 weights cost at least 1.25 per MAC on Cortex-M4 (SMLAD multiplies 16-bit
-  pairs: per 4 weights one load, two SXTB16, two SMLAD); only weights stored widened to
-  16 bits (2x their flash) could come near. On the CNN the ~11 K requantized outputs
-  alone cost ~1.5 per MAC at >= 15 instructions each (where they are now). Measured
+  go now: MLP (9.8 K then, 7.4 K since predict skips the final softmax when the class is
+  certain, 2026-12-01: ml_nets_q7_softmax_argmax, one exp for ~200 instructions instead
+  of ~200 per class): dense rows with their 58 requantizations ~5.2 K (1.9 per MAC; the
+  loop itself 1.56), input quantization ~1.2 K (18 per input: VDIV + 10). CNN (0.61 M):
+  pointwise rows and the 1-channel first conv ~0.29 M (8.2 K outputs), depthwise ~0.16 M
+  (3.1 K outputs, 27.6 K MACs), window gathering and pixel loops ~0.10 M, pooling, mean,
+  input quantization and softmax ~42 K (its random weights give near-equal logits: the
+  softmax still runs). Why 1.5 is out of reach with TFLite's exact arithmetic and int8
+  weights: on the MLP, 1.5 is 4,080 instructions; the input quantization (>= 13 per
+  input: 830), the class pick (~200) and 58 requantizations (>= 11 each: 640) leave
+  ~2,400 for 2,720 MACs, 0.88 per MAC, while int8 weights cost at least 1.25 per MAC on
+  Cortex-M4 (SMLAD multiplies 16-bit pairs: per 4 weights one load, two SXTB16, two
+  SMLAD); only weights stored widened to 16 bits (2x their flash, which the sklearn MLP's
+  flash bar against emlearn would then miss) could come near. On the CNN the ~11 K
+  requantized outputs alone cost ~1.5 per MAC at >= 15 instructions each. Measured
   and not taken: a precomputed softmax exp table (1 KB of flash per softmax, ~1.7 K
   fewer instructions on the MLP); an SMULL-based srdhm (no gain over GCC's code); the
   4-output requantization out of line (0.82 M on the CNN, but the MLP's painted stack
   180 -> 712 B: the call moves spills to the bottom of a 584-byte frame; with the
-  assembly rows of this round it is 248 B). On Cortex-M4F
-  int8 is still slower than float32 for these nets (2.2x for the CNN, 2.1x for the MLP)
-  and wins on
+  assembly rows of this round it is 248 B - figures from the harness's 256-byte first
+  painted window, which missed writes below a frame's unwritten locals: re-measured
+  2026-12-01 with a 64 KB window, the MLP's stack is 524 B). On Cortex-M4F int8 is
+  still slower than float32 for these nets (2.2x for the CNN, 1.6x for the MLP) and
+  wins on
   flash and RAM (the CNN's arena is 0.21x the float plan); without an FPU it is the fast
   path (Cortex-M0+ and rv32imc: figures in the table).
 * int8 arena vs TFLite Micro on the CNN (5,120 B = 0.52x, bar 0.6: met): a pointwise
