@@ -467,8 +467,10 @@ static inline void ml_nets_q7_quantize(const ml_nets_q7_op_t *op, const float *x
      * and |v| >= 2^31 included (tests/families/test_nets_int8.py, emulated M4F). */
     const float scale = op->scale;
     const int32_t zp = op->out_zp;
-    for (i = 0; i < op->g[0]; i++) {
-        const float v = x[i] / scale; /* VDIV: IEEE, as ml_divf */
+    const float *const xe = x + op->g[0]; /* read once: the int8 stores may alias op */
+    (void)i;
+    while (x < xe) {
+        const float v = *x++ / scale; /* VDIV: IEEE, as ml_divf */
         float t0, t1;
         int32_t q, r;
         __asm__("vcvt.s32.f32 %[t0], %[v]\n\t"
@@ -484,7 +486,7 @@ static inline void ml_nets_q7_quantize(const ml_nets_q7_op_t *op, const float *x
                 : [q] "=&r"(q), [r] "=&r"(r), [t0] "=&t"(t0), [t1] "=&t"(t1)
                 : [v] "t"(v), [zp] "r"(zp)
                 : "cc");
-        y[i] = (int8_t)q;
+        *y++ = (int8_t)q;
     }
 #else
     for (i = 0; i < op->g[0]; i++) {
@@ -997,6 +999,77 @@ ml_nets_q7__fc2x2(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
 }
 
+/* Every group of four outputs of one dense row whose weights are stored in blocks
+ * (ML_NETS_Q7_BLK: per group of four rows, per 4 inputs, the four rows' 4 bytes: one LDM
+ * of 16 bytes), over the row's inputs widened once (c->x .. c->xe: per 4 inputs the words
+ * (x0 - zp, x2 - zp), (x1 - zp, x3 - zp), ml_nets_q7__widen1): per 4 inputs one LDRD,
+ * one LDM, eight SXTB16 and eight SMLAD (18 instructions per 16 multiply-adds; the loop
+ * runs two steps, an odd count enters at the second), then the requantization of
+ * ml_nets_q7__fc4n. A naked function: c arrives in r0 and is updated (c->w: the next
+ * group's block). */
+#define ML_NETS_Q7__FC4B_ROW_ASM(A, W)                                                   \
+    "sxtb16 lr, " W ", ror #8\n\t"                                                         \
+    "sxtb16 " W ", " W "\n\t"                                                              \
+    "smlad " A ", r2, " W ", " A "\n\t"                                                    \
+    "smlad " A ", r3, lr, " A "\n\t"
+#define ML_NETS_Q7__FC4B_STEP_ASM                                                        \
+    "ldrd r2, r3, [r1], #8\n\t"                                                            \
+    "ldm r12!, {r8, r9, r10, r11}\n\t"                                                     \
+    ML_NETS_Q7__FC4B_ROW_ASM("r4", "r8") ML_NETS_Q7__FC4B_ROW_ASM("r5", "r9")               \
+    ML_NETS_Q7__FC4B_ROW_ASM("r6", "r10") ML_NETS_Q7__FC4B_ROW_ASM("r7", "r11")
+static __attribute__((naked, noinline, unused)) void
+ml_nets_q7__fc4b(ml_nets_q7__kctx_t *c __attribute__((unused)))
+{
+    __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "str r0, [sp, #-8]!\n"
+            "1:\n\t"
+            "ldr r0, [sp]\n\t"
+            ML_NETS_Q7__GROUP_START_ASM
+            "ldr r12, [r0, #4]\n\t"
+            "ldr r1, [r0, #0]\n\t"
+            "ldr r0, [r0, #36]\n\t"
+            "sub r2, r0, r1\n\t"             /* 8 bytes per step: an odd count */
+            "tst r2, #8\n\t"
+            "bne 3f\n"
+            "2:\n\t"
+            ML_NETS_Q7__FC4B_STEP_ASM
+            "3:\n\t"
+            ML_NETS_Q7__FC4B_STEP_ASM
+            "cmp r1, r0\n\t"
+            "bne 2b\n\t"
+            "ldr r0, [sp]\n\t"
+            "str r12, [r0, #4]\n\t"
+            ML_NETS_Q7__GROUP_END_ASM
+            "ldr r10, [r0, #24]\n\t"
+            "subs r10, r10, #1\n\t"
+            "str r10, [r0, #24]\n\t"
+            "bne 1b\n\t"
+            "add sp, sp, #8\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+
+/* m > 0 words of inputs at x widened for ml_nets_q7__fc4b at o (per word (x0 - zp,
+ * x2 - zp), (x1 - zp, x3 - zp); nzp = -zp in both halves). */
+static inline void ml_nets_q7__widen1(const int8_t *x, int32_t m, int32_t nzp, uint32_t *o)
+{
+    __asm__ volatile("1:\n\t"
+                     "ldr r4, [%[x]], #4\n\t"
+                     "sxtab16 r5, %[nzp], r4, ror #8\n\t"
+                     "sxtab16 r4, %[nzp], r4\n\t"
+                     "stmia %[o]!, {r4, r5}\n\t"
+                     "subs %[m], %[m], #1\n\t"
+                     "bne 1b"
+                     : [x] "+r"(x), [o] "+r"(o), [m] "+r"(m)
+                     : [nzp] "r"(nzp)
+                     : "r4", "r5", "cc", "memory");
+}
+
+/* rq_right bit 4: the op's weights are stored in blocks for ml_nets_q7__fc4b (set by the
+ * generated header's op table on Cortex-M4F / M7 only, where the table is re-laid; 0
+ * elsewhere, and never in a model file) */
+#define ML_NETS_Q7_BLK 16
+#define ML_NETS_Q7_ALIGN4 __attribute__((aligned(4)))
+
 /* the largest window (k_h k_w in_c values) ml_nets_q7__fc2x2 widens for two pixels
  * (4 bytes per value on the stack of ml_nets_q7__conv) */
 #define ML_NETS_Q7_WIDE_MAX 288
@@ -1006,6 +1079,9 @@ ml_nets_q7__fc2x2(ml_nets_q7__kctx_t *c __attribute__((unused)))
 /* the longest dense row that ml_nets_q7__fc pads to whole words on the stack (longer rows
  * whose length is not a multiple of 4 run the C SIMD loop) */
 #define ML_NETS_Q7_PAD_MAX 64
+#else
+#define ML_NETS_Q7_BLK 0 /* no blocked weights without ml_nets_q7__fc4b */
+#define ML_NETS_Q7_ALIGN4
 #endif
 
 static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, int32_t acc,
@@ -1021,9 +1097,11 @@ static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, i
  * convolution: y + (r + 1) n_out <= x + r n_in for every r). */
 static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq_t *rqp,
                                   const int8_t *x, int8_t *y, int32_t rows, int32_t n_in,
-                                  int32_t n_out)
+                                  int32_t n_out, uint32_t *xw, int all_blocked)
 {
     const ml_nets_q7_rq_t rq = *rqp;
+    (void)xw;
+    (void)all_blocked;
     const int8_t *const w0 = op->w;
     const int32_t zp = op->in_zp;
     int32_t r, o, j;
@@ -1047,7 +1125,18 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
         const int8_t *w = w0;
         o = 0;
 #ifdef ML_NETS_Q7__VFP
-        if (fused) {
+        if ((op->rq_right & ML_NETS_Q7_BLK) && xw != (uint32_t *)0) {
+            /* blocked weights (the generated header guarantees the short path, n_in a
+             * multiple of 4 and four outputs or more): the input widened once into xw
+             * (n_in / 2 words), every group of four in ml_nets_q7__fc4b, the rows left
+             * over stored plainly after the blocks */
+            ml_nets_q7__widen1(xr, n_in >> 2, fc.nzp, xw);
+            ml_nets_q7__kstart(&fc, (const int8_t *)xw, w0, yr, &rq, n_out >> 2);
+            fc.xe = (const int8_t *)(xw + (n_in >> 1));
+            ml_nets_q7__fc4b(&fc);
+            o = n_out & ~(int32_t)3;
+            w += (size_t)o * (size_t)n_in;
+        } else if (!all_blocked && fused) {
             const int8_t *xs = xr;
             if (n4 != n_in) {
                 for (j = 0; j < n4; j++) {
@@ -1063,7 +1152,7 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
             w += (size_t)o * (size_t)n_in;
         }
 #endif
-        for (; o + 4 <= n_out; o += 4) {
+        for (; !all_blocked && o + 4 <= n_out; o += 4) {
             int32_t acc[4];
             acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
             ml_nets_q7_dot4(xr, w, (size_t)n_in, n_in, zp, acc);
@@ -1099,10 +1188,21 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
 
 /* Fully connected over the last axis: g[2] rows of g[0] inputs -> rows of g[1] outputs
  * (w[out][in]). */
-static inline void ml_nets_q7_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+/* DENSE; xw (or NULL): n_in / 2 words for the input of an op whose weights are stored in
+ * blocks (rq_right & ML_NETS_Q7_BLK, the generated header on Cortex-M4F / M7);
+ * all_blocked (a constant): every dense op of the model is, so the other row kernels are
+ * not linked in (then only xw's path and the rows left over run). */
+static inline void ml_nets_q7__dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
+                                     uint32_t *xw, int all_blocked)
 {
     const ml_nets_q7_rq_t rq = ml_nets_q7__rq(op);
-    ml_nets_q7__fc(op, &rq, x, y, op->g[2] > 0 ? op->g[2] : 1, op->g[0], op->g[1]);
+    ml_nets_q7__fc(op, &rq, x, y, op->g[2] > 0 ? op->g[2] : 1, op->g[0], op->g[1], xw,
+                   all_blocked);
+}
+
+static inline void ml_nets_q7_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
+{
+    ml_nets_q7__dense(op, x, y, (uint32_t *)0, 0);
 }
 
 /* the largest window (k_h * k_w * in_c values) gathered by ml_nets_q7_conv */
@@ -1292,9 +1392,10 @@ ML_NETS_Q7_LOOP void ml_nets_q7__gather(const int32_t *g, const int8_t *x, int32
 /* CONV2D (w[out_c][k_h][k_w][in_c]) and DEPTHWISE (w[k_h][k_w][in_c * mult]); taps in
  * the padding are skipped (they contribute 0 in TFLite's arithmetic). kernels: the
  * ML_NETS_Q7_K_* the convolutions may use (a constant: the generated code passes what
- * its convolutions can use, so the other kernels are not linked in). */
+ * its convolutions can use, so the other kernels are not linked in). xw (or NULL): in_c / 2
+ * words for a pointwise convolution whose weights are stored in blocks (ml_nets_q7__dense). */
 static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
-                                    int kernels)
+                                    int kernels, uint32_t *xw)
 {
     const int32_t *g = op->g;
     const int32_t in_w = g[ML_NETS_G_IN_W], in_c = g[ML_NETS_G_IN_C];
@@ -1311,7 +1412,7 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
     int32_t oy, ox, oc, j;
     (void)kernels;
     if (!depthwise && ml_nets_q7__pointwise(g)) {
-        ml_nets_q7__fc(op, &rq, x, y, g[ML_NETS_G_IN_H] * in_w, in_c, out_c);
+        ml_nets_q7__fc(op, &rq, x, y, g[ML_NETS_G_IN_H] * in_w, in_c, out_c, xw, 0);
         return;
     }
     if (!depthwise && (int64_t)k_h * k_w * in_c <= ML_NETS_Q7_WINDOW_MAX) {
@@ -1374,7 +1475,7 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
                     continue;
                 }
 #endif
-                ml_nets_q7__fc(op, &rq, col, dst, 1, n, out_c);
+                ml_nets_q7__fc(op, &rq, col, dst, 1, n, out_c, (uint32_t *)0, 0);
             }
         }
         return;
@@ -1526,7 +1627,7 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
 /* CONV2D / DEPTHWISE (see ml_nets_q7__conv) with every kernel. */
 static inline void ml_nets_q7_conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
 {
-    ml_nets_q7__conv(op, x, y, ML_NETS_Q7_K_ALL);
+    ml_nets_q7__conv(op, x, y, ML_NETS_Q7_K_ALL, (uint32_t *)0);
 }
 
 static inline void ml_nets_q7_pool(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)

@@ -1546,24 +1546,79 @@ int main(void)
         ref_dense(&op, x, yr);
         compare(y, yr, rows * n_out, it);
     }
-    mlh_put_int("fused ops: ", (int32_t)fused);
-    mlh_puts("\n");
+    {
+        /* weights stored in blocks (ml_nets_q7__fc4b, the generated header's layout on
+         * this core): the short path, inputs a multiple of 4, four outputs or more; the
+         * rows left over stored plainly after the blocks; with and without the other row
+         * kernels (all_blocked) */
+        static int8_t wb[132 * 20] __attribute__((aligned(4)));
+        static uint32_t xw[66];
+        long blocked = 0;
+        for (it = 0; it < 1500; it++) {
+            const int32_t n_in = 4 * (1 + (int32_t)(rnd() % 33u));
+            const int32_t n_out = 4 + (int32_t)(rnd() % 17u);
+            const int32_t rows = 1 + (int32_t)(rnd() % 3u);
+            int32_t g, i, j, k;
+            memset(&op, 0, sizeof op);
+            op.kind = ML_NETS_Q7_DENSE;
+            op.g[0] = n_in;
+            op.g[1] = n_out;
+            op.g[2] = rows;
+            random_zero_points(&op, 0xFFFFFFFFu);
+            op.act_min = -128;
+            op.act_max = 127;
+            random_bytes(w, n_in * n_out);
+            random_bytes(x, rows * n_in);
+            op.w = w;
+            random_rq(&op, bias, mult, shift, n_out, n_in);
+            if (!short_path(&op)) {
+                continue;
+            }
+            for (g = 0; g < n_out / 4; g++) {
+                for (i = 0; i < n_in / 4; i++) {
+                    for (j = 0; j < 4; j++) {
+                        for (k = 0; k < 4; k++) {
+                            wb[((g * (n_in / 4) + i) * 4 + j) * 4 + k] =
+                                w[(4 * g + j) * n_in + 4 * i + k];
+                        }
+                    }
+                }
+            }
+            for (j = 4 * (n_out / 4) * n_in; j < n_out * n_in; j++) {
+                wb[j] = w[j];
+            }
+            ref_dense(&op, x, yr);
+            op.w = wb;
+            op.rq_right |= ML_NETS_Q7_BLK;
+            ml_nets_q7__dense(&op, x, y, xw, (int)(it & 1));
+            compare(y, yr, rows * n_out, 10000 + it);
+            blocked++;
+        }
+        mlh_put_int("fused ops: ", (int32_t)fused);
+        mlh_put_int(", blocked ops: ", (int32_t)blocked);
+        mlh_puts("\n");
+    }
     report("dense");
     return 0;
 }
 """
 
 
-def test_dense_rows_on_emulated_cortex_m4f_equal_portable_code(tmp_path):
+def test_dense_rows_on_emulated_cortex_m4f_equal_portable_code(tmp_path, capsys):
     """The Cortex-M4F dense / pointwise rows (the ml_nets_q7__fc4n assembly: every group
     of four outputs summed from the bias in registers and requantized on the short path;
     the C SIMD rows for everything else) give the portable kernel's outputs
     (ML_NETS_NO_SIMD, in the same firmware) on 3,000 random ops reaching every branch:
     input counts a multiple of 4 or not (padded when the weights have spare bytes),
     output remainders, several rows, zero / left shifts, biases at the 2^30 bound, narrow
-    clamps."""
+    clamps; and 1,500 more with the weights stored in blocks (ml_nets_q7__fc4b: odd and
+    even step counts, rows left over)."""
+    import re
+
     n, bad = _m4f_check(tmp_path, _DENSE_C, "dense", extra=[_KERNELS_REF_C])
     assert bad == 0 and n > 50_000, (n, bad)
+    blocked = re.search(r"blocked ops: (\d+)", capsys.readouterr().out)
+    assert blocked and int(blocked[1]) > 1000, blocked
 
 
 _CONV_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x9E3779B9u") + _OPS_C + r"""

@@ -437,7 +437,8 @@ def _struct(r: dict, P: str) -> str:
             f"{{{_arr(g)}}}, {i('in_zp')}, {i('in2_zp')}, {i('out_zp')}, "
             f"{i('act_min', -128)}, {i('act_max', 127)}, {i('m0')}, {i('s0')}, {i('m1')}, "
             f"{i('s1')}, {i('m2')}, {i('s2')}, {_f32(r.get('scale', 0.0))}, "
-            f"{ptr('w')}, {ptr('bias')}, {ptr('mult')}, {ptr('shift')}, {i('rq_right')}" + "}")
+            f"{ptr('w')}, {ptr('bias')}, {ptr('mult')}, {ptr('shift')}, {i('rq_right')}"
+            + (" | ML_NETS_Q7_BLK" if r.get("blocked") else "") + "}")
 
 
 #: ``ml_nets_q7_run``'s dispatch (runtime/ml_nets_int8.h): op kind -> its C macro and the
@@ -498,17 +499,75 @@ def _conv_kernels(recs: list[dict]) -> int:
     return mask
 
 
-def model_run(kinds: set[int], P: str, kernels: int = 7, argmax: bool = False) -> str:
+def _rows(r: dict) -> tuple[int, int] | None:
+    """(inputs, outputs) per row of a DENSE op or a pointwise CONV2D (1x1 kernel, stride 1,
+    no padding, as ``ml_nets_q7__pointwise``), else None."""
+    g = list(r.get("g", [])) + [0] * 15
+    if r["kind"] == _KIND["dense"]:
+        return int(g[0]), int(g[1])
+    if (r["kind"] == _KIND["conv2d"] and g[6] == g[7] == g[8] == g[9] == 1
+            and g[12] == g[13] == 0 and g[3] == g[0] and g[4] == g[1]):
+        return int(g[2]), int(g[5])
+    return None
+
+
+def _blockable(r: dict) -> bool:
+    """A DENSE op or pointwise CONV2D whose weights the header stores in blocks for
+    ``ml_nets_q7__fc4b`` on Cortex-M4F / M7: the short requantization path (every shift a
+    right shift, the accumulator bound, the int8 clamp: what ``ml_nets_q7__rq`` calls
+    fast == 7), whole words of inputs and four outputs or more."""
+    rows = _rows(r)
+    if rows is None:
+        return False
+    n_in, n_out = rows
+    return ((r.get("rq_right", 0) & 3) == 3 and r.get("act_min", -128) == -128
+            and r.get("act_max", 127) == 127 and n_in % 4 == 0 and n_in > 0 and n_out >= 4)
+
+
+def _blocked_ops(recs: list[dict], ir: NetIR) -> list[dict]:
+    """The ops whose weights the header stores in blocks: every :func:`_blockable` op, when
+    they hold at least half of the model's multiply-adds (``ml_nets_q7__fc4b`` and its
+    path cost about 550 B of flash; a model of dense layers only drops the other row
+    kernels and gets smaller)."""
+    ops = [r for r in recs if _blockable(r)]
+    per_row = sum(_rows(r)[0] * _rows(r)[1] * _n_rows(r) for r in ops)
+    return ops if ops and 2 * per_row >= macs_int8(ir)[0] else []
+
+
+def _n_rows(r: dict) -> int:
+    """Rows of a DENSE op (its batch) or pixels of a pointwise CONV2D."""
+    g = list(r.get("g", [])) + [0] * 15
+    return max(int(g[2]), 1) if r["kind"] == _KIND["dense"] else int(g[0]) * int(g[1])
+
+
+def _block_rows(w: np.ndarray, n_out: int, n_in: int) -> np.ndarray:
+    """Weights w[n_out][n_in] re-laid for ``ml_nets_q7__fc4b``: per group of four rows, per
+    4 inputs, the four rows' 4 bytes (16 contiguous bytes); the rows left over (n_out % 4)
+    after the blocks as they were."""
+    w = np.asarray(w).reshape(n_out, n_in)
+    g = n_out // 4
+    blocks = w[:4 * g].reshape(g, 4, n_in // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    return np.concatenate([blocks, w[4 * g:].reshape(-1)])
+
+
+def model_run(kinds: set[int], P: str, kernels: int = 7, argmax: bool = False,
+              xw: int = 0, xw_all: bool = False) -> str:
     """``P__q7_run``: ``ml_nets_q7_run``'s loop over the op table (in program memory on
     AVR) dispatching only ``kinds`` (:data:`Q7_DISPATCH`), so that the kernels of other op
     kinds are not compiled in; an op of another kind returns ``ML_ERR_MODEL``. ``kernels``
     (:func:`_conv_kernels`) is the mask of assembly convolution kernels passed to
     ``ml_nets_q7__conv``. ``argmax`` (the table ends with SOFTMAX, DEQUANTIZE: see
     :func:`_softmax_last`): with ``cls`` not null the run stops before that softmax when
-    ``ml_nets_q7_softmax_argmax`` is certain of the class, stored in ``*cls`` (else -1)."""
+    ``ml_nets_q7_softmax_argmax`` is certain of the class, stored in ``*cls`` (else -1).
+    ``xw`` > 0: words of the widened input of the dense ops whose weights are stored in
+    blocks on Cortex-M4F / M7 (:func:`_blockable`), a buffer of ``P__q7_run``; ``xw_all``:
+    every dense op is (the other dense row kernels are then not linked in)."""
     def call(k: int) -> str:
-        c = Q7_DISPATCH[k][1].replace("ml_nets_q7_conv(op, a, o)",
-                                      f"ml_nets_q7__conv(op, a, o, {kernels})")
+        c = Q7_DISPATCH[k][1].replace(
+            "ml_nets_q7_conv(op, a, o)",
+            f"ml_nets_q7__conv(op, a, o, {kernels}, {'xw' if xw else '(uint32_t *)0'})")
+        if xw and k == _KIND["dense"]:
+            c = f"ml_nets_q7__dense(op, a, o, xw, {'(ML_NETS_Q7_BLK != 0)' if xw_all else 0})"
         if argmax and k == _KIND["softmax"]:
             c = ("if (cls != (int32_t *)0 && k == n_ops - 2) {\n"
                  "                *cls = ml_nets_q7_softmax_argmax(op, a);\n"
@@ -525,7 +584,9 @@ def model_run(kinds: set[int], P: str, kernels: int = 7, argmax: bool = False) -
         f"static inline int32_t {P}__q7_run(const ml_nets_q7_op_t *ops, int32_t n_ops,\n"
         "                                   const float *x, float *y, int8_t *arena,\n"
         "                                   int32_t *cls)\n{\n"
-        "    int32_t k;\n    for (k = 0; k < n_ops; k++) {\n"
+        + (f"#ifdef ML_NETS_Q7__VFP\n    uint32_t xw[{xw}];\n#else\n"
+           "    uint32_t *const xw = (uint32_t *)0;\n#endif\n" if xw else "")
+        + "    int32_t k;\n    for (k = 0; k < n_ops; k++) {\n"
         "        ML_FLASH_STRUCT(ml_nets_q7_op_t, op, ops[k]);\n"
         "        const int8_t *a = op->in >= 0 ? arena + op->in : (const int8_t *)0;\n"
         "        int8_t *o = op->out >= 0 ? arena + op->out : (int8_t *)0;\n"
@@ -560,19 +621,33 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     # stays in RAM (ml_nets_q7_binary reads it like an arena operand)
     in_ram = {r["w"] for r in recs if r["kind"] in (_KIND["add"], _KIND["mul"]) and "w" in r}
     spare = {r["w"] for r in recs if r.get("rq_right", 0) & 8}
+    blocked = {}
+    for r in _blocked_ops(recs, ir):
+        r["blocked"] = True
+        n_in, n_out = _rows(r)
+        blocked[r["w"]] = (n_out, n_in)
     for ctype, name, v in consts:
         store = "const" if name in in_ram else "ML_CONST"
         if name in spare:  # readable 3 bytes past the last weight (rq_right bit 3)
             v = np.concatenate([np.ravel(v), np.zeros(3, v.dtype)])
-        lines.append(f"static {store} {ctype} {P}__{name}[{max(v.size, 1)}] = "
-                     f"{{{_arr(v) if v.size else '0'}}};")
+        decl = f"static {store} {ctype} {P}__{name}[{max(v.size, 1)}]"
+        if name in blocked:
+            # Cortex-M4F / M7: four rows' words per LDM (ml_nets_q7__fc4b); plain elsewhere
+            lines.append(f"#ifdef ML_NETS_Q7__VFP\n{decl} ML_NETS_Q7_ALIGN4 = "
+                         f"{{{_arr(_block_rows(v, *blocked[name]))}}};\n#else")
+        lines.append(f"{decl} = {{{_arr(v) if v.size else '0'}}};")
+        if name in blocked:
+            lines.append("#endif")
     lines.append(f"static ML_CONST ml_nets_q7_op_t {P}__ops[{len(recs)}] = {{")
     lines += [f"    {_struct(r, P)}," for r in recs]
     lines.append("};")
     lines.append(f"enum {{ {P}__ARENA_BYTES = {max(plan.arena_bytes, 1)}, "
                  f"{P}__N_OPS = {len(recs)} }};")
     argmax = _softmax_last(recs)
-    lines.append(model_run({int(r["kind"]) for r in recs}, P, _conv_kernels(recs), argmax))
+    xw = max((_rows(r)[0] // 2 for r in recs if r.get("blocked")), default=0)
+    xw_all = all(r.get("blocked") for r in recs if r["kind"] == _KIND["dense"])
+    lines.append(model_run({int(r["kind"]) for r in recs}, P, _conv_kernels(recs), argmax,
+                           xw, xw_all))
     if argmax:
         # one call of P__q7_run for both (a second call site would keep it out of line)
         lines.append(f"/* out = the outputs; with cls, the class instead when it is certain "
@@ -766,13 +841,19 @@ def data_bytes_int8(ir: NetIR) -> int:
 # in place of that softmax and its dequantization, when the table ends with them; the
 # estimate assumes the class is certain (the usual case; a near tie runs the softmax
 # too). Cortex-M4F / M7 and M0+ refitted with it (2026-12-01: MLP within 1%, CNN 3%,
-# plain CNN 0%). Flash: 100 B for that class pick, ``pair_code`` for the
-# two-pixel kernel on gathered windows (ML_NETS_Q7_K_PAIR_SMALL, Cortex-M4F / M7)
+# plain CNN 0%). ``bmac``: per multiply-add of the ops whose weights are stored in blocks
+# (Cortex-M4F / M7, :func:`_blocked_ops`), refitted with them. Flash: 100 B for that
+# class pick, ``pair_code`` for the two-pixel kernel on gathered windows
+# (ML_NETS_Q7_K_PAIR_SMALL), ``blk_code`` for the blocked rows' kernel, less
+# ``rows_code`` when every dense op is blocked and no convolution needs the other row
+# kernels (Cortex-M4F / M7)
 _COST_INT8 = {
-    "cortex-m4f": dict(frame=600, mac=1.41, wmac=0.818, out=36.6, elem=20.0, pick=200,
-                       code=730, base=0, pair_code=600),
-    "cortex-m7": dict(frame=600, mac=1.41, wmac=0.818, out=36.6, elem=20.0, pick=200,
-                      code=730, base=0, pair_code=600),
+    "cortex-m4f": dict(frame=600, mac=1.315, bmac=1.04, wmac=0.827, out=36.6, elem=20.0,
+                       pick=200, code=730, base=0, pair_code=600, blk_code=550,
+                       rows_code=1530),
+    "cortex-m7": dict(frame=600, mac=1.315, bmac=1.04, wmac=0.827, out=36.6, elem=20.0,
+                      pick=200, code=730, base=0, pair_code=600, blk_code=550,
+                      rows_code=1530),
     "cortex-m0plus": dict(frame=300, mac=21.2, wmac=6.80, out=20.5, elem=20.0, pick=600,
                           code=728, base=3088),
     "rv32imc": dict(frame=300, mac=15.0, wmac=5.07, out=5.0, elem=20.0, pick=400, code=728,
@@ -824,14 +905,21 @@ def estimate_int8(ir: NetIR, target: str, X: np.ndarray | None):
         # predict: the class from the softmax's input, not its 2 x depth outputs
         other -= 2 * int(recs[-2]["g"][1])
         pick = c["pick"]
+    blk = _blocked_ops(recs, ir) if "bmac" in c else []
+    bmacs = sum(_rows(r)[0] * _rows(r)[1] * _n_rows(r) for r in blk)
     instr = None
     if X is not None:
-        per = (c["mac"] * (macs - wide) + c["wmac"] * wide + c["out"] * n_out
-               + c["elem"] * other + pick)
+        per = (c["mac"] * (macs - wide - bmacs) + c.get("bmac", 0.0) * bmacs
+               + c["wmac"] * wide + c["out"] * n_out + c["elem"] * other + pick)
         instr = np.full(len(X), float(per))
     kinds = {int(r["kind"]) for r in recs}
     flash = (data_bytes_int8(ir) + c["base"] + c["code"] * len(kinds) + (100 if pick else 0)
              + (c.get("pair_code", 0) if _conv_kernels(recs) & 4 else 0))
+    if blk:
+        flash += c["blk_code"]
+        if _KIND["conv2d"] not in kinds and all(any(r is b for b in blk) for r in recs
+                                                if r["kind"] == _KIND["dense"]):
+            flash -= c["rows_code"]
     return Estimate(flash_bytes=int(flash), ram_bytes=0,
                     stack_bytes=int(arena_bytes_int8(ir) + c["frame"]), instructions=instr)
 
