@@ -162,6 +162,24 @@ def test_int8_cnn_arena_within_bar_and_bit_exact(tmp_path, which):
     assert r.agreement == 1.0 and r.max_abs_diff == 0.0
 
 
+def test_int8_mlp_blocked_rows_bit_exact_on_m4f(tmp_path):
+    """The benchmark MLP in int8: on Cortex-M4F every dense op's weights are stored in
+    blocks (ml_nets_q7__fc4b, no other row kernel linked) and predict skips the softmax
+    when the class is certain; its outputs and classes equal TFLite Micro's on the host
+    and on the emulated MCU, on digits and on adversarial rows."""
+    m = _convert("mlp", "int8")
+    header = m.c_source("nm")
+    assert header.count("ML_NETS_Q7_BLK") >= 3 and "ml_nets_q7__dense(op, a, o, xw" in header
+    rng = np.random.default_rng(5)
+    X = np.concatenate([_digits()[0][-20:], rng.normal(0, 3, size=(4, 64)),
+                        np.full((1, 64), -2.0), np.full((1, 64), 50.0)]).astype(np.float32)
+    tflm, _ = _tflm_outputs_and_arena(m, X, tmp_path)
+    np.testing.assert_array_equal(m.predict_proba(X), tflm)
+    np.testing.assert_array_equal(m.predict(X), tflm.argmax(axis=1))
+    r = m.verify_on_target(M4, X)
+    assert r.agreement == 1.0 and r.max_abs_diff == 0.0
+
+
 def _emlearn_row() -> tuple[int, int] | None:
     """(instructions, flash) of emlearn's MLP on Cortex-M4F from RESULTS_nets.md."""
     if not RESULTS.exists():
