@@ -1097,11 +1097,9 @@ static inline ML_NETS_Q7_HOT int8_t ml_nets_q7__out(const ml_nets_q7_op_t *op, i
  * convolution: y + (r + 1) n_out <= x + r n_in for every r). */
 static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq_t *rqp,
                                   const int8_t *x, int8_t *y, int32_t rows, int32_t n_in,
-                                  int32_t n_out, uint32_t *xw, int all_blocked)
+                                  int32_t n_out)
 {
     const ml_nets_q7_rq_t rq = *rqp;
-    (void)xw;
-    (void)all_blocked;
     const int8_t *const w0 = op->w;
     const int32_t zp = op->in_zp;
     int32_t r, o, j;
@@ -1125,18 +1123,7 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
         const int8_t *w = w0;
         o = 0;
 #ifdef ML_NETS_Q7__VFP
-        if ((op->rq_right & ML_NETS_Q7_BLK) && xw != (uint32_t *)0) {
-            /* blocked weights (the generated header guarantees the short path, n_in a
-             * multiple of 4 and four outputs or more): the input widened once into xw
-             * (n_in / 2 words), every group of four in ml_nets_q7__fc4b, the rows left
-             * over stored plainly after the blocks */
-            ml_nets_q7__widen1(xr, n_in >> 2, fc.nzp, xw);
-            ml_nets_q7__kstart(&fc, (const int8_t *)xw, w0, yr, &rq, n_out >> 2);
-            fc.xe = (const int8_t *)(xw + (n_in >> 1));
-            ml_nets_q7__fc4b(&fc);
-            o = n_out & ~(int32_t)3;
-            w += (size_t)o * (size_t)n_in;
-        } else if (!all_blocked && fused) {
+        if (fused) {
             const int8_t *xs = xr;
             if (n4 != n_in) {
                 for (j = 0; j < n4; j++) {
@@ -1152,7 +1139,7 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
             w += (size_t)o * (size_t)n_in;
         }
 #endif
-        for (; !all_blocked && o + 4 <= n_out; o += 4) {
+        for (; o + 4 <= n_out; o += 4) {
             int32_t acc[4];
             acc[0] = acc[1] = acc[2] = acc[3] = 0; /* no memset call */
             ml_nets_q7_dot4(xr, w, (size_t)n_in, n_in, zp, acc);
@@ -1188,16 +1175,61 @@ static inline void ml_nets_q7__fc(const ml_nets_q7_op_t *op, const ml_nets_q7_rq
 
 /* Fully connected over the last axis: g[2] rows of g[0] inputs -> rows of g[1] outputs
  * (w[out][in]). */
+#ifdef ML_NETS_Q7__VFP
+/* ml_nets_q7__fc for an op whose weights are stored in blocks (blocked: rq_right &
+ * ML_NETS_Q7_BLK, where the generated header guarantees the short path, n_in a multiple
+ * of 4 and four outputs or more): each row's input widened once into xw (n_in / 2 words),
+ * every group of four outputs in ml_nets_q7__fc4b, the rows left over (stored plainly
+ * after the blocks) in C; blocked = 0: every output in C. Called only where the
+ * generated code passes a buffer, so that models without blocked weights do not link it. */
+static inline void ml_nets_q7__fc_blk(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
+                                      int32_t rows, int32_t n_in, int32_t n_out, uint32_t *xw,
+                                      int blocked)
+{
+    const ml_nets_q7_rq_t rq = ml_nets_q7__rq(op);
+    const int32_t start = blocked ? n_out & ~(int32_t)3 : 0;
+    ml_nets_q7__kctx_t fc;
+    int32_t r, o;
+    fc.ws = n_in;
+    fc.out_zp = rq.zp;
+    fc.nzp = ml_nets_q7__nzp(op->in_zp);
+    for (r = 0; r < rows; r++) {
+        const int8_t *xr = x + (size_t)r * (size_t)n_in;
+        int8_t *yr = y + (size_t)r * (size_t)n_out;
+        if (blocked) {
+            ml_nets_q7__widen1(xr, n_in >> 2, fc.nzp, xw);
+            ml_nets_q7__kstart(&fc, (const int8_t *)xw, op->w, yr, &rq, n_out >> 2);
+            fc.xe = (const int8_t *)(xw + (n_in >> 1));
+            ml_nets_q7__fc4b(&fc);
+        }
+        for (o = start; o < n_out; o++) {
+            yr[o] = ml_nets_q7__rqout(
+                &rq, ml_nets_q7_dot(xr, op->w + (size_t)o * (size_t)n_in, n_in, op->in_zp, 0),
+                o);
+        }
+    }
+}
+#endif
+
 /* DENSE; xw (or NULL): n_in / 2 words for the input of an op whose weights are stored in
  * blocks (rq_right & ML_NETS_Q7_BLK, the generated header on Cortex-M4F / M7);
  * all_blocked (a constant): every dense op of the model is, so the other row kernels are
- * not linked in (then only xw's path and the rows left over run). */
+ * not linked in (an op without the flag then takes ml_nets_q7__fc_blk's C loop). */
 static inline void ml_nets_q7__dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
                                      uint32_t *xw, int all_blocked)
 {
+    const int32_t rows = op->g[2] > 0 ? op->g[2] : 1;
     const ml_nets_q7_rq_t rq = ml_nets_q7__rq(op);
-    ml_nets_q7__fc(op, &rq, x, y, op->g[2] > 0 ? op->g[2] : 1, op->g[0], op->g[1], xw,
-                   all_blocked);
+    (void)xw;
+    (void)all_blocked;
+#ifdef ML_NETS_Q7__VFP
+    if (all_blocked || (xw != (uint32_t *)0 && (op->rq_right & ML_NETS_Q7_BLK))) {
+        ml_nets_q7__fc_blk(op, x, y, rows, op->g[0], op->g[1], xw,
+                           xw != (uint32_t *)0 && (op->rq_right & ML_NETS_Q7_BLK));
+        return;
+    }
+#endif
+    ml_nets_q7__fc(op, &rq, x, y, rows, op->g[0], op->g[1]);
 }
 
 static inline void ml_nets_q7_dense(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y)
@@ -1388,12 +1420,19 @@ ML_NETS_Q7_LOOP void ml_nets_q7__gather(const int32_t *g, const int8_t *x, int32
 #define ML_NETS_Q7_K_PAIR 2
 #define ML_NETS_Q7_K_PAIR_SMALL 4
 #define ML_NETS_Q7_K_ALL 7
+/* with the pair kernels: the caller passes the widened windows' buffer (xw, as many words
+ * as the largest such window has values, rounded up to 4), so ml_nets_q7__conv's frame
+ * does not hold its own (1,152 bytes for the largest window) */
+#define ML_NETS_Q7_K_SCRATCH 8
+/* pointwise convolutions may have their weights stored in blocks (xw: their inputs) */
+#define ML_NETS_Q7_K_BLOCKED 16
 
 /* CONV2D (w[out_c][k_h][k_w][in_c]) and DEPTHWISE (w[k_h][k_w][in_c * mult]); taps in
  * the padding are skipped (they contribute 0 in TFLite's arithmetic). kernels: the
  * ML_NETS_Q7_K_* the convolutions may use (a constant: the generated code passes what
  * its convolutions can use, so the other kernels are not linked in). xw (or NULL): in_c / 2
- * words for a pointwise convolution whose weights are stored in blocks (ml_nets_q7__dense). */
+ * words for a pointwise convolution whose weights are stored in blocks (ml_nets_q7__dense,
+ * with ML_NETS_Q7_K_BLOCKED), and with ML_NETS_Q7_K_SCRATCH the pair kernels' buffer. */
 static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, int8_t *y,
                                     int kernels, uint32_t *xw)
 {
@@ -1411,8 +1450,15 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
     const size_t w_out = (size_t)k_h * w_row; /* conv: weights per output channel */
     int32_t oy, ox, oc, j;
     (void)kernels;
+    (void)xw;
     if (!depthwise && ml_nets_q7__pointwise(g)) {
-        ml_nets_q7__fc(op, &rq, x, y, g[ML_NETS_G_IN_H] * in_w, in_c, out_c, xw, 0);
+#ifdef ML_NETS_Q7__VFP
+        if ((kernels & ML_NETS_Q7_K_BLOCKED) && (op->rq_right & ML_NETS_Q7_BLK)) {
+            ml_nets_q7__fc_blk(op, x, y, g[ML_NETS_G_IN_H] * in_w, in_c, out_c, xw, 1);
+            return;
+        }
+#endif
+        ml_nets_q7__fc(op, &rq, x, y, g[ML_NETS_G_IN_H] * in_w, in_c, out_c);
         return;
     }
     if (!depthwise && (int64_t)k_h * k_w * in_c <= ML_NETS_Q7_WINDOW_MAX) {
@@ -1429,7 +1475,10 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
          * same per call, but its set-up and row copy per pixel cost the CNN of
          * benchmarks/RESULTS_nets.md 11% more instructions: the pad is written once */
         int8_t col[2 * ML_NETS_Q7_WINDOW_MAX];
-        uint32_t wide[ML_NETS_Q7_WINDOW_MAX]; /* not allocated without the pair path */
+        /* the pair buffer: the caller's (ML_NETS_Q7_K_SCRATCH) or a local one (not
+         * allocated without the pair path) */
+        uint32_t wide_own[ML_NETS_Q7_WINDOW_MAX];
+        uint32_t *const wide = (kernels & ML_NETS_Q7_K_SCRATCH) ? xw : wide_own;
         int32_t i0;
         const int32_t n4 = (n + 3) & ~(int32_t)3;
         const int win_fused = rq.fast == 7 && out_c >= 4 && ((n & 3) == 0 || (op->rq_right & 8));
@@ -1475,7 +1524,7 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
                     continue;
                 }
 #endif
-                ml_nets_q7__fc(op, &rq, col, dst, 1, n, out_c, (uint32_t *)0, 0);
+                ml_nets_q7__fc(op, &rq, col, dst, 1, n, out_c);
             }
         }
         return;
@@ -1490,7 +1539,8 @@ static inline void ml_nets_q7__conv(const ml_nets_q7_op_t *op, const int8_t *x, 
     /* and two pixels at a time (ml_nets_q7__fc2x2) when their widened windows fit */
     const int cv_pair = cv_fused && (kernels & ML_NETS_Q7_K_PAIR) && (out_c & 1) == 0 &&
                         (int64_t)k_h * k_w * in_c <= ML_NETS_Q7_WIDE_MAX;
-    uint32_t wide[ML_NETS_Q7_WIDE_MAX];
+    uint32_t wide_own[ML_NETS_Q7_WIDE_MAX]; /* or the caller's (ML_NETS_Q7_K_SCRATCH) */
+    uint32_t *const wide = (kernels & ML_NETS_Q7_K_SCRATCH) ? xw : wide_own;
     ml_nets_q7__kctx_t dc;
     dc.ky_left = 0;
     dc.ws = depthwise ? (int32_t)x_step : (int32_t)w_out;

@@ -473,15 +473,17 @@ _WINDOW_MAX = 64  # ML_NETS_Q7_WINDOW_MAX: larger windows are not gathered (ml_n
 _WIDE_MAX = 288  # ML_NETS_Q7_WIDE_MAX: the largest window of the two-pixel kernel
 
 
-def _conv_kernels(recs: list[dict]) -> int:
+def _conv_kernels(recs: list[dict]) -> tuple[int, int]:
     """The assembly convolution kernels some regular convolution may take on Cortex-M4F /
     M7 (``ML_NETS_Q7_K_*``, ml_nets_int8.h): 1 ``ml_nets_q7__fc4n2d`` (whole words of
     channels, stride-1 columns, four outputs or more, a window past the gathered ones:
     more than 64 values, not pointwise); 2 also ``ml_nets_q7__fc2x2`` on such windows (two
     output pixels or more per row, an even number of channels, a window of at most 288
     values); 4 ``ml_nets_q7__fc2x2`` on two gathered windows (at most 64 values, an even
-    number of four channels or more, two output pixels or more per row)."""
-    mask = 0
+    number of four channels or more, two output pixels or more per row). And the words of
+    the widened-window buffer the two-pixel kernel needs (the largest such window's values,
+    rounded up to 4), which ``P__q7_run`` passes (``ML_NETS_Q7_K_SCRATCH``)."""
+    mask = words = 0
     for r in recs:
         if int(r["kind"]) != 5:
             continue
@@ -494,9 +496,12 @@ def _conv_kernels(recs: list[dict]) -> int:
         pair = out_w >= 2 and out_c % 2 == 0
         if n <= _WINDOW_MAX and not pointwise and out_c >= 4 and pair:
             mask |= 4
+            words = max(words, (n + 3) // 4 * 4)
         if in_c % 4 == 0 and d_w == 1 and out_c >= 4 and n > _WINDOW_MAX:
             mask |= 3 if pair and n <= _WIDE_MAX else 1
-    return mask
+            if pair and n <= _WIDE_MAX:
+                words = max(words, n)
+    return mask, words
 
 
 def _rows(r: dict) -> tuple[int, int] | None:
@@ -551,7 +556,7 @@ def _block_rows(w: np.ndarray, n_out: int, n_in: int) -> np.ndarray:
 
 
 def model_run(kinds: set[int], P: str, kernels: int = 7, argmax: bool = False,
-              xw: int = 0, xw_all: bool = False) -> str:
+              xw: int = 0, xw_all: bool = False, dense_blk: bool = False) -> str:
     """``P__q7_run``: ``ml_nets_q7_run``'s loop over the op table (in program memory on
     AVR) dispatching only ``kinds`` (:data:`Q7_DISPATCH`), so that the kernels of other op
     kinds are not compiled in; an op of another kind returns ``ML_ERR_MODEL``. ``kernels``
@@ -559,14 +564,16 @@ def model_run(kinds: set[int], P: str, kernels: int = 7, argmax: bool = False,
     ``ml_nets_q7__conv``. ``argmax`` (the table ends with SOFTMAX, DEQUANTIZE: see
     :func:`_softmax_last`): with ``cls`` not null the run stops before that softmax when
     ``ml_nets_q7_softmax_argmax`` is certain of the class, stored in ``*cls`` (else -1).
-    ``xw`` > 0: words of the widened input of the dense ops whose weights are stored in
-    blocks on Cortex-M4F / M7 (:func:`_blockable`), a buffer of ``P__q7_run``; ``xw_all``:
-    every dense op is (the other dense row kernels are then not linked in)."""
+    ``xw`` > 0: words of ``P__q7_run``'s buffer for the widened inputs of the ops whose
+    weights are stored in blocks on Cortex-M4F / M7 (:func:`_blocked_ops`) and the pair
+    kernels' windows (``kernels`` bit 8); ``dense_blk``: some dense op is blocked (else the
+    dense ops get no buffer, so the blocked kernel is not linked in); ``xw_all``: every
+    dense op is (the other dense row kernels are then not linked in)."""
     def call(k: int) -> str:
         c = Q7_DISPATCH[k][1].replace(
             "ml_nets_q7_conv(op, a, o)",
             f"ml_nets_q7__conv(op, a, o, {kernels}, {'xw' if xw else '(uint32_t *)0'})")
-        if xw and k == _KIND["dense"]:
+        if dense_blk and k == _KIND["dense"]:
             c = f"ml_nets_q7__dense(op, a, o, xw, {'(ML_NETS_Q7_BLK != 0)' if xw_all else 0})"
         if argmax and k == _KIND["softmax"]:
             c = ("if (cls != (int32_t *)0 && k == n_ops - 2) {\n"
@@ -644,10 +651,15 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     lines.append(f"enum {{ {P}__ARENA_BYTES = {max(plan.arena_bytes, 1)}, "
                  f"{P}__N_OPS = {len(recs)} }};")
     argmax = _softmax_last(recs)
-    xw = max((_rows(r)[0] // 2 for r in recs if r.get("blocked")), default=0)
-    xw_all = all(r.get("blocked") for r in recs if r["kind"] == _KIND["dense"])
-    lines.append(model_run({int(r["kind"]) for r in recs}, P, _conv_kernels(recs), argmax,
-                           xw, xw_all))
+    # one buffer for the widened inputs of the blocked rows and the pair kernels' windows
+    kernels, pair_words = _conv_kernels(recs)
+    xw = max([_rows(r)[0] // 2 for r in recs if r.get("blocked")] + [pair_words])
+    dense_blk = any(r.get("blocked") for r in recs if r["kind"] == _KIND["dense"])
+    xw_all = dense_blk and all(r.get("blocked") for r in recs if r["kind"] == _KIND["dense"])
+    conv_blk = any(r.get("blocked") for r in recs if r["kind"] == _KIND["conv2d"])
+    lines.append(model_run({int(r["kind"]) for r in recs}, P,
+                           kernels | (8 if pair_words else 0) | (16 if conv_blk else 0),
+                           argmax, xw, xw_all, dense_blk))
     if argmax:
         # one call of P__q7_run for both (a second call site would keep it out of line)
         lines.append(f"/* out = the outputs; with cls, the class instead when it is certain "
@@ -914,7 +926,7 @@ def estimate_int8(ir: NetIR, target: str, X: np.ndarray | None):
         instr = np.full(len(X), float(per))
     kinds = {int(r["kind"]) for r in recs}
     flash = (data_bytes_int8(ir) + c["base"] + c["code"] * len(kinds) + (100 if pick else 0)
-             + (c.get("pair_code", 0) if _conv_kernels(recs) & 4 else 0))
+             + (c.get("pair_code", 0) if _conv_kernels(recs)[0] & 4 else 0))
     if blk:
         flash += c["blk_code"]
         if _KIND["conv2d"] not in kinds and all(any(r is b for b in blk) for r in recs
