@@ -500,8 +500,8 @@ twice, so the figures are approximate; measured 2026-11-30):
   layers, ~0.7 K softmax. relu is now a sign-bit test (NaN propagates, -0.0 -> +0.0), so
   soft-float cores skip a compare call: Cortex-M0+ and rv32imc also got 1-4% faster.
   Flash grows with the unrolled loops (CNN 9.8 -> 12.7 KB, MLP 13.4 -> 14.4 KB).
-* int8 (bar 1.5: missed on the small MLP and the depthwise CNN, 3.62 and 5.48 then (2.31
-  and 5.07 now); were 4.03 and 7.54 before this round, 5.62 and 10.95 before any kernel
+* int8 (bar 1.5: missed on the small MLP and the depthwise CNN, 3.62 and 5.48 then (2.33
+  and 5.01 now); were 4.03 and 7.54 before this round, 5.62 and 10.95 before any kernel
   work). This round, on Cortex-M4F / M7: the dense / pointwise rows, the small
   convolution windows and the depthwise pixels run in two naked assembly functions
   that keep four sums in registers from the bias to the stored bytes, so a call covers
@@ -548,7 +548,7 @@ twice, so the figures are approximate; measured 2026-11-30):
   certain, 2026-12-01: ml_nets_q7_softmax_argmax, one exp for ~200 instructions instead
   of ~200 per class; 6.3 K with the weights stored in blocks, ml_nets_q7__fc4b, 18
   instructions per 16 MACs in the loop): the blocked rows with their 58 requantizations
-  ~4.1 K, input quantization ~1.0 K (15 per input: VDIV + 10). CNN (0.61 M then, 0.57 M
+  ~4.1 K, input quantization ~1.0 K (15 per input: VDIV + 10). CNN (0.61 M then, 0.56 M
   with the pointwise rows blocked): pointwise rows and the 1-channel first conv ~0.29 M
   (8.2 K outputs), depthwise ~0.16 M (3.1 K outputs, 27.6 K MACs), window gathering and
   pixel loops ~0.10 M, pooling, mean, input quantization and softmax ~42 K (its random
@@ -560,7 +560,7 @@ twice, so the figures are approximate; measured 2026-11-30):
   per 16 weights one LDM, eight SXTB16, eight SMLAD); only weights stored widened to 16
   bits (2x their flash, which the sklearn MLP's flash bar against emlearn would then
   miss) could come near. The MLP 256-128-64-10 (41,600 MACs, 2026-12-01) meets it at
-  1.41: there the per-inference costs are a smaller share. On the CNN the ~11 K
+  1.42: there the per-inference costs are a smaller share. On the CNN the ~11 K
   requantized outputs alone cost ~1.5 per MAC at >= 15 instructions each. Measured
   and not taken: a precomputed softmax exp table (1 KB of flash per softmax, ~1.7 K
   fewer instructions on the MLP); an SMULL-based srdhm (no gain over GCC's code); the
@@ -569,7 +569,7 @@ twice, so the figures are approximate; measured 2026-11-30):
   assembly rows of this round it is 248 B - figures from the harness's 256-byte first
   painted window, which missed writes below a frame's unwritten locals: re-measured
   2026-12-01 with a 64 KB window, the MLP's stack is 524 B). On Cortex-M4F int8 is
-  still slower than float32 for these nets (2.1x for the CNN, 1.3x for the MLP) and
+  still slower than float32 for these nets (2.0x for the CNN, 1.3x for the MLP) and
   wins on
   flash and RAM (the CNN's arena is 0.21x the float plan); without an FPU it is the fast
   path (Cortex-M0+ and rv32imc: figures in the table).
