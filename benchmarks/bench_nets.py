@@ -95,24 +95,18 @@ def _digits():
     return (X / 16.0).astype(np.float32), y
 
 
-def keras_mlp():
+def keras_mlp(n_in: int = 64, hidden: tuple[int, ...] = (32, 16)):
     import keras
 
     keras.utils.set_random_seed(0)
     L = keras.layers
-    return keras.Sequential([keras.Input((64,)), L.Dense(32, activation="relu"),
-                             L.Dense(16, activation="relu"),
+    return keras.Sequential([keras.Input((n_in,)),
+                             *(L.Dense(h, activation="relu") for h in hidden),
                              L.Dense(10, activation="softmax")])
 
 
 def keras_mlp_wide():
-    import keras
-
-    keras.utils.set_random_seed(0)
-    L = keras.layers
-    return keras.Sequential([keras.Input((256,)), L.Dense(128, activation="relu"),
-                             L.Dense(64, activation="relu"),
-                             L.Dense(10, activation="softmax")])
+    return keras_mlp(256, (128, 64))
 
 
 def keras_cnn():

@@ -848,6 +848,11 @@ ml_nets_q7__dw4n(ml_nets_q7__kctx_t *c __attribute__((unused)))
     "ldr r11, [r0, #40]\n\t"                                                               \
     "add r10, r10, r11, lsl #2\n\t"                                                        \
     "str r10, [r0, #4]\n\t"                                                                \
+    ML_NETS_Q7__GROUPS_LOOP_ASM
+
+/* The kernels' last lines: one group fewer (c->n_c4), the next one (label 1) or the
+ * return (the state pointer's slot and the saved registers popped). */
+#define ML_NETS_Q7__GROUPS_LOOP_ASM                                                       \
     "ldr r10, [r0, #24]\n\t"                                                               \
     "subs r10, r10, #1\n\t"                                                                \
     "str r10, [r0, #24]\n\t"                                                               \
@@ -991,12 +996,7 @@ ml_nets_q7__fc2x2(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "ldr r11, [r0, #40]\n\t"
             "add r10, r10, r11, lsl #1\n\t"
             "str r10, [r0, #4]\n\t"
-            "ldr r10, [r0, #24]\n\t"
-            "subs r10, r10, #1\n\t"
-            "str r10, [r0, #24]\n\t"
-            "bne 1b\n\t"
-            "add sp, sp, #8\n\t"
-            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+            ML_NETS_Q7__GROUPS_LOOP_ASM);
 }
 
 /* Every group of four outputs of one dense row whose weights are stored in blocks
@@ -1040,12 +1040,7 @@ ml_nets_q7__fc4b(ml_nets_q7__kctx_t *c __attribute__((unused)))
             "ldr r0, [sp]\n\t"
             "str r12, [r0, #4]\n\t"
             ML_NETS_Q7__GROUP_END_ASM
-            "ldr r10, [r0, #24]\n\t"
-            "subs r10, r10, #1\n\t"
-            "str r10, [r0, #24]\n\t"
-            "bne 1b\n\t"
-            "add sp, sp, #8\n\t"
-            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+            ML_NETS_Q7__GROUPS_LOOP_ASM);
 }
 
 /* m > 0 words of inputs at x widened for ml_nets_q7__fc4b at o (per word (x0 - zp,

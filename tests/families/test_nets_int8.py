@@ -1509,6 +1509,24 @@ static void report(const char *tag)
 """
 
 _DENSE_C = _CHECK_PRELUDE.replace("RNG_SEED", "0x6C8E9CF5u") + _OPS_C + r"""
+/* a random DENSE op: rows of n_in inputs x, weights w[n_out][n_in], its requantization
+ * (random_rq) and zero points (a narrow clamp one op in `narrow_one_in`) */
+static void random_dense(ml_nets_q7_op_t *op, int32_t n_in, int32_t n_out, int32_t rows,
+                         uint32_t narrow_one_in, int8_t *w, int8_t *x, int32_t *bias,
+                         int32_t *mult, int32_t *shift)
+{
+    memset(op, 0, sizeof *op);
+    op->kind = ML_NETS_Q7_DENSE;
+    op->g[0] = n_in;
+    op->g[1] = n_out;
+    op->g[2] = rows;
+    random_zero_points(op, narrow_one_in);
+    random_bytes(w, n_in * n_out);
+    random_bytes(x, rows * n_in);
+    op->w = w;
+    random_rq(op, bias, mult, shift, n_out, n_in);
+}
+
 /* ml_nets_q7_dense as the Cortex-M4F build runs it (every group of four outputs of a row
  * in the ml_nets_q7__fc4n assembly on the short path, rows that are not a multiple of 4
  * long padded when the weights have spare bytes; the C SIMD rows otherwise) against the
@@ -1527,16 +1545,7 @@ int main(void)
         const int32_t n_in = n_ins[rnd() % (uint32_t)(sizeof n_ins / sizeof n_ins[0])];
         const int32_t n_out = 1 + (int32_t)(rnd() % 20u);
         const int32_t rows = 1 + (int32_t)(rnd() % 3u);
-        memset(&op, 0, sizeof op);
-        op.kind = ML_NETS_Q7_DENSE;
-        op.g[0] = n_in;
-        op.g[1] = n_out;
-        op.g[2] = rows;
-        random_zero_points(&op, 3u);
-        random_bytes(w, n_in * n_out);
-        random_bytes(x, rows * n_in);
-        op.w = w;
-        random_rq(&op, bias, mult, shift, n_out, n_in);
+        random_dense(&op, n_in, n_out, rows, 3u, w, x, bias, mult, shift);
         if (rnd() % 2u == 0u) {
             op.rq_right |= 8; /* w has spare bytes after the last weight (w[] is larger) */
         }
@@ -1559,18 +1568,9 @@ int main(void)
             const int32_t n_out = 4 + (int32_t)(rnd() % 17u);
             const int32_t rows = 1 + (int32_t)(rnd() % 3u);
             int32_t g, i, j, k;
-            memset(&op, 0, sizeof op);
-            op.kind = ML_NETS_Q7_DENSE;
-            op.g[0] = n_in;
-            op.g[1] = n_out;
-            op.g[2] = rows;
-            random_zero_points(&op, 0xFFFFFFFFu);
+            random_dense(&op, n_in, n_out, rows, 0xFFFFFFFFu, w, x, bias, mult, shift);
             op.act_min = -128;
             op.act_max = 127;
-            random_bytes(w, n_in * n_out);
-            random_bytes(x, rows * n_in);
-            op.w = w;
-            random_rq(&op, bias, mult, shift, n_out, n_in);
             if (!short_path(&op)) {
                 continue;
             }
