@@ -722,7 +722,7 @@ def _integer_runs(ir: NetIR, P: str) -> str:
 def _softmax_last(recs: list[dict]) -> bool:
     """True when the op table ``recs`` ends with a one-row SOFTMAX of at most
     ``ML_NETS_Q7_ARGMAX_DEPTH_MAX`` (240) classes and the DEQUANTIZE of its output:
-    ``P__predict`` then runs ``P__run_class``, which skips them when
+    ``P__predict`` then runs ``P__run_cls``, which skips them when
     ``ml_nets_q7_softmax_argmax`` is certain of the class."""
     if len(recs) < 3:
         return False
