@@ -927,22 +927,18 @@ ml_nets_q7__fc4n2d(ml_nets_q7__kctx_t *c __attribute__((unused)))
  * Weight rows are ws bytes apart and read in words (up to 3 bytes past a row of a length
  * that is not a multiple of 4: times the zero padding of the window). A naked function:
  * c arrives in r0 and is updated. */
+#define ML_NETS_Q7__FC2X2_CH_ASM(ADDR, A, B)                                             \
+    "ldr r12, " ADDR "\n\t"                                                                \
+    "sxtb16 lr, r12\n\t"                                                                   \
+    "sxtb16 r12, r12, ror #8\n\t"                                                          \
+    "smlad " A ", r8, lr, " A "\n\t"                                                       \
+    "smlad " A ", r9, r12, " A "\n\t"                                                      \
+    "smlad " B ", r10, lr, " B "\n\t"                                                      \
+    "smlad " B ", r11, r12, " B "\n\t"
 #define ML_NETS_Q7__FC2X2_STEP_ASM                                                       \
     "ldm r1!, {r8, r9, r10, r11}\n\t"                                                      \
-    "ldr r12, [r2], #4\n\t"                                                                \
-    "sxtb16 lr, r12\n\t"                                                                   \
-    "sxtb16 r12, r12, ror #8\n\t"                                                          \
-    "smlad r4, r8, lr, r4\n\t"                                                             \
-    "smlad r4, r9, r12, r4\n\t"                                                            \
-    "smlad r6, r10, lr, r6\n\t"                                                            \
-    "smlad r6, r11, r12, r6\n\t"                                                           \
-    "ldr r12, [r2, r3]\n\t"                                                                \
-    "sxtb16 lr, r12\n\t"                                                                   \
-    "sxtb16 r12, r12, ror #8\n\t"                                                          \
-    "smlad r5, r8, lr, r5\n\t"                                                             \
-    "smlad r5, r9, r12, r5\n\t"                                                            \
-    "smlad r7, r10, lr, r7\n\t"                                                            \
-    "smlad r7, r11, r12, r7\n\t"
+    ML_NETS_Q7__FC2X2_CH_ASM("[r2], #4", "r4", "r6")                                       \
+    ML_NETS_Q7__FC2X2_CH_ASM("[r2, r3]", "r5", "r7")
 static __attribute__((naked, noinline, unused)) void
 ml_nets_q7__fc2x2(ml_nets_q7__kctx_t *c __attribute__((unused)))
 {
