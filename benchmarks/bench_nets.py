@@ -35,7 +35,9 @@ held-out digits rows in the host build of the same C.
 
 Run with the repository's .venv (Keras on jax, tflite-micro):
 ``KERAS_BACKEND=jax .venv/bin/python benchmarks/bench_nets.py [--write] [--targets ...]``.
-``--write`` writes benchmarks/RESULTS_nets.md (protocol and table).
+``--write`` writes benchmarks/RESULTS_nets.md (protocol, table, notes) and the "## Neural
+nets" section of benchmarks/RESULTS.md (the table and the bars; the rest of that file is
+kept).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS_nets.md"
+SUMMARY = HERE / "RESULTS.md"  # its "## Neural nets" section
+SECTION = "## Neural nets"
 PEER_PY = HERE / ".venv" / "bin" / "python"
 PREFIX = "bm"
 TARGETS = ("cortex-m4f", "cortex-m0plus", "cortex-m7", "rv32imc")
@@ -407,6 +411,76 @@ def bars(cases: list[Case]) -> list[str]:
     return out
 
 
+def issue_bars(cases: list[Case]) -> list[str]:
+    """Issue 10's speed bars as it words them: *a* Dense MLP and *a* small Conv2D net at
+    most BARS[dtype] instructions per MAC on Cortex-M4F, per dtype the lowest figure of
+    each kind of net measured (the per-net lines show every net)."""
+    out = []
+    for dtype, bar in BARS.items():
+        for kind, pick in (("Dense MLP", lambda c: c.name.startswith("MLP")),
+                           ("Conv2D net", lambda c: c.name.startswith("CNN"))):
+            got = [(c.results["cortex-m4f"].instructions_mean / c.macs, c) for c in cases
+                   if pick(c) and c.dtype == dtype and "cortex-m4f" in c.results]
+            if not got:
+                continue
+            v, c = min(got, key=lambda x: x[0])
+            others = ", ".join(f"{o.name} {w:.2f}" for w, o in sorted(got, key=lambda x: x[0])
+                               if o is not c)
+            out.append(f"- a {kind}, {dtype}, at most {bar} instructions/MAC: "
+                       f"**{'met' if v <= bar else 'MISSED'}** by {c.name} ({v:.2f})"
+                       + (f"; also measured: {others}" if others else ""))
+    em = next((c for c in cases if c.dtype.startswith("emlearn")), None)
+    got = []
+    for ml in (c for c in cases if c.name.startswith("sklearn") and c.dtype in BARS):
+        if em and "cortex-m4f" in ml.results and "cortex-m4f" in em.results:
+            a, b = ml.results["cortex-m4f"], em.results["cortex-m4f"]
+            got.append((max(a.instructions_mean / b.instructions_mean,
+                            a.flash_bytes / b.flash_bytes), ml))
+    if got:
+        v, c = min(got, key=lambda x: x[0])
+        out.append(f"- an sklearn MLPClassifier at most {EMLEARN_BAR}x {em.dtype}'s "
+                   f"instructions and flash: **{'met' if v <= EMLEARN_BAR else 'MISSED'}** "
+                   f"by microlearn {c.dtype} (the larger ratio {v:.2f}x; the lines above "
+                   "give both ratios of each)")
+    return out
+
+
+def summary_section(cases: list[Case], targets_: tuple[str, ...], env: str) -> str:
+    """The '## Neural nets' section of RESULTS.md: the table and the bars."""
+    import datetime
+
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return "\n".join([
+        SECTION, "",
+        "Written by `KERAS_BACKEND=jax .venv/bin/python benchmarks/bench_nets.py --write` "
+        "(`--write` replaces this section only). The models, the protocol (one bare-metal "
+        "harness, flags and calling code for every net; QEMU instruction counts; MACs from "
+        "the IR; TFLite Micro's arena from its own interpreter), where the instructions go "
+        "and the history are in `benchmarks/RESULTS_nets.md` (the Neural nets page of the "
+        "docs).", "",
+        f"- date: {date}", f"- environment: {env}", "",
+        *table(cases, targets_), "",
+        "Issue 10's bars (Cortex-M4F), per net:", "", *bars(cases), "",
+        "The same bars as issue 10 words them (*a* Dense MLP and *a* small Conv2D net):", "",
+        *issue_bars(cases), ""])
+
+
+def write_summary(text: str) -> None:
+    """Replace (or append) the SECTION of RESULTS.md: from its heading line to the next
+    '## ' heading or the end of the file; the rest of the file is kept as it is."""
+    old = SUMMARY.read_text() if SUMMARY.exists() else ""
+    lines = old.splitlines(keepends=True)
+    starts = [i for i, ln in enumerate(lines) if ln.rstrip("\n") == SECTION]
+    if not starts:
+        SUMMARY.write_text(old.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
+        return
+    i = starts[0]
+    j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+    tail = "".join(lines[j:])
+    SUMMARY.write_text("".join(lines[:i]) + text.rstrip("\n") + "\n"
+                       + ("\n" + tail if tail else ""))
+
+
 PROTOCOL = __doc__.split("\n\n", 1)[1].rsplit("\n\nRun with", 1)[0]
 
 
@@ -591,15 +665,19 @@ twice, so the figures are approximate; measured 2026-11-30):
 """
 
 
-def report(cases, targets_, elapsed: float) -> str:
+def environment(cases: list[Case], targets_: tuple[str, ...], elapsed: float) -> str:
     import numpy as np
     import sklearn
 
     import microlearn
 
-    env = (f"microlearn {getattr(microlearn, '__version__', '?')}, numpy {np.__version__}, "
-           f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}; "
-           f"{len(cases)} builds x {len(targets_)} targets in {elapsed:.0f} s")
+    return (f"microlearn {getattr(microlearn, '__version__', '?')}, numpy {np.__version__}, "
+            f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}; "
+            f"{len(cases)} builds x {len(targets_)} targets in {elapsed:.0f} s")
+
+
+def report(cases, targets_, elapsed: float) -> str:
+    env = environment(cases, targets_, elapsed)
     return "\n".join([
         "# Neural nets: instructions per MAC, flash, arena (benchmarks/bench_nets.py)", "",
         PROTOCOL, "", f"Environment: {env}.", "",
@@ -607,6 +685,8 @@ def report(cases, targets_, elapsed: float) -> str:
         "in); stack = painted stack of the predict call (the header puts the planned arena "
         "on the stack); arena (plan) = the memory plan's bytes (float: 4 x arena floats).",
         "", *table(cases, targets_), "", "Bars (issue 10):", "", *bars(cases), "",
+        "The same bars as issue 10 words them (*a* Dense MLP and *a* small Conv2D net):", "",
+        *issue_bars(cases), "",
         "Cortex-M4F before and after this round (int8 only; the float kernels did not "
         "change: SMMULR requantization, VCVT input quantization, dense / pointwise rows "
         "over inputs widened once per row in an assembly loop, depthwise taps 4 channels "
@@ -621,7 +701,8 @@ def report(cases, targets_, elapsed: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help="write benchmarks/RESULTS_nets.md")
+    ap.add_argument("--write", action="store_true",
+                    help="write benchmarks/RESULTS_nets.md and RESULTS.md's nets section")
     ap.add_argument("--targets", nargs="*", default=list(TARGETS))
     ap.add_argument("--only", choices=("mlp", "mlp256", "cnn", "conv", "sklearn"), nargs="*",
                     default=["mlp", "mlp256", "cnn", "conv", "sklearn"])
@@ -633,11 +714,13 @@ def main() -> None:
         cases += sklearn_cases() if which == "sklearn" else net_cases(which)
     tg = tuple(args.targets)
     run_all(cases, tg, args.jobs)
-    text = report(cases, tg, time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    text = report(cases, tg, elapsed)
     print(text)
     if args.write:
         RESULTS.write_text(text)
-        print(f"wrote {RESULTS}", file=sys.stderr)
+        write_summary(summary_section(cases, tg, environment(cases, tg, elapsed)))
+        print(f"wrote {RESULTS} and the '{SECTION}' section of {SUMMARY}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,8 @@ class Variant:
     errors: dict[str, str] = field(default_factory=dict)
     host_ns: float | None = None
     host_fresh_ns: float | None = None  # the FRESH_ROWS protocol
+    rows: Any = None  # host-only variants: their own test rows (default: the case's)
+    fresh: Any = None  # ... and fresh rows
 
 
 def _contract_defines(case: Case) -> str:
@@ -193,6 +195,65 @@ def microlearn_variants(case: Case) -> list[Variant]:
         m = microlearn.convert(case.estimator, method=method)
         out.append(Variant("microlearn", method, m.c_source(PREFIX), model=m))
     return out
+
+
+# Host-only: microlearn on the splits emlearn's int16 defaults compute. emlearn writes a
+# threshold t as the integer int(t) and compares `(int16_t)x < int(t)`; on the rows cast
+# the same way (integer values, truncated toward zero) that is `x <= int(t) - 0.5`, so a
+# copy of the fitted model with those thresholds, converted by microlearn and run on those
+# rows, takes every branch emlearn's int16 code takes (times the code, not the model).
+INT16_SPLIT_METHODS = ("inline", "fast", "branchless")
+
+
+def int16_split_rows(X: Any) -> Any:
+    """The float32 rows as emlearn's int16 adapter sees them: cast to int16 (truncated)."""
+    import numpy as np
+
+    return np.ascontiguousarray(np.trunc(X).astype(np.int16), dtype=np.float32)
+
+
+def int16_split_estimator(est: Any) -> Any:
+    """A copy of a fitted forest / tree whose thresholds are emlearn's int16 splits."""
+    import copy
+
+    import numpy as np
+
+    est = copy.deepcopy(est)
+    for e in getattr(est, "estimators_", [est]):
+        tree = e.tree_
+        inner = tree.children_left >= 0
+        t = tree.threshold  # a view of the tree's node array: edited in place
+        t[inner] = np.trunc(t[inner]) - 0.5
+    return est
+
+
+def int16_split_variants(case: Case) -> list[Variant]:
+    import microlearn
+
+    est = int16_split_estimator(case.estimator)
+    rows, fresh = int16_split_rows(case.X_test), int16_split_rows(fresh_rows(case))
+    return [Variant("microlearn", f"{method} on emlearn's int16 splits",
+                    microlearn.convert(est, method=method).c_source(PREFIX),
+                    model=est, rows=rows, fresh=fresh)
+            for method in INT16_SPLIT_METHODS]
+
+
+def int16_split_check(case: Case, est: Any, run: Any) -> str:
+    """How closely the int16-splits copy reproduces emlearn's int16 output ``run`` on the
+    test rows: classifiers by the copy's hard vote (emlearn votes; its first maximum),
+    regressors by the largest difference of the mean."""
+    import numpy as np
+
+    X = int16_split_rows(case.X_test).astype(np.float64)
+    if case.kind == "classifier":
+        trees = getattr(est, "estimators_", [est])
+        votes = np.zeros((len(X), case.n_outputs))
+        for e in trees:
+            votes[np.arange(len(X)), np.argmax(e.predict_proba(X), axis=1)] += 1
+        same = float(np.mean(np.argmax(votes, axis=1) == run.outputs))
+        return f"same class as emlearn's int16 code on {100 * same:.1f}% of the test rows"
+    err = float(np.max(np.abs(est.predict(X) - run.outputs[:, 0].astype(np.float64))))
+    return f"largest difference from emlearn's int16 output {err:.3g}"
 
 
 def _emlearn_runtime(header: str, seen: set[str] | None = None) -> str:
@@ -422,8 +483,8 @@ def build_host_bench(case: Case, variant: Variant, cc: str, workdir: Path) -> Pa
     d = Path(tempfile.mkdtemp(prefix="host-", dir=workdir))
     (d / "model.h").write_text(variant.header)
     (d / "bench.c").write_text(HOST_BENCH_C)
-    case.X_test.tofile(d / "rows.bin")
-    fresh_rows(case).tofile(d / "fresh.bin")
+    (case.X_test if variant.rows is None else variant.rows).tofile(d / "rows.bin")
+    (fresh_rows(case) if variant.fresh is None else variant.fresh).tofile(d / "fresh.bin")
     proc = subprocess.run([cc, *HOST_CFLAGS, f"-I{d}", str(d / "bench.c"), "-o", str(d / "bench")],
                           capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
@@ -477,7 +538,7 @@ def run_all(cases: list[Case], variants: dict[str, list[Variant]], jobs: int,
         targets.check_toolchain(t)
     targets.qemu_plugin_path()  # build once, before the threads start
     tasks = [(case, v, t) for case in cases for v in variants[case.name] for t in TARGETS
-             if not host_only]
+             if not host_only and v.rows is None]  # rows: a host-only variant
 
     def measure(task: tuple[Case, Variant, str]) -> None:
         case, v, t = task
@@ -653,6 +714,24 @@ def _host_line(case: Case, ml: list[Variant], peers: list[Variant],
     return out
 
 
+def _same_splits_line(case: Case, split: list[Variant], em16: list[Variant]) -> list[str]:
+    """microlearn's fastest method on emlearn's int16 splits vs emlearn's int16 inline code,
+    on the rows its adapter sees (both timing protocols)."""
+    mine = [v for v in split if v.host_ns is not None and v.host_fresh_ns is not None]
+    theirs = [v for v in em16 if v.host_ns is not None and v.host_fresh_ns is not None]
+    if not mine or not theirs:
+        return [f"- {case.name}: incomplete host timings"] if split else []
+    vb = theirs[0]
+    a = min(mine, key=lambda v: v.host_ns)
+    af = min(mine, key=lambda v: v.host_fresh_ns)
+    run = vb.results.get("cortex-m4f")
+    check = "" if run is None else "; " + int16_split_check(case, a.model, run)
+    return [f"- {case.name}: microlearn {a.setting.split()[0]} {a.host_ns:.0f} ns vs "
+            f"emlearn {vb.setting} {vb.host_ns:.0f} ns = {a.host_ns / vb.host_ns:.2f}x; "
+            f"fresh rows: microlearn {af.setting.split()[0]} {af.host_fresh_ns:.0f} ns vs "
+            f"{vb.host_fresh_ns:.0f} ns = {af.host_fresh_ns / vb.host_fresh_ns:.2f}x{check}"]
+
+
 def _bar(case: Case, ml: list[Variant], em: list[Variant], ml_flash: float | None,
          ml_instr: float | None, label: str = "") -> list[str]:
     """The bar on Cortex-M4F: microlearn 100% agreement, its smallest flash <= 0.8x and its
@@ -707,8 +786,10 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
     host: list[str] = []
     host_fresh: list[str] = []
     m4 = "cortex-m4f"
+    same_splits: list[str] = []
     for case in cases:
-        vs = variants[case.name]
+        split = [v for v in variants[case.name] if v.rows is not None]
+        vs = [v for v in variants[case.name] if v.rows is None]
         ml = [v for v in vs if v.tool == "microlearn"]
         em = [v for v in vs if v.tool == "emlearn"]
         ml_flash = _min([_get(v, m4, "flash_bytes") for v in ml])
@@ -750,6 +831,8 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
         host += _host_line(case, ml, [v for v in vs if v.tool != "microlearn"])
         host_fresh += _host_line(case, ml, [v for v in vs if v.tool != "microlearn"],
                                  "host_fresh_ns")
+        same_splits += _same_splits_line(case, split, [
+            v for v in em if v.setting.startswith("inline, defaults")])
     lines += [
         "",
         "Columns: *agreement* = % of test rows whose predicted class equals scikit-learn's "
@@ -814,6 +897,20 @@ def report(cases: list[Case], variants: dict[str, list[Variant]],
         "",
         *host_fresh,
         "",
+        "emlearn's int16 defaults run other splits than scikit-learn's: a threshold t "
+        "becomes the integer int(t), compared with the feature cast to int16 "
+        "(`(int16_t)x < int(t)`). On digits, `x <= 0.5` (pixel off) becomes `x < 0`, never "
+        "true, so whole subtrees are never entered and the branches left are easier to "
+        "predict; on diabetes (features within +-0.2) every feature is 0 and each of the "
+        "forest's tests is `0 < 0`. To time the code rather than the model: microlearn's "
+        "methods (inline, fast, branchless) compiled from a copy of the fitted model with "
+        "those splits (threshold int(t) - 0.5 under scikit-learn's `x <= t`: the same "
+        "branch on every integer x) and timed on the test rows cast as emlearn's adapter "
+        "casts them (the fresh rows likewise), against emlearn's int16 inline code; the "
+        "check compares the copy, in Python, with the emlearn code's Cortex-M4F outputs:",
+        "",
+        *same_splits,
+        "",
         conversion_line,
         "",
     ]
@@ -870,16 +967,18 @@ def main(argv: list[str] | None = None) -> int:
     for case in cases:
         print(f"converting {case.name} ({case.n_nodes} nodes) ...", file=sys.stderr)
         variants[case.name] = [*microlearn_variants(case), *emlearn_variants(case),
-                               m2cgen_variant(case)]
+                               m2cgen_variant(case), *int16_split_variants(case)]
     print("measuring (QEMU Cortex-M4F and M0+, host timing) ...", file=sys.stderr)
     run_all(cases, variants, max(1, args.jobs), host_only=args.host_only)
     conversion_line = "" if args.host_only else conversion_timing()
     text = report(cases, variants, conversion_line, time.perf_counter() - t0)
     print(text)
     if args.write:
-        # keep the sections other benchmarks own (bench_families.py: "## Model families")
+        # keep the sections other benchmarks own, from the first of them on
+        # (bench_families.py: "## Model families", bench_nets.py: "## Neural nets")
         old = RESULTS.read_text() if RESULTS.exists() else ""
-        keep = old[old.index("\n## Model families"):] if "\n## Model families" in old else ""
+        at = [old.index(h) for h in ("\n## Model families", "\n## Neural nets") if h in old]
+        keep = old[min(at):] if at else ""
         RESULTS.write_text(text.rstrip("\n") + "\n" + keep if keep else text)
         print(f"wrote {RESULTS}", file=sys.stderr)
     return 0
