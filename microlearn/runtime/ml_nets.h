@@ -17,7 +17,8 @@
  *   ml_nets_max_pool / ml_nets_avg_pool   window kh x kw over the valid (unpadded) cells
  *   ml_nets_global_avg_pool / ml_nets_global_max_pool   over H x W per channel
  *   ml_nets_pad         zero padding (pt top, pl left; oh x ow output)
- *   ml_nets_add / ml_nets_mul   element-wise (+ activation); may run in place (out == in0)
+ *   ml_nets_add / ml_nets_mul   element-wise (+ activation), in1 repeated over blocks of
+ *                               in0 (broadcast); may run in place (out == in0)
  *   ml_nets_concat      per outer index ih: ic floats of in0, then n1 floats of in1
  *   ml_nets_scale_shift y[i] = x[i] a[i % ic] + b[i % ic]; may run in place
  *   ml_nets_activation  y = act(x); may run in place
@@ -103,7 +104,9 @@ typedef struct ml_nets_op {
     int32_t act;            /* ML_NETS_ACT_* (dense, conv, depthwise, add, mul, activation) */
     float alpha;            /* leaky_relu negative slope, elu alpha */
     int32_t in0, in1, out;  /* arena offsets (floats) or ML_NETS_INPUT */
-    int32_t ih, iw, ic;     /* input 0 shape (dense: rows, 1, inputs per row) */
+    int32_t ih, iw, ic;     /* input 0 shape (dense: rows, 1, inputs per row; add, mul:
+                               ih blocks of ic floats, in1 the ic floats every block
+                               meets - a broadcast operand - or ih = 1) */
     int32_t oh, ow, oc;     /* output shape */
     int32_t kh, kw;         /* kernel / pool window */
     int32_t sh, sw;         /* strides */
@@ -1414,19 +1417,26 @@ static inline void ml_nets_pad(const ml_nets_op_t *op, const float *ML_RESTRICT 
     }
 }
 
-/* y = act(a + b) over ic floats; y may be a or b. */
+/* y = act(a + b) over ih blocks of ic floats, b's ic floats added to every block (ih > 1:
+ * b broadcast); y may be a, or b when ih == 1. */
 static inline void ml_nets_add(const ml_nets_op_t *op, const float *a, const float *b, float *y)
 {
-    for (int32_t i = 0; i < op->ic; i++) {
-        y[i] = ml_nets_act(a[i] + b[i], op->act, op->alpha);
+    const size_t n = (size_t)op->ic;
+    for (int32_t r = 0; r < op->ih; r++, a += n, y += n) {
+        for (size_t i = 0; i < n; i++) {
+            y[i] = ml_nets_act(a[i] + b[i], op->act, op->alpha);
+        }
     }
 }
 
-/* y = act(a * b) over ic floats; y may be a or b. */
+/* y = act(a * b) over ih blocks of ic floats, as ml_nets_add. */
 static inline void ml_nets_mul(const ml_nets_op_t *op, const float *a, const float *b, float *y)
 {
-    for (int32_t i = 0; i < op->ic; i++) {
-        y[i] = ml_nets_act(a[i] * b[i], op->act, op->alpha);
+    const size_t n = (size_t)op->ic;
+    for (int32_t r = 0; r < op->ih; r++, a += n, y += n) {
+        for (size_t i = 0; i < n; i++) {
+            y[i] = ml_nets_act(a[i] * b[i], op->act, op->alpha);
+        }
     }
 }
 
@@ -1796,13 +1806,13 @@ static inline int32_t ml_nets__check_op(const ml_nets_op_t *op, const uint8_t *r
         if (op->iw != 1 || op->ow != 1 || op->oh != op->ih || op->oc != op->ic) {
             return ML_ERR_MODEL;
         }
-        if (k != ML_NETS_OP_SOFTMAX && k != ML_NETS_OP_SCALE_SHIFT && op->ih != 1) {
+        if (k == ML_NETS_OP_ACTIVATION && op->ih != 1) {
             return ML_ERR_MODEL;
         }
         in_place = 1;
         if (k == ML_NETS_OP_ADD || k == ML_NETS_OP_MUL) {
             two_inputs = 1;
-            n_in1 = n_in;
+            n_in1 = (uint64_t)op->ic; /* every block's operand (all of it when ih == 1) */
         }
         if (k == ML_NETS_OP_SCALE_SHIFT) {
             n_w = (uint64_t)op->ic;
@@ -1840,7 +1850,7 @@ static inline int32_t ml_nets__check_op(const ml_nets_op_t *op, const uint8_t *r
         return ML_ERR_MODEL;
     }
     if (two_inputs && ml_nets__overlap(op->out, n_out, op->in1, n_in1) &&
-        !(in_place && op->out == op->in1)) {
+        !(in_place && op->out == op->in1 && n_in1 == n_out)) {
         return ML_ERR_MODEL;
     }
     /* weights: exact counts, 4-aligned spans after the op table, inside the section */

@@ -408,6 +408,45 @@ def test_keras_functional_branches():
     _check_plan(m.ir)
 
 
+def _broadcast_records(ir) -> list:
+    """The lowered add / mul records whose second input repeats (ih blocks > 1)."""
+    from microlearn.families.nets.lower import records
+
+    return [r for r in records(ir) if r.kind in ("add", "mul") and r.fields["ih"] > 1]
+
+
+def test_keras_broadcast_merges():
+    """Add / Multiply of a smaller input that repeats over the larger one (numpy
+    broadcasting along the last axes): squeeze-and-excitation gates, 2-D and 1-D, the gate
+    first or second, a rank-1 operand, a one-value operand; C (header and model file)
+    within the certified bound of Keras."""
+    keras.utils.set_random_seed(5)
+    inp = keras.Input((6, 5, 4))
+    x = L.Conv2D(6, 3, padding="same", activation="relu")(inp)
+    s = L.Dense(6, activation="sigmoid")(L.GlobalAveragePooling2D()(x))
+    x = L.Multiply()([x, L.Reshape((1, 1, 6))(s)])  # (6, 5, 6) x (1, 1, 6)
+    t = L.Dense(6)(L.GlobalMaxPooling2D()(x))
+    x = L.Add()([t, x])  # (6,) + (6, 5, 6): the gate first, rank 1
+    row = L.Reshape((5, 6))(L.Dense(30)(L.Flatten()(L.AveragePooling2D(2)(x))))
+    x = L.Multiply()([L.Reshape((1, 5, 6))(row), x])  # (1, 5, 6) x (6, 5, 6)
+    one = L.Dense(1, activation="tanh")(L.GlobalAveragePooling2D()(x))
+    x = L.Add()([x, L.Reshape((1, 1, 1))(one)])  # one value added everywhere
+    out = L.Dense(3, activation="softmax")(L.GlobalAveragePooling2D()(x))
+    X = RNG.normal(size=(50, 6, 5, 4)).astype(np.float32)
+    m, _, _ = check_net(keras.Model(inp, out), X)
+    periods = sorted(r.fields["ic"] for r in _broadcast_records(m.ir))
+    assert periods == [1, 6, 6, 30], periods
+
+    keras.utils.set_random_seed(6)
+    inp = keras.Input((12, 3))
+    x = L.Conv1D(5, 3, padding="same", activation="relu")(inp)
+    g = L.Dense(5, activation="hard_sigmoid")(L.GlobalAveragePooling1D()(x))
+    x = L.Multiply()([L.Reshape((1, 5))(g), x])  # (1, 5) x (12, 5)
+    out = L.Dense(2)(L.GlobalMaxPooling1D()(x))
+    m, _, _ = check_net(keras.Model(inp, out), RNG.normal(size=(40, 12, 3)))
+    assert [r.fields["ic"] for r in _broadcast_records(m.ir)] == [5]
+
+
 def test_keras_residual_on_input_and_classes_option():
     inp = keras.Input((6,))
     x = L.Add()([inp, L.Dense(6)(inp)])
@@ -534,9 +573,14 @@ def test_unsupported_graphs():
     with pytest.raises(ConversionError, match="not built"):
         microlearn.convert(keras.Sequential([L.Dense(2)]))
     x = keras.Input((4, 3))
-    bc = keras.Model(x, L.Multiply()([x, L.Dense(1)(x)]))
-    with pytest.raises(ConversionError, match="broadcasting"):
+    bc = keras.Model(x, L.Multiply()([x, L.Dense(1)(x)]))  # (4, 3) x (4, 1)
+    with pytest.raises(ConversionError, match=r"shapes \(1, 4, 3\) and \(1, 4, 1\): "
+                                              "broadcasting is supported where"):
         microlearn.convert(bc)
+    x = keras.Input((4, 5, 3))
+    inner = L.Reshape((4, 1, 3))(L.Dense(12)(L.GlobalAveragePooling2D()(x)))
+    with pytest.raises(ConversionError, match="inner axis"):  # (4, 1, 3) x (4, 5, 3)
+        microlearn.convert(keras.Model(x, L.Add()([inner, x])))
 
 
 def test_bad_input_shape():
@@ -629,12 +673,22 @@ def test_corrupt_sections(fuzz_exe, tmp_path):
     y = L.ZeroPadding2D(1)(y)
     y = L.AveragePooling2D(2)(y)
     g = L.GlobalMaxPooling2D()(x)
-    z = L.Concatenate()([L.Flatten()(y), g])
+    # a squeeze-and-excitation gate: a broadcast Multiply (3 values over 6 x 6 x 3)
+    x = L.Multiply()([x, L.Reshape((1, 1, 3))(L.Dense(3, activation="sigmoid")(g))])
+    z = L.Concatenate()([L.Flatten()(y), L.GlobalAveragePooling2D()(x)])
     z = L.Multiply()([z, L.Dense(z.shape[-1], activation="sigmoid")(z)])
     out = L.Dense(4, activation="softmax")(L.BatchNormalization()(z))
     m = microlearn.convert(_randomize_bn(keras.Model(inp, out)))
     sec = FAMILY.section(m.ir, {})
     n_ops = struct.unpack_from("<I", sec, 24)[0]
+    # the broadcast op (kind 9 / 10, ih = 36 blocks of its ic = 3 gate values) may not
+    # write over its gate: in place is for an operand of the output's size only
+    (gate,) = [i for i in range(n_ops) if struct.unpack_from("<i", sec, 64 + 128 * i)[0]
+               in (9, 10) and struct.unpack_from("<i", sec, 64 + 128 * i + 24)[0] > 1]
+    base = 64 + 128 * gate
+    assert struct.unpack_from("<3i", sec, base + 24) == (36, 1, 3)
+    in1 = struct.unpack_from("<i", sec, base + 16)[0]
+    assert _run_sections(fuzz_exe, [_patch(sec, base + 20, in1)], tmp_path) == [-4]
     cases = [sec]
     cases += [sec[:cut] for cut in (0, 10, 63, 64, 64 + 128 * n_ops - 1, len(sec) // 2,
                                     len(sec) - 12)]

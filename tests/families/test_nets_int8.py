@@ -970,6 +970,54 @@ def test_convert_keras_concatenate_int8_bit_exact_with_tflm():
     assert any(op.kind == "quantize" and op.name == cat.name for op in ir.ops)
 
 
+def test_convert_keras_broadcast_merges_int8_bit_exact_with_tflm():
+    """Add / Multiply with a smaller operand that repeats (squeeze-and-excitation gates,
+    the gate first or second, one value): the C gives TFLite Micro's outputs on the
+    written file, whose MUL / ADD broadcast there (TFLite's BroadcastMul4DSlow /
+    BroadcastAdd4DSlow) with the operands in the order of the IR."""
+    import keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(7)
+    x = keras.Input((6, 6, 2))
+    y = L.Conv2D(4, 3, padding="same", activation="relu")(x)
+    s = L.Dense(4, activation="sigmoid")(L.GlobalAveragePooling2D()(y))
+    y = L.Multiply()([L.Reshape((1, 1, 4))(s), y])
+    t = L.Dense(4)(L.GlobalMaxPooling2D()(y))
+    y = L.Add()([y, L.Reshape((1, 1, 4))(t)])
+    one = L.Dense(1)(L.GlobalAveragePooling2D()(y))
+    y = L.Multiply()([y, L.Reshape((1, 1, 1))(one)])
+    out = L.Dense(3, activation="softmax")(L.Flatten()(L.MaxPooling2D(2)(y)))
+    ir = _keras_int8_matches_tflm(keras.Model(x, out), (6, 6, 2))
+    T = ir.tensors
+    bc = [op for op in ir.ops if op.kind in ("add", "mul")
+          and T[op.inputs[1]].size < T[op.inputs[0]].size]
+    assert sorted(T[op.inputs[1]].size for op in bc) == [1, 4, 4]
+    # a file whose ADD / MUL take the smaller operand first (as other converters may
+    # write it): read back in the IR's order, the C still gives TFLite Micro's outputs
+    import copy
+
+    import microlearn
+
+    swapped = copy.deepcopy(ir)
+    for op in swapped.ops:
+        if op.kind in ("add", "mul") and T[op.inputs[1]].size < T[op.inputs[0]].size:
+            op.inputs = (op.inputs[1], op.inputs[0])
+    X = rng.uniform(-1, 1, size=(60, 72)).astype(np.float32)
+    data = write_tflite(swapped, batch=len(X))
+    back = microlearn.convert(data)
+    np.testing.assert_array_equal(back.predict_proba(X), tflm_run(data, X, (6, 6, 2)))
+    np.testing.assert_array_equal(back.predict_proba(X), compile_int8(ir)(X))
+    # a broadcast along an inner axis is refused, naming the op
+    inner = copy.deepcopy(ir)
+    g = next(op for op in inner.ops if op.kind == "mul")
+    t = inner.tensors[g.inputs[1]]
+    inner.tensors[t.name] = Tensor(t.name, (6, 1, 1)[:len(t.shape)] if t.size == 4 else
+                                   t.shape, t.dtype, t.data, t.scale, t.zero_point)
+    with pytest.raises(ConversionError, match="broadcasting is supported where"):
+        microlearn.convert(write_tflite(inner, batch=1))
+
+
 def test_float_concat_written_and_read_back():
     """A Keras Concatenate (axis from the end) written as float .tflite concatenates the
     channels in TFLM; read back (axis from the start) its certified tolerance holds."""
@@ -988,6 +1036,30 @@ def test_float_concat_written_and_read_back():
     np.testing.assert_allclose(tflm_run(data, X, (5, 5, 1)), m.predict(X), atol=1e-5)
     back = microlearn.convert(data)
     assert next(op for op in back.ir.ops if op.kind == "concat").attrs["axis"] == 2
+    assert (np.abs(back.predict(X) - m.predict(X)) <= tolerance(back.ir, X)).all()
+
+
+def test_float_broadcast_gate_written_and_read_back():
+    """A float squeeze-and-excitation gate (Multiply of (1, 1, C) over (H, W, C)) written
+    as float .tflite broadcasts in TFLM; read back, its certified tolerance holds."""
+    import keras
+
+    import microlearn
+    from microlearn.families.nets.convert import tolerance
+
+    L = keras.layers
+    keras.utils.set_random_seed(8)
+    x = keras.Input((5, 4, 2))
+    y = L.Conv2D(3, 3, padding="same", activation="relu")(x)
+    g = L.Reshape((1, 1, 3))(L.Dense(3, activation="sigmoid")(L.GlobalAveragePooling2D()(y)))
+    y = L.Multiply()([g, y])
+    m = microlearn.convert(keras.Model(x, L.Dense(2)(L.Flatten()(y))))
+    X = rng.normal(size=(20, 40)).astype(np.float32)
+    data = write_tflite(m.ir, batch=len(X))
+    np.testing.assert_allclose(tflm_run(data, X, (5, 4, 2)), m.predict(X), atol=1e-5)
+    back = microlearn.convert(data)
+    mul = next(op for op in back.ir.ops if op.kind == "mul")
+    assert back.ir.tensors[mul.inputs[1]].size == 3
     assert (np.abs(back.predict(X) - m.predict(X)) <= tolerance(back.ir, X)).all()
 
 

@@ -312,11 +312,14 @@ def _patch(sec: bytes, off: int, value: int) -> bytes:
 
 
 def _fuzz_model():
-    """An int8 graph with every op kind of the int8 runtime that Keras produces."""
+    """An int8 graph with every op kind of the int8 runtime that Keras produces (MUL also
+    with a broadcast operand)."""
     keras.utils.set_random_seed(4)
     L = keras.layers
     inp = keras.Input((6, 6, 2))
     x = L.Conv2D(3, 3, padding="same", activation="relu")(inp)
+    gate = L.Dense(3, activation="sigmoid")(L.GlobalAveragePooling2D()(x))
+    x = L.Multiply()([L.Reshape((1, 1, 3))(gate), x])  # broadcast: 3 values over 6x6x3
     y = L.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2,
                           activation="hard_swish")(x)
     y = L.MaxPooling2D(2, padding="same")(y)

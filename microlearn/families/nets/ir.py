@@ -38,8 +38,8 @@ OPS = {
     "global_max_pool": (),
     "reshape": (),  # flatten included: a no-op on the C-order buffer
     "pad": ("padding",),  # zero padding ((t, b), (l, r)) of (H, W, C)
-    "add": ("activation",),
-    "mul": ("activation",),
+    "add": ("activation",),  # inputs a, b: b has a's shape or repeats over it
+    "mul": ("activation",),  # (broadcast_period); the output has a's shape
     "concat": ("axis",),  # channels-last axis of the output shape
     "scale_shift": (),  # y = x * a + b per channel (standalone BatchNorm, Normalization,
     #                     Rescaling); inputs: x, a[C], b[C]; C divides x's size and
@@ -63,6 +63,30 @@ ACTIVATION_ALPHA = {"leaky_relu": 0.2, "elu": 1.0}
 #: default 0), ``"bias_mag"`` (float64 array, per output channel) the magnitude the
 #: source's own bias computation carries when a BatchNorm was folded (default ``|b|``).
 OPTIONAL_ATTRS = ("alpha", "weight_rel_err", "bias_mag")
+
+
+def broadcast_period(shape: tuple[int, ...], other: tuple[int, ...]) -> int | None:
+    """How ``other`` repeats over ``shape`` in an element-wise ``add`` / ``mul``.
+
+    The second operand of those ops may be smaller than the first (and the output): numpy
+    broadcasting where it varies along the last axes only, e.g. ``(1, 1, C)`` or ``(C,)``
+    against ``(H, W, C)`` (a squeeze-and-excitation gate), ``(W, C)`` against
+    ``(H, W, C)``, ``(1,)`` against anything. On the C-order buffers that is one block of
+    ``other.size`` values repeated ``size / other.size`` times.
+
+    Returns
+    -------
+    int or None
+        ``other``'s size (the period) when its dims, leading 1s dropped, equal the last
+        dims of ``shape``; None for any other shape (``(H, 1, C)`` against ``(H, W, C)``:
+        broadcasting along an inner axis).
+    """
+    dims = list(other)
+    while dims and dims[0] == 1:
+        dims.pop(0)
+    if len(dims) > len(shape) or tuple(shape[len(shape) - len(dims):]) != tuple(dims):
+        return None
+    return int(np.prod(dims, dtype=np.int64)) if dims else 1
 
 
 @dataclass(eq=False)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConversionError
-from .ir import ACTIVATION_ALPHA, NetIR, Op, Tensor
+from .ir import ACTIVATION_ALPHA, NetIR, Op, Tensor, broadcast_period
 
 U32 = 2.0**-24
 
@@ -352,11 +352,22 @@ def _layer(b: _Builder, layer: Any, ins: list[str], out_shape: tuple[int, ...]) 
         kind = "add" if cls == "Add" else "mul"
         y = ins[0]
         for other in ins[1:]:
-            if b.tensors[other].shape != b.tensors[y].shape:
-                raise _err(layer, "inputs of different shapes (broadcasting) are not "
-                                  "supported")
-            y = b.op(kind, [y, other], b.tensors[y].shape, {"activation": "linear",
-                                                             "alpha": 0.0}, name)
+            first, second = y, other
+            sa, sb = b.tensors[y].shape, b.tensors[other].shape
+            if sa != sb:
+                # broadcasting: the smaller operand second (a + b == b + a and a * b ==
+                # b * a exactly, in float32 and in TFLite's integer ADD / MUL), and it must
+                # repeat over the larger one
+                if broadcast_period(sb, sa) is not None and broadcast_period(sa, sb) is None:
+                    first, second = other, y
+                    sa, sb = sb, sa
+                if broadcast_period(sa, sb) is None:
+                    raise _err(layer, f"inputs of shapes {sa} and {sb}: broadcasting is "
+                                      "supported where the smaller input varies along the "
+                                      "last axes only (e.g. (1, 1, C) or (C,) against "
+                                      "(H, W, C)), not along an inner axis")
+            y = b.op(kind, [first, second], sa, {"activation": "linear", "alpha": 0.0},
+                     name)
         return y
     if cls == "Concatenate":
         rank = b.rank

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ir import ACTIVATION_ALPHA, ACTIVATIONS, NetIR
+from ...errors import ConversionError
+from .ir import ACTIVATION_ALPHA, ACTIVATIONS, NetIR, broadcast_period
 from .plan import INPUT
 
 #: IR op kind -> ML_NETS_OP_* value
@@ -121,6 +122,13 @@ def records(ir: NetIR) -> list[Record]:
         elif k in ("add", "mul", "activation"):
             f.update(ic=x.size, oc=x.size)
             if k != "activation":
+                # the second input repeats over the first: ih blocks of its ic values
+                period = broadcast_period(x.shape, T[op.inputs[1]].shape)
+                if period is None or x.shape != y.shape:
+                    raise ConversionError(f"{op.name or k}: inputs of shapes {x.shape} and "
+                                          f"{T[op.inputs[1]].shape}: the second must "
+                                          "repeat over the first (broadcast_period)")
+                f.update(ih=x.size // period, ic=period, oh=x.size // period, oc=period)
                 f["in1"] = plan.where(op.inputs[1])
         elif k == "concat":
             ax = int(op.attrs["axis"])

@@ -139,8 +139,10 @@ def plan(ir: NetIR, size_of: Callable[[Tensor], int] | None = None,
             for name in cands:
                 r = _root(alias, name)
                 b = buf(name)
+                # (an add / mul's broadcast second input is smaller than the output: never)
                 if (r != inp and b != inp and use.get(r, -1) == i and size(b) >= size(out)
-                        and acts.count(name) == 1):
+                        and acts.count(name) == 1
+                        and tensors[name].size == tensors[op.outputs[0]].size):
                     group[out] = b
                     in_place += 1
                     break

@@ -256,6 +256,10 @@ def evaluate(ir: NetIR, X: np.ndarray, bounds: bool = False,
             y, ey = _pad(x, op.attrs["padding"]), _pad(e, op.attrs["padding"])
         elif k in ("add", "mul"):
             x2, e2 = vals[op.inputs[1]], errs[op.inputs[1]]
+            if x2.ndim < x.ndim:  # a broadcast operand of lower rank: numpy's alignment
+                lead = (1,) * (x.ndim - x2.ndim)
+                x2 = x2.reshape(len(x2), *lead, *x2.shape[1:])
+                e2 = e2.reshape(len(e2), *lead, *e2.shape[1:])
             if k == "add":
                 z = x + x2
                 ez = e + e2 + U * np.abs(z) + TINY

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ConversionError
-from .ir import NetIR, Op, Tensor
+from .ir import NetIR, Op, Tensor, broadcast_period
 
 # --- schema constants (tensorflow/lite/schema/schema.fbs) -----------------------------
 
@@ -354,8 +354,19 @@ def _read(buf: bytes, kind: str | None) -> NetIR:
                              {"padding": ((int(p[1, 0]), int(p[1, 1])),
                                           (int(p[2, 0]), int(p[2, 1])))}, label))
         elif name in ("ADD", "MUL"):
-            other = tensor(ins[1])
-            ir_ops.append(Op(name.lower(), (x.name, other.name), (y.name,),
+            first, other = x, tensor(ins[1])
+            if first.shape != other.shape:
+                # broadcasting: the smaller operand second (both ops commute, in float and
+                # in TFLite's integer arithmetic); it must repeat over the larger one
+                if broadcast_period(first.shape, other.shape) is None:
+                    first, other = other, first
+                if (broadcast_period(first.shape, other.shape) is None
+                        or first.shape != y.shape):
+                    raise ConversionError(
+                        f"{label}: {name} of shapes {x.shape} and {tensor(ins[1]).shape}: "
+                        "broadcasting is supported where the smaller input varies along the "
+                        "last axes only (e.g. (1, 1, C) against (H, W, C))")
+            ir_ops.append(Op(name.lower(), (first.name, other.name), (y.name,),
                              {"activation": act}, label))
         elif name == "CONCATENATION":
             axis = options_int(opt, 0, 0)
