@@ -1018,6 +1018,66 @@ def test_convert_keras_broadcast_merges_int8_bit_exact_with_tflm():
         microlearn.convert(write_tflite(inner, batch=1))
 
 
+@pytest.mark.parametrize("case", ["rescale_same_conv", "normalize_dense",
+                                  "normalize_valid_conv", "normalize_same_conv",
+                                  "bn_valid_depthwise"])
+def test_scale_shift_folded_into_the_next_op_int8(case, monkeypatch):
+    """A Rescaling / Normalization / lone BatchNormalization whose only reader is a dense /
+    conv / depthwise is folded into that op's weights and bias for int8 (no MUL / ADD over
+    every element), except a shift before a padded conv (its padding is 0 after the
+    shift); either way the C gives TFLite Micro's outputs on the written file, and the
+    folded model is as close to Keras as the unfolded one (within one output step)."""
+    import keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(9)
+    shape = (6, 5, 2)
+    X = rng.uniform(0, 255, size=(120, 60)).astype(np.float32)
+    norm = L.Normalization()
+    norm.adapt(X.reshape(-1, *shape)[:100])
+    head = [L.GlobalAveragePooling2D(), L.Dense(3, activation="softmax")]
+    layers = {
+        "rescale_same_conv": [L.Rescaling(1 / 255.0), L.Conv2D(4, 3, padding="same",
+                                                               activation="relu"), *head],
+        "normalize_dense": [norm, L.Flatten(), L.Dense(8, activation="relu"),
+                            L.Dense(3, activation="softmax")],
+        "normalize_valid_conv": [norm, L.Conv2D(4, 3, activation="relu"), *head],
+        "normalize_same_conv": [norm, L.Conv2D(4, 3, padding="same"), *head],
+        "bn_valid_depthwise": [L.Rescaling(1 / 128.0, offset=-1.0), L.BatchNormalization(),
+                               L.DepthwiseConv2D(3, depth_multiplier=2, activation="relu"),
+                               *head],
+    }[case]
+    m = keras.Sequential([keras.Input(shape), *layers])
+    if case == "bn_valid_depthwise":
+        bn = m.layers[1]
+        bn.set_weights([rng.uniform(0.5, 2, 2), rng.normal(size=2), rng.normal(size=2) * 0.1,
+                        rng.uniform(0.5, 2, 2)])
+    import microlearn
+
+    model = microlearn.convert(m, quantize="int8", calibration=X[:100].reshape(-1, *shape))
+    ir = model.steps[0].ir
+    kinds = [op.kind for op in ir.ops]
+    folded = case != "normalize_same_conv"
+    assert ("mul" in kinds) != folded and ("add" in kinds) != folded, kinds
+    proba = model.predict_proba(X)
+    np.testing.assert_array_equal(proba, tflm_run(write_tflite(ir, batch=len(X)), X, shape))
+    np.testing.assert_array_equal(proba, compile_int8(ir)(X))
+    ref = m.predict(X.reshape(-1, *shape), verbose=0)
+    rep = ir.quant_report  # against the float model, on the 100 calibration rows
+    assert rep["rows"] == 100
+    assert abs(rep["max_abs_diff"] - np.abs(proba[:100] - ref[:100]).max()) < 1e-4
+    # the same net quantized without the fold (MUL and ADD by the constants)
+    from microlearn.families.nets import quantize as quantize_mod
+
+    monkeypatch.setattr(quantize_mod, "_fold_scale_shifts", lambda ir: ir)
+    plain = microlearn.convert(m, quantize="int8", calibration=X[:100].reshape(-1, *shape))
+    assert "mul" in [op.kind for op in plain.steps[0].ir.ops]
+    p_plain = plain.predict_proba(X)
+    assert np.abs(proba - ref).max() <= np.abs(p_plain - ref).max() + 1 / 256
+    same, same_plain = (proba.argmax(1) == ref.argmax(1)), (p_plain.argmax(1) == ref.argmax(1))
+    assert same.mean() >= same_plain.mean() - 0.02 and same.mean() >= 0.95
+
+
 def test_float_concat_written_and_read_back():
     """A Keras Concatenate (axis from the end) written as float .tflite concatenates the
     channels in TFLM; read back (axis from the start) its certified tolerance holds."""
