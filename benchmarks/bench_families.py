@@ -742,20 +742,11 @@ def _est_repr(est: Any) -> str:
 
 
 def write_section(text: str) -> None:
-    """Replace (or append) the '## Model families' section of RESULTS.md: from its
-    heading line to the next '## ' heading (its own subheadings are '### ') or the end of
-    the file; everything else in the file is kept as it is."""
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    lines = old.splitlines(keepends=True)
-    starts = [i for i, ln in enumerate(lines) if ln.rstrip("\n") == SECTION]
-    if not starts:
-        RESULTS.write_text(old.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
-        return
-    i = starts[0]
-    j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
-    tail = "".join(lines[j:])
-    RESULTS.write_text("".join(lines[:i]) + text.rstrip("\n") + "\n"
-                       + ("\n" + tail if tail else ""))
+    """Replace (or append) the '## Model families' section of RESULTS.md; everything else
+    in the file is kept as it is."""
+    from results_md import replace_section  # benchmarks/ (the script's directory)
+
+    replace_section(RESULTS, SECTION, text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -466,19 +466,10 @@ def summary_section(cases: list[Case], targets_: tuple[str, ...], env: str) -> s
 
 
 def write_summary(text: str) -> None:
-    """Replace (or append) the SECTION of RESULTS.md: from its heading line to the next
-    '## ' heading or the end of the file; the rest of the file is kept as it is."""
-    old = SUMMARY.read_text() if SUMMARY.exists() else ""
-    lines = old.splitlines(keepends=True)
-    starts = [i for i, ln in enumerate(lines) if ln.rstrip("\n") == SECTION]
-    if not starts:
-        SUMMARY.write_text(old.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
-        return
-    i = starts[0]
-    j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
-    tail = "".join(lines[j:])
-    SUMMARY.write_text("".join(lines[:i]) + text.rstrip("\n") + "\n"
-                       + ("\n" + tail if tail else ""))
+    """Replace (or append) the SECTION of RESULTS.md; the rest of the file is kept."""
+    from results_md import replace_section  # benchmarks/ (the script's directory)
+
+    replace_section(SUMMARY, SECTION, text)
 
 
 PROTOCOL = __doc__.split("\n\n", 1)[1].rsplit("\n\nRun with", 1)[0]
