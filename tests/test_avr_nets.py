@@ -213,6 +213,29 @@ def test_keras_dense_and_conv_nets_float_and_int8() -> None:
             assert r.stack_bytes < avr.SRAM_BYTES[TARGET] - 200
 
 
+def test_int8_constant_operands_in_program_memory() -> None:
+    """int8 ADD / MUL by constants (a Normalization before a padded convolution: not folded
+    into it, so TFLite's MUL and ADD by per-channel vectors): the constants are read from
+    program memory (no static RAM), and the outputs equal the host's bit for bit."""
+    keras = pytest.importorskip("keras")
+    L = keras.layers
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(1)
+    Xc = (rng.normal(size=(64, 18, 2)) * [3.0, 0.5] + 1.0).astype(np.float32).reshape(64, 36)
+    norm = L.Normalization()
+    norm.adapt(Xc.reshape(-1, 6, 3, 2))
+    net = keras.Sequential([keras.Input((6, 3, 2)), norm,
+                            L.Conv2D(3, 3, padding="same", activation="relu"),
+                            L.GlobalAveragePooling2D(), L.Dense(3, activation="softmax")])
+    model = microlearn.convert(net, quantize="int8", calibration=Xc)
+    kinds = [op.kind for op in model.steps[0].ir.ops]
+    assert "mul" in kinds and "add" in kinds, kinds
+    X = np.concatenate([Xc[:24], adversarial(Xc[0])[::4]])
+    r = run_on_avr(model, X)
+    assert_same_bits(model, r, X)
+    assert r.ram_bytes == 0
+
+
 def test_a_net_whose_arena_does_not_fit_is_refused() -> None:
     """A 4-400-3 MLP: its float arena alone (1612 B) with the op copy, input, outputs and
     call frames leaves less than the stack reserve of the 2 KB: refused with the sizes,

@@ -1829,7 +1829,9 @@ static inline void ml_nets_q7_binary(const ml_nets_q7_op_t *op, const int8_t *a,
     int32_t i, j = 0;
     for (i = 0; i < op->g[0]; i++) {
         const int32_t va = (int32_t)a[i] - op->in_zp;
-        const int32_t vb = (int32_t)b[j] - op->in2_zp;
+        /* b: an arena operand, or the op's constant (program memory on AVR) */
+        const int32_t vb = (op->in2 >= 0 ? (int32_t)b[j] : (int32_t)ML_NETS_Q7_W(b + j)) -
+                           op->in2_zp;
         int32_t r;
         if (op->kind == ML_NETS_Q7_ADD) {
             const int32_t sa = ml_nets_q_mbqm(va * ((int32_t)1 << 20), op->m1, op->s1);

@@ -623,10 +623,9 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
     recs, consts = _records(ir, plan)
     lines = [f"/* int8 network: {len(recs)} ops, arena {plan.arena_bytes} bytes "
              "(TFLite integer spec; runtime/ml_nets_int8.h) */"]
-    # ML_CONST: program memory on AVR (the kernels read it with ML_NETS_Q7_W / _I32, the op
-    # table through a copy), plain const elsewhere; the constant second operand of ADD / MUL
-    # stays in RAM (ml_nets_q7_binary reads it like an arena operand)
-    in_ram = {r["w"] for r in recs if r["kind"] in (_KIND["add"], _KIND["mul"]) and "w" in r}
+    # ML_CONST: program memory on AVR (the kernels read it with ML_NETS_Q7_W / _I32 - the
+    # constant second operand of ADD / MUL too - and the op table through a copy), plain
+    # const elsewhere
     spare = {r["w"] for r in recs if r.get("rq_right", 0) & 8}
     blocked = {}
     for r in _blocked_ops(recs, ir):
@@ -634,7 +633,7 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
         n_in, n_out = _rows(r)
         blocked[r["w"]] = (n_out, n_in)
     for ctype, name, v in consts:
-        store = "const" if name in in_ram else "ML_CONST"
+        store = "ML_CONST"
         if name in spare:  # readable 3 bytes past the last weight (rq_right bit 3)
             v = np.concatenate([np.ravel(v), np.zeros(3, v.dtype)])
         decl = f"static {store} {ctype} {P}__{name}[{max(v.size, 1)}]"
