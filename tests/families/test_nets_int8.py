@@ -144,6 +144,8 @@ CASES = {
     "relu6": lambda: _act_case("relu6"),
     "leaky_relu": lambda: _act_case("leaky_relu", 0.1),
     "hard_swish": lambda: _act_case("hard_swish"),
+    # no kernel of its own: an ADD of 3 with relu6, then a MUL by 1/6 (TensorFlow's ops)
+    "hard_sigmoid": lambda: _act_case("hard_sigmoid"),
     "dense_softmax": _mlp_softmax,
     "concat_requantized": lambda: net(
         [A("x", (5,)), C("wa", rng.normal(size=(6, 5)) * 3), C("ba", np.zeros(6)),
@@ -985,7 +987,7 @@ def test_convert_keras_broadcast_merges_int8_bit_exact_with_tflm():
     y = L.Multiply()([L.Reshape((1, 1, 4))(s), y])
     t = L.Dense(4)(L.GlobalMaxPooling2D()(y))
     y = L.Add()([y, L.Reshape((1, 1, 4))(t)])
-    one = L.Dense(1)(L.GlobalAveragePooling2D()(y))
+    one = L.Dense(1, activation="hard_sigmoid")(L.GlobalAveragePooling2D()(y))
     y = L.Multiply()([y, L.Reshape((1, 1, 1))(one)])
     out = L.Dense(3, activation="softmax")(L.Flatten()(L.MaxPooling2D(2)(y)))
     ir = _keras_int8_matches_tflm(keras.Model(x, out), (6, 6, 2))
@@ -1201,7 +1203,7 @@ def test_reader_rejects_corrupt_files_cleanly():
     assert outcomes["rejected"] > 0
 
 
-@pytest.mark.parametrize("act", ["hard_swish", "tanh"])
+@pytest.mark.parametrize("act", ["hard_swish", "tanh", "hard_sigmoid"])
 def test_activation_input_ranges(act):
     """Narrow and wide input ranges (the multipliers' shifts change sign)."""
     for scale in (0.05, 40.0):

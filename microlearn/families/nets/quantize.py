@@ -39,6 +39,8 @@ INT32_MAX = (1 << 31) - 1
 #: float ops the int8 path quantizes (the activations of the ``activation`` op too)
 INT8_ACTIVATIONS = ("linear", "relu", "relu6", "sigmoid", "tanh", "leaky_relu",
                     "hard_swish")
+#: activations the int8 graph computes with other ops (:func:`_split_activations`)
+INT8_COMPOSED = ("hard_sigmoid",)
 
 
 # --- TFLite's fixed-point primitives (vectorized over int64 arrays) ---------------------
@@ -446,7 +448,7 @@ def op_params(ir: NetIR, op: Op) -> dict:
                                                               np.float32(so)))
             return p
         raise ConversionError(f"{op.name or k}: activation {act!r} has no int8 kernel; "
-                              f"int8 activations: {', '.join(INT8_ACTIVATIONS)}")
+                              f"int8 activations: {', '.join(INT8_ACTIVATIONS + INT8_COMPOSED)}")
     raise ConversionError(f"{op.name or k}: op {k!r} has no int8 kernel")
 
 
@@ -936,7 +938,8 @@ def _fold_scale_shifts(ir: NetIR) -> NetIR:
 
 
 def _split_activations(ir: NetIR) -> NetIR:
-    """Fused activations the int8 kernels cannot clamp become separate ops; a scale_shift
+    """Fused activations the int8 kernels cannot clamp become separate ops (hard_sigmoid
+    an ADD of 3 with relu6 and a MUL by 1/6); a scale_shift
     becomes MUL and ADD by constant per-channel vectors (as TFLite writes them); a dense /
     conv without bias (Keras ``use_bias=False``, the depthwise half of SeparableConv2D) gets
     a zero one (the int8 kernels take an int32 bias); a concat axis becomes non-negative."""
@@ -975,7 +978,24 @@ def _split_activations(ir: NetIR) -> NetIR:
                           op.name))
         else:
             ops.append(op)
-    return replace(ir, tensors=tensors, ops=ops)
+    # hard_sigmoid = relu6(x + 3) / 6 (Keras 3), as TensorFlow's converter writes it: an ADD
+    # of 3 with a fused relu6, then a MUL by 1/6 (no int8 kernel of its own)
+    out: list[Op] = []
+    for op in ops:
+        if op.kind != "activation" or op.attrs.get("activation") != "hard_sigmoid":
+            out.append(op)
+            continue
+        y = tensors[op.outputs[0]]
+        three = Tensor(y.name + "__three", (1,), "float32", np.array([3.0], np.float32))
+        sixth = Tensor(y.name + "__sixth", (1,), "float32", np.array([1 / 6], np.float32))
+        mid = Tensor(y.name + "__relu6", y.shape)
+        for t in (three, sixth, mid):
+            tensors[t.name] = t
+        out.append(Op("add", (op.inputs[0], three.name), (mid.name,),
+                      {"activation": "relu6"}, op.name))
+        out.append(Op("mul", (mid.name, sixth.name), op.outputs, {"activation": "linear"},
+                      op.name))
+    return replace(ir, tensors=tensors, ops=out)
 
 
 def quantize_net(ir: NetIR, calibration: np.ndarray) -> NetIR:
@@ -1017,7 +1037,7 @@ def quantize_net(ir: NetIR, calibration: np.ndarray) -> NetIR:
         if op.kind == "activation" and op.attrs["activation"] not in INT8_ACTIVATIONS:
             raise ConversionError(f"{op.name or op.kind}: activation "
                                   f"{op.attrs['activation']!r} has no int8 kernel; int8 "
-                                  f"activations: {', '.join(INT8_ACTIVATIONS)}")
+                                  f"activations: {', '.join(INT8_ACTIVATIONS + INT8_COMPOSED)}")
         if op.kind in ("quantize", "dequantize"):
             raise ValueError("the network already has quantize/dequantize ops")
     ranges: dict[str, tuple[float, float]] = {}
