@@ -146,6 +146,7 @@ CASES = {
     "hard_swish": lambda: _act_case("hard_swish"),
     # no kernel of its own: an ADD of 3 with relu6, then a MUL by 1/6 (TensorFlow's ops)
     "hard_sigmoid": lambda: _act_case("hard_sigmoid"),
+    "swish": lambda: _act_case("swish"),  # a LOGISTIC, then a MUL by its input
     "dense_softmax": _mlp_softmax,
     "concat_requantized": lambda: net(
         [A("x", (5,)), C("wa", rng.normal(size=(6, 5)) * 3), C("ba", np.zeros(6)),
@@ -982,7 +983,7 @@ def test_convert_keras_broadcast_merges_int8_bit_exact_with_tflm():
     L = keras.layers
     keras.utils.set_random_seed(7)
     x = keras.Input((6, 6, 2))
-    y = L.Conv2D(4, 3, padding="same", activation="relu")(x)
+    y = L.Conv2D(4, 3, padding="same", activation="swish")(x)  # LOGISTIC, MUL
     s = L.Dense(4, activation="sigmoid")(L.GlobalAveragePooling2D()(y))
     y = L.Multiply()([L.Reshape((1, 1, 4))(s), y])
     t = L.Dense(4)(L.GlobalMaxPooling2D()(y))
@@ -1012,10 +1013,11 @@ def test_convert_keras_broadcast_merges_int8_bit_exact_with_tflm():
     np.testing.assert_array_equal(back.predict_proba(X), compile_int8(ir)(X))
     # a broadcast along an inner axis is refused, naming the op
     inner = copy.deepcopy(ir)
-    g = next(op for op in inner.ops if op.kind == "mul")
-    t = inner.tensors[g.inputs[1]]
-    inner.tensors[t.name] = Tensor(t.name, (6, 1, 1)[:len(t.shape)] if t.size == 4 else
-                                   t.shape, t.dtype, t.data, t.scale, t.zero_point)
+    g = next(op for op in inner.ops
+             if op.kind == "mul" and inner.tensors[op.inputs[1]].size == 4)
+    t = inner.tensors[g.inputs[1]]  # the gate (1, 1, 4) made (6, 1, 1): an inner axis
+    inner.tensors[t.name] = Tensor(t.name, (6, 1, 1), t.dtype, t.data, t.scale,
+                                   t.zero_point)
     with pytest.raises(ConversionError, match="broadcasting is supported where"):
         microlearn.convert(write_tflite(inner, batch=1))
 
@@ -1203,7 +1205,7 @@ def test_reader_rejects_corrupt_files_cleanly():
     assert outcomes["rejected"] > 0
 
 
-@pytest.mark.parametrize("act", ["hard_swish", "tanh", "hard_sigmoid"])
+@pytest.mark.parametrize("act", ["hard_swish", "tanh", "hard_sigmoid", "swish"])
 def test_activation_input_ranges(act):
     """Narrow and wide input ranges (the multipliers' shifts change sign)."""
     for scale in (0.05, 40.0):

@@ -40,7 +40,7 @@ INT32_MAX = (1 << 31) - 1
 INT8_ACTIVATIONS = ("linear", "relu", "relu6", "sigmoid", "tanh", "leaky_relu",
                     "hard_swish")
 #: activations the int8 graph computes with other ops (:func:`_split_activations`)
-INT8_COMPOSED = ("hard_sigmoid",)
+INT8_COMPOSED = ("hard_sigmoid", "swish")
 
 
 # --- TFLite's fixed-point primitives (vectorized over int64 arrays) ---------------------
@@ -939,7 +939,7 @@ def _fold_scale_shifts(ir: NetIR) -> NetIR:
 
 def _split_activations(ir: NetIR) -> NetIR:
     """Fused activations the int8 kernels cannot clamp become separate ops (hard_sigmoid
-    an ADD of 3 with relu6 and a MUL by 1/6); a scale_shift
+    an ADD of 3 with relu6 and a MUL by 1/6, swish a LOGISTIC and a MUL); a scale_shift
     becomes MUL and ADD by constant per-channel vectors (as TFLite writes them); a dense /
     conv without bias (Keras ``use_bias=False``, the depthwise half of SeparableConv2D) gets
     a zero one (the int8 kernels take an int32 bias); a concat axis becomes non-negative."""
@@ -978,14 +978,24 @@ def _split_activations(ir: NetIR) -> NetIR:
                           op.name))
         else:
             ops.append(op)
-    # hard_sigmoid = relu6(x + 3) / 6 (Keras 3), as TensorFlow's converter writes it: an ADD
-    # of 3 with a fused relu6, then a MUL by 1/6 (no int8 kernel of its own)
+    # hard_sigmoid = relu6(x + 3) / 6 (Keras 3) and swish = x sigmoid(x), as TensorFlow's
+    # converter writes them: an ADD of 3 with a fused relu6 and a MUL by 1/6; a LOGISTIC and
+    # a MUL (no int8 kernels of their own)
     out: list[Op] = []
     for op in ops:
-        if op.kind != "activation" or op.attrs.get("activation") != "hard_sigmoid":
+        act = op.attrs.get("activation") if op.kind == "activation" else None
+        if act not in INT8_COMPOSED:
             out.append(op)
             continue
         y = tensors[op.outputs[0]]
+        if act == "swish":
+            sig = Tensor(y.name + "__sigmoid", y.shape)
+            tensors[sig.name] = sig
+            out.append(Op("activation", (op.inputs[0],), (sig.name,),
+                          {"activation": "sigmoid", "alpha": 0.0}, op.name))
+            out.append(Op("mul", (op.inputs[0], sig.name), op.outputs,
+                          {"activation": "linear"}, op.name))
+            continue
         three = Tensor(y.name + "__three", (1,), "float32", np.array([3.0], np.float32))
         sixth = Tensor(y.name + "__sixth", (1,), "float32", np.array([1 / 6], np.float32))
         mid = Tensor(y.name + "__relu6", y.shape)
