@@ -633,10 +633,9 @@ def c_body_int8(ir: NetIR, P: str) -> tuple[str, Int8Plan]:
         n_in, n_out = _rows(r)
         blocked[r["w"]] = (n_out, n_in)
     for ctype, name, v in consts:
-        store = "ML_CONST"
         if name in spare:  # readable 3 bytes past the last weight (rq_right bit 3)
             v = np.concatenate([np.ravel(v), np.zeros(3, v.dtype)])
-        decl = f"static {store} {ctype} {P}__{name}[{max(v.size, 1)}]"
+        decl = f"static ML_CONST {ctype} {P}__{name}[{max(v.size, 1)}]"
         if name in blocked:
             # Cortex-M4F / M7: four rows' words per LDM (ml_nets_q7__fc4b); plain elsewhere
             lines.append(f"#ifdef ML_NETS_Q7__VFP\n{decl} ML_NETS_Q7_ALIGN4 = "
