@@ -92,6 +92,31 @@ def c_array(ctype: str, name: str, values: Sequence[str], per_line: int = 12) ->
     return f"static const {ctype} {name}[{len(values)}] = {{\n" + "\n".join(lines) + "\n};\n"
 
 
+def c_argmax(name: str, k: int, select: bool = True) -> str:
+    """A ``static inline int32_t name(const float *v)`` returning the first maximum of
+    ``v[0..k-1]``, unrolled.
+
+    ``select=True``: selects instead of branches, the running maximum in a register, so
+    nothing depends on where the maximum lies (no mispredicted branch on a host; an IT
+    block on Cortex-M4F). ``select=False``: one ``if`` per entry, for callers where the
+    compiler sees constant inputs (a single inlined tree: GCC copies a branch-free argmax
+    into every leaf).
+    """
+    if k <= 1:
+        body = "    (void)v;\n    return 0;\n"
+    elif select:
+        steps = "".join(f"    gt = v[{i}] > m;\n    best = gt ? {i} : best;\n"
+                        + (f"    m = gt ? v[{i}] : m;\n" if i < k - 1 else "")
+                        for i in range(1, k))
+        body = f"    int32_t best = 0;\n    float m = v[0];\n    int gt;\n{steps}    return best;\n"
+    else:
+        steps = "".join(f"    if (v[{i}] > v[best]) {{\n        best = {i};\n    }}\n"
+                        for i in range(1, k))
+        body = f"    int32_t best = 0;\n{steps}    return best;\n"
+    return (f"/* Index of the first maximum of v[0..{k - 1}]. */\n"
+            f"static inline int32_t {name}(const float *v)\n{{\n{body}}}\n")
+
+
 def c_ints(a: np.ndarray) -> list[str]:
     """Integer literals of ``a``."""
     return [str(int(v)) for v in np.asarray(a).ravel()]

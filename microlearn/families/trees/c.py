@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...codegen import c_argmax, c_float
 from ...codegen import c_array as _c_array_codegen
-from ...codegen import c_float
 from ...errors import ConversionError
 from ...family import CCode
 from ...progmem import flash_struct
@@ -371,13 +371,7 @@ def _trees_inline(ir: TreeEnsembleIR, name: str) -> tuple[list[str], str, str, s
     else:
         finish = f"    ml_scale_f32(out, {k}, {inv});\n"
     if ir.kind == "classifier" and k <= _UNROLL:
-        lines = "".join(f"    if (v[{i}] > v[best]) {{\n        best = {i};\n    }}\n"
-                        for i in range(1, k)) or "    (void)v;\n"
-        parts.append(
-            f"/* Index of the first maximum of v[0..{k - 1}]. */\n"
-            f"static inline int32_t {name}__argmax(const float *v)\n{{\n"
-            f"    int32_t best = 0;\n{lines}    return best;\n}}\n"
-        )
+        parts.append(c_argmax(f"{name}__argmax", k, select=ir.n_trees > 1))
         argmax = f"{name}__argmax(sum)"
     else:
         argmax = f"ml_argmax_f32(sum, {ir.n_outputs})"

@@ -36,8 +36,8 @@ import dataclasses
 
 import numpy as np
 
+from ...codegen import c_argmax, c_float
 from ...codegen import c_array as _c_array_codegen
-from ...codegen import c_float
 from ...errors import ConversionError
 from ...family import CCode
 from .convert import TreeEnsembleIR, reciprocal_f32
@@ -261,13 +261,7 @@ def _keys(ir: TreeEnsembleIR, P: str) -> str:
 
 
 def _argmax(P: str, k: int) -> str:
-    if k > _UNROLL:
-        return ""
-    lines = "".join(f"    if (v[{i}] > v[best]) {{\n        best = {i};\n    }}\n"
-                    for i in range(1, k)) or "    (void)v;\n"
-    return (f"/* Index of the first maximum of v[0..{k - 1}]. */\n"
-            f"static inline int32_t {P}__argmax(const float *v)\n{{\n"
-            f"    int32_t best = 0;\n{lines}    return best;\n}}\n")
+    return c_argmax(f"{P}__argmax", k) if k <= _UNROLL else ""
 
 
 def c_code(ir: TreeEnsembleIR, P: str) -> CCode:

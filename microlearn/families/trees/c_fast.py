@@ -41,8 +41,8 @@ import dataclasses
 
 import numpy as np
 
+from ...codegen import c_argmax, c_float
 from ...codegen import c_array as _c_array_codegen
-from ...codegen import c_float
 from ...errors import ConversionError
 from ...family import CCode
 from .convert import TreeEnsembleIR, reciprocal_f32
@@ -915,12 +915,7 @@ def c_code(ir: TreeEnsembleIR, P: str) -> CCode:
         f"    {P}__sum(x, out);\n" + _scale("out", k, inv, ir.n_trees) + "}\n")
     if ir.kind == "classifier":
         if k <= _UNROLL:
-            lines = "".join(f"    if (v[{i}] > v[best]) {{\n        best = {i};\n    }}\n"
-                            for i in range(1, k)) or "    (void)v;\n"
-            parts.append(
-                f"/* Index of the first maximum of v[0..{k - 1}]. */\n"
-                f"static inline int32_t {P}__argmax(const float *v)\n{{\n"
-                f"    int32_t best = 0;\n{lines}    return best;\n}}\n")
+            parts.append(c_argmax(f"{P}__argmax", k))
             argmax = f"{P}__argmax(sum)"
         else:
             argmax = f"ml_argmax_f32(sum, {k})"
