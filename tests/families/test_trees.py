@@ -98,21 +98,24 @@ def test_regressor_parity(dataset, estimator, method):
 
 
 @pytest.mark.parametrize("method", ["loadable", "inline", "fast", "branchless"])
-@pytest.mark.parametrize("leaves", ["rows", "pure"])
+@pytest.mark.parametrize("leaves", ["rows", "pure", "tree"])
 def test_tied_sums_give_the_first_maximum(leaves, method):
     """Rows whose class sums tie exactly: predict is the first of the tied classes, as
     scikit-learn's argmax. rows: every point is in the training set twice with two
     labels, so every leaf holds 0.5 / 0.5 (the row-adding code); pure: one-hot leaves
-    (vote counts). Ties among classes 1..3 (class 0 below them) are required too, where
-    an argmax that kept the last maximum, or started from the wrong entry, would differ."""
+    (vote counts); tree: one tree on the doubled points (every row ties). Ties among
+    classes 1..3 (class 0 below them) are required too, where an argmax that kept the
+    last maximum, or started from the wrong entry, would differ."""
     rng = np.random.default_rng(0)
     P = rng.normal(size=(200, 6)).astype(np.float32)
     a = rng.integers(0, 4, 200)
     b = (a + 1 + rng.integers(0, 3, 200)) % 4
+    X, y = np.repeat(P, 2, axis=0), np.stack([a, b], 1).ravel()
     if leaves == "rows":
-        X, y = np.repeat(P, 2, axis=0), np.stack([a, b], 1).ravel()
         est = RandomForestClassifier(n_estimators=3, bootstrap=False, max_features=2,
                                      random_state=0).fit(X, y)
+    elif leaves == "tree":
+        est = DecisionTreeClassifier(random_state=0).fit(X, y)
     else:
         est = RandomForestClassifier(n_estimators=4, random_state=0).fit(P, a)
     X_test = rng.normal(size=(400, 6)).astype(np.float32)
@@ -121,7 +124,7 @@ def test_tied_sums_give_the_first_maximum(leaves, method):
     tied = (proba == top[:, None]).sum(axis=1) >= 2
     assert tied.sum() >= 50 and (tied & (proba[:, 0] < top)).sum() >= 20
     m = microlearn.convert(est, method=method)
-    assert (m.ir.leaf_values.shape[0] > 0) == (leaves == "rows")
+    assert (m.ir.leaf_values.shape[0] > 0) == (leaves != "pure")
     np.testing.assert_array_equal(m.predict(X_test), est.predict(X_test))
 
 
